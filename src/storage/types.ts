@@ -1,0 +1,63 @@
+/**
+ * The persistence adapter's contract (DESIGN.md §4). A `Storage` is the Raft core's
+ * {@link LogStorage} (synchronous reads of what is durable) plus the asynchronous, durable writes
+ * the driver makes when it drains a `Ready`.
+ *
+ * Durability rule: a `save()` resolves only after its data is fsynced (fdatasync). The driver
+ * sends votes and append acknowledgements only after that, so nothing acknowledged can be lost.
+ * Any write or fsync error rejects with `StorageError` and leaves the storage failed: every later
+ * call rejects too (fail-stop; never retried blindly).
+ */
+import type { ConfState, Entry, HardState, LogIndex, Snapshot } from '../protocol/types.ts';
+import type { LogStorage } from '../raft/types.ts';
+
+export interface SaveBatch {
+  readonly hardState?: HardState;
+  /**
+   * Entries to append. If the first one's index is at or below `lastIndex()`, the persisted
+   * suffix from that index on is replaced (a leader overwrote a conflicting tail, §5.3).
+   */
+  readonly entries: readonly Entry[];
+  /** A snapshot received from the leader: replaces the whole log up to its index. */
+  readonly snapshot?: Snapshot;
+}
+
+export interface Storage extends LogStorage {
+  /**
+   * Opens the storage and recovers it (replays the WAL from the last snapshot). Must resolve
+   * before any other call. Rejects with `CorruptionError` (file + offset) on a checksum failure
+   * anywhere but a torn tail, and `LockedError` when another process holds the data dir.
+   */
+  open(): Promise<void>;
+  /** Persists a Ready batch with one write and one fsync (group commit). */
+  save(batch: SaveBatch): Promise<void>;
+  /**
+   * Durably stores a snapshot the application made at `index` (which must be persisted and
+   * `<= commit`): temp file → fsync → rename → directory fsync. Older snapshots beyond the
+   * retention count are removed. The log is not compacted by this call.
+   */
+  createSnapshot(index: LogIndex, confState: ConfState, data: Uint8Array): Promise<Snapshot>;
+  /**
+   * Discards log entries before `index` (which must be `<=` the latest snapshot's index + 1) and
+   * deletes WAL segments that hold only such entries. Entries kept after the snapshot let slow
+   * followers catch up without a snapshot.
+   */
+  compact(index: LogIndex): Promise<void>;
+  /** Flushes and releases the data dir lock. Idempotent. */
+  close(): Promise<void>;
+}
+
+export interface FileStorageOptions {
+  /** Bytes after which the WAL rotates to a new segment. @default 64 MiB */
+  readonly segmentBytes?: number;
+  /** Snapshot files kept on disk. @default 2 */
+  readonly keepSnapshots?: number;
+  /** Largest WAL record accepted on read or write. @default 64 MiB */
+  readonly maxRecordBytes?: number;
+  readonly logger?: {
+    info(obj: object, msg: string): void;
+    warn(obj: object, msg: string): void;
+  };
+}
+
+export type { ConfState, Entry, HardState, LogIndex, Snapshot };

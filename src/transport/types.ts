@@ -1,0 +1,28 @@
+/**
+ * The transport contract (DESIGN.md §5): carries opaque {@link PeerMessage}s between member ids.
+ * A transport never blocks the driver and never throws for a peer's trouble: when a peer cannot
+ * be reached or its queue is full, messages are dropped and `onUnreachable` tells Raft.
+ */
+import type { NodeId, PeerMessage } from '../protocol/types.ts';
+
+export interface TransportHandlers {
+  /** A validated batch from a known peer, in the order the peer sent it. */
+  onMessages(from: NodeId, messages: readonly PeerMessage[]): void;
+  /** Messages to `peer` were dropped (queue full, connection lost): Raft should probe it again. */
+  onUnreachable(peer: NodeId): void;
+  /** Whether a `snapshot` message to `peer` was delivered in full. */
+  onSnapshotStatus?(peer: NodeId, delivered: boolean): void;
+}
+
+export interface Transport {
+  /** Starts listening/attaching as `self`; resolves when messages can be sent and received. */
+  start(self: NodeId, handlers: TransportHandlers): Promise<void>;
+  /** Queues messages for `to`. Never throws for peer trouble; unknown peers are reported unreachable. */
+  send(to: NodeId, messages: readonly PeerMessage[]): void;
+  /** Adds or updates a peer's address (membership changes). For in-memory transports the address is ignored. */
+  addPeer(id: NodeId, address: string): void;
+  /** Forgets a peer and closes its connection. */
+  removePeer(id: NodeId): void;
+  /** Drains queued messages (bounded wait), closes connections and the listener. Idempotent. */
+  stop(): Promise<void>;
+}
