@@ -1,0 +1,58 @@
+/**
+ * A 3-member cluster inside one process, for the examples: each member is a real Raft member with
+ * memory storage, linked by the in-memory transport. In production each member lives in its own
+ * service process and talks over `wsTransport` (see examples/demo.ts).
+ */
+import { createNode, memoryTransport, MemoryNetwork } from '../../src/index.ts';
+// TODO(recipes): import from src/index.ts once it exports memoryStorage (pending there).
+import { memoryStorage } from '../../src/storage/index.ts';
+import type { QuorumNode } from '../../src/index.ts';
+
+export interface LocalCluster {
+  readonly nodes: QuorumNode[];
+  readonly network: MemoryNetwork;
+  /** The member that is leader now. */
+  leader(): QuorumNode;
+  /** A member that is not the leader. */
+  follower(): QuorumNode;
+  close(): Promise<void>;
+}
+
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** Starts `size` members (`n1`…) and resolves once they agree on a leader. */
+export async function startLocalCluster(size = 3): Promise<LocalCluster> {
+  const network = new MemoryNetwork();
+  const peers: Record<string, string> = {};
+  // Addresses are required by the API but unused by the in-memory transport.
+  for (let i = 1; i <= size; i++) peers[`n${i}`] = `ws://127.0.0.1:${7000 + i}`;
+  const nodes = await Promise.all(
+    Object.keys(peers).map((id) =>
+      createNode({ id, peers, storage: memoryStorage(), transport: memoryTransport(network), logger: quiet, heartbeatMs: 20, electionTimeoutMs: 200 }),
+    ),
+  );
+  await Promise.all(nodes.map((n) => n.ready()));
+  const leader = (): QuorumNode => {
+    const l = nodes.find((n) => n.status().role === 'leader');
+    if (l === undefined) throw new Error('no leader right now');
+    return l;
+  };
+  return {
+    nodes,
+    network,
+    leader,
+    follower: () => {
+      const f = nodes.find((n) => n.status().role !== 'leader');
+      if (f === undefined) throw new Error('no follower');
+      return f;
+    },
+    close: async () => {
+      await Promise.all(nodes.map((n) => n.close().catch(() => undefined)));
+    },
+  };
+}
+
+/** `console.log` with a tag, so interleaved members stay readable. */
+export function say(tag: string, message: string): void {
+  console.log(`${tag.padEnd(10)} ${message}`);
+}

@@ -1,0 +1,206 @@
+/**
+ * The CLI's HTTP client for the JSON endpoint. Requests go to the first endpoint that answers;
+ * only a connection failure moves on to the next one (an answer — even an error — is final, so a
+ * write is never sent twice). Built on node:http/https so TLS options (CA, client certificate)
+ * work without extra dependencies.
+ */
+import { request as httpRequest } from 'node:http';
+import type { ClientRequest, IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { CliError, EXIT_BAD_AUTH, EXIT_BAD_CONNECTION, EXIT_SERVER_ERROR } from './errors.ts';
+
+export type JsonObject = Record<string, unknown>;
+
+export interface ClientOptions {
+  readonly endpoints: readonly string[];
+  readonly token?: string;
+  readonly ca?: Buffer;
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+  readonly insecureSkipVerify?: boolean;
+  /** Connect timeout per endpoint in ms. */
+  readonly dialTimeoutMs: number;
+  /** Whole-request timeout in ms (not applied to streams). */
+  readonly commandTimeoutMs: number;
+}
+
+/** Largest response body the client buffers (a range can be big). @default 256 MiB */
+export const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
+
+class ConnectError extends Error {}
+
+export class ApiClient {
+  readonly #options: ClientOptions;
+
+  constructor(options: ClientOptions) {
+    if (options.endpoints.length === 0) throw new CliError('no endpoints given (--endpoints)', 1);
+    this.#options = options;
+  }
+
+  get endpoints(): readonly string[] {
+    return this.#options.endpoints;
+  }
+
+  /** A unary call: POST `path` with `body`; the parsed JSON reply, or a CliError. */
+  async call(path: string, body: JsonObject = {}, endpoint?: string): Promise<JsonObject> {
+    const res = await this.#open(path, body, endpoint, this.#options.commandTimeoutMs);
+    const text = await readAll(res);
+    return decodeReply(res.statusCode ?? 0, text);
+  }
+
+  /** GET `path` on one endpoint; status and parsed JSON (for /health). */
+  async get(path: string, endpoint: string): Promise<{ status: number; body: JsonObject }> {
+    const res = await this.#send(endpoint, path, 'GET', undefined, this.#options.commandTimeoutMs);
+    const text = await readAll(res);
+    return { status: res.statusCode ?? 0, body: parseJson(text) };
+  }
+
+  /**
+   * A streaming call: each newline-delimited `{"result": …}` message goes to `onMessage`, which
+   * returns false to stop. Resolves when the stream ends or is stopped; `signal` stops it too.
+   */
+  async stream(path: string, body: JsonObject, onMessage: (result: JsonObject) => boolean | Promise<boolean>, signal?: AbortSignal): Promise<void> {
+    const res = await this.#open(path, body, undefined, 0);
+    if (res.statusCode !== 200) return void decodeReply(res.statusCode ?? 0, await readAll(res));
+    await new Promise<void>((resolve, reject) => {
+      let buffered = '';
+      let chain = Promise.resolve(true);
+      const stop = (): void => {
+        res.destroy();
+        resolve();
+      };
+      signal?.addEventListener('abort', stop, { once: true });
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffered += chunk;
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (line === '') continue;
+          const msg = parseJson(line);
+          chain = chain.then(async (go) => {
+            if (!go) return false;
+            if (msg['error'] !== undefined) throw errorFromBody(200, msg['error'] as JsonObject);
+            const more = await onMessage((msg['result'] ?? {}) as JsonObject);
+            if (!more) stop();
+            return more;
+          });
+          chain.catch((err: unknown) => {
+            res.destroy();
+            reject(err);
+          });
+        }
+      });
+      res.on('end', () => void chain.then(() => resolve(), reject));
+      res.on('close', () => void chain.then(() => resolve(), reject));
+      res.on('error', (err) => reject(new CliError(`stream broken: ${err.message}`, EXIT_BAD_CONNECTION)));
+    });
+  }
+
+  async #open(path: string, body: JsonObject, only: string | undefined, timeoutMs: number): Promise<IncomingMessage> {
+    const failures: string[] = [];
+    for (const endpoint of only === undefined ? this.#options.endpoints : [only]) {
+      try {
+        return await this.#send(endpoint, path, 'POST', JSON.stringify(body), timeoutMs);
+      } catch (err) {
+        if (!(err instanceof ConnectError)) throw err;
+        failures.push(`${endpoint}: ${err.message}`);
+      }
+    }
+    throw new CliError(`cluster is unavailable or misconfigured: ${failures.join('; ')}`, EXIT_BAD_CONNECTION);
+  }
+
+  #send(endpoint: string, path: string, method: string, payload: string | undefined, timeoutMs: number): Promise<IncomingMessage> {
+    let url: URL;
+    try {
+      url = new URL(path, endpoint);
+    } catch {
+      return Promise.reject(new CliError(`bad endpoint URL ${endpoint}`, 1));
+    }
+    const o = this.#options;
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (payload !== undefined) headers['content-length'] = String(Buffer.byteLength(payload));
+    if (o.token !== undefined) headers['authorization'] = `Bearer ${o.token}`;
+    const secure = url.protocol === 'https:';
+    const tls = secure ? { ...(o.ca ? { ca: o.ca } : {}), ...(o.cert ? { cert: o.cert } : {}), ...(o.key ? { key: o.key } : {}), rejectUnauthorized: o.insecureSkipVerify !== true } : {};
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const req: ClientRequest = (secure ? httpsRequest : httpRequest)(url, { method, headers, ...tls });
+      let connected = false;
+      const dial = setTimeout(() => req.destroy(new ConnectError(`dial timeout after ${o.dialTimeoutMs} ms`)), o.dialTimeoutMs);
+      req.on('socket', (socket) => {
+        const done = (): void => {
+          connected = true;
+          clearTimeout(dial);
+        };
+        if (secure) socket.once('secureConnect', done);
+        else socket.once('connect', done);
+      });
+      if (timeoutMs > 0) req.setTimeout(timeoutMs, () => req.destroy(new CliError(`request to ${endpoint} timed out after ${timeoutMs} ms`, EXIT_BAD_CONNECTION)));
+      req.on('response', (res) => {
+        clearTimeout(dial);
+        resolve(res);
+      });
+      req.on('error', (err: Error) => {
+        clearTimeout(dial);
+        if (err instanceof CliError || err instanceof ConnectError) reject(err);
+        else if (!connected) reject(new ConnectError(err.message));
+        else reject(new CliError(`request to ${endpoint} failed: ${err.message}`, EXIT_BAD_CONNECTION));
+      });
+      req.end(payload);
+    });
+  }
+}
+
+function readAll(res: IncomingMessage): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_RESPONSE_BYTES) {
+        res.destroy();
+        reject(new CliError(`response over ${MAX_RESPONSE_BYTES} bytes`, EXIT_SERVER_ERROR));
+        return;
+      }
+      chunks.push(c);
+    });
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', (err) => reject(new CliError(`response broken: ${err.message}`, EXIT_BAD_CONNECTION)));
+  });
+}
+
+function parseJson(text: string): JsonObject {
+  try {
+    const v: unknown = JSON.parse(text);
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) return v as JsonObject;
+  } catch {
+    // fall through
+  }
+  throw new CliError(`endpoint sent a reply that is not a JSON object: ${text.slice(0, 200)}`, EXIT_SERVER_ERROR);
+}
+
+function decodeReply(status: number, text: string): JsonObject {
+  const body = parseJson(text);
+  if (status === 200) return body;
+  throw errorFromBody(status, body);
+}
+
+/** `mvcc: key not found (/a)` → `/a`. */
+function causeOf(message: string): string | undefined {
+  const m = /\(([^()]*)\)\s*$/.exec(message) ?? /\(([^()]*)\)/.exec(message);
+  return m?.[1];
+}
+
+export function errorFromBody(status: number, body: JsonObject): CliError {
+  const message = typeof body['message'] === 'string' ? body['message'] : `HTTP ${status}`;
+  const code = typeof body['code'] === 'string' ? body['code'] : undefined;
+  const index = typeof body['index'] === 'number' ? body['index'] : undefined;
+  const v2 = typeof body['errorCode'] === 'number' ? body['errorCode'] : undefined;
+  if (v2 !== undefined && [100, 101, 102, 104, 105, 108].includes(v2)) {
+    const err = CliError.v2(v2, causeOf(message) ?? '', index);
+    return code === undefined ? err : new CliError(err.message, err.exitCode, { errorCode: v2, cause: causeOf(message) ?? '', ...(index === undefined ? {} : { index }), code });
+  }
+  const exit = code === 'UNAUTHENTICATED' ? EXIT_BAD_AUTH : EXIT_SERVER_ERROR;
+  return new CliError(code === undefined ? message : `${message} (${code})`, exit, code === undefined ? {} : { code });
+}

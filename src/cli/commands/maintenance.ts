@@ -1,0 +1,160 @@
+/**
+ * `snapshot save`, `backup`, `snapshot restore`, `endpoint status|health`.
+ *
+ * `snapshot save` and `backup` stream a consistent snapshot from a running member over the JSON
+ * endpoint (online; the file is the node's backup format). `snapshot restore` is offline: it
+ * creates a new data dir from such a file by starting a member on it with `restoreFrom` and
+ * stopping it again — nothing is sent to the old cluster.
+ */
+import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { JsonObject } from '../client.ts';
+import { revisionOf } from '../api.ts';
+import type { CommandContext } from '../api.ts';
+import { CliError, EXIT_BAD_ARGS, EXIT_BAD_CONNECTION, EXIT_CLUSTER_NOT_HEALTHY, EXIT_SERVER_ERROR } from '../errors.ts';
+import { b64, num } from '../keys.ts';
+import type { Output } from '../output.ts';
+import { print } from '../output.ts';
+import { hexId } from './member.ts';
+
+/** Largest snapshot the CLI accepts from an endpoint. @default 8 GiB */
+export const MAX_SNAPSHOT_BYTES = 8 * 1024 * 1024 * 1024;
+
+async function fetchSnapshot(ctx: CommandContext): Promise<{ bytes: Buffer; revision: number }> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  let revision = 0;
+  let done = false;
+  await ctx.client.stream('/v3/maintenance/snapshot', {}, (result: JsonObject) => {
+    const blob = Buffer.from(typeof result['blob'] === 'string' ? result['blob'] : '', 'base64');
+    size += blob.length;
+    if (size > MAX_SNAPSHOT_BYTES) throw new CliError(`snapshot over ${MAX_SNAPSHOT_BYTES} bytes`, EXIT_SERVER_ERROR);
+    parts.push(blob);
+    revision = revision || revisionOf(result);
+    done = num(result['remaining_bytes']) === 0;
+    return !done;
+  });
+  if (!done) throw new CliError('snapshot stream ended early', EXIT_BAD_CONNECTION);
+  return { bytes: Buffer.concat(parts, size), revision };
+}
+
+/** Temp file, fsync, rename, directory fsync — a crash never leaves half a snapshot under `path`. */
+async function writeDurably(path: string, bytes: Buffer): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.part`);
+  try {
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+    const dir = await open(dirname(path), 'r');
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw new CliError(`cannot write ${path}: ${(err as Error).message}`, EXIT_SERVER_ERROR);
+  }
+}
+
+export async function snapshotSaveCommand(ctx: CommandContext, file: string): Promise<Output> {
+  const { bytes, revision } = await fetchSnapshot(ctx);
+  await writeDurably(file, bytes);
+  return { lines: [`Snapshot saved at ${file}`], json: { path: file, bytes: bytes.length, revision } };
+}
+
+export async function backupCommand(ctx: CommandContext, o: { backupDir: string; backupFile: string }): Promise<Output> {
+  const path = join(o.backupDir, o.backupFile);
+  const { bytes, revision } = await fetchSnapshot(ctx);
+  await writeDurably(path, bytes);
+  return { lines: [`Backup saved at ${path} (revision ${revision}, ${bytes.length} bytes)`], json: { path, bytes: bytes.length, revision } };
+}
+
+export interface RestoreOptions {
+  readonly dataDir: string;
+  readonly name: string;
+  readonly initialCluster?: string | undefined;
+}
+
+export function parseInitialCluster(raw: string | undefined): Record<string, string> | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  const peers: Record<string, string> = {};
+  for (const part of raw.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new CliError(`--initial-cluster entries are name=ws://host:port, got ${part}`, EXIT_BAD_ARGS);
+    peers[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return peers;
+}
+
+export async function snapshotRestoreCommand(file: string, o: RestoreOptions): Promise<Output> {
+  const existing = await readdir(o.dataDir).catch(() => [] as string[]);
+  if (existing.length > 0) throw new CliError(`data dir ${o.dataDir} is not empty; restore needs a new one`, EXIT_BAD_ARGS);
+  const peers = parseInitialCluster(o.initialCluster);
+  const { createNode } = await import('../../index.ts');
+  const single = peers === undefined || Object.keys(peers).length <= 1;
+  const node = await createNode({ id: o.name, dataDir: o.dataDir, restoreFrom: file, ...(single ? {} : { peers }) });
+  try {
+    if (single) await node.ready();
+  } finally {
+    await node.close();
+  }
+  return { lines: [`Restored snapshot ${file} into ${o.dataDir} as member ${o.name}`], json: { dataDir: o.dataDir, name: o.name } };
+}
+
+function statusRow(endpoint: string, s: JsonObject): string[] {
+  const id = hexId((s['header'] as JsonObject | undefined)?.['member_id']);
+  const isLeader = s['leaderName'] === s['name'] && s['name'] !== undefined;
+  return [endpoint, id, String(s['version'] ?? ''), String(s['name'] ?? ''), String(isLeader), String(s['isLearner'] === true), String(num(s['raftTerm'])), String(num(s['raftIndex'])), String(num(s['raftAppliedIndex'])), String(num(s['revision']))];
+}
+
+export async function endpointStatusCommand(ctx: CommandContext): Promise<Output> {
+  const rows: string[][] = [];
+  const failures: string[] = [];
+  for (const endpoint of ctx.client.endpoints) {
+    try {
+      rows.push(statusRow(endpoint, await ctx.client.call('/v3/maintenance/status', {}, endpoint)));
+    } catch (err) {
+      failures.push(`${endpoint}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  if (rows.length === 0) throw new CliError(`no endpoint answered: ${failures.join('; ')}`, EXIT_BAD_CONNECTION);
+  for (const f of failures) ctx.io.err(`Failed to get the status of endpoint ${f}\n`);
+  const header = ['ENDPOINT', 'ID', 'VERSION', 'NAME', 'IS LEADER', 'IS LEARNER', 'RAFT TERM', 'RAFT INDEX', 'RAFT APPLIED INDEX', 'REVISION'];
+  return {
+    lines: rows.map((r) => r.join(', ')),
+    json: rows.map((r) => Object.fromEntries(header.map((h, i) => [h.toLowerCase().replaceAll(' ', '_'), r[i] ?? '']))),
+    table: { header, rows },
+  };
+}
+
+/** Prints one line per endpoint, then fails with exit 5 if any is unhealthy. */
+export async function endpointHealthCommand(ctx: CommandContext): Promise<void> {
+  const results = await Promise.all(
+    ctx.client.endpoints.map(async (endpoint) => {
+      const started = performance.now();
+      try {
+        const h = await ctx.client.get('/health', endpoint);
+        if (h.status !== 200) throw new Error(String(h.body['reason'] ?? `HTTP ${h.status}`));
+        // etcd's check: a linearizable read must get through Raft.
+        await ctx.client.call('/v3/kv/range', { key: b64('health') }, endpoint);
+        const took = (performance.now() - started).toFixed(3);
+        return { endpoint, healthy: true, line: `${endpoint} is healthy: successfully committed proposal: took = ${took}ms` };
+      } catch (err) {
+        return { endpoint, healthy: false, line: `${endpoint} is unhealthy: failed to commit proposal: ${err instanceof Error ? err.message : String(err)}` };
+      }
+    }),
+  );
+  print(ctx.io, ctx.format, {
+    lines: results.map((r) => r.line),
+    json: results.map((r) => ({ endpoint: r.endpoint, health: r.healthy })),
+    table: { header: ['ENDPOINT', 'HEALTH'], rows: results.map((r) => [r.endpoint, String(r.healthy)]) },
+  });
+  if (results.some((r) => !r.healthy)) throw new CliError('unhealthy cluster', EXIT_CLUSTER_NOT_HEALTHY);
+}

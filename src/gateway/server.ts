@@ -1,0 +1,182 @@
+/**
+ * The client endpoint: node's built-in http(s) server speaking etcd v3 gateway JSON over a
+ * `QuorumNode`. Routing is a fixed table (no framework); every request is authenticated (when a
+ * token is set), size-limited, parsed and validated before it reaches the node, and every
+ * failure — ours or a bug — becomes a JSON error reply, never a crash of the member.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer as createHttpServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { UnauthenticatedError, UnreachableError } from '../errors.ts';
+import type { QuorumNode } from '../index.ts';
+import { parseBody, readBody } from './body.ts';
+import { normalizeClientOptions } from './config.ts';
+import type { Route, RouteContext } from './context.ts';
+import { errorReply, HttpError } from './errors.ts';
+import { clusterRoutes } from './routes-cluster.ts';
+import { kvRoutes } from './routes-kv.ts';
+import { leaseRoutes } from './routes-lease.ts';
+import { healthBody, maintenanceRoutes, snapshotRoute } from './routes-maintenance.ts';
+import { watchRoute } from './routes-watch.ts';
+import type { ClientEndpointConfig, ClientEndpointOptions, ClientServer, JsonObject } from './types.ts';
+
+export type { ClientEndpointOptions, ClientServer } from './types.ts';
+
+function buildRoutes(): ReadonlyMap<string, Route> {
+  const routes = new Map<string, Route>();
+  for (const table of [kvRoutes, leaseRoutes, clusterRoutes, maintenanceRoutes]) {
+    for (const [path, handler] of Object.entries(table)) routes.set(path, { kind: 'unary', handler });
+  }
+  routes.set('/v3/watch', { kind: 'stream', handler: watchRoute });
+  routes.set('/v3/maintenance/snapshot', { kind: 'stream', handler: snapshotRoute });
+  return routes;
+}
+
+const ROUTES = buildRoutes();
+
+function sendJson(res: ServerResponse, status: number, body: JsonObject, headers: Readonly<Record<string, string>> = {}): void {
+  if (res.headersSent) {
+    // A stream already started: report in-band, as etcd's gateway does, and end it.
+    if (!res.writableEnded) res.end(`${JSON.stringify({ error: body })}\n`);
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function pemOf(value: string | Uint8Array): string | Buffer {
+  return typeof value === 'string' ? value : Buffer.from(value);
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+/** Constant-time token check; accepts `Bearer <token>` and the bare token. */
+function authorized(req: IncomingMessage, expected: Buffer): boolean {
+  const raw = req.headers.authorization ?? '';
+  const given = raw.startsWith('Bearer ') ? raw.slice(7) : raw;
+  return timingSafeEqual(digest(given), expected);
+}
+
+interface ServerState {
+  readonly node: QuorumNode;
+  readonly config: ClientEndpointConfig;
+  readonly tokenDigest: Buffer | undefined;
+  url: string;
+  watchStreams: number;
+}
+
+async function handle(state: ServerState, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+  if (path === '/health') {
+    if (req.method !== 'GET' && req.method !== 'POST') throw new HttpError(405, 'INVALID_ARGUMENT', `gateway: ${req.method ?? ''} not allowed on /health`, { allow: 'GET, POST' });
+    req.resume();
+    const h = healthBody(state);
+    sendJson(res, h.status, h.body);
+    return;
+  }
+  const route = ROUTES.get(path);
+  if (route === undefined) throw new HttpError(404, 'INVALID_ARGUMENT', `gateway: unknown path ${path}`);
+  if (req.method !== 'POST') throw new HttpError(405, 'INVALID_ARGUMENT', `gateway: ${req.method ?? ''} not allowed on ${path}; use POST`, { allow: 'POST' });
+  if (state.tokenDigest !== undefined && !authorized(req, state.tokenDigest)) {
+    throw new UnauthenticatedError('gateway: missing or wrong bearer token');
+  }
+  const body = parseBody(await readBody(req, state.config.maxBodyBytes));
+  const aborter = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) aborter.abort();
+  });
+  const call = state.config.requestTimeoutMs === undefined ? { signal: aborter.signal } : { signal: aborter.signal, timeoutMs: state.config.requestTimeoutMs };
+  const ctx: RouteContext = { node: state.node, body, config: state.config, url: state.url, call };
+  if (route.kind === 'unary') {
+    sendJson(res, 200, await route.handler(ctx));
+    return;
+  }
+  if (path === '/v3/watch') {
+    if (state.watchStreams >= state.config.maxWatchStreams) {
+      throw new UnreachableError(`gateway: ${state.config.maxWatchStreams} watch streams already open (maxWatchStreams); retry later`);
+    }
+    state.watchStreams += 1;
+    try {
+      await route.handler(ctx, req, res);
+    } finally {
+      state.watchStreams -= 1;
+    }
+    return;
+  }
+  await route.handler(ctx, req, res);
+}
+
+function onRequest(state: ServerState, req: IncomingMessage, res: ServerResponse): void {
+  handle(state, req, res).catch((err: unknown) => {
+    let revision: number | undefined;
+    try {
+      revision = state.node.status().revision;
+    } catch {
+      revision = undefined;
+    }
+    const reply = errorReply(err, revision);
+    // Oversized or unread bodies: answer, then close the connection rather than drain it.
+    const closing = reply.status === 413 || !req.complete;
+    sendJson(res, reply.status, reply.body, closing ? { ...reply.headers, connection: 'close' } : reply.headers);
+    if (closing) req.resume();
+  });
+}
+
+/**
+ * Starts the HTTP/JSON client endpoint for `node`. Resolves once listening; `url` carries the
+ * bound port. `createNode({ client })` calls this; the standalone member does too.
+ */
+export async function startClientServer(node: QuorumNode, options: ClientEndpointOptions = {}): Promise<ClientServer> {
+  const config = normalizeClientOptions(options);
+  const state: ServerState = {
+    node,
+    config,
+    tokenDigest: config.token === undefined ? undefined : digest(config.token),
+    url: '',
+    watchStreams: 0,
+  };
+  const listener = (req: IncomingMessage, res: ServerResponse): void => onRequest(state, req, res);
+  const server: Server =
+    config.tls === undefined
+      ? createHttpServer(listener)
+      : createHttpsServer(
+          { cert: pemOf(config.tls.cert), key: pemOf(config.tls.key), ...(config.tls.ca === undefined ? {} : { ca: pemOf(config.tls.ca), requestCert: true, rejectUnauthorized: true }) },
+          listener,
+        );
+  server.maxConnections = config.maxConnections;
+  server.requestTimeout = config.requestReadTimeoutMs;
+  server.headersTimeout = Math.min(config.requestReadTimeoutMs, 60_000);
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  state.url = `${config.tls === undefined ? 'http' : 'https'}://${host}:${address.port}`;
+  let closing: Promise<void> | undefined;
+  return {
+    get url() {
+      return state.url;
+    },
+    close(): Promise<void> {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Watch streams never end on their own: drop every connection.
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}

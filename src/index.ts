@@ -1,0 +1,55 @@
+/**
+ * quorumkv — etcd as a library. `createNode()` makes this process a Raft member of a replicated,
+ * revisioned key-value store with watches, leases and transactions (DESIGN.md §2).
+ */
+export { createNode, clientUrlOf } from './node/create.ts';
+export { QuorumNode } from './node/node.ts';
+export type { BackupInfo, ClusterApi } from './node/node.ts';
+export type { NodeOptions, NodeConfig, ClientEndpointConfig } from './node/options.ts';
+export { cmp, op, TxnBuilder } from './node/txn-builder.ts';
+export type { Cmp, Op, TxnSpec, KeyOrRange, OpPutOptions, OpDeleteOptions, OpRangeOptions } from './node/txn-builder.ts';
+export { Watch } from './node/watch.ts';
+export type { WatchEvents } from './node/watch.ts';
+export { Lease } from './node/leases.ts';
+export type { LeaseEvents } from './node/leases.ts';
+export { msgpackCodec } from './node/codec.ts';
+export type {
+  CallOptions,
+  Consistency,
+  DeleteOptions,
+  DeleteResult,
+  Expect,
+  GetOptions,
+  KeyValue,
+  KeyRange,
+  LeaseInfo,
+  LeaseTimeToLive,
+  Logger,
+  Member,
+  NodeEvents,
+  NodeStatus,
+  PutOptions,
+  PutResult,
+  RangeCallOptions,
+  RangeResult,
+  SortOrder,
+  SortTarget,
+  CompareOp,
+  CompareTarget,
+  TxnOpResultValue,
+  TxnResult,
+  ValueCodec,
+  WatchCallOptions,
+  WatchEvent,
+} from './node/types.ts';
+
+export { fileStorage } from './storage/file-storage.ts';
+export { memoryStorage } from './storage/memory-storage.ts';
+export type { Storage, FileStorageOptions } from './storage/types.ts';
+export type { MemoryStorage } from './storage/memory-storage.ts';
+export { MemoryNetwork, memoryTransport } from './transport/memory-transport.ts';
+export { wsTransport } from './transport/ws-transport.ts';
+export type { Transport, TransportHandlers } from './transport/types.ts';
+export type { NodeId, RaftRole } from './protocol/types.ts';
+
+export * from './errors.ts';

@@ -1,0 +1,754 @@
+/**
+ * The driver loop (DESIGN.md §1): the only place with timers and I/O. It owns the RawNode and is
+ * the only caller of it. Inputs (ticks, inbound messages, proposals, reads, transport reports) are
+ * queued and fed to Raft between Ready batches, so Raft is never touched while a batch is being
+ * persisted; the time a batch spends in fsync is what batches the next one (group commit).
+ *
+ * Ready order (src/raft/types.ts): send `messages` → persist with ONE storage.save → send
+ * `messagesAfterPersist` → install snapshot → apply committed entries → release reads → advance.
+ */
+import { EventEmitter } from 'eventemitter3';
+import {
+  LeaseNotFoundError,
+  MemberExistsError,
+  MemberNotFoundError,
+  NoLeaderError,
+  ProposalDroppedError,
+  QuorumError,
+  RequestTooLargeError,
+  StoppedError,
+  TimeoutError,
+} from '../errors.ts';
+import type { ConfChangeType, Entry, Message, NodeId, PeerMessage, RaftRole, Snapshot, AppMessage } from '../protocol/types.ts';
+import { decodeConfChange } from '../raft/conf-change.ts';
+import { RawNode } from '../raft/raw-node.ts';
+import type { Ready } from '../raft/types.ts';
+import type { Storage } from '../storage/types.ts';
+import { decodeCommand, encodeCommand } from '../store/codec.ts';
+import { LeaseExpiry } from '../store/lease-expiry.ts';
+import { Store } from '../store/store.ts';
+import type { Command, CommandResult, StoreLimits } from '../store/types.ts';
+import type { Transport } from '../transport/types.ts';
+import { decodeAppSnapshot, decodeConfContext, decodeEnvelope, encodeAppSnapshot, encodeConfContext, proposalKey } from './codec.ts';
+import { withDeadline } from './deadline.ts';
+import { decodeLeasePayload, LEASE_CHANNEL, LeaseRpc } from './leases.ts';
+import type { LeaseReply } from './leases.ts';
+import { Membership } from './membership.ts';
+import type { NodeConfig } from './options.ts';
+import { DedupeTable, Proposals, unknownOutcome } from './proposals.ts';
+import type { PendingProposal } from './proposals.ts';
+import { ReadBatcher } from './reads.ts';
+import type { CallOptions, Member } from './types.ts';
+
+export interface DriverEvents {
+  leader: (info: { readonly leader: NodeId; readonly term: number }) => void;
+  role: (info: { readonly role: RaftRole; readonly term: number }) => void;
+  member: (info: { readonly type: 'add' | 'promote' | 'remove'; readonly id: NodeId; readonly url: string; readonly learner: boolean }) => void;
+  error: (err: Error) => void;
+  /** The store object was replaced by a snapshot from the leader. */
+  store: (store: Store) => void;
+  /** A lease stopped existing (revoked or expired). */
+  leaseGone: (id: number) => void;
+  /** This member was removed from the cluster. */
+  removed: () => void;
+  /** The driver stopped (closed or failed). */
+  stopped: () => void;
+}
+
+export interface DriverInit {
+  readonly config: NodeConfig;
+  readonly storage: Storage;
+  readonly transport: Transport | undefined;
+  readonly limits: StoreLimits;
+}
+
+interface ConfWaiter {
+  settle(err?: QuorumError): void;
+}
+
+/** Ticks fed per loop turn at most, so a stalled event loop cannot fire a burst of elections. */
+const MAX_TICKS_PER_TURN = 5;
+
+export class Driver extends EventEmitter<DriverEvents> {
+  readonly #config: NodeConfig;
+  readonly #storage: Storage;
+  readonly #transport: Transport | undefined;
+  readonly #limits: StoreLimits;
+  readonly #raft: RawNode;
+  #store: Store;
+  readonly #membership = new Membership();
+  #dedupe: DedupeTable;
+  // Invariant: appliedIndex <= raft commit; it only grows (snapshot install jumps forward).
+  #appliedIndex: number;
+  #snapshotIndex: number;
+  readonly #proposals: Proposals;
+  readonly #reads: ReadBatcher;
+  readonly #leaseRpc: LeaseRpc;
+  #expiry: LeaseExpiry | undefined;
+  readonly #revoking = new Map<number, number>();
+  readonly #confWaiters = new Map<string, ConfWaiter>();
+  #confSeq = 0;
+
+  // Inputs queued for the loop.
+  #inbox: Message[] = [];
+  #toPropose: PendingProposal[] = [];
+  #toConfChange: { type: ConfChangeType; nodeId: NodeId; context: Uint8Array }[] = [];
+  #transferTo: NodeId | undefined;
+  #unreachable = new Set<NodeId>();
+  #snapshotStatus: { peer: NodeId; delivered: boolean }[] = [];
+  #pendingTicks = 0;
+  #campaignNow = false;
+
+  #leader: NodeId = '';
+  #role: RaftRole = 'follower';
+  #term = 0;
+  #running = false;
+  #again = false;
+  #stopped = false;
+  #idle: (() => void)[] = [];
+  #tickTimer: NodeJS.Timeout | undefined;
+
+  constructor(init: DriverInit) {
+    super();
+    const { config, storage } = init;
+    this.#config = config;
+    this.#storage = storage;
+    this.#transport = init.transport;
+    this.#limits = init.limits;
+    const snap = storage.snapshot();
+    if (snap.meta.index > 0) {
+      const app = decodeAppSnapshot(snap.data);
+      this.#store = Store.restore(app.store, init.limits);
+      this.#membership.reset(app.members);
+      this.#dedupe = new DedupeTable(config.dedupeEntries, app.dedupe);
+    } else {
+      this.#store = new Store(init.limits);
+      this.#dedupe = new DedupeTable(config.dedupeEntries);
+    }
+    this.#appliedIndex = snap.meta.index;
+    this.#snapshotIndex = snap.meta.index;
+    this.#raft = new RawNode({
+      id: config.id,
+      storage,
+      random: config.random,
+      electionTicks: config.electionTicks,
+      heartbeatTicks: config.ticksPerHeartbeat,
+      preVote: config.preVote,
+      checkQuorum: config.checkQuorum,
+      leaseReads: config.leaseReads,
+      applied: snap.meta.index,
+      maxMessageBytes: Math.max(1024 * 1024, config.maxRequestBytes + 4096),
+      logger: config.logger,
+    });
+    this.#proposals = new Proposals(config.id, 1 + Math.floor(config.random() * 2 ** 40), config.maxPendingProposals);
+    this.#reads = new ReadBatcher(config.maxPendingReads);
+    this.#leaseRpc = new LeaseRpc(config.id, (to, msg) => this.#transport?.send(to, [msg]));
+  }
+
+  get store(): Store {
+    return this.#store;
+  }
+
+  get appliedIndex(): number {
+    return this.#appliedIndex;
+  }
+
+  get leader(): NodeId {
+    return this.#leader;
+  }
+
+  get role(): RaftRole {
+    return this.#role;
+  }
+
+  get term(): number {
+    return this.#term;
+  }
+
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  get id(): NodeId {
+    return this.#config.id;
+  }
+
+  raftStatus(): ReturnType<RawNode['status']> {
+    return this.#raft.status();
+  }
+
+  members(): Member[] {
+    return this.#membership.list(this.#raft.status().confState);
+  }
+
+  /** Starts the transport and the tick timer, then runs the loop once (re-delivers committed entries). */
+  async start(): Promise<void> {
+    if (this.#transport !== undefined) {
+      await this.#transport.start(this.#config.id, {
+        onMessages: (from, messages) => this.#onMessages(from, messages),
+        onUnreachable: (peer) => {
+          this.#unreachable.add(peer);
+          this.#kick();
+        },
+        onSnapshotStatus: (peer, delivered) => {
+          this.#snapshotStatus.push({ peer, delivered });
+          this.#kick();
+        },
+      });
+      for (const m of this.members()) if (m.id !== this.#config.id && m.url !== '') this.#transport.addPeer(m.id, m.url);
+    }
+    this.#tickTimer = setInterval(() => {
+      this.#pendingTicks += 1;
+      this.#kick();
+    }, this.#config.tickMs);
+    this.#campaignNow = true;
+    this.#kick();
+  }
+
+  // ---------------------------------------------------------------- the loop
+
+  #kick(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = true;
+    queueMicrotask(() => {
+      this.#run().catch((err: unknown) => this.#fail(err));
+    });
+  }
+
+  async #run(): Promise<void> {
+    try {
+      do {
+        this.#again = false;
+        this.#feed();
+        while (!this.#stopped && this.#raft.hasReady()) {
+          const rd = this.#raft.ready();
+          await this.#handleReady(rd);
+          if (this.#stopped) return;
+          this.#raft.advance();
+          this.#afterAdvance();
+          this.#feed();
+        }
+        if (!this.#stopped) await this.#maybeSnapshot();
+      } while (this.#again && !this.#stopped);
+    } finally {
+      this.#running = false;
+      const idle = this.#idle;
+      this.#idle = [];
+      for (const f of idle) f();
+    }
+  }
+
+  /** Hands every queued input to Raft. */
+  #feed(): void {
+    const raft = this.#raft;
+    const ticks = Math.min(this.#pendingTicks, MAX_TICKS_PER_TURN);
+    const now = this.#config.now();
+    if (this.#pendingTicks > 0) {
+      this.#pendingTicks = 0;
+      for (let i = 0; i < ticks; i++) raft.tick();
+      this.#onTick(now);
+    }
+    const inbox = this.#inbox;
+    this.#inbox = [];
+    for (const m of inbox) {
+      try {
+        raft.step(m);
+      } catch (err) {
+        this.#config.logger.debug({ err, from: m.from, type: m.type }, 'node: raft rejected a message');
+      }
+    }
+    for (const peer of this.#unreachable) raft.reportUnreachable(peer);
+    this.#unreachable.clear();
+    for (const s of this.#snapshotStatus) raft.reportSnapshot(s.peer, s.delivered);
+    this.#snapshotStatus = [];
+    this.#refreshSoftState();
+    this.#feedProposals();
+    this.#feedConfChanges();
+    if (this.#transferTo !== undefined) {
+      raft.transferLeadership(this.#transferTo);
+      this.#transferTo = undefined;
+    }
+    if (this.#leader !== '') {
+      const ctx = this.#reads.maybeStartRound(now);
+      if (ctx !== undefined) raft.readIndex(ctx);
+    }
+  }
+
+  #feedProposals(): void {
+    if (this.#toPropose.length === 0 || this.#leader === '') return;
+    const queue = this.#toPropose;
+    this.#toPropose = [];
+    for (let i = 0; i < queue.length; i++) {
+      const p = queue[i]!;
+      if (this.#proposals.get(p.key) === undefined) continue; // Gave up meanwhile.
+      try {
+        this.#raft.propose(p.data);
+        p.proposedTerm = this.#term;
+        p.proposedAtMs = this.#config.now();
+      } catch (err) {
+        if (err instanceof ProposalDroppedError) {
+          // Not accepted locally (no leader, transfer in progress, uncommitted limit): retry on a later tick.
+          this.#toPropose.push(...queue.slice(i));
+          return;
+        }
+        throw err;
+      }
+    }
+  }
+
+  #feedConfChanges(): void {
+    const queue = this.#toConfChange;
+    this.#toConfChange = [];
+    for (const cc of queue) {
+      const ctx = decodeConfContext(cc.context);
+      try {
+        this.#raft.proposeConfChange(cc);
+      } catch (err) {
+        const waiter = this.#confWaiters.get(ctx.proposal);
+        this.#confWaiters.delete(ctx.proposal);
+        waiter?.settle(err instanceof QuorumError ? err : new ProposalDroppedError(String(err)));
+      }
+    }
+  }
+
+  #onTick(now: number): void {
+    this.#reads.retryStale(now, this.#config.electionTimeoutMs);
+    // Re-propose writes that have waited an election timeout (lost forward, leader change):
+    // the dedupe table makes a second copy a no-op.
+    for (const p of this.#proposals.values()) {
+      if (p.proposedTerm !== 0 && now - p.proposedAtMs >= this.#config.electionTimeoutMs && !this.#toPropose.includes(p)) {
+        p.proposedTerm = 0;
+        this.#toPropose.push(p);
+      }
+    }
+    this.#maybeExpireLeases(now);
+  }
+
+  #refreshSoftState(): void {
+    const st = this.#raft.status();
+    this.#updateRole(st.leader, st.role, st.term);
+  }
+
+  #updateRole(leader: NodeId, role: RaftRole, term: number): void {
+    const leaderChanged = leader !== this.#leader || (leader !== '' && term !== this.#term && role === 'leader');
+    const roleChanged = role !== this.#role;
+    this.#term = term;
+    if (roleChanged) {
+      const wasLeader = this.#role === 'leader';
+      this.#role = role;
+      if (role === 'leader') this.#becomeLeader();
+      else if (wasLeader) this.#expiry = undefined;
+      this.emit('role', { role, term });
+    }
+    if (leader !== this.#leader) {
+      this.#leader = leader;
+      if (leader !== '') {
+        // Re-propose everything in flight to the new leader (deduped if the first copy commits).
+        for (const p of this.#proposals.values()) {
+          if (p.proposedTerm !== 0 && p.proposedTerm < term && !this.#toPropose.includes(p)) {
+            p.proposedTerm = 0;
+            this.#toPropose.push(p);
+          }
+        }
+      }
+    }
+    if (leaderChanged) this.emit('leader', { leader, term });
+  }
+
+  #becomeLeader(): void {
+    // A new leader gives every lease a fresh full TTL (etcd): no lease expires early across failover.
+    const expiry = new LeaseExpiry(this.#config.now);
+    for (const lease of this.#store.leases()) expiry.track(lease.id, lease.ttlMs);
+    this.#expiry = expiry;
+    this.#revoking.clear();
+  }
+
+  async #handleReady(rd: Ready): Promise<void> {
+    if (rd.softState !== undefined) this.#updateRole(rd.softState.leader, rd.softState.role, rd.hardState?.term ?? this.#raft.status().term);
+    this.#send(rd.messages);
+    if (rd.hardState !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined) {
+      const batch: { hardState?: typeof rd.hardState; entries: typeof rd.entries; snapshot?: Snapshot } = { entries: rd.entries };
+      if (rd.hardState !== undefined) batch.hardState = rd.hardState;
+      if (rd.snapshot !== undefined) batch.snapshot = rd.snapshot;
+      await this.#storage.save(batch as Parameters<Storage['save']>[0]);
+      if (this.#stopped) return;
+    }
+    this.#send(rd.messagesAfterPersist);
+    if (rd.snapshot !== undefined && rd.snapshot.meta.index > this.#appliedIndex) this.#installSnapshot(rd.snapshot);
+    for (const entry of rd.committedEntries) this.#applyEntry(entry);
+    for (const rs of rd.readStates) this.#reads.onReadState(rs.context, rs.index);
+    for (const ctx of rd.droppedReads) this.#reads.onDropped(ctx);
+    this.#reads.release(this.#appliedIndex);
+  }
+
+  #afterAdvance(): void {
+    this.#refreshSoftState();
+    if (this.#campaignNow) {
+      this.#campaignNow = false;
+      const st = this.#raft.status();
+      const voters = st.confState.voters;
+      if (voters.length === 1 && voters[0] === this.#config.id && st.role !== 'leader') this.#raft.campaign();
+    }
+  }
+
+  #send(messages: readonly Message[]): void {
+    if (messages.length === 0) return;
+    if (messages.length === 1) {
+      const m = messages[0]!;
+      if (m.to === this.#config.id) this.#inbox.push(m);
+      else this.#transport?.send(m.to, messages);
+      return;
+    }
+    const byPeer = new Map<NodeId, Message[]>();
+    for (const m of messages) {
+      if (m.to === this.#config.id) {
+        this.#inbox.push(m);
+        continue;
+      }
+      let list = byPeer.get(m.to);
+      if (list === undefined) byPeer.set(m.to, (list = []));
+      list.push(m);
+    }
+    for (const [to, list] of byPeer) this.#transport?.send(to, list);
+  }
+
+  #onMessages(from: NodeId, messages: readonly PeerMessage[]): void {
+    if (this.#stopped) return;
+    for (const m of messages) {
+      if (m.type === 'app') this.#onAppMessage(from, m);
+      else this.#inbox.push(m);
+    }
+    this.#kick();
+  }
+
+  // ---------------------------------------------------------------- apply
+
+  #installSnapshot(snap: Snapshot): void {
+    const app = decodeAppSnapshot(snap.data);
+    this.#store = Store.restore(app.store, this.#limits);
+    this.#membership.reset(app.members);
+    this.#dedupe = new DedupeTable(this.#config.dedupeEntries, app.dedupe);
+    this.#appliedIndex = snap.meta.index;
+    this.#snapshotIndex = snap.meta.index;
+    for (const [id, url] of Object.entries(app.members)) if (id !== this.#config.id && url !== '') this.#transport?.addPeer(id, url);
+    if (this.#role === 'leader') this.#becomeLeader();
+    this.emit('store', this.#store);
+  }
+
+  #applyEntry(entry: Entry): void {
+    if (entry.index <= this.#appliedIndex) return;
+    this.#appliedIndex = entry.index;
+    if (entry.type === 'confChange') {
+      this.#applyConfChange(entry);
+      return;
+    }
+    if (entry.data.length === 0) return; // A new leader's empty entry (§5.4.2).
+    const env = decodeEnvelope(entry.data);
+    const key = proposalKey(env.id);
+    if (this.#dedupe.has(key)) return; // A re-proposed copy: the first one was applied.
+    this.#dedupe.add(key);
+    let result: CommandResult | QuorumError;
+    let cmd: Command | undefined;
+    try {
+      cmd = decodeCommand(env.command);
+      result = this.#store.apply(cmd);
+    } catch (err) {
+      if (!(err instanceof QuorumError)) throw err;
+      result = err;
+    }
+    if (!(result instanceof QuorumError)) this.#afterCommand(result);
+    if (env.id.member === this.#config.id && env.id.incarnation === this.#proposals.incarnation) this.#proposals.get(key)?.settle(result);
+  }
+
+  #afterCommand(result: CommandResult): void {
+    if (result.type === 'leaseGrant') this.#expiry?.track(result.id, result.ttlMs);
+    else if (result.type === 'leaseRevoke') {
+      this.#expiry?.forget(result.id);
+      this.#revoking.delete(result.id);
+      this.emit('leaseGone', result.id);
+    }
+  }
+
+  #applyConfChange(entry: Entry): void {
+    const cc = decodeConfChange(entry.data);
+    if (cc === undefined) return;
+    const ctx = decodeConfContext(cc.context);
+    const self = this.#config.id;
+    const learner = cc.type === 'addLearner';
+    if (cc.type === 'addVoter' || cc.type === 'addLearner') {
+      if (ctx.url !== '') this.#membership.set(cc.nodeId, ctx.url);
+      if (cc.nodeId !== self && ctx.url !== '') this.#transport?.addPeer(cc.nodeId, ctx.url);
+      this.emit('member', { type: 'add', id: cc.nodeId, url: ctx.url, learner });
+    } else if (cc.type === 'promoteLearner') {
+      this.emit('member', { type: 'promote', id: cc.nodeId, url: this.#membership.url(cc.nodeId) ?? '', learner: false });
+    } else {
+      const url = this.#membership.url(cc.nodeId) ?? '';
+      this.#membership.delete(cc.nodeId);
+      if (cc.nodeId !== self) this.#transport?.removePeer(cc.nodeId);
+      this.emit('member', { type: 'remove', id: cc.nodeId, url, learner: false });
+      if (cc.nodeId === self) queueMicrotask(() => this.emit('removed'));
+    }
+    const waiter = this.#confWaiters.get(ctx.proposal);
+    this.#confWaiters.delete(ctx.proposal);
+    waiter?.settle();
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  async #maybeSnapshot(): Promise<void> {
+    if (this.#appliedIndex - this.#snapshotIndex < this.#config.snapshotEvery) return;
+    const index = this.#appliedIndex;
+    const data = this.snapshotData();
+    await this.#storage.createSnapshot(index, this.#raft.status().confState, data);
+    this.#snapshotIndex = index;
+    const compactTo = index - this.#config.snapshotCatchUpEntries;
+    if (compactTo > this.#storage.firstIndex()) await this.#storage.compact(compactTo);
+  }
+
+  /** The application state at `appliedIndex`: store + membership + dedupe table. */
+  snapshotData(): Uint8Array {
+    return encodeAppSnapshot({ store: this.#store.snapshot().encode(), members: this.#membership.toRecord(), dedupe: this.#dedupe.keys() });
+  }
+
+  // ---------------------------------------------------------------- proposals
+
+  /** Proposes a command; resolves with its result once applied on this member. */
+  propose(command: Uint8Array, options?: CallOptions): Promise<CommandResult> {
+    if (this.#stopped) return Promise.reject(new StoppedError());
+    if (command.length > this.#config.maxRequestBytes) {
+      return Promise.reject(new RequestTooLargeError('node: request', command.length, this.#config.maxRequestBytes));
+    }
+    let pending: PendingProposal | undefined;
+    return withDeadline<CommandResult>(
+      options,
+      this.#config.requestTimeoutMs,
+      () => {
+        if (pending === undefined || (pending.proposedTerm === 0 && pending.proposedAtMs === 0)) return new NoLeaderError('node: no leader within the request timeout');
+        return unknownOutcome('the write was not applied within the timeout');
+      },
+      (resolve, reject) => {
+        pending = this.#proposals.add(command, (result) => (result instanceof QuorumError ? reject(result) : resolve(result)));
+        this.#toPropose.push(pending);
+        this.#kick();
+        const key = pending.key;
+        return () => this.#proposals.forget(key);
+      },
+    );
+  }
+
+  /** Waits until a linearizable read may run against the local store (ReadIndex). */
+  readBarrier(options?: CallOptions): Promise<void> {
+    if (this.#stopped) return Promise.reject(new StoppedError());
+    let waiter: { settle(err?: QuorumError): void } | undefined;
+    return withDeadline<void>(
+      options,
+      this.#config.requestTimeoutMs,
+      () => (this.#leader === '' ? new NoLeaderError('node: no leader within the request timeout') : new TimeoutError('node: linearizable read timed out')),
+      (resolve, reject) => {
+        const w = { settle: (err?: QuorumError) => (err === undefined ? resolve() : reject(err)) };
+        waiter = w;
+        this.#reads.enqueue(w);
+        this.#kick();
+        return () => this.#reads.cancel(w);
+      },
+    ).finally(() => {
+      waiter = undefined;
+    });
+  }
+
+  /** Proposes a membership change; resolves once it is applied on this member. */
+  confChange(type: ConfChangeType, nodeId: NodeId, url: string, options?: CallOptions): Promise<void> {
+    if (this.#stopped) return Promise.reject(new StoppedError());
+    const conf = this.#raft.status().confState;
+    const isVoter = conf.voters.includes(nodeId);
+    const isLearner = conf.learners.includes(nodeId);
+    if ((type === 'addVoter' || type === 'addLearner') && (isVoter || isLearner)) return Promise.reject(new MemberExistsError(nodeId));
+    if (type === 'promoteLearner' && !isLearner) return Promise.reject(new MemberNotFoundError(`${nodeId} (as a learner)`));
+    if (type === 'removeNode' && !isVoter && !isLearner) return Promise.reject(new MemberNotFoundError(nodeId));
+    this.#confSeq += 1;
+    const proposal = `${this.#config.id}/${this.#proposals.incarnation}/cc${this.#confSeq}`;
+    return withDeadline<void>(
+      options,
+      this.#config.requestTimeoutMs,
+      () => unknownOutcome('the membership change was not applied within the timeout'),
+      (resolve, reject) => {
+        this.#confWaiters.set(proposal, { settle: (err) => (err === undefined ? resolve() : reject(err)) });
+        this.#toConfChange.push({ type, nodeId, context: encodeConfContext({ url, proposal }) });
+        this.#kick();
+        return () => this.#confWaiters.delete(proposal);
+      },
+    );
+  }
+
+  /** Asks Raft to hand leadership to `to`; resolves when `to` is the leader. */
+  transferLeadership(to: NodeId, options?: CallOptions): Promise<void> {
+    if (this.#stopped) return Promise.reject(new StoppedError());
+    if (!this.#raft.status().confState.voters.includes(to)) return Promise.reject(new MemberNotFoundError(`${to} (as a voter)`));
+    if (this.#leader === to) return Promise.resolve();
+    return withDeadline<void>(
+      options,
+      this.#config.requestTimeoutMs,
+      () => new TimeoutError(`node: leadership did not move to ${to} within the timeout`),
+      (resolve) => {
+        const onLeader = ({ leader }: { leader: NodeId }): void => {
+          if (leader === to) {
+            this.off('leader', onLeader);
+            resolve();
+          }
+        };
+        this.on('leader', onLeader);
+        this.#transferTo = to;
+        this.#kick();
+        return () => this.off('leader', onLeader);
+      },
+    );
+  }
+
+  /** Waits until a leader is known. */
+  waitForLeader(options?: CallOptions): Promise<void> {
+    if (this.#stopped) return Promise.reject(new StoppedError());
+    if (this.#leader !== '') return Promise.resolve();
+    return withDeadline<void>(
+      options,
+      this.#config.requestTimeoutMs,
+      () => new NoLeaderError('node: no leader within the request timeout'),
+      (resolve) => {
+        const onLeader = ({ leader }: { leader: NodeId }): void => {
+          if (leader !== '') {
+            this.off('leader', onLeader);
+            resolve();
+          }
+        };
+        this.on('leader', onLeader);
+        return () => this.off('leader', onLeader);
+      },
+    );
+  }
+
+  // ---------------------------------------------------------------- leases
+
+  #maybeExpireLeases(now: number): void {
+    const expiry = this.#expiry;
+    if (expiry === undefined || this.#role !== 'leader') return;
+    for (const id of expiry.expired()) {
+      const since = this.#revoking.get(id);
+      if (since !== undefined && now - since < this.#config.electionTimeoutMs) continue;
+      this.#revoking.set(id, now);
+      this.propose(encodeLeaseRevoke(id)).catch(() => {
+        // A failed revoke is retried on a later tick while the lease stays expired.
+      });
+    }
+  }
+
+  /** Leader-local keepAlive, or forwarded to the leader. Resolves with the remaining ms. */
+  async keepAlive(id: number, options?: CallOptions): Promise<number> {
+    const reply = await this.#leaseQuery('keepAlive', id, options);
+    return reply.remainingMs;
+  }
+
+  /** Remaining ms and granted TTL as the leader knows them. */
+  leaseQuery(id: number, options?: CallOptions): Promise<LeaseReply> {
+    return this.#leaseQuery('timeToLive', id, options);
+  }
+
+  async #leaseQuery(op: 'keepAlive' | 'timeToLive', id: number, options?: CallOptions): Promise<LeaseReply> {
+    if (this.#stopped) throw new StoppedError();
+    const deadline = Date.now() + (options?.timeoutMs ?? this.#config.requestTimeoutMs);
+    for (;;) {
+      await this.waitForLeader(withRemaining(options, deadline));
+      let reply: LeaseReply;
+      if (this.#role === 'leader') reply = this.#answerLease(op, id);
+      else {
+        try {
+          reply = await withDeadline<LeaseReply>(
+            withRemaining(options, deadline),
+            this.#config.requestTimeoutMs,
+            () => new TimeoutError(`node: lease ${op} got no answer from the leader`),
+            (resolve, reject) => {
+              this.#leaseRpc.request(this.#leader, op, id, Math.max(1, deadline - Date.now())).then(resolve, reject);
+              return () => {};
+            },
+          );
+        } catch (err) {
+          if (err instanceof NoLeaderError && Date.now() < deadline) continue; // Asked a stale leader.
+          throw err;
+        }
+      }
+      if (reply.remainingMs < 0) throw new LeaseNotFoundError(id);
+      return reply;
+    }
+  }
+
+  #answerLease(op: 'keepAlive' | 'timeToLive', id: number): LeaseReply {
+    const expiry = this.#expiry;
+    const info = this.#store.lease(id);
+    if (expiry === undefined || info === undefined) return { remainingMs: -1, grantedTtlMs: 0 };
+    let remaining = op === 'keepAlive' ? expiry.renew(id) : expiry.remaining(id);
+    if (remaining < 0) {
+      // Applied here but not yet tracked (grant raced the election): track it now with a full TTL.
+      expiry.track(id, info.ttlMs);
+      remaining = info.ttlMs;
+    }
+    return { remainingMs: remaining, grantedTtlMs: info.ttlMs };
+  }
+
+  #onAppMessage(from: NodeId, m: AppMessage): void {
+    if (m.channel !== LEASE_CHANNEL) return;
+    let payload: ReturnType<typeof decodeLeasePayload>;
+    try {
+      payload = decodeLeasePayload(m.payload);
+    } catch (err) {
+      this.#config.logger.warn({ err, from }, 'node: dropped a bad lease message');
+      return;
+    }
+    if (payload.kind === 'res') this.#leaseRpc.onReply(payload);
+    else if (this.#role !== 'leader') this.#leaseRpc.reply(from, payload.req, 'notLeader');
+    else this.#leaseRpc.reply(from, payload.req, this.#answerLease(payload.op, payload.id));
+  }
+
+  // ---------------------------------------------------------------- stop
+
+  /** Stops timers, rejects everything pending, stops the transport, closes storage. */
+  async stop(reason: QuorumError = new StoppedError()): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#tickTimer !== undefined) clearInterval(this.#tickTimer);
+    this.#proposals.rejectAll(reason);
+    this.#reads.rejectAll(reason);
+    this.#leaseRpc.rejectAll(reason);
+    for (const w of this.#confWaiters.values()) w.settle(reason);
+    this.#confWaiters.clear();
+    if (this.#running) await new Promise<void>((resolve) => this.#idle.push(resolve));
+    const errors: unknown[] = [];
+    await this.#transport?.stop().catch((err: unknown) => errors.push(err));
+    await this.#storage.close().catch((err: unknown) => errors.push(err));
+    this.emit('stopped');
+    if (errors.length > 0) this.#config.logger.warn({ errors }, 'node: errors while stopping');
+  }
+
+  #fail(err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.#config.logger.error({ err: error }, 'node: fatal error in the driver loop; stopping this member');
+    this.#running = false;
+    this.emit('error', error);
+    void this.stop(new StoppedError(`node: stopped after a fatal error: ${error.message}`, { cause: error }));
+  }
+
+  /** Whether `proposalKey` ids are remembered (tests). */
+  hasApplied(key: string): boolean {
+    return this.#dedupe.has(key);
+  }
+}
+
+function withRemaining(options: CallOptions | undefined, deadline: number): CallOptions {
+  const timeoutMs = Math.max(1, deadline - Date.now());
+  return options?.signal === undefined ? { timeoutMs } : { timeoutMs, signal: options.signal };
+}
+
+function encodeLeaseRevoke(id: number): Uint8Array {
+  return encodeCommand({ type: 'leaseRevoke', id });
+}

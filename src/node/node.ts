@@ -1,0 +1,423 @@
+/**
+ * `QuorumNode`: the typed etcd-style API of DESIGN.md §2 over one {@link Driver}. Writes become
+ * commands proposed through Raft and resolve once applied here; linearizable reads wait on a
+ * ReadIndex barrier and then read the local store; serializable reads read it at once.
+ */
+import { EventEmitter } from 'eventemitter3';
+import { InvalidArgumentError, LeaseNotFoundError, QuorumError, StoppedError, WatchCancelledError } from '../errors.ts';
+import type { NodeId } from '../protocol/types.ts';
+import { acquireLock, createElection } from '../recipes/index.ts';
+import type { Election, ElectionOptions, Lock, LockOptions } from '../recipes/index.ts';
+import type { Command, CommandResult } from '../store/types.ts';
+import { encodeCommand } from '../store/codec.ts';
+import { encodeBackup, writeFileDurably } from './backup.ts';
+import { toDeleteRequest, toDeleteResult, toKeyValue, toPutRequest, toPutResult, toRangeOptions, toRangeResult, toTxnRequest, toTxnResult } from './convert.ts';
+import type { Driver } from './driver.ts';
+import { Lease } from './leases.ts';
+import type { LeaseHost } from './leases.ts';
+import { checkMemberId, checkPeerUrl } from './options.ts';
+import type { NodeConfig } from './options.ts';
+import { toRange, TxnBuilder } from './txn-builder.ts';
+import type { KeyOrRange, TxnSpec } from './txn-builder.ts';
+import type {
+  CallOptions,
+  DeleteOptions,
+  DeleteResult,
+  GetOptions,
+  KeyValue,
+  LeaseInfo,
+  LeaseTimeToLive,
+  Member,
+  NodeEvents,
+  NodeStatus,
+  PutOptions,
+  PutResult,
+  RangeCallOptions,
+  RangeResult,
+  TxnResult,
+  ValueCodec,
+  WatchCallOptions,
+} from './types.ts';
+import { abortedWatchError, Watch } from './watch.ts';
+
+/** What `backup()` wrote. */
+export interface BackupInfo {
+  readonly path: string;
+  readonly index: number;
+  readonly revision: number;
+  readonly sizeBytes: number;
+}
+
+export interface ClusterApi {
+  /** Current members with their peer URLs (this member's view of the applied configuration). */
+  members(options?: CallOptions): Promise<Member[]>;
+  /** Adds a member (as a learner with `learner: true`, the safe way to join a running cluster). */
+  add(id: NodeId, url: string, options?: CallOptions & { readonly learner?: boolean }): Promise<void>;
+  /** Makes a caught-up learner a voter. */
+  promote(id: NodeId, options?: CallOptions): Promise<void>;
+  remove(id: NodeId, options?: CallOptions): Promise<void>;
+  /** Hands leadership to voter `id`; resolves when it leads. */
+  transferLeadership(id: NodeId, options?: CallOptions): Promise<void>;
+}
+
+/** A hook run by `close()` (the client endpoint registers its own). */
+export type CloseHook = () => Promise<void>;
+
+export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
+  readonly id: NodeId;
+  readonly cluster: ClusterApi;
+  readonly #driver: Driver;
+  readonly #config: NodeConfig;
+  readonly #codec: ValueCodec;
+  readonly #watches = new Set<Watch<unknown>>();
+  readonly #leaseHandles = new Map<number, Set<Lease>>();
+  readonly #closeHooks: CloseHook[] = [];
+  #closing: Promise<void> | undefined;
+
+  constructor(driver: Driver, config: NodeConfig, codec: ValueCodec) {
+    super();
+    this.id = config.id;
+    this.#driver = driver;
+    this.#config = config;
+    this.#codec = codec;
+    this.cluster = this.#clusterApi();
+    driver.on('leader', (info) => this.emit('leader', info));
+    driver.on('role', (info) => this.emit('role', info));
+    driver.on('member', (info) => this.emit('member', info));
+    driver.on('error', (err) => this.emit('error', err));
+    driver.on('store', (store) => {
+      for (const w of this.#watches) w.reattach(store);
+    });
+    driver.on('leaseGone', (id) => {
+      const handles = this.#leaseHandles.get(id);
+      this.#leaseHandles.delete(id);
+      for (const h of handles ?? []) h.markExpired();
+    });
+    driver.on('removed', () => {
+      this.#config.logger.warn({ id: this.id }, 'node: this member was removed from the cluster; closing');
+      void this.#shutdown(false);
+    });
+    driver.on('stopped', () => {
+      for (const w of [...this.#watches]) w.fail(new WatchCancelledError('closed', 'the node stopped'));
+    });
+  }
+
+  /** @internal Registers work for `close()` (e.g. the client endpoint). */
+  addCloseHook(hook: CloseHook): void {
+    this.#closeHooks.push(hook);
+  }
+
+  /** Resolves when a leader is known and this member has applied everything committed before now. */
+  async ready(options?: CallOptions): Promise<void> {
+    const deadline = Date.now() + (options?.timeoutMs ?? this.#config.requestTimeoutMs);
+    await this.#driver.waitForLeader(options);
+    await this.#driver.readBarrier(remaining(options, deadline));
+  }
+
+  // ------------------------------------------------------------------ KV
+
+  async put<T>(key: string, value: T, options: PutOptions<T> = {}): Promise<PutResult<T>> {
+    let lease = options.lease;
+    if (options.ttlMs !== undefined) {
+      if (lease !== undefined) throw new InvalidArgumentError('node: put takes lease or ttlMs, not both');
+      lease = (await this.grantLease(options.ttlMs, callOf(options))).id;
+    }
+    const request = toPutRequest(key, value, options as PutOptions, this.#codec, lease);
+    const result = await this.#write({ type: 'put', request }, options);
+    if (result.type !== 'put') throw unexpected(result);
+    return toPutResult<T>(result.result, this.#codec);
+  }
+
+  async get<T>(key: string, options: GetOptions = {}): Promise<KeyValue<T> | undefined> {
+    const range = toRange(key);
+    await this.#beforeRead(options);
+    const r = this.#driver.store.range(range, toRangeOptions({ ...pickRangeOptions(options), limit: 1 }));
+    const kv = r.kvs[0];
+    return kv === undefined ? undefined : toKeyValue<T>(kv, this.#codec);
+  }
+
+  async range<T>(range: KeyOrRange, options: RangeCallOptions = {}): Promise<RangeResult<T>> {
+    const r = toRange(range, 'range');
+    const rangeOptions = toRangeOptions(pickRangeOptions(options));
+    await this.#beforeRead(options);
+    return toRangeResult<T>(this.#driver.store.range(r, rangeOptions), this.#codec, options.keysOnly === true);
+  }
+
+  async delete<T>(keyOrRange: KeyOrRange, options: DeleteOptions<T> = {}): Promise<DeleteResult<T>> {
+    const request = toDeleteRequest(toRange(keyOrRange), options as DeleteOptions, this.#codec);
+    const result = await this.#write({ type: 'delete', request }, options);
+    if (result.type !== 'delete') throw unexpected(result);
+    return toDeleteResult<T>(result.result, this.#codec);
+  }
+
+  txn<T = unknown>(): TxnBuilder<T> {
+    return new TxnBuilder<T>(async (spec: TxnSpec, options: CallOptions) => {
+      const request = toTxnRequest(spec, this.#codec);
+      const result = await this.#write({ type: 'txn', request }, options);
+      if (result.type !== 'txn') throw unexpected(result);
+      return toTxnResult<T>(result.result, this.#codec, spec);
+    });
+  }
+
+  /** Compacts MVCC history below `revision`. */
+  async compact(revision: number, options?: CallOptions): Promise<void> {
+    if (!Number.isSafeInteger(revision) || revision <= 0) throw new InvalidArgumentError('node: compact revision must be a positive integer');
+    const result = await this.#write({ type: 'compact', revision }, options);
+    if (result.type !== 'compact') throw unexpected(result);
+  }
+
+  async #write(cmd: Command, options: CallOptions | undefined): Promise<CommandResult> {
+    this.#checkOpen();
+    this.#driver.store.validate(cmd);
+    return this.#driver.propose(encodeCommand(cmd), callOf(options));
+  }
+
+  async #beforeRead(options: GetOptions): Promise<void> {
+    this.#checkOpen();
+    const consistency = options.consistency ?? 'linearizable';
+    if (consistency === 'serializable') return;
+    if (consistency !== 'linearizable') throw new InvalidArgumentError("node: consistency must be 'linearizable' or 'serializable'");
+    await this.#driver.readBarrier(callOf(options));
+  }
+
+  #checkOpen(): void {
+    if (this.#closing !== undefined || this.#driver.stopped) throw new StoppedError();
+  }
+
+  // ------------------------------------------------------------------ watch
+
+  /**
+   * Watches a key or range. The result is an async iterable of events and an EventEmitter
+   * (`event`, `progress`, `error`, `close`). It ends with `close()` (cleanly), or with a typed
+   * error: CompactedError (start revision compacted), WatchCancelledError ('slow', 'closed',
+   * 'aborted' when the signal fires).
+   */
+  watch<T = unknown>(keyOrRange: KeyOrRange, options: WatchCallOptions = {}): Watch<T> {
+    this.#checkOpen();
+    const range = toRange(keyOrRange);
+    const store = this.#driver.store;
+    const start = options.startRevision;
+    if (start !== undefined && (!Number.isSafeInteger(start) || start < 0)) throw new InvalidArgumentError('node: startRevision must be a non-negative integer');
+    const max = options.maxBufferedEvents ?? this.#config.maxWatchBufferedEvents;
+    if (!Number.isSafeInteger(max) || max <= 0) throw new InvalidArgumentError('node: maxBufferedEvents must be a positive integer');
+    const watch = new Watch<T>(
+      store,
+      {
+        range,
+        startRevision: start === undefined || start === 0 ? store.revision + 1 : start,
+        prevKv: options.prevKv === true,
+        noPut: options.noPut === true,
+        noDelete: options.noDelete === true,
+        progressIntervalMs: options.progressNotify === true ? this.#config.progressIntervalMs : undefined,
+        maxBufferedEvents: max,
+        codec: this.#codec,
+      },
+      (w) => this.#watches.delete(w as Watch<unknown>),
+    );
+    this.#watches.add(watch as Watch<unknown>);
+    const signal = options.signal;
+    if (signal !== undefined) {
+      if (signal.aborted) queueMicrotask(() => watch.fail(abortedWatchError()));
+      else {
+        const onAbort = (): void => watch.fail(abortedWatchError());
+        signal.addEventListener('abort', onAbort, { once: true });
+        watch.once('close', () => signal.removeEventListener('abort', onAbort));
+      }
+    }
+    return watch;
+  }
+
+  // ------------------------------------------------------------------ leases
+
+  /** Grants a lease. TTLs below 1.5 × the election timeout are raised to it (etcd's floor). */
+  async grantLease(ttlMs: number, options: CallOptions & { readonly id?: number } = {}): Promise<Lease> {
+    if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) throw new InvalidArgumentError('node: lease ttlMs must be a positive integer');
+    const ttl = Math.max(ttlMs, this.#config.minLeaseTtlMs);
+    const id = options.id ?? 1 + Math.floor(this.#config.random() * 2 ** 52);
+    if (!Number.isSafeInteger(id) || id <= 0) throw new InvalidArgumentError('node: lease id must be a positive integer');
+    const result = await this.#write({ type: 'leaseGrant', id, ttlMs: ttl }, options);
+    if (result.type !== 'leaseGrant') throw unexpected(result);
+    const lease = new Lease(this, result.id, result.ttlMs);
+    let handles = this.#leaseHandles.get(result.id);
+    if (handles === undefined) this.#leaseHandles.set(result.id, (handles = new Set()));
+    handles.add(lease);
+    return lease;
+  }
+
+  async revokeLease(id: number, options?: CallOptions): Promise<void> {
+    const result = await this.#write({ type: 'leaseRevoke', id }, options);
+    if (result.type !== 'leaseRevoke') throw unexpected(result);
+  }
+
+  /** Refreshes a lease to its full TTL on the leader; resolves with the remaining ms. */
+  async keepAliveLease(id: number, options?: CallOptions): Promise<number> {
+    this.#checkOpen();
+    return this.#driver.keepAlive(id, options);
+  }
+
+  async leaseTimeToLive(id: number, options: CallOptions & { readonly keys?: boolean } = {}): Promise<LeaseTimeToLive> {
+    this.#checkOpen();
+    const reply = await this.#driver.leaseQuery(id, callOf(options));
+    const info = this.#driver.store.lease(id);
+    if (info === undefined) throw new LeaseNotFoundError(id);
+    return { ttlMs: reply.remainingMs, grantedTtlMs: reply.grantedTtlMs, keys: options.keys === true ? [...info.keys] : [] };
+  }
+
+  /** Every live lease (linearizable). */
+  async leases(options?: CallOptions): Promise<LeaseInfo[]> {
+    await this.#beforeRead(callOf(options));
+    return this.#driver.store.leases().map((l) => ({ id: l.id, ttlMs: l.ttlMs }));
+  }
+
+  // ------------------------------------------------------------------ recipes
+
+  /** A distributed lock (src/recipes `acquireLock`); release with `await using` or `lock.release()`. */
+  lock(name: string, options: LockOptions = {}): Promise<Lock> {
+    return acquireLock(this, name, options);
+  }
+
+  /** A leader election (src/recipes `createElection`). */
+  election<T = unknown>(name: string, options: ElectionOptions = {}): Election<T> {
+    return createElection<T>(this, name, options);
+  }
+
+  // ------------------------------------------------------------------ status / maintenance
+
+  status(): NodeStatus {
+    const st = this.#driver.raftStatus();
+    const store = this.#driver.store;
+    return {
+      id: this.id,
+      role: st.role,
+      term: st.term,
+      leader: st.leader,
+      commitIndex: st.commit,
+      appliedIndex: this.#driver.appliedIndex,
+      revision: store.revision,
+      compactRevision: store.compactRevision,
+      members: this.#driver.members(),
+    };
+  }
+
+  /** A consistent snapshot of the store + membership, in backup file format. */
+  async snapshotBytes(options?: CallOptions): Promise<Uint8Array> {
+    await this.#beforeRead(callOf(options));
+    return this.#snapshotNow();
+  }
+
+  #snapshotNow(): Uint8Array {
+    const st = this.#driver.raftStatus();
+    return encodeBackup({ index: this.#driver.appliedIndex, term: st.term, revision: this.#driver.store.revision, data: this.#driver.snapshotData() });
+  }
+
+  /** Writes a backup file; restore with `createNode({ restoreFrom: path })`. */
+  async backup(path: string, options?: CallOptions): Promise<BackupInfo> {
+    await this.#beforeRead(callOf(options));
+    const index = this.#driver.appliedIndex;
+    const revision = this.#driver.store.revision;
+    const bytes = this.#snapshotNow();
+    await writeFileDurably(path, bytes);
+    return { path, index, revision, sizeBytes: bytes.length };
+  }
+
+  #clusterApi(): ClusterApi {
+    return Object.freeze({
+      members: async (options?: CallOptions): Promise<Member[]> => {
+        this.#checkOpen();
+        void options;
+        return this.#driver.members();
+      },
+      add: async (id: NodeId, url: string, options: CallOptions & { readonly learner?: boolean } = {}): Promise<void> => {
+        this.#checkOpen();
+        const memberId = asArgument(() => checkMemberId(id, 'member id'));
+        const peerUrl = asArgument(() => checkPeerUrl(url, 'member url'));
+        await this.#driver.confChange(options.learner === true ? 'addLearner' : 'addVoter', memberId, peerUrl, callOf(options));
+      },
+      promote: async (id: NodeId, options?: CallOptions): Promise<void> => {
+        this.#checkOpen();
+        await this.#driver.confChange('promoteLearner', id, '', callOf(options));
+      },
+      remove: async (id: NodeId, options?: CallOptions): Promise<void> => {
+        this.#checkOpen();
+        await this.#driver.confChange('removeNode', id, '', callOf(options));
+      },
+      transferLeadership: async (id: NodeId, options?: CallOptions): Promise<void> => {
+        this.#checkOpen();
+        await this.#driver.transferLeadership(id, callOf(options));
+      },
+    });
+  }
+
+  // ------------------------------------------------------------------ close
+
+  /** Graceful stop: hands leadership to the most caught-up voter (bounded wait), then stops. */
+  close(): Promise<void> {
+    return this.#shutdown(true);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #shutdown(transfer: boolean): Promise<void> {
+    this.#closing ??= (async () => {
+      if (transfer) await this.#maybeTransferLeadership();
+      for (const w of [...this.#watches]) w.fail(new WatchCancelledError('closed', 'the node was closed'));
+      for (const hook of this.#closeHooks.splice(0)) await hook().catch((err: unknown) => this.#config.logger.warn({ err }, 'node: close hook failed'));
+      await this.#driver.stop();
+    })();
+    return this.#closing;
+  }
+
+  async #maybeTransferLeadership(): Promise<void> {
+    const st = this.#driver.raftStatus();
+    if (st.role !== 'leader' || this.#driver.stopped || this.#config.closeTimeoutMs === 0) return;
+    let best: NodeId | undefined;
+    let bestMatch = -1;
+    for (const voter of st.confState.voters) {
+      if (voter === this.id) continue;
+      const match = st.progress?.[voter]?.match ?? 0;
+      if (match > bestMatch) {
+        best = voter;
+        bestMatch = match;
+      }
+    }
+    if (best === undefined) return;
+    try {
+      await this.#driver.transferLeadership(best, { timeoutMs: this.#config.closeTimeoutMs });
+    } catch (err) {
+      this.#config.logger.warn({ err, to: best }, 'node: leadership transfer on close did not finish; closing anyway');
+    }
+  }
+}
+
+function callOf(options: CallOptions | undefined): CallOptions {
+  if (options === undefined) return {};
+  const out: { signal?: AbortSignal; timeoutMs?: number } = {};
+  if (options.signal !== undefined) out.signal = options.signal;
+  if (options.timeoutMs !== undefined) out.timeoutMs = options.timeoutMs;
+  return out;
+}
+
+function remaining(options: CallOptions | undefined, deadline: number): CallOptions {
+  const timeoutMs = Math.max(1, deadline - Date.now());
+  return options?.signal === undefined ? { timeoutMs } : { timeoutMs, signal: options.signal };
+}
+
+function pickRangeOptions(options: RangeCallOptions): RangeCallOptions {
+  const { signal: _signal, timeoutMs: _timeoutMs, consistency: _consistency, ...rest } = options;
+  return rest;
+}
+
+function asArgument<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof QuorumError) throw err;
+    throw new InvalidArgumentError((err as Error).message.replace(/^createNode: /, 'cluster: '), { cause: err });
+  }
+}
+
+function unexpected(result: CommandResult): Error {
+  return new Error(`node: assertion failed: unexpected command result type ${result.type}`);
+}

@@ -1,0 +1,169 @@
+/**
+ * The public types of the node API (DESIGN.md §2). Values are typed `T` here; the store below
+ * holds bytes and the node encodes/decodes them with the configured {@link ValueCodec}.
+ */
+import type { NodeId, RaftRole } from '../protocol/types.ts';
+import type { CompareOp, CompareTarget, KeyRange, SortOrder, SortTarget } from '../store/types.ts';
+
+export type { KeyRange, SortOrder, SortTarget, CompareOp, CompareTarget };
+
+/** Every call takes these as its last argument. */
+export interface CallOptions {
+  /** Aborts the wait; the call rejects with `AbortedError` (a write's outcome is then unknown). */
+  readonly signal?: AbortSignal;
+  /** Bound on the whole call in ms. @default the node's `requestTimeoutMs` */
+  readonly timeoutMs?: number;
+}
+
+/** A key's state at one revision, with the value decoded. `lease` is absent when the key has no lease. */
+export interface KeyValue<T> {
+  readonly key: string;
+  readonly value: T;
+  readonly createRevision: number;
+  readonly modRevision: number;
+  readonly version: number;
+  readonly lease?: number;
+}
+
+export interface PutResult<T> {
+  readonly revision: number;
+  readonly prevKv?: KeyValue<T>;
+}
+
+export interface DeleteResult<T> {
+  readonly revision: number;
+  readonly deleted: number;
+  readonly prevKvs?: KeyValue<T>[];
+}
+
+export interface RangeResult<T> {
+  readonly kvs: KeyValue<T>[];
+  readonly count: number;
+  readonly more: boolean;
+  readonly revision: number;
+}
+
+export type TxnOpResultValue<T> = RangeResult<T> | PutResult<T> | DeleteResult<T> | TxnResult<T>;
+
+export interface TxnResult<T> {
+  readonly succeeded: boolean;
+  readonly revision: number;
+  readonly results: TxnOpResultValue<T>[];
+}
+
+/** A `delete` event's kv has the key, modRevision = the deleting revision, version 0 and value `undefined`. */
+export interface WatchEvent<T> {
+  readonly type: 'put' | 'delete';
+  readonly kv: KeyValue<T>;
+  readonly prevKv?: KeyValue<T>;
+  readonly revision: number;
+}
+
+/** Linearizable (default) goes through ReadIndex; serializable reads local state at once. */
+export type Consistency = 'linearizable' | 'serializable';
+
+/** Put/delete preconditions (`mk`, CAS). */
+export type Expect<T = unknown> =
+  | 'absent'
+  | 'present'
+  | { readonly value: T }
+  | { readonly modRevision: number }
+  | { readonly version: number };
+
+export interface PutOptions<T = unknown> extends CallOptions {
+  /** Attach the key to this lease. */
+  readonly lease?: number;
+  /** Sugar: grant a fresh lease of this TTL and attach the key to it (one lease per put). */
+  readonly ttlMs?: number;
+  readonly prevKv?: boolean;
+  readonly ignoreValue?: boolean;
+  readonly ignoreLease?: boolean;
+  readonly expect?: Expect<T>;
+}
+
+export interface GetOptions extends CallOptions {
+  readonly revision?: number;
+  /** @default 'linearizable' */
+  readonly consistency?: Consistency;
+}
+
+export interface RangeCallOptions extends GetOptions {
+  readonly limit?: number;
+  readonly sort?: { readonly by: SortTarget; readonly order?: SortOrder };
+  readonly keysOnly?: boolean;
+  readonly countOnly?: boolean;
+  readonly minCreateRevision?: number;
+  readonly maxCreateRevision?: number;
+  readonly minModRevision?: number;
+  readonly maxModRevision?: number;
+}
+
+export interface DeleteOptions<T = unknown> extends CallOptions {
+  readonly prevKv?: boolean;
+  readonly expect?: Expect<T>;
+}
+
+export interface WatchCallOptions {
+  /** First revision delivered. Omitted: the revision after the current one ("from now"). */
+  readonly startRevision?: number;
+  readonly prevKv?: boolean;
+  readonly noPut?: boolean;
+  readonly noDelete?: boolean;
+  /** Emit a `progress` event every `progressIntervalMs` while idle. @default false */
+  readonly progressNotify?: boolean;
+  /** Events buffered before the watch is cancelled as slow. @default the node's `maxWatchBufferedEvents` */
+  readonly maxBufferedEvents?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface LeaseTimeToLive {
+  /** Remaining ms as known by this member (exact on the leader; granted TTL elsewhere). */
+  readonly ttlMs: number;
+  readonly grantedTtlMs: number;
+  readonly keys: string[];
+}
+
+export interface LeaseInfo {
+  readonly id: number;
+  readonly ttlMs: number;
+}
+
+export interface Member {
+  readonly id: NodeId;
+  readonly url: string;
+  readonly learner: boolean;
+}
+
+export interface NodeStatus {
+  readonly id: NodeId;
+  readonly role: RaftRole;
+  readonly term: number;
+  /** `''` when no leader is known. */
+  readonly leader: NodeId;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly revision: number;
+  readonly compactRevision: number;
+  readonly members: Member[];
+}
+
+export interface NodeEvents {
+  leader: (info: { readonly leader: NodeId; readonly term: number }) => void;
+  role: (info: { readonly role: RaftRole; readonly term: number }) => void;
+  member: (info: { readonly type: 'add' | 'promote' | 'remove'; readonly id: NodeId; readonly url: string; readonly learner: boolean }) => void;
+  error: (err: Error) => void;
+}
+
+/** Values ⇄ bytes. The default is msgpackr (structured values, strings, Uint8Array). */
+export interface ValueCodec {
+  encode(value: unknown): Uint8Array;
+  decode(bytes: Uint8Array): unknown;
+}
+
+/** pino-compatible subset. */
+export interface Logger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}

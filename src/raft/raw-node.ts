@@ -1,0 +1,261 @@
+/**
+ * RawNode: the driver's handle on the Raft core (etcd-io/raft's RawNode design). Inputs are
+ * `tick`, `step` and the local requests; output is a {@link Ready} batch, acknowledged with
+ * `advance()`. Entries handed out in a Ready stay "unstable" (served from memory) until the
+ * matching `advance()`, after which the core reads them from storage. Between `ready()` and
+ * `advance()` the driver may keep stepping messages and ticking; the next Ready then carries
+ * what they produced.
+ */
+import { assert } from './assert.ts';
+import { decodeConfChange, encodeConfChange } from './conf-change.ts';
+import { normalizeConfig } from './config.ts';
+import { invalidReason } from './message.ts';
+import { Raft } from './raft.ts';
+import * as leader from './replication.ts';
+import { ConfChangeInProgressError, ProposalDroppedError } from '../errors.ts';
+import type { ConfChange, Entry, HardState, LogIndex, Message, NodeId, SoftState } from '../protocol/types.ts';
+import type { ProgressStatus, RaftConfig, RaftStatus, Ready } from './types.ts';
+
+const NO_MESSAGES: readonly Message[] = Object.freeze([]);
+
+/** What the outstanding Ready handed out, applied by advance(). */
+interface InProgress {
+  readonly appliedTo: LogIndex;
+  readonly committedBytes: number;
+  readonly confChanges: readonly Entry[] | undefined;
+}
+
+export class RawNode {
+  readonly #raft: Raft;
+  #prevSoft: SoftState;
+  #prevHard: HardState;
+  #inProgress: InProgress | undefined;
+
+  constructor(config: RaftConfig) {
+    const cfg = normalizeConfig(config);
+    this.#raft = new Raft(cfg);
+    this.#replayConfChanges();
+    this.#prevSoft = { leader: this.#raft.lead, role: this.#raft.role };
+    this.#prevHard = this.#hardState();
+  }
+
+  /**
+   * The storage's conf state is the one of its snapshot; conf changes after it up to `applied`
+   * were applied by the state machine before the restart, so the core replays them here.
+   */
+  #replayConfChanges(): void {
+    const r = this.#raft;
+    const from = r.log.firstIndex();
+    const to = r.log.applied;
+    for (let lo = from; lo <= to; ) {
+      const ents = r.log.entries(lo, to + 1, r.cfg.maxCommittedBytesPerReady);
+      if (ents === undefined || ents.length === 0) break;
+      for (const e of ents) if (e.type === 'confChange') this.#applyConfEntry(e);
+      lo = (ents[ents.length - 1] as Entry).index + 1;
+    }
+  }
+
+  #applyConfEntry(e: Entry): void {
+    const cc = decodeConfChange(e.data);
+    if (cc === undefined) {
+      this.#raft.cfg.logger.warn({ index: e.index }, 'raft: undecodable conf change entry; skipped');
+      this.#raft.confIndex = Math.max(this.#raft.confIndex, e.index);
+      return;
+    }
+    this.#raft.applyConfChange(cc, e.index);
+  }
+
+  #hardState(): HardState {
+    const r = this.#raft;
+    return { term: r.term, vote: r.vote, commit: r.log.committed };
+  }
+
+  tick(): void {
+    this.#raft.tick();
+  }
+
+  /** Feeds a message from a peer. Invalid, misaddressed or non-member messages are dropped. */
+  step(msg: Message): void {
+    const r = this.#raft;
+    const reason = invalidReason(msg);
+    if (reason !== undefined) {
+      r.cfg.logger.warn({ id: r.id, reason }, 'raft: dropping invalid message');
+      return;
+    }
+    if (msg.to !== r.id) {
+      r.cfg.logger.warn({ id: r.id, to: msg.to, from: msg.from }, 'raft: dropping message addressed to another member');
+      return;
+    }
+    // A member that knows no membership yet (joining) accepts anyone: it learns from the log.
+    const knowsConf = r.voters.length > 0 || r.learners.length > 0;
+    if (msg.from === r.id || (knowsConf && !r.isMember(msg.from))) {
+      r.cfg.logger.debug({ id: r.id, from: msg.from, type: msg.type }, 'raft: dropping message from a non-member');
+      return;
+    }
+    r.step(msg);
+  }
+
+  propose(data: Uint8Array): void {
+    this.#propose('normal', data);
+  }
+
+  proposeConfChange(cc: ConfChange): void {
+    const r = this.#raft;
+    if (r.role === 'leader' && r.pendingConfIndex > r.log.applied) throw new ConfChangeInProgressError();
+    this.#propose('confChange', encodeConfChange(cc));
+  }
+
+  #propose(type: Entry['type'], data: Uint8Array): void {
+    const r = this.#raft;
+    if (r.role === 'leader') {
+      const reason = leader.refuseReason(r, data.length);
+      if (reason !== undefined) throw new ProposalDroppedError(reason);
+      leader.appendEntry(r, type, data);
+      return;
+    }
+    if (r.lead === '' || r.role !== 'follower') throw new ProposalDroppedError('no leader');
+    if (r.cfg.disableProposalForwarding) throw new ProposalDroppedError('not the leader and proposal forwarding is disabled');
+    if (data.length > r.cfg.maxMessageBytes) {
+      throw new ProposalDroppedError(`entry of ${data.length} bytes exceeds maxMessageBytes ${r.cfg.maxMessageBytes}`);
+    }
+    r.send('propose', r.lead, r.term, { entries: [{ term: 0, index: 0, type, data }] });
+  }
+
+  /** Requests a linearizable read point; it comes back in `Ready.readStates` (or `droppedReads`). */
+  readIndex(context: Uint8Array): void {
+    this.#raft.readIndex(context);
+  }
+
+  transferLeadership(to: NodeId): void {
+    const r = this.#raft;
+    if (r.role !== 'leader') {
+      r.cfg.logger.info({ id: r.id, to }, 'raft: transferLeadership ignored: not the leader');
+      return;
+    }
+    leader.transferLeadership(r, to);
+  }
+
+  /** Starts an election now (skipping the randomized timeout). */
+  campaign(): void {
+    this.#raft.hup(false);
+  }
+
+  reportUnreachable(id: NodeId): void {
+    if (this.#raft.role === 'leader') leader.reportUnreachable(this.#raft, id);
+  }
+
+  reportSnapshot(id: NodeId, delivered: boolean): void {
+    if (this.#raft.role === 'leader') leader.reportSnapshot(this.#raft, id, delivered);
+  }
+
+  hasReady(): boolean {
+    if (this.#inProgress !== undefined) return false;
+    const r = this.#raft;
+    leader.flush(r);
+    const u = r.log.unstable;
+    if (r.msgs.length > 0 || r.msgsAfterPersist.length > 0) return true;
+    if (u.offsetInProgress < u.offset + u.entries.length || (u.snapshot !== undefined && !u.snapshotInProgress)) return true;
+    if (r.log.hasNextCommittedEntries()) return true;
+    if (r.readStates.length > 0 || r.droppedReads.length > 0) return true;
+    if (r.lead !== this.#prevSoft.leader || r.role !== this.#prevSoft.role) return true;
+    const p = this.#prevHard;
+    return r.term !== p.term || r.vote !== p.vote || r.log.committed !== p.commit;
+  }
+
+  /** Builds the next batch. Call `advance()` after handling it, before the next `ready()`. */
+  ready(): Ready {
+    assert(this.#inProgress === undefined, 'ready() called again before advance()');
+    const r = this.#raft;
+    leader.flush(r);
+    const log = r.log;
+    const u = log.unstable;
+    const snapshot = u.snapshot !== undefined && !u.snapshotInProgress ? u.snapshot : undefined;
+    const entries = u.nextEntries();
+    u.acceptInProgress();
+    const committedEntries = log.nextCommittedEntries(r.cfg.maxCommittedBytesPerReady);
+    let committedBytes = 0;
+    let confChanges: Entry[] | undefined;
+    for (let i = 0; i < committedEntries.length; i++) {
+      const e = committedEntries[i] as Entry;
+      committedBytes += e.data.length;
+      if (e.type === 'confChange') (confChanges ??= []).push(e);
+    }
+    const last = committedEntries[committedEntries.length - 1];
+    const appliedTo = last !== undefined ? last.index : snapshot !== undefined ? snapshot.meta.index : log.applying;
+    if (last !== undefined) log.applying = last.index;
+    this.#inProgress = { appliedTo: Math.max(appliedTo, log.applying), committedBytes, confChanges };
+    const ready: {
+      -readonly [K in keyof Ready]: Ready[K];
+    } = {
+      entries,
+      messages: r.msgs.length > 0 ? r.msgs : NO_MESSAGES,
+      messagesAfterPersist: r.msgsAfterPersist.length > 0 ? r.msgsAfterPersist : NO_MESSAGES,
+      committedEntries,
+      readStates: r.readStates,
+      droppedReads: r.droppedReads,
+      mustSync: false,
+    };
+    r.msgs = [];
+    r.msgsAfterPersist = [];
+    r.readStates = [];
+    r.droppedReads = [];
+    if (snapshot !== undefined) ready.snapshot = snapshot;
+    if (r.lead !== this.#prevSoft.leader || r.role !== this.#prevSoft.role) {
+      this.#prevSoft = { leader: r.lead, role: r.role };
+      ready.softState = this.#prevSoft;
+    }
+    const p = this.#prevHard;
+    if (r.term !== p.term || r.vote !== p.vote || log.committed !== p.commit) {
+      this.#prevHard = this.#hardState();
+      ready.hardState = this.#prevHard;
+    }
+    ready.mustSync = entries.length > 0 || snapshot !== undefined || r.term !== p.term || r.vote !== p.vote;
+    return ready;
+  }
+
+  /** The driver persisted and applied the last Ready. */
+  advance(): void {
+    const done = this.#inProgress;
+    assert(done !== undefined, 'advance() called without a ready()');
+    this.#inProgress = undefined;
+    const r = this.#raft;
+    const log = r.log;
+    const stableTo = log.unstable.stableHandedOut();
+    if (done.confChanges !== undefined) for (const e of done.confChanges) this.#applyConfEntry(e);
+    if (done.appliedTo > log.applied) {
+      assert(done.appliedTo <= log.committed, `applied ${done.appliedTo} must not pass committed ${log.committed}`);
+      log.applied = done.appliedTo;
+    }
+    if (r.role === 'leader') {
+      r.uncommittedBytes = Math.max(0, r.uncommittedBytes - done.committedBytes);
+      leader.selfPersisted(r, stableTo);
+    }
+  }
+
+  status(): RaftStatus {
+    const r = this.#raft;
+    const base = {
+      id: r.id,
+      role: r.role,
+      term: r.term,
+      vote: r.vote,
+      leader: r.lead,
+      commit: r.log.committed,
+      applied: r.log.applied,
+      lastIndex: r.log.lastIndex(),
+      confState: r.confState(),
+      leadTransferee: r.leadTransferee,
+    };
+    if (r.role !== 'leader') return base;
+    const progress: Record<NodeId, ProgressStatus> = {};
+    for (const [id, pr] of r.prs) progress[id] = pr.status();
+    progress[r.id] = {
+      match: r.selfMatch,
+      next: r.log.lastIndex() + 1,
+      state: 'replicate',
+      learner: false,
+      recentActive: true,
+    };
+    return { ...base, progress };
+  }
+}

@@ -1,0 +1,268 @@
+/**
+ * Leader election (etcd `concurrency.Election`). Campaigners queue under `<name>/` by create
+ * revision, each with `<name>/<leaseId hex>` = its value; the leader is the oldest key. A
+ * campaigner watches only its predecessor, and is re-checked when it reaches the front (its lease
+ * must still hold its key). `proclaim`/`resign` compare the key's create revision, so a deposed
+ * leader can never overwrite or delete a newer leader's key. The same session (lease) resumes the
+ * same place in line after a restart.
+ */
+import { EventEmitter } from 'eventemitter3';
+import { CompactedError, InvalidArgumentError, LockLostError, WatchCancelledError } from '../errors.ts';
+import { cmp, op } from '../index.ts';
+import type { KeyValue, QuorumNode } from '../index.ts';
+import { createSession, type Session } from './session.ts';
+import { awaitTurn, checkPredecessor, deleteIfOwned, enterLine } from './turn.ts';
+import { composeSignal, leaseHex, prefixOf, waitForEvent, type Holder, type WaitOptions } from './util.ts';
+
+export interface ElectionOptions {
+  /** Session to campaign with. Without it, `campaign()` creates one of `ttlMs`, closed by `resign()`/`close()`. */
+  readonly session?: Session;
+  /** TTL of the election's own session in ms (ignored with `session`). @default 10_000 */
+  readonly ttlMs?: number;
+}
+
+/** The current leader as read from the store. */
+export interface ElectionLeader<T> {
+  readonly key: string;
+  readonly value: T;
+  /** The leader key's create revision: a fencing token for this term of leadership. */
+  readonly createRevision: number;
+  /** Revision of the last `proclaim` (or of the campaign). */
+  readonly modRevision: number;
+  readonly leaseId: number;
+}
+
+export interface ElectionEvents<T> {
+  /** This campaigner became leader. */
+  leader: [leader: ElectionLeader<T>];
+  /** This campaigner's session was lost while leader or campaigning. */
+  lost: [error: LockLostError];
+  /** This campaigner resigned. */
+  resigned: [];
+}
+
+function toLeader<T>(kv: KeyValue<unknown>): ElectionLeader<T> {
+  return { key: kv.key, value: kv.value as T, createRevision: kv.createRevision, modRevision: kv.modRevision, leaseId: kv.lease ?? 0 };
+}
+
+/** One campaigner's handle on election `name`. Create with {@link createElection}. */
+export class Election<T = unknown> extends EventEmitter<ElectionEvents<T>> implements Holder {
+  readonly name: string;
+  readonly #node: QuorumNode;
+  readonly #prefix: string;
+  readonly #options: ElectionOptions;
+  #session: Session | undefined;
+  #ownsSession = false;
+  #key = '';
+  #createRevision = 0;
+  #leader = false;
+  #unclaim: () => void = () => undefined;
+  readonly #onLost = (err: LockLostError): void => {
+    const was = this.#leader || this.#key !== '';
+    this.#leader = false;
+    this.#forget();
+    if (was) this.emit('lost', err);
+  };
+
+  constructor(node: QuorumNode, name: string, options: ElectionOptions = {}) {
+    super();
+    this.#node = node;
+    this.name = name;
+    this.#prefix = prefixOf(name, 'election');
+    this.#options = options;
+  }
+
+  /** This campaigner's key (`''` before campaigning). With `createRevision`, what `cmp.owns(election)` checks. */
+  get key(): string {
+    return this.#key;
+  }
+
+  /** This campaigner's key's create revision (0 before campaigning). */
+  get createRevision(): number {
+    return this.#createRevision;
+  }
+
+  /** True from `campaign()` resolving until `resign()`, `close()` or session loss. */
+  get isLeader(): boolean {
+    return this.#leader;
+  }
+
+  get session(): Session | undefined {
+    return this.#session;
+  }
+
+  /**
+   * Joins the line with `value` and resolves when elected. With a session whose key already exists
+   * (restart), resumes its original place and updates the value. Rejects with the abort reason,
+   * `TimeoutError`, or `LockLostError` if the session is lost; then the campaign is withdrawn.
+   */
+  async campaign(value: T, options: WaitOptions = {}): Promise<void> {
+    if (this.#key !== '') throw new InvalidArgumentError(`election: ${this.name}: already campaigning or leader; resign first`);
+    const session = await this.#sessionFor(options.signal);
+    const key = `${this.#prefix}${leaseHex(session.leaseId)}`;
+    this.#unclaim = session.claim(key);
+    const waiting = composeSignal(`campaign ${this.name}`, [options.signal, session.signal], options.timeoutMs);
+    try {
+      const e = await enterLine(this.#node, session, key, value, this.#prefix, waiting.signal);
+      this.#key = key;
+      this.#createRevision = e.createRevision;
+      // A resumed key keeps its create revision but may hold an old value: proclaim the new one.
+      if (e.resumed) await this.#put(value);
+      const first = e.owner !== undefined && e.owner.key === key && e.owner.createRevision === e.createRevision;
+      if (!first) await awaitTurn(this.#node, session, (signal) => checkPredecessor(this.#node, this.#prefix, key, e.createRevision, signal), waiting.signal);
+      this.#leader = true;
+      session.on('lost', this.#onLost);
+      this.emit('leader', { key, value, createRevision: e.createRevision, modRevision: e.revision, leaseId: session.leaseId });
+    } catch (err) {
+      if (this.#key !== '' && session.isOpen) await deleteIfOwned(this.#node, this.#key, this.#createRevision).catch(() => false);
+      this.#forget();
+      if (this.#ownsSession) await this.#closeSession();
+      throw err;
+    } finally {
+      waiting.dispose();
+    }
+  }
+
+  /** Updates the leader's value without an election; `LockLostError` if not (or no longer) the leader. */
+  async proclaim(value: T): Promise<void> {
+    if (!this.#leader) throw new LockLostError(`election: ${this.name}: not the leader`);
+    await this.#put(value);
+  }
+
+  /**
+   * Gives up leadership (or a pending campaign's place): deletes the key only if it still has this
+   * campaigner's create revision. Closes the election's own session. Idempotent.
+   */
+  async resign(): Promise<void> {
+    const key = this.#key;
+    const createRevision = this.#createRevision;
+    const wasLeader = this.#leader;
+    this.#leader = false;
+    this.#forget();
+    if (key !== '' && this.#session?.isOpen === true) await deleteIfOwned(this.#node, key, createRevision);
+    if (this.#ownsSession) await this.#closeSession();
+    if (wasLeader) this.emit('resigned');
+  }
+
+  /** The current leader, or `undefined` when nobody campaigns. */
+  async leader(options: WaitOptions = {}): Promise<ElectionLeader<T> | undefined> {
+    const res = await this.#node.range(
+      { prefix: this.#prefix },
+      { sort: { by: 'createRevision', order: 'asc' }, limit: 1, ...(options.signal === undefined ? {} : { signal: options.signal }) },
+    );
+    const kv = res.kvs[0];
+    return kv === undefined ? undefined : toLeader<T>(kv);
+  }
+
+  /**
+   * Leader changes as an async iterable: the current leader first (if any), then every new leader
+   * or proclaimed value, in revision order, with none missed (read at R, watch from R + 1).
+   * Ends when `signal` aborts; throws if the node stops.
+   */
+  observe(options: { readonly signal?: AbortSignal } = {}): AsyncIterable<ElectionLeader<T>> {
+    return observeLeaders<T>(this.#node, this.#prefix, options.signal);
+  }
+
+  /** Resigns and closes the election's own session. */
+  async close(): Promise<void> {
+    await this.resign();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #put(value: T): Promise<void> {
+    const session = this.#session;
+    if (session === undefined) throw new LockLostError(`election: ${this.name}: no session`);
+    const res = await this.#node
+      .txn()
+      .if(cmp.createRevision(this.#key, '==', this.#createRevision))
+      .then(op.put(this.#key, value, { lease: session.leaseId }))
+      .commit();
+    if (!res.succeeded) {
+      this.#leader = false;
+      this.#forget();
+      throw new LockLostError(`election: ${this.name}: our key is gone (session expired or resigned elsewhere)`);
+    }
+  }
+
+  async #sessionFor(signal?: AbortSignal): Promise<Session> {
+    if (this.#session !== undefined && this.#session.isOpen) return this.#session;
+    if (this.#options.session !== undefined) {
+      this.#session = this.#options.session;
+      this.#ownsSession = false;
+      return this.#session;
+    }
+    this.#session = await createSession(this.#node, {
+      ...(this.#options.ttlMs === undefined ? {} : { ttlMs: this.#options.ttlMs }),
+      ...(signal === undefined ? {} : { signal }),
+    });
+    this.#ownsSession = true;
+    return this.#session;
+  }
+
+  #forget(): void {
+    this.#session?.off('lost', this.#onLost);
+    this.#unclaim();
+    this.#unclaim = () => undefined;
+    this.#key = '';
+    this.#createRevision = 0;
+  }
+
+  async #closeSession(): Promise<void> {
+    const s = this.#session;
+    this.#session = undefined;
+    this.#ownsSession = false;
+    await s?.close().catch(() => undefined);
+  }
+}
+
+/** Leader changes of the election under `prefix` (see {@link Election.observe}). */
+async function* observeLeaders<T>(node: QuorumNode, prefix: string, signal?: AbortSignal): AsyncGenerator<ElectionLeader<T>> {
+  const stop = signal ?? new AbortController().signal;
+  let last: { key: string; modRevision: number } | undefined;
+  for (;;) {
+    if (stop.aborted) return;
+    const res = await node.range({ prefix }, { sort: { by: 'createRevision', order: 'asc' }, limit: 1, signal: stop }).catch((err: unknown) => {
+      if (stop.aborted) return undefined;
+      throw err;
+    });
+    if (res === undefined) return;
+    const kv = res.kvs[0];
+    if (kv === undefined) {
+      // Nobody campaigns: wait for the first key to appear.
+      try {
+        await waitForEvent(node, { prefix }, res.revision, stop, 'put');
+      } catch (err) {
+        if (stop.aborted) return;
+        throw err;
+      }
+      continue;
+    }
+    if (last === undefined || last.key !== kv.key || last.modRevision !== kv.modRevision) {
+      last = { key: kv.key, modRevision: kv.modRevision };
+      yield toLeader<T>(kv);
+    }
+    // Follow the leader key: proclaims are puts; its deletion hands over to the next in line.
+    const watch = node.watch<unknown>(kv.key, { startRevision: res.revision + 1, signal: stop });
+    try {
+      for await (const ev of watch) {
+        if (ev.type === 'delete') break;
+        last = { key: ev.kv.key, modRevision: ev.kv.modRevision };
+        yield toLeader<T>(ev.kv);
+      }
+    } catch (err) {
+      if (stop.aborted) return;
+      if (!(err instanceof CompactedError) && !(err instanceof WatchCancelledError && err.reason === 'compacted')) throw err;
+    } finally {
+      watch.close();
+    }
+    if (stop.aborted) return;
+  }
+}
+
+/** A handle on election `name` (keys under `<name>/`). Nothing is written until `campaign()`. */
+export function createElection<T = unknown>(node: QuorumNode, name: string, options: ElectionOptions = {}): Election<T> {
+  return new Election<T>(node, name, options);
+}

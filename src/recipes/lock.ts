@@ -1,0 +1,211 @@
+/**
+ * Distributed lock (etcd `concurrency.Mutex`, with its two known bugs fixed). Fair FIFO by create
+ * revision: each waiter puts `<name>/<leaseId hex>` attached to its session's lease and watches
+ * only its predecessor. The holder's `fencingToken` is its key's create revision: strictly
+ * increasing per lock name, so a protected resource can reject a stale holder; better still, fence
+ * the protected write itself with `cmp.owns(lock)` in a txn (a lock alone is not mutual exclusion:
+ * a paused holder can outlive its lease, DESIGN.md §7).
+ */
+import { EventEmitter } from 'eventemitter3';
+import { LockLostError, StoppedError } from '../errors.ts';
+import type { QuorumNode } from '../index.ts';
+import { createSession, type Session } from './session.ts';
+import { awaitTurn, checkPredecessor, deleteIfOwned, enterLine, type Entered, type TurnCheck } from './turn.ts';
+import { composeSignal, leaseHex, prefixOf, type Holder, type WaitOptions } from './util.ts';
+
+export interface LockOptions extends WaitOptions {
+  /**
+   * Session to hold the lock with (several locks may share one). Without it the lock creates its
+   * own session of `ttlMs` and closes it on release.
+   */
+  readonly session?: Session;
+  /** TTL of the lock's own session in ms (ignored with `session`). @default 10_000 */
+  readonly ttlMs?: number;
+}
+
+export interface LockEvents {
+  /** The session was lost while holding: another client may now hold the lock. */
+  lost: [error: LockLostError];
+  released: [];
+}
+
+/** A held lock. Create with {@link acquireLock} or {@link tryLock}. */
+export class Lock extends EventEmitter<LockEvents> implements Holder {
+  /** The lock name as given. */
+  readonly name: string;
+  /** This holder's key: `<name>/<leaseId hex>`. */
+  readonly key: string;
+  /** The key's create revision; `cmp.owns(lock)` compares it. */
+  readonly createRevision: number;
+  readonly session: Session;
+  readonly #node: QuorumNode;
+  readonly #ownsSession: boolean;
+  readonly #unclaim: () => void;
+  readonly #controller = new AbortController();
+  #state: 'held' | 'lost' | 'released' = 'held';
+  readonly #onLost: (err: LockLostError) => void;
+
+  constructor(node: QuorumNode, name: string, key: string, createRevision: number, session: Session, ownsSession: boolean, unclaim: () => void) {
+    super();
+    this.#node = node;
+    this.name = name;
+    this.key = key;
+    this.createRevision = createRevision;
+    this.session = session;
+    this.#ownsSession = ownsSession;
+    this.#unclaim = unclaim;
+    this.#onLost = (err) => {
+      if (this.#state !== 'held') return;
+      this.#state = 'lost';
+      this.#controller.abort(err);
+      this.#unclaim();
+      this.emit('lost', err);
+    };
+    session.on('lost', this.#onLost);
+    if (session.isLost) queueMicrotask(() => this.#onLost(new LockLostError(`lock: session ${session.leaseId} was lost`)));
+  }
+
+  /** Strictly increasing per lock name: the lock key's create revision. */
+  get fencingToken(): number {
+    return this.createRevision;
+  }
+
+  /** True until released or lost (as far as this process can tell; fence writes with `cmp.owns`). */
+  get isHeld(): boolean {
+    return this.#state === 'held';
+  }
+
+  /** Aborted when the lock is lost or released. Pass it to the work the lock guards. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /**
+   * Releases the lock: deletes the key only if it still has this holder's create revision, so a
+   * late or repeated release can never delete a newer holder's key (etcd #22082). Resolves to
+   * whether a key was deleted. Closes the lock's own session. Idempotent.
+   */
+  async release(): Promise<boolean> {
+    if (this.#state === 'released') return false;
+    const wasHeld = this.#state === 'held';
+    this.#state = 'released';
+    this.session.off('lost', this.#onLost);
+    if (!this.#controller.signal.aborted) this.#controller.abort(new StoppedError(`lock: ${this.name} released`));
+    this.#unclaim();
+    let deleted = false;
+    try {
+      if (wasHeld || this.session.isOpen) deleted = await deleteIfOwned(this.#node, this.key, this.createRevision);
+    } finally {
+      if (this.#ownsSession) await this.session.close();
+    }
+    this.emit('released');
+    return deleted;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
+}
+
+async function sessionFor(node: QuorumNode, options: LockOptions): Promise<{ session: Session; owned: boolean }> {
+  if (options.session !== undefined) return { session: options.session, owned: false };
+  const session = await createSession(node, {
+    ...(options.ttlMs === undefined ? {} : { ttlMs: options.ttlMs }),
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
+  return { session, owned: true };
+}
+
+/** `lockKey(name, leaseId)`: the key a session holds or waits for lock `name` with. */
+export function lockKey(name: string, leaseId: number): string {
+  return `${prefixOf(name, 'lock')}${leaseHex(leaseId)}`;
+}
+
+/** How one kind of line decides whose turn it is (lock, RW lock reader/writer, semaphore). */
+export interface LineSpec {
+  /** For messages: `lock /locks/a`, `read lock /x`, … */
+  readonly what: string;
+  /** The lock name as given (kept on the Lock). */
+  readonly name: string;
+  /** This session's key in the line. */
+  readonly key: (session: Session) => string;
+  /** Prefix whose oldest key `enterLine` reads along with the entry. */
+  readonly ownerPrefix: string;
+  /** Whether the entry alone proves it is our turn (saves a read when uncontended). */
+  readonly immediate: (entered: Entered) => boolean;
+  /** The turn check run while waiting. */
+  readonly check: (entered: Entered, signal: AbortSignal) => Promise<TurnCheck>;
+}
+
+/**
+ * Enters the line described by `spec` and waits for our turn (or gives up at once when `wait` is
+ * false). On any failure it leaves the line — the delete is guarded by create revision — and closes
+ * the session it created.
+ */
+export async function holdLine(node: QuorumNode, spec: LineSpec, options: LockOptions, wait: boolean): Promise<Lock | undefined> {
+  const { session, owned } = await sessionFor(node, options);
+  const key = spec.key(session);
+  let unclaim: () => void = () => undefined;
+  let entered: Entered | undefined;
+  const waiting = composeSignal(spec.what, [options.signal, session.signal], options.timeoutMs);
+  try {
+    unclaim = session.claim(key);
+    const e = await enterLine(node, session, key, '', spec.ownerPrefix, waiting.signal);
+    entered = e;
+    if (!spec.immediate(e)) {
+      if (!wait) {
+        const state = await spec.check(e, waiting.signal);
+        if (!state.mine) throw new LockLostError(`recipes: session ${session.leaseId} lost its place in line`);
+        if (state.blocker !== undefined || state.waitPrefix !== undefined) {
+          await deleteIfOwned(node, key, e.createRevision);
+          unclaim();
+          if (owned) await session.close();
+          return undefined;
+        }
+      } else {
+        await awaitTurn(node, session, (signal) => spec.check(e, signal), waiting.signal);
+      }
+    }
+    return new Lock(node, spec.name, key, e.createRevision, session, owned, unclaim);
+  } catch (err) {
+    unclaim();
+    if (entered !== undefined && session.isOpen) await deleteIfOwned(node, entered.key, entered.createRevision).catch(() => false);
+    if (owned) await session.close().catch(() => undefined);
+    throw err;
+  } finally {
+    waiting.dispose();
+  }
+}
+
+function mutexSpec(node: QuorumNode, name: string): LineSpec {
+  const prefix = prefixOf(name, 'lock');
+  return {
+    what: `lock ${name}`,
+    name,
+    key: (session) => `${prefix}${leaseHex(session.leaseId)}`,
+    ownerPrefix: prefix,
+    immediate: (e) => e.owner !== undefined && e.owner.key === e.key && e.owner.createRevision === e.createRevision,
+    check: (e, signal) => checkPredecessor(node, prefix, e.key, e.createRevision, signal),
+  };
+}
+
+/**
+ * Blocks until the lock is held (FIFO among waiters), or rejects: `signal`'s reason /
+ * `AbortedError`, `TimeoutError` after `timeoutMs`, `LockLostError` if the session is lost while
+ * waiting — the caller never becomes owner on an expired lease (etcd #11456).
+ *
+ * ```ts
+ * await using lock = await acquireLock(node, '/locks/report', { ttlMs: 10_000 });
+ * await node.txn().if(cmp.owns(lock)).then(op.put('/report', data)).commit();
+ * ```
+ */
+export async function acquireLock(node: QuorumNode, name: string, options: LockOptions = {}): Promise<Lock> {
+  const held = await holdLine(node, mutexSpec(node, name), options, true);
+  if (held === undefined) throw new LockLostError(`lock: ${name} was not acquired`);
+  return held;
+}
+
+/** Takes the lock only if nobody holds or waits for it; resolves `undefined` otherwise. */
+export async function tryLock(node: QuorumNode, name: string, options: LockOptions = {}): Promise<Lock | undefined> {
+  return holdLine(node, mutexSpec(node, name), options, false);
+}

@@ -1,0 +1,138 @@
+/**
+ * Snapshot files: `<index:16 hex>-<term:16 hex>.snap`, laid out as
+ * `magic "QKVSNAP1" | metaLength u32le | meta (msgpack) | data | crc32c u32le`, where the CRC
+ * covers every byte before it and meta is `[index, term, voters, learners, dataLength]`. A file is
+ * written as `<name>.tmp`, fsynced, renamed and the directory fsynced, so a crash leaves either
+ * the old set of snapshots or the new one plus, at worst, a temp file removed on the next open.
+ */
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { Packr } from 'msgpackr';
+import { CorruptionError } from '../errors.ts';
+import type { ConfState, Snapshot } from '../protocol/types.ts';
+import { crc32cUpdate } from './crc32c.ts';
+import { closeFd, fsync, fsyncDir, openFile, yieldToLoop } from './fs-util.ts';
+
+const MAGIC = Buffer.from('QKVSNAP1', 'latin1');
+/** Bytes checksummed or written between yields to the event loop. */
+const CHUNK_BYTES = 1 << 20;
+/** Upper bound on the meta block (member lists); anything larger is corruption. */
+const MAX_META_BYTES = 1 << 20;
+
+const packr = new Packr({ useRecords: false });
+
+export const SNAPSHOT_FILE_RE = /^([0-9a-f]{16})-([0-9a-f]{16})\.snap$/;
+
+export function snapshotFileName(index: number, term: number): string {
+  return `${index.toString(16).padStart(16, '0')}-${term.toString(16).padStart(16, '0')}.snap`;
+}
+
+export interface SnapshotFileRef {
+  readonly name: string;
+  readonly index: number;
+  readonly term: number;
+}
+
+/** Snapshot files in `dir`, oldest index first. */
+export function listSnapshotFiles(names: readonly string[]): SnapshotFileRef[] {
+  const out: SnapshotFileRef[] = [];
+  for (const name of names) {
+    const m = SNAPSHOT_FILE_RE.exec(name);
+    if (m === null) continue;
+    out.push({ name, index: parseInt(m[1] as string, 16), term: parseInt(m[2] as string, 16) });
+  }
+  return out.sort((a, b) => a.index - b.index);
+}
+
+async function crcChunked(crc: number, bytes: Uint8Array): Promise<number> {
+  let c = crc;
+  for (let i = 0; i < bytes.length; i += CHUNK_BYTES) {
+    c = crc32cUpdate(c, bytes, i, Math.min(bytes.length, i + CHUNK_BYTES));
+    if (i + CHUNK_BYTES < bytes.length) await yieldToLoop();
+  }
+  return c;
+}
+
+function writeAll(fd: number, buf: Uint8Array, position: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (off: number): void => {
+      if (off >= buf.length) return resolve();
+      const len = Math.min(CHUNK_BYTES, buf.length - off);
+      fs.write(fd, buf, off, len, position + off, (err, n) => (err ? reject(err) : step(off + n)));
+    };
+    step(0);
+  });
+}
+
+/** Writes a snapshot durably (temp → fsync → rename → dir fsync) and returns its file name. */
+export async function writeSnapshotFile(dir: string, snap: Snapshot): Promise<string> {
+  const { index, term, confState } = snap.meta;
+  const meta = packr.pack([index, term, confState.voters, confState.learners, snap.data.length]);
+  const head = Buffer.allocUnsafe(MAGIC.length + 4);
+  MAGIC.copy(head, 0);
+  head.writeUInt32LE(meta.length, MAGIC.length);
+  let crc = crc32cUpdate(crc32cUpdate(0, head), meta);
+  crc = await crcChunked(crc, snap.data);
+  const tail = Buffer.allocUnsafe(4);
+  tail.writeUInt32LE(crc, 0);
+
+  const name = snapshotFileName(index, term);
+  const tmp = join(dir, `${name}.tmp`);
+  const fd = await openFile(tmp, 'w');
+  try {
+    await writeAll(fd, head, 0);
+    await writeAll(fd, meta, head.length);
+    await writeAll(fd, snap.data, head.length + meta.length);
+    await writeAll(fd, tail, head.length + meta.length + snap.data.length);
+    await fsync(fd);
+  } finally {
+    await closeFd(fd);
+  }
+  await fs.promises.rename(tmp, join(dir, name));
+  await fsyncDir(dir);
+  return name;
+}
+
+function corrupt(file: string, offset: number, detail: string): never {
+  throw new CorruptionError(file, offset, detail);
+}
+
+function strings(v: unknown, file: string, what: string): string[] {
+  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) corrupt(file, MAGIC.length + 4, `${what} are not strings`);
+  return v as string[];
+}
+
+/** Reads and verifies a snapshot file; any mismatch is a {@link CorruptionError}. */
+export async function readSnapshotFile(path: string): Promise<Snapshot> {
+  const buf = await fs.promises.readFile(path);
+  const minBytes = MAGIC.length + 4 + 4;
+  if (buf.length < minBytes) corrupt(path, 0, `file is ${buf.length} bytes, shorter than a snapshot header`);
+  if (!buf.subarray(0, MAGIC.length).equals(MAGIC)) corrupt(path, 0, 'bad magic');
+  const metaLength = buf.readUInt32LE(MAGIC.length);
+  const metaStart = MAGIC.length + 4;
+  if (metaLength > MAX_META_BYTES || metaLength > buf.length - minBytes) corrupt(path, MAGIC.length, `meta length ${metaLength} out of bounds`);
+  const crcAt = buf.length - 4;
+  let crc = 0;
+  for (let i = 0; i < crcAt; i += CHUNK_BYTES) {
+    crc = crc32cUpdate(crc, buf, i, Math.min(crcAt, i + CHUNK_BYTES));
+    if (i + CHUNK_BYTES < crcAt) await yieldToLoop();
+  }
+  if (crc !== buf.readUInt32LE(crcAt)) corrupt(path, crcAt, 'checksum mismatch');
+  let meta: unknown;
+  try {
+    meta = packr.unpack(buf.subarray(metaStart, metaStart + metaLength));
+  } catch (err) {
+    throw new CorruptionError(path, metaStart, 'undecodable meta', { cause: err });
+  }
+  if (!Array.isArray(meta) || meta.length !== 5) corrupt(path, metaStart, 'meta is not an array of 5');
+  const [index, term, voters, learners, dataLength] = meta as unknown[];
+  const dataStart = metaStart + metaLength;
+  if (!isCount(index) || !isCount(term)) corrupt(path, metaStart, 'bad index or term');
+  if (dataLength !== crcAt - dataStart) corrupt(path, metaStart, `data length ${String(dataLength)} does not match the file`);
+  const confState: ConfState = { voters: strings(voters, path, 'voters'), learners: strings(learners, path, 'learners') };
+  return { meta: { index, term, confState }, data: new Uint8Array(buf.buffer, buf.byteOffset + dataStart, crcAt - dataStart) };
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}

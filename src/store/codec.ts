@@ -1,0 +1,34 @@
+/**
+ * Commands on the wire and in the log: msgpackr maps (no records extension, no shared structures,
+ * so any member decodes any entry regardless of what it decoded before). Decoding validates the
+ * shape, so bad bytes become an InvalidArgumentError, never a crash inside apply.
+ */
+import { Packr } from 'msgpackr';
+import { InvalidArgumentError } from '../errors.ts';
+import type { Command } from './types.ts';
+import { checkCommand, resolveLimits } from './validate.ts';
+import type { ResolvedLimits } from './validate.ts';
+
+/**
+ * Shared by commands and snapshots: plain maps/arrays, deterministic bytes for equal input.
+ * `copyBuffers`: decoded values own their bytes, so the store never aliases a caller's buffer.
+ */
+export const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true, copyBuffers: true });
+
+export function encodeCommand(cmd: Command): Uint8Array {
+  return packr.pack(cmd);
+}
+
+// Decoding checks shape only; the store's own limits are enforced by validate()/apply().
+const SHAPE_LIMITS: ResolvedLimits = resolveLimits({ maxRequestBytes: Number.MAX_SAFE_INTEGER, maxTxnOps: 1_000_000, maxKeyBytes: Number.MAX_SAFE_INTEGER });
+
+export function decodeCommand(bytes: Uint8Array): Command {
+  let decoded: unknown;
+  try {
+    decoded = packr.unpack(bytes);
+  } catch (err) {
+    throw new InvalidArgumentError('mvcc: command bytes do not decode', { cause: err });
+  }
+  checkCommand(decoded, SHAPE_LIMITS);
+  return decoded as Command;
+}

@@ -1,0 +1,63 @@
+/**
+ * One key's history: an immutable, newest-first chain of revisions. A tombstone (version 0) marks
+ * a delete. Records are never mutated once linked, so a B-tree clone taken for a snapshot keeps
+ * seeing exactly the history it captured; compaction copies the part of a chain it keeps.
+ */
+import type { StoredKeyValue } from './types.ts';
+
+export const EMPTY_VALUE: Uint8Array = new Uint8Array(0);
+
+export class Revision {
+  readonly value: Uint8Array;
+  /** 0 for a tombstone. */
+  readonly createRevision: number;
+  readonly modRevision: number;
+  /** 0 for a tombstone, else 1 on creation, +1 per put. */
+  readonly version: number;
+  readonly lease: number;
+  /** The next older revision of the same key, or undefined once compacted away. */
+  readonly prev: Revision | undefined;
+
+  constructor(value: Uint8Array, createRevision: number, modRevision: number, version: number, lease: number, prev: Revision | undefined) {
+    this.value = value;
+    this.createRevision = createRevision;
+    this.modRevision = modRevision;
+    this.version = version;
+    this.lease = lease;
+    this.prev = prev;
+  }
+
+  get live(): boolean {
+    return this.version > 0;
+  }
+}
+
+/** The newest record at or below `rev`, or undefined. */
+export function revisionAt(head: Revision | undefined, rev: number): Revision | undefined {
+  let rec = head;
+  while (rec !== undefined && rec.modRevision > rev) rec = rec.prev;
+  return rec;
+}
+
+/** The live record at `rev`, or undefined when the key was absent (never created, or deleted). */
+export function liveAt(head: Revision | undefined, rev: number): Revision | undefined {
+  const rec = revisionAt(head, rev);
+  return rec !== undefined && rec.version > 0 ? rec : undefined;
+}
+
+/** The record written exactly at `rev` (watch replay); undefined if there is none. */
+export function revisionExactly(head: Revision | undefined, rev: number): Revision | undefined {
+  const rec = revisionAt(head, rev);
+  return rec !== undefined && rec.modRevision === rev ? rec : undefined;
+}
+
+export function toKeyValue(key: string, rec: Revision, keysOnly = false): StoredKeyValue {
+  return {
+    key,
+    value: keysOnly ? EMPTY_VALUE : rec.value,
+    createRevision: rec.createRevision,
+    modRevision: rec.modRevision,
+    version: rec.version,
+    lease: rec.lease,
+  };
+}

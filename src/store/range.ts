@@ -1,0 +1,138 @@
+/**
+ * Range reads over the keyspace: key / [start, end) / prefix / from-key, at the current or a past
+ * revision, with etcd's filters, sorting, limit, keysOnly and countOnly. `count` is the number of
+ * keys in the range at that revision before filters and limit (as etcd); `more` says whether the
+ * filtered list was cut by `limit`.
+ */
+import { CompactedError, FutureRevisionError } from '../errors.ts';
+import type { Keyspace } from './mvcc.ts';
+import type { Revision } from './key-index.ts';
+import { liveAt, toKeyValue } from './key-index.ts';
+import type { KeyRange, RangeOptions, StoredKeyValue, StoredRangeResult } from './types.ts';
+
+export interface Bounds {
+  /** Exact single key, or undefined for an interval. */
+  readonly key: string | undefined;
+  readonly start: string;
+  /** Exclusive; undefined = to the last key. */
+  readonly end: string | undefined;
+}
+
+/** The smallest string greater than every string starting with `prefix`; undefined = none. */
+export function prefixEnd(prefix: string): string | undefined {
+  let p = prefix;
+  while (p.length > 0 && p.charCodeAt(p.length - 1) === 0xffff) p = p.slice(0, -1);
+  if (p.length === 0) return undefined;
+  return p.slice(0, -1) + String.fromCharCode(p.charCodeAt(p.length - 1) + 1);
+}
+
+export function boundsOf(range: KeyRange): Bounds {
+  if ('key' in range) return { key: range.key, start: range.key, end: undefined };
+  if ('prefix' in range) return { key: undefined, start: range.prefix, end: prefixEnd(range.prefix) };
+  return { key: undefined, start: range.start, end: range.end };
+}
+
+export function inBounds(b: Bounds, key: string): boolean {
+  if (b.key !== undefined) return key === b.key;
+  return key >= b.start && (b.end === undefined || key < b.end);
+}
+
+/**
+ * Visit each live key in the range at `rev` in key order; rev 0 = the heads (current state, which
+ * inside a transaction includes its own earlier writes).
+ */
+export function forEachLive(ks: Keyspace, range: KeyRange, rev: number, visit: (key: string, rec: Revision) => void): void {
+  const b = boundsOf(range);
+  const current = rev === 0;
+  if (b.key !== undefined) {
+    const rec = current ? ks.live(b.key) : ks.liveAt(b.key, rev);
+    if (rec !== undefined) visit(b.key, rec);
+    return;
+  }
+  ks.tree.forRange(b.start, b.end, (key, head) => {
+    const rec = current ? (head.version > 0 ? head : undefined) : liveAt(head, rev);
+    if (rec !== undefined) visit(key, rec);
+  });
+}
+
+/** Resolve the read revision: 0/undefined = current (returned as 0); typed errors outside [compactRevision, current]. */
+export function readRevision(ks: Keyspace, requested: number | undefined): number {
+  const rev = requested ?? 0;
+  if (rev === 0) return 0;
+  if (rev > ks.revision) throw new FutureRevisionError(rev, ks.revision);
+  if (rev < ks.compactRevision) throw new CompactedError(rev, ks.compactRevision);
+  return rev;
+}
+
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = (a[i] as number) - (b[i] as number);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+type Entry = { readonly key: string; readonly rec: Revision };
+
+function sortEntries(entries: Entry[], options: RangeOptions): void {
+  const sort = options.sort;
+  if (sort === undefined) return;
+  const sign = sort.order === 'desc' ? -1 : 1;
+  if (sort.by === 'key') {
+    if (sign < 0) entries.reverse();
+    return;
+  }
+  const by = sort.by;
+  // Array.prototype.sort is stable: ties keep ascending key order, in both directions.
+  entries.sort((x, y) => {
+    let d: number;
+    if (by === 'value') d = compareBytes(x.rec.value, y.rec.value);
+    else if (by === 'createRevision') d = x.rec.createRevision - y.rec.createRevision;
+    else if (by === 'modRevision') d = x.rec.modRevision - y.rec.modRevision;
+    else d = x.rec.version - y.rec.version;
+    return sign * d;
+  });
+}
+
+function passesFilters(rec: Revision, o: RangeOptions): boolean {
+  if (o.minCreateRevision !== undefined && o.minCreateRevision > 0 && rec.createRevision < o.minCreateRevision) return false;
+  if (o.maxCreateRevision !== undefined && o.maxCreateRevision > 0 && rec.createRevision > o.maxCreateRevision) return false;
+  if (o.minModRevision !== undefined && o.minModRevision > 0 && rec.modRevision < o.minModRevision) return false;
+  if (o.maxModRevision !== undefined && o.maxModRevision > 0 && rec.modRevision > o.maxModRevision) return false;
+  return true;
+}
+
+/**
+ * Serve a range read. `servedRevision` is what the result reports (the visible revision, which
+ * inside a transaction includes its earlier writes).
+ */
+export function rangeQuery(ks: Keyspace, range: KeyRange, options: RangeOptions = {}, servedRevision = ks.revision): StoredRangeResult {
+  const rev = readRevision(ks, options.revision);
+  const limit = options.limit !== undefined && options.limit > 0 ? options.limit : Infinity;
+  let count = 0;
+  if (options.countOnly === true) {
+    forEachLive(ks, range, rev, () => {
+      count++;
+    });
+    return { kvs: [], count, more: false, revision: servedRevision };
+  }
+  const entries: Entry[] = [];
+  const plainKeyOrder = options.sort === undefined || (options.sort.by === 'key' && options.sort.order !== 'desc');
+  forEachLive(ks, range, rev, (key, rec) => {
+    count++;
+    // With plain key order we can stop collecting after limit + 1 (enough to know `more`).
+    if (plainKeyOrder && entries.length > limit) return;
+    if (passesFilters(rec, options)) entries.push({ key, rec });
+  });
+  sortEntries(entries, options);
+  const more = entries.length > limit;
+  const n = more ? limit : entries.length;
+  const keysOnly = options.keysOnly === true;
+  const kvs: StoredKeyValue[] = new Array<StoredKeyValue>(n);
+  for (let i = 0; i < n; i++) {
+    const e = entries[i] as Entry;
+    kvs[i] = toKeyValue(e.key, e.rec, keysOnly);
+  }
+  return { kvs, count, more, revision: servedRevision };
+}

@@ -1,0 +1,134 @@
+/**
+ * Store snapshots. `capture()` is O(1) in the number of keys (a copy-on-write B-tree clone plus a
+ * reference to the append-only revision log), so apply is not blocked; `encode()` walks the
+ * captured view later. Format (msgpackr, one array, version 1):
+ *
+ *   ['quorumkv/store', 1, revision, compactRevision,
+ *    leases: [id, ttlMs, ...] by id,
+ *    kvs: [key, n, (modRevision, createRevision, version, lease, value) × n newest first, ...] by key,
+ *    multi: [revision, [keys in op order], ...] for revisions that wrote more than one key]
+ *
+ * Single-key revisions of the watch log are rebuilt from the histories on restore; lease key
+ * sets are rebuilt from the live records' lease field.
+ */
+import { InvalidArgumentError } from '../errors.ts';
+import { packr } from './codec.ts';
+import { Revision } from './key-index.ts';
+import { Lessor } from './lessor.ts';
+import { Keyspace } from './mvcc.ts';
+import type { LogEntry } from './mvcc.ts';
+import type { OrderedMap } from './ordered-map.ts';
+
+export const SNAPSHOT_MAGIC = 'quorumkv/store';
+export const SNAPSHOT_VERSION = 1;
+
+export interface StoreSnapshot {
+  readonly revision: number;
+  encode(): Uint8Array;
+}
+
+export function capture(ks: Keyspace, lessor: Lessor): StoreSnapshot {
+  const tree: OrderedMap<Revision> = ks.tree.clone();
+  const revision = ks.revision;
+  const compactRevision = ks.compactRevision;
+  const leases = lessor.table();
+  const log = ks.log;
+  const logBase = ks.logBase;
+  const logLength = ks.log.length;
+  return {
+    revision,
+    encode(): Uint8Array {
+      const kvs: unknown[] = [];
+      for (const [key, head] of tree.entries()) {
+        let n = 0;
+        for (let r: Revision | undefined = head; r !== undefined; r = r.prev) n++;
+        kvs.push(key, n);
+        for (let r: Revision | undefined = head; r !== undefined; r = r.prev) kvs.push(r.modRevision, r.createRevision, r.version, r.lease, r.value);
+      }
+      const multi: unknown[] = [];
+      for (let i = 0; i < logLength; i++) {
+        const e = log[i] as LogEntry;
+        if (typeof e !== 'string') multi.push(logBase + i, e);
+      }
+      return packr.pack([SNAPSHOT_MAGIC, SNAPSHOT_VERSION, revision, compactRevision, leases, kvs, multi]);
+    },
+  };
+}
+
+const corrupt = (what: string): InvalidArgumentError => new InvalidArgumentError(`mvcc: invalid snapshot: ${what}`);
+
+function nat(x: unknown, what: string): number {
+  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) throw corrupt(what);
+  return x;
+}
+
+export function restore(bytes: Uint8Array): { ks: Keyspace; lessor: Lessor } {
+  let top: unknown;
+  try {
+    top = packr.unpack(bytes);
+  } catch (err) {
+    throw new InvalidArgumentError('mvcc: snapshot bytes do not decode', { cause: err });
+  }
+  if (!Array.isArray(top) || top.length !== 7 || top[0] !== SNAPSHOT_MAGIC) throw corrupt('not a store snapshot');
+  if (top[1] !== SNAPSHOT_VERSION) throw corrupt(`unsupported version ${String(top[1])}`);
+  const [, , revisionRaw, compactRaw, leases, kvs, multi] = top as unknown[];
+  const revision = nat(revisionRaw, 'revision');
+  const compactRevision = nat(compactRaw, 'compactRevision');
+  if (compactRevision > revision) throw corrupt('compactRevision above revision');
+  if (!Array.isArray(leases) || !Array.isArray(kvs) || !Array.isArray(multi)) throw corrupt('sections');
+  const lessor = new Lessor();
+  for (let i = 0; i + 1 < leases.length; i += 2) lessor.grant(nat(leases[i], 'lease id'), nat(leases[i + 1], 'lease ttl'));
+  const ks = new Keyspace();
+  ks.revision = revision;
+  ks.compactRevision = compactRevision;
+  ks.logBase = compactRevision + 1;
+  const log: (LogEntry | undefined)[] = new Array<LogEntry | undefined>(revision - compactRevision).fill(undefined);
+  const multiRevs = new Set<number>();
+  for (let i = 0; i + 1 < multi.length; i += 2) multiRevs.add(nat(multi[i], 'multi revision'));
+  let prevKey: string | undefined;
+  let i = 0;
+  while (i < kvs.length) {
+    const key = kvs[i];
+    if (typeof key !== 'string' || (prevKey !== undefined && key <= prevKey)) throw corrupt('keys out of order');
+    prevKey = key;
+    const n = nat(kvs[i + 1], 'history length');
+    if (n === 0 || i + 2 + n * 5 > kvs.length) throw corrupt('history length');
+    const recs: Revision[] = [];
+    for (let j = 0; j < n; j++) {
+      const o = i + 2 + j * 5;
+      const value = kvs[o + 4];
+      if (!(value instanceof Uint8Array)) throw corrupt('value');
+      const mod = nat(kvs[o], 'modRevision');
+      if (mod > revision || (j > 0 && mod >= (recs[j - 1] as Revision).modRevision)) throw corrupt('history order');
+      // A plain Uint8Array view (the decoder hands out Buffers) so restored reads equal fresh ones.
+      const plain = value.constructor === Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+      recs.push(new Revision(plain, nat(kvs[o + 1], 'createRevision'), mod, nat(kvs[o + 2], 'version'), nat(kvs[o + 3], 'lease'), undefined));
+      if (mod > compactRevision && !multiRevs.has(mod)) {
+        if (log[mod - ks.logBase] !== undefined) throw corrupt(`revision ${mod} written twice`);
+        log[mod - ks.logBase] = key;
+      }
+    }
+    let head: Revision | undefined;
+    for (let j = recs.length - 1; j >= 0; j--) {
+      const r = recs[j] as Revision;
+      head = new Revision(r.value, r.createRevision, r.modRevision, r.version, r.lease, head);
+    }
+    const h = head as Revision;
+    ks.tree.set(key, h);
+    ks.noteHistory(key, h);
+    if (h.version > 0 && h.lease !== 0) {
+      if (!lessor.has(h.lease)) throw corrupt(`key ${key} has unknown lease ${h.lease}`);
+      lessor.move(key, 0, h.lease);
+    }
+    i += 2 + n * 5;
+  }
+  for (let j = 0; j + 1 < multi.length; j += 2) {
+    const rev = multi[j] as number;
+    const keys = multi[j + 1];
+    if (rev <= compactRevision || rev > revision || !Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw corrupt('multi entry');
+    log[rev - ks.logBase] = keys as string[];
+  }
+  for (const e of log) if (e === undefined) throw corrupt('revision log has a gap');
+  ks.log = log as LogEntry[];
+  return { ks, lessor };
+}

@@ -1,0 +1,173 @@
+/**
+ * The replicated state machine's facade. Members apply committed commands in log order; apply
+ * is synchronous and deterministic (no clock, no randomness), throws a typed error and changes
+ * nothing when a command is rejected, bumps the revision once per write command, and feeds the
+ * watch hub. Reads, watches and snapshots are served from the same in-memory keyspace.
+ */
+import { CompactedError, FutureRevisionError, InvalidArgumentError, LeaseNotFoundError } from '../errors.ts';
+import { encodeCommand } from './codec.ts';
+import { fnv1a32 } from './hash.ts';
+import { Lessor } from './lessor.ts';
+import { Keyspace, tombstone } from './mvcc.ts';
+import { rangeQuery } from './range.ts';
+import { capture, restore } from './snapshot.ts';
+import type { StoreSnapshot } from './snapshot.ts';
+import { Writer, doDelete, doPut, doTxn } from './txn.ts';
+import type {
+  Command,
+  CommandResult,
+  KeyRange,
+  LeaseInfo,
+  RangeOptions,
+  StoreLimits,
+  StoredRangeResult,
+  WatchOptions,
+  Watcher,
+} from './types.ts';
+import { checkRead, resolveLimits, validateCommand } from './validate.ts';
+import type { ResolvedLimits } from './validate.ts';
+import { WatchHub } from './watch-hub.ts';
+
+const measure = (cmd: Command): number => encodeCommand(cmd).byteLength;
+
+export class Store {
+  readonly limits: ResolvedLimits;
+  #ks: Keyspace;
+  #lessor: Lessor;
+  #hub: WatchHub;
+
+  constructor(limits?: StoreLimits) {
+    this.limits = resolveLimits(limits);
+    this.#ks = new Keyspace();
+    this.#lessor = new Lessor();
+    this.#hub = new WatchHub(this.#ks);
+  }
+
+  /** A store holding exactly the state `snapshot().encode()` captured. InvalidArgumentError on bad bytes. */
+  static restore(bytes: Uint8Array, limits?: StoreLimits): Store {
+    const store = new Store(limits);
+    const { ks, lessor } = restore(bytes);
+    store.#ks = ks;
+    store.#lessor = lessor;
+    store.#hub = new WatchHub(ks);
+    return store;
+  }
+
+  get revision(): number {
+    return this.#ks.revision;
+  }
+
+  get compactRevision(): number {
+    return this.#ks.compactRevision;
+  }
+
+  /** Number of keys held (live and tombstoned ones whose history is not compacted yet). */
+  get keyCount(): number {
+    return this.#ks.tree.size;
+  }
+
+  /** Stateless checks (shape, key length, txn ops, duplicate keys, request size). */
+  validate(cmd: Command): void {
+    validateCommand(cmd, this.limits, measure);
+  }
+
+  apply(cmd: Command): CommandResult {
+    this.validate(cmd);
+    switch (cmd.type) {
+      case 'put': {
+        const w = new Writer(this.#ks, this.#lessor, false);
+        const result = doPut(w, cmd.request);
+        this.#commit(w);
+        return { type: 'put', result };
+      }
+      case 'delete': {
+        const w = new Writer(this.#ks, this.#lessor, false);
+        const result = doDelete(w, cmd.request);
+        this.#commit(w);
+        return { type: 'delete', result };
+      }
+      case 'txn': {
+        const w = new Writer(this.#ks, this.#lessor, true);
+        try {
+          const result = doTxn(w, cmd.request);
+          this.#commit(w);
+          return { type: 'txn', result };
+        } catch (err) {
+          w.rollback();
+          throw err;
+        }
+      }
+      case 'compact':
+        return this.#compact(cmd.revision);
+      case 'leaseGrant':
+        if (this.#lessor.has(cmd.id)) throw new InvalidArgumentError(`lease: lease ${cmd.id} already exists`);
+        this.#lessor.grant(cmd.id, cmd.ttlMs);
+        return { type: 'leaseGrant', id: cmd.id, ttlMs: cmd.ttlMs };
+      case 'leaseRevoke':
+        return this.#revoke(cmd.id);
+    }
+  }
+
+  #commit(w: Writer): void {
+    const changes = w.changes;
+    if (changes.length === 0) return;
+    const entry = changes.length === 1 ? (changes[0] as { key: string }).key : changes.map((c) => c.key);
+    this.#ks.commit(w.rev, entry);
+    this.#hub.publish(w.rev, changes);
+  }
+
+  #compact(revision: number): CommandResult {
+    const ks = this.#ks;
+    if (revision > ks.revision) throw new FutureRevisionError(revision, ks.revision);
+    if (revision <= ks.compactRevision) throw new CompactedError(revision, ks.compactRevision);
+    ks.compact(revision);
+    this.#hub.compacted(revision);
+    return { type: 'compact', revision };
+  }
+
+  /** Revoke: all attached keys are deleted at one revision (none attached: no revision bump). */
+  #revoke(id: number): CommandResult {
+    if (!this.#lessor.has(id)) throw new LeaseNotFoundError(id);
+    const keys = this.#lessor.revoke(id);
+    const w = new Writer(this.#ks, this.#lessor, false);
+    for (const key of keys) {
+      const cur = this.#ks.live(key);
+      if (cur !== undefined) w.write(key, tombstone(w.rev, cur), cur);
+    }
+    this.#commit(w);
+    return { type: 'leaseRevoke', id, revision: this.#ks.revision, deleted: w.changes.length };
+  }
+
+  range(range: KeyRange, options?: RangeOptions): StoredRangeResult {
+    checkRead(range, options, this.limits);
+    return rangeQuery(this.#ks, range, options);
+  }
+
+  watch(range: KeyRange, options: WatchOptions): Watcher {
+    checkRead(range, undefined, this.limits);
+    if (typeof options.onReady !== 'function') throw new InvalidArgumentError('watch: onReady must be a function');
+    const s = options.startRevision;
+    if (s !== undefined && (!Number.isSafeInteger(s) || s < 0)) throw new InvalidArgumentError('watch: startRevision must be a non-negative integer');
+    const m = options.maxBufferedEvents;
+    if (m !== undefined && (!Number.isSafeInteger(m) || m <= 0)) throw new InvalidArgumentError('watch: maxBufferedEvents must be a positive integer');
+    return this.#hub.watch(range, options);
+  }
+
+  lease(id: number): LeaseInfo | undefined {
+    return this.#lessor.info(id);
+  }
+
+  leases(): LeaseInfo[] {
+    return this.#lessor.list();
+  }
+
+  /** An O(1) consistent view; `encode()` serializes it later without blocking apply. */
+  snapshot(): StoreSnapshot {
+    return capture(this.#ks, this.#lessor);
+  }
+
+  /** FNV-1a of the canonical encoding: equal on members that applied the same commands. */
+  hash(): number {
+    return fnv1a32(this.snapshot().encode());
+  }
+}

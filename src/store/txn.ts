@@ -1,0 +1,219 @@
+/**
+ * Executing writes at one revision: put, delete, and (nested) transactions with compares. Every
+ * write of one command shares `Writer.rev`; reads inside a transaction see its earlier writes.
+ * Errors thrown part-way leave undo records so the store can roll the command back whole.
+ */
+import { ConflictError, KeyExistsError, KeyNotFoundError, LeaseNotFoundError } from '../errors.ts';
+import { Revision, toKeyValue } from './key-index.ts';
+import type { Lessor } from './lessor.ts';
+import { tombstone } from './mvcc.ts';
+import type { Change, Keyspace } from './mvcc.ts';
+import { forEachLive, rangeQuery } from './range.ts';
+import type {
+  Compare,
+  DeleteRequest,
+  Expectation,
+  PutRequest,
+  StoredDeleteResult,
+  StoredKeyValue,
+  StoredPutResult,
+  StoredTxnResult,
+  TxnOp,
+  TxnOpResult,
+  TxnRequest,
+} from './types.ts';
+
+export interface UndoRecord {
+  readonly key: string;
+  readonly old: Revision | undefined;
+}
+
+/** The write context of one command. */
+export class Writer {
+  readonly ks: Keyspace;
+  readonly lessor: Lessor;
+  /** The revision every write of this command gets (committed only if there are changes). */
+  readonly rev: number;
+  readonly changes: Change[] = [];
+  /** Present for transactions, which may fail after writing. */
+  readonly undo: UndoRecord[] | undefined;
+
+  constructor(ks: Keyspace, lessor: Lessor, withUndo: boolean) {
+    this.ks = ks;
+    this.lessor = lessor;
+    this.rev = ks.revision + 1;
+    this.undo = withUndo ? [] : undefined;
+  }
+
+  /** The revision a read sees now: the new one once this command has written. */
+  get visibleRevision(): number {
+    return this.changes.length > 0 ? this.rev : this.ks.revision;
+  }
+
+  write(key: string, rec: Revision, prev: Revision | undefined): void {
+    const old = this.ks.setHead(key, rec);
+    this.undo?.push({ key, old });
+    this.lessor.move(key, prev?.lease ?? 0, rec.version > 0 ? rec.lease : 0);
+    this.changes.push({ key, rec, prev });
+  }
+
+  /** Undo every write, newest first (transaction failed). */
+  rollback(): void {
+    const undo = this.undo;
+    if (undo === undefined) return;
+    for (let i = undo.length - 1; i >= 0; i--) {
+      const u = undo[i] as UndoRecord;
+      const cur = this.ks.tree.get(u.key);
+      this.ks.restoreHead(u.key, u.old);
+      const from = cur !== undefined && cur.version > 0 ? cur.lease : 0;
+      const to = u.old !== undefined && u.old.version > 0 ? u.old.lease : 0;
+      this.lessor.move(u.key, from, to);
+    }
+    undo.length = 0;
+    this.changes.length = 0;
+  }
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Put/delete preconditions; see `Expectation` in types.ts. */
+export function checkExpectation(key: string, expect: Expectation | undefined, cur: Revision | undefined): void {
+  if (expect === undefined) return;
+  if (expect === 'absent') {
+    if (cur !== undefined) throw new KeyExistsError(key);
+    return;
+  }
+  if (expect === 'present') {
+    if (cur === undefined) throw new KeyNotFoundError(key);
+    return;
+  }
+  if ('value' in expect) {
+    if (cur === undefined) throw new KeyNotFoundError(key);
+    if (!bytesEqual(cur.value, expect.value)) throw new ConflictError(key, 'value differs');
+    return;
+  }
+  const [field, want] = 'modRevision' in expect ? (['modRevision', expect.modRevision] as const) : (['version', expect.version] as const);
+  const have = cur === undefined ? 0 : cur[field];
+  if (want !== 0 && cur === undefined) throw new KeyNotFoundError(key);
+  if (have !== want) throw new ConflictError(key, `${field} is ${have}, expected ${want}`);
+}
+
+export function doPut(w: Writer, req: PutRequest): StoredPutResult {
+  const key = req.key;
+  const head = w.ks.tree.get(key);
+  const cur = head !== undefined && head.version > 0 ? head : undefined;
+  checkExpectation(key, req.expect, cur);
+  if ((req.ignoreValue === true || req.ignoreLease === true) && cur === undefined) throw new KeyNotFoundError(key);
+  const lease = req.ignoreLease === true ? (cur as Revision).lease : (req.lease ?? 0);
+  if (lease !== 0 && !w.lessor.has(lease)) throw new LeaseNotFoundError(lease);
+  const value = req.ignoreValue === true ? (cur as Revision).value : req.value;
+  const rec =
+    cur === undefined
+      ? new Revision(value, w.rev, w.rev, 1, lease, head)
+      : new Revision(value, cur.createRevision, w.rev, cur.version + 1, lease, head);
+  w.write(key, rec, cur);
+  if (req.prevKv === true && cur !== undefined) return { revision: w.rev, prevKv: toKeyValue(key, cur) };
+  return { revision: w.rev };
+}
+
+export function doDelete(w: Writer, req: DeleteRequest): StoredDeleteResult {
+  const range = req.range;
+  if (req.expect !== undefined && 'key' in range) checkExpectation(range.key, req.expect, w.ks.live(range.key));
+  const victims: { key: string; rec: Revision }[] = [];
+  forEachLive(w.ks, range, 0, (key, rec) => victims.push({ key, rec }));
+  const prevKvs: StoredKeyValue[] | undefined = req.prevKv === true ? [] : undefined;
+  for (const v of victims) {
+    w.write(v.key, tombstone(w.rev, v.rec), v.rec);
+    prevKvs?.push(toKeyValue(v.key, v.rec));
+  }
+  const revision = w.visibleRevision;
+  return prevKvs === undefined ? { revision, deleted: victims.length } : { revision, deleted: victims.length, prevKvs };
+}
+
+function compareHolds(c: Compare, value: Uint8Array, n: number): boolean {
+  let d: number;
+  if (c.target === 'value') {
+    if (!(c.value instanceof Uint8Array)) return false;
+    const a = value;
+    const b = c.value;
+    d = 0;
+    const len = Math.min(a.length, b.length);
+    for (let i = 0; i < len && d === 0; i++) d = (a[i] as number) - (b[i] as number);
+    if (d === 0) d = a.length - b.length;
+  } else {
+    if (typeof c.value !== 'number') return false;
+    d = n - c.value;
+  }
+  switch (c.op) {
+    case '==':
+      return d === 0;
+    case '!=':
+      return d !== 0;
+    case '<':
+      return d < 0;
+    case '>':
+      return d > 0;
+  }
+}
+
+function numericTarget(c: Compare, rec: Revision | undefined): number {
+  if (rec === undefined) return 0;
+  switch (c.target) {
+    case 'version':
+      return rec.version;
+    case 'createRevision':
+      return rec.createRevision;
+    case 'modRevision':
+      return rec.modRevision;
+    case 'lease':
+      return rec.lease;
+    case 'value':
+      return 0;
+  }
+}
+
+/** etcd: holds iff it holds for every key in the range; an empty range compares as a zero kv (value compares fail). */
+export function evaluateCompare(ks: Keyspace, c: Compare): boolean {
+  let seen = false;
+  let holds = true;
+  forEachLive(ks, c.range, 0, (_key, rec) => {
+    seen = true;
+    if (holds && !compareHolds(c, rec.value, numericTarget(c, rec))) holds = false;
+  });
+  if (seen) return holds;
+  if (c.target === 'value') return false;
+  return compareHolds(c, rec0Value, 0);
+}
+
+const rec0Value = new Uint8Array(0);
+
+export function doTxn(w: Writer, req: TxnRequest): StoredTxnResult {
+  let succeeded = true;
+  for (const c of req.compare) {
+    if (!evaluateCompare(w.ks, c)) {
+      succeeded = false;
+      break;
+    }
+  }
+  const ops = succeeded ? req.success : req.failure;
+  const results: TxnOpResult[] = [];
+  for (const op of ops) results.push(doOp(w, op));
+  return { succeeded, revision: w.visibleRevision, results };
+}
+
+function doOp(w: Writer, op: TxnOp): TxnOpResult {
+  switch (op.type) {
+    case 'put':
+      return { type: 'put', result: doPut(w, op.request) };
+    case 'delete':
+      return { type: 'delete', result: doDelete(w, op.request) };
+    case 'range':
+      return { type: 'range', result: rangeQuery(w.ks, op.range, op.options, w.visibleRevision) };
+    case 'txn':
+      return { type: 'txn', result: doTxn(w, op.request) };
+  }
+}

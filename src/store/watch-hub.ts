@@ -1,0 +1,319 @@
+/**
+ * The watch hub (etcd's synced/unsynced watcher groups). A watcher whose start revision is in the
+ * past is "unsynced": each `next()` replays the next bounded chunk of history from the keyspace's
+ * revision log. When it reaches the current revision it joins the "synced" index and from then on
+ * `publish()` (called once per applied write revision) appends to its buffer. Apply and `next()`
+ * are synchronous, so the hand-over has no gap and no duplicate.
+ *
+ * Synced watchers are indexed so an event finds its watchers without scanning all of them: an
+ * exact-key map, prefix maps keyed by prefix length (one lookup per distinct prefix length), and a
+ * list of general [start, end) ranges (scanned; expected to be few).
+ */
+import { CompactedError, WatchCancelledError } from '../errors.ts';
+import type { WatchCancelReason } from '../errors.ts';
+import { revisionExactly, toKeyValue } from './key-index.ts';
+import type { Revision } from './key-index.ts';
+import type { Change, Keyspace } from './mvcc.ts';
+import { boundsOf, inBounds } from './range.ts';
+import type { Bounds } from './range.ts';
+import type { KeyRange, StoredWatchEvent, WatchOptions, WatchResponse, Watcher } from './types.ts';
+
+/** Events buffered per watcher before it is cancelled as slow. @default 10_000 */
+export const DEFAULT_MAX_BUFFERED_EVENTS = 10_000;
+/** A replay chunk stops at the first revision boundary at or after this many events. @default 1000 */
+export const REPLAY_CHUNK_EVENTS = 1000;
+
+function assert(cond: boolean, msg: string): asserts cond {
+  if (!cond) throw new Error(`watch: assertion failed: ${msg}`);
+}
+
+type State = 'unsynced' | 'synced' | 'done';
+
+function makeEvent(key: string, rec: Revision, prev: Revision | undefined, withPrev: boolean): StoredWatchEvent {
+  const kv = toKeyValue(key, rec);
+  if (withPrev && prev !== undefined) return { type: rec.version > 0 ? 'put' : 'delete', kv, prevKv: toKeyValue(key, prev) };
+  return { type: rec.version > 0 ? 'put' : 'delete', kv };
+}
+
+class HubWatcher implements Watcher {
+  readonly id: number;
+  readonly bounds: Bounds;
+  readonly prefix: string | undefined;
+  readonly withPrev: boolean;
+  readonly noPut: boolean;
+  readonly noDelete: boolean;
+  readonly maxBufferedEvents: number;
+  readonly onReady: () => void;
+  readonly #hub: WatchHub;
+  state: State = 'synced';
+  /** Unsynced: the next revision to replay. Synced: events below it are not delivered (future start). */
+  nextRev: number;
+  progressPending = false;
+  /** Scratch list used by publish() to group one revision's events. */
+  pending: StoredWatchEvent[] | undefined = undefined;
+  // Invariant: bufferedEvents = number of events in buffer[head..].
+  #buffer: WatchResponse[] = [];
+  #head = 0;
+  bufferedEvents = 0;
+
+  constructor(hub: WatchHub, id: number, range: KeyRange, options: WatchOptions, startRevision: number) {
+    this.#hub = hub;
+    this.id = id;
+    this.bounds = boundsOf(range);
+    this.prefix = 'prefix' in range ? range.prefix : undefined;
+    this.withPrev = options.prevKv === true;
+    this.noPut = options.noPut === true;
+    this.noDelete = options.noDelete === true;
+    this.maxBufferedEvents = options.maxBufferedEvents ?? DEFAULT_MAX_BUFFERED_EVENTS;
+    this.onReady = options.onReady;
+    this.nextRev = startRevision;
+  }
+
+  wants(rec: Revision): boolean {
+    return rec.version > 0 ? !this.noPut : !this.noDelete;
+  }
+
+  push(resp: WatchResponse, events: number): void {
+    this.#buffer.push(resp);
+    this.bufferedEvents += events;
+  }
+
+  clearBuffer(): void {
+    this.#buffer = [];
+    this.#head = 0;
+    this.bufferedEvents = 0;
+  }
+
+  next(): WatchResponse | undefined {
+    if (this.#head < this.#buffer.length) return this.#shift();
+    if (this.state === 'unsynced') {
+      const resp = this.#hub.replay(this);
+      if (resp !== undefined) return resp;
+      if (this.#head < this.#buffer.length) return this.#shift();
+    }
+    return undefined;
+  }
+
+  #shift(): WatchResponse {
+    const resp = this.#buffer[this.#head] as WatchResponse;
+    this.#buffer[this.#head] = undefined as unknown as WatchResponse; // let it be collected
+    this.#head++;
+    if (resp.kind === 'events') this.bufferedEvents -= resp.events.length;
+    if (this.#head === this.#buffer.length) {
+      this.#buffer = [];
+      this.#head = 0;
+    }
+    return resp;
+  }
+
+  requestProgress(): void {
+    if (this.state === 'synced') {
+      this.push({ kind: 'progress', revision: this.#hub.revision }, 0);
+      this.onReady();
+    } else if (this.state === 'unsynced') this.progressPending = true;
+  }
+
+  cancel(): void {
+    if (this.state === 'done') return;
+    this.#hub.remove(this);
+    this.state = 'done';
+    this.clearBuffer();
+  }
+}
+
+export class WatchHub {
+  readonly #ks: Keyspace;
+  #nextId = 1;
+  readonly #exact = new Map<string, Set<HubWatcher>>();
+  readonly #prefixes = new Map<number, Map<string, Set<HubWatcher>>>();
+  /** Distinct prefix lengths in #prefixes, ascending. */
+  #prefixLengths: number[] = [];
+  readonly #ranges = new Set<HubWatcher>();
+  readonly #unsynced = new Set<HubWatcher>();
+  #touched: HubWatcher[] = [];
+
+  constructor(ks: Keyspace) {
+    this.#ks = ks;
+  }
+
+  get revision(): number {
+    return this.#ks.revision;
+  }
+
+  /** Number of live watchers (synced + unsynced). */
+  get size(): number {
+    let n = this.#ranges.size + this.#unsynced.size;
+    for (const s of this.#exact.values()) n += s.size;
+    for (const m of this.#prefixes.values()) for (const s of m.values()) n += s.size;
+    return n;
+  }
+
+  watch(range: KeyRange, options: WatchOptions): Watcher {
+    const ks = this.#ks;
+    const requested = options.startRevision ?? 0;
+    const start = requested > 0 ? requested : ks.revision + 1;
+    const w = new HubWatcher(this, this.#nextId++, range, options, start);
+    if (start <= ks.compactRevision) {
+      this.#cancel(w, 'compacted', new CompactedError(start, ks.compactRevision), ks.compactRevision);
+    } else if (start <= ks.revision) {
+      w.state = 'unsynced';
+      this.#unsynced.add(w);
+      w.onReady();
+    } else {
+      this.#index(w);
+    }
+    return w;
+  }
+
+  /** Deliver one applied revision's changes (in op order) to synced watchers. */
+  publish(rev: number, changes: readonly Change[]): void {
+    const touched = this.#touched;
+    for (let i = 0; i < changes.length; i++) {
+      const ch = changes[i] as Change;
+      let plain: StoredWatchEvent | undefined;
+      let withPrev: StoredWatchEvent | undefined;
+      const visit = (w: HubWatcher): void => {
+        if (w.nextRev > rev || !w.wants(ch.rec)) return;
+        let ev: StoredWatchEvent;
+        if (w.withPrev) ev = withPrev ??= makeEvent(ch.key, ch.rec, ch.prev, true);
+        else ev = plain ??= makeEvent(ch.key, ch.rec, undefined, false);
+        if (w.pending === undefined) {
+          w.pending = [ev];
+          touched.push(w);
+        } else w.pending.push(ev);
+      };
+      this.#forEachMatch(ch.key, visit);
+    }
+    for (let i = 0; i < touched.length; i++) {
+      const w = touched[i] as HubWatcher;
+      const events = w.pending as StoredWatchEvent[];
+      w.pending = undefined;
+      if (w.state !== 'synced') continue;
+      if (w.bufferedEvents + events.length > w.maxBufferedEvents) {
+        this.#cancel(w, 'slow', new WatchCancelledError('slow', `more than ${w.maxBufferedEvents} events buffered`));
+        continue;
+      }
+      w.push({ kind: 'events', events, revision: rev }, events.length);
+      w.onReady();
+    }
+    touched.length = 0;
+  }
+
+  #forEachMatch(key: string, visit: (w: HubWatcher) => void): void {
+    const exact = this.#exact.get(key);
+    if (exact !== undefined) for (const w of exact) visit(w);
+    const lengths = this.#prefixLengths;
+    for (let i = 0; i < lengths.length; i++) {
+      const len = lengths[i] as number;
+      if (len > key.length) break;
+      const set = this.#prefixes.get(len)?.get(len === key.length ? key : key.slice(0, len));
+      if (set !== undefined) for (const w of set) visit(w);
+    }
+    if (this.#ranges.size > 0) for (const w of this.#ranges) if (inBounds(w.bounds, key)) visit(w);
+  }
+
+  /** Compaction at `rev`: unsynced watchers that still need revisions at or below it are cancelled. */
+  compacted(rev: number): void {
+    for (const w of [...this.#unsynced]) {
+      if (w.nextRev <= rev) this.#cancel(w, 'compacted', new CompactedError(w.nextRev, rev), rev);
+    }
+  }
+
+  /** The next replay chunk of an unsynced watcher: whole revisions, about REPLAY_CHUNK_EVENTS events. */
+  replay(w: HubWatcher): WatchResponse | undefined {
+    const ks = this.#ks;
+    assert(w.state === 'unsynced', 'replay only while unsynced');
+    assert(w.nextRev > ks.compactRevision, 'compaction cancels watchers it overtakes');
+    const events: StoredWatchEvent[] = [];
+    let last = 0;
+    while (w.nextRev <= ks.revision && events.length < REPLAY_CHUNK_EVENTS) {
+      const rev = w.nextRev++;
+      const entry = ks.logAt(rev);
+      assert(entry !== undefined, 'log covers (compactRevision, revision]');
+      const before = events.length;
+      if (typeof entry === 'string') this.#replayKey(w, entry, rev, events);
+      else for (const key of entry) this.#replayKey(w, key, rev, events);
+      if (events.length > before) last = rev;
+    }
+    if (w.nextRev > ks.revision) {
+      this.#unsynced.delete(w);
+      this.#index(w);
+      if (w.progressPending) {
+        w.progressPending = false;
+        w.push({ kind: 'progress', revision: ks.revision }, 0);
+      }
+    }
+    return events.length > 0 ? { kind: 'events', events, revision: last } : undefined;
+  }
+
+  #replayKey(w: HubWatcher, key: string, rev: number, out: StoredWatchEvent[]): void {
+    if (!inBounds(w.bounds, key)) return;
+    const rec = revisionExactly(this.#ks.tree.get(key), rev);
+    assert(rec !== undefined, 'a logged write is in its key history');
+    if (!w.wants(rec)) return;
+    const prev = rec.prev !== undefined && rec.prev.version > 0 ? rec.prev : undefined;
+    out.push(makeEvent(key, rec, prev, w.withPrev));
+  }
+
+  #index(w: HubWatcher): void {
+    w.state = 'synced';
+    if (w.bounds.key !== undefined) {
+      getOrAdd(this.#exact, w.bounds.key).add(w);
+    } else if (w.prefix !== undefined) {
+      const len = w.prefix.length;
+      let byLen = this.#prefixes.get(len);
+      if (byLen === undefined) {
+        byLen = new Map();
+        this.#prefixes.set(len, byLen);
+        this.#prefixLengths = [...this.#prefixes.keys()].sort((a, b) => a - b);
+      }
+      getOrAdd(byLen, w.prefix).add(w);
+    } else this.#ranges.add(w);
+  }
+
+  remove(w: HubWatcher): void {
+    if (w.state === 'unsynced') {
+      this.#unsynced.delete(w);
+      return;
+    }
+    if (w.state !== 'synced') return;
+    if (w.bounds.key !== undefined) deleteFrom(this.#exact, w.bounds.key, w);
+    else if (w.prefix !== undefined) {
+      const len = w.prefix.length;
+      const byLen = this.#prefixes.get(len);
+      if (byLen !== undefined) {
+        deleteFrom(byLen, w.prefix, w);
+        if (byLen.size === 0) {
+          this.#prefixes.delete(len);
+          this.#prefixLengths = [...this.#prefixes.keys()].sort((a, b) => a - b);
+        }
+      }
+    } else this.#ranges.delete(w);
+  }
+
+  #cancel(w: HubWatcher, reason: WatchCancelReason, error: CompactedError | WatchCancelledError, compactRevision?: number): void {
+    this.remove(w);
+    w.state = 'done';
+    w.clearBuffer();
+    const resp: WatchResponse =
+      compactRevision === undefined ? { kind: 'cancelled', reason, error } : { kind: 'cancelled', reason, error, compactRevision };
+    w.push(resp, 0);
+    w.onReady();
+  }
+}
+
+function getOrAdd<K>(map: Map<K, Set<HubWatcher>>, key: K): Set<HubWatcher> {
+  let set = map.get(key);
+  if (set === undefined) {
+    set = new Set();
+    map.set(key, set);
+  }
+  return set;
+}
+
+function deleteFrom<K>(map: Map<K, Set<HubWatcher>>, key: K, w: HubWatcher): void {
+  const set = map.get(key);
+  if (set === undefined) return;
+  set.delete(w);
+  if (set.size === 0) map.delete(key);
+}

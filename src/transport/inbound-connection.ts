@@ -1,0 +1,131 @@
+/**
+ * One authenticated inbound connection: a peer → this member. Every frame is decoded and
+ * validated before anything reaches the handler; the first malformed frame closes the connection
+ * with a logged reason (the peer reconnects; this member keeps running). Snapshot streams are
+ * reassembled into one buffer bounded by `maxSnapshotBytes`, then delivered and acknowledged.
+ */
+import type WebSocket from 'ws';
+import type { Message, NodeId, PeerMessage } from '../protocol/types.ts';
+import { ProtocolError } from '../errors.ts';
+import type { WireCodec } from './wire.ts';
+import type { WsConfig } from './ws-options.ts';
+import { validateBatch, validateSnapshotBegin } from './validate.ts';
+
+export interface InboundEnv {
+  readonly self: NodeId;
+  readonly config: WsConfig;
+  readonly codec: WireCodec;
+  deliver(from: NodeId, messages: readonly PeerMessage[]): void;
+  rejectedFrame(peer: NodeId, reason: string): void;
+}
+
+interface Reassembly {
+  readonly stream: number;
+  readonly message: Message;
+  readonly data: Uint8Array;
+  received: number;
+}
+
+export class InboundConnection {
+  readonly peer: NodeId;
+  readonly #ws: WebSocket;
+  readonly #env: InboundEnv;
+  #closed = false;
+  #reassembly: Reassembly | undefined;
+
+  constructor(env: InboundEnv, peer: NodeId, ws: WebSocket) {
+    this.#env = env;
+    this.peer = peer;
+    this.#ws = ws;
+    ws.binaryType = 'nodebuffer';
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.#onFrame(data, isBinary));
+    ws.on('error', (err) => {
+      // ws reports oversized (maxPayload) and malformed WebSocket frames here, then closes.
+      if (this.#closed) return;
+      this.#closed = true;
+      this.#env.rejectedFrame(this.peer, err.message);
+    });
+    ws.on('close', () => {
+      this.#closed = true;
+      this.#reassembly = undefined;
+    });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Closes the connection (replaced by a newer one, peer removed, member stopping). */
+  close(code: number, reason: string): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#reassembly = undefined;
+    this.#ws.close(code, reason);
+    setTimeout(() => this.#ws.terminate(), 500).unref();
+  }
+
+  terminate(): void {
+    this.#closed = true;
+    this.#reassembly = undefined;
+    this.#ws.terminate();
+  }
+
+  #onFrame(data: Buffer, isBinary: boolean): void {
+    if (this.#closed) return;
+    try {
+      if (!isBinary) throw new ProtocolError('transport: malformed frame: text frame');
+      // Decoded byte fields are views of the frame: give the frame its own exact-size memory so a
+      // small retained entry never pins a large socket read buffer.
+      const frame = data.byteOffset === 0 && data.buffer.byteLength === data.byteLength ? data : new Uint8Array(data);
+      this.#handle(frame);
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err;
+      this.#closed = true;
+      this.#reassembly = undefined;
+      this.#ws.terminate();
+      this.#env.rejectedFrame(this.peer, err.message);
+    }
+  }
+
+  #handle(frame: Uint8Array): void {
+    const env = this.#env;
+    const ctx = { from: this.peer, to: env.self };
+    const decoded = env.codec.decodeFrame(frame);
+    switch (decoded.kind) {
+      case 'batch':
+        env.deliver(this.peer, validateBatch(decoded.body, ctx, env.config.maxBatchMessages));
+        return;
+      case 'snapshotBegin': {
+        if (this.#reassembly !== undefined) throw new ProtocolError('transport: malformed frame: snapshot stream started while another is open');
+        const begin = validateSnapshotBegin(decoded.body, ctx, env.config.maxSnapshotBytes);
+        this.#reassembly = { stream: begin.stream, message: begin.message, data: new Uint8Array(begin.totalBytes), received: 0 };
+        return;
+      }
+      case 'snapshotChunk': {
+        const r = this.#reassembly;
+        if (r === undefined || r.stream !== decoded.stream) throw new ProtocolError(`transport: malformed frame: chunk of unknown snapshot stream ${decoded.stream}`);
+        if (decoded.offset !== r.received) throw new ProtocolError(`transport: malformed frame: snapshot chunk at offset ${decoded.offset}, expected ${r.received}`);
+        if (decoded.bytes.byteLength === 0 || decoded.bytes.byteLength > env.config.snapshotChunkBytes * 4) {
+          throw new ProtocolError(`transport: malformed frame: snapshot chunk of ${decoded.bytes.byteLength} bytes`);
+        }
+        if (r.received + decoded.bytes.byteLength > r.data.byteLength) throw new ProtocolError('transport: malformed frame: snapshot chunk past the announced size');
+        r.data.set(decoded.bytes, r.received);
+        r.received += decoded.bytes.byteLength;
+        return;
+      }
+      case 'snapshotEnd': {
+        const r = this.#reassembly;
+        if (r === undefined || r.stream !== decoded.stream) throw new ProtocolError(`transport: malformed frame: end of unknown snapshot stream ${decoded.stream}`);
+        if (r.received !== r.data.byteLength) throw new ProtocolError(`transport: malformed frame: snapshot ended after ${r.received} of ${r.data.byteLength} bytes`);
+        this.#reassembly = undefined;
+        const snapshot = r.message.snapshot;
+        if (snapshot === undefined) throw new ProtocolError('transport: malformed frame: snapshot stream without a snapshot');
+        env.deliver(this.peer, [{ ...r.message, snapshot: { meta: snapshot.meta, data: r.data } }]);
+        if (!this.#closed) this.#ws.send(env.codec.encodeSnapshotAck(r.stream, true));
+        return;
+      }
+      case 'snapshotAck':
+        throw new ProtocolError('transport: malformed frame: snapshot acknowledgement on an inbound connection');
+    }
+  }
+}

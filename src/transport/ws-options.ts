@@ -1,0 +1,139 @@
+/**
+ * Options of the ws transport, their defaults and limits, normalized once into a frozen config
+ * (STYLE.md habit 5: a RangeError names the bad field).
+ */
+import type { NodeId } from '../protocol/types.ts';
+import type { TransportLogger } from './logger.ts';
+import { stderrLogger } from './logger.ts';
+import { CHUNK_HEADER_BYTES } from './wire.ts';
+
+export interface WsTlsOptions {
+  /** This member's certificate (PEM); it must name this member's id (CN, DNS SAN or URI SAN `quorumkv://<id>`). */
+  readonly cert: string | Buffer;
+  /** Private key of `cert` (PEM). */
+  readonly key: string | Buffer;
+  /** The cluster CA(s) that issue member certificates (PEM). Only these are trusted. */
+  readonly ca: string | Buffer | readonly (string | Buffer)[];
+}
+
+export interface WsTransportOptions {
+  /** Where to accept peers' connections. Port 0 picks a free port (see `boundPort`). */
+  readonly listen: { readonly host: string; readonly port: number };
+  /** Peer member ids and their `ws://` or `wss://` URLs. An entry for this member is ignored. @default {} */
+  readonly peers?: Readonly<Record<NodeId, string>>;
+  /** Cluster token every peer must present at the handshake (compared in constant time). @default '' (none) */
+  readonly token?: string;
+  /** Mutual TLS: listen with `wss`, present `cert`, accept only peers whose certificate names their id. */
+  readonly tls?: WsTlsOptions;
+  /** Per-peer outbound queue bound in (estimated) bytes; over it messages are dropped. @default 33554432 (32 MiB) */
+  readonly maxQueueBytes?: number;
+  /** Per-peer outbound queue bound in messages. @default 8192 */
+  readonly maxQueueMessages?: number;
+  /** Largest inbound frame in bytes (ws `maxPayload`); bigger frames close the connection. @default 16777216 (16 MiB) */
+  readonly maxPayloadBytes?: number;
+  /** Target size of one outbound batch frame in bytes. @default 1048576 (1 MiB) */
+  readonly maxBatchBytes?: number;
+  /** Most messages in one batch frame (also the inbound limit). @default 4096 */
+  readonly maxBatchMessages?: number;
+  /** Socket high-water mark: above it nothing more is written until the socket drains. @default 4194304 (4 MiB) */
+  readonly maxBufferedBytes?: number;
+  /** Snapshot stream chunk size in bytes. @default 262144 (256 KiB) */
+  readonly snapshotChunkBytes?: number;
+  /** Largest snapshot accepted from a peer, in bytes. @default 1073741824 (1 GiB) */
+  readonly maxSnapshotBytes?: number;
+  /** How long a sender waits for the receiver's acknowledgement after the last chunk. @default 30000 */
+  readonly snapshotAckTimeoutMs?: number;
+  /** First reconnect delay in ms (doubled per failure, jittered). @default 100 */
+  readonly reconnectBaseMs?: number;
+  /** Longest reconnect delay in ms. @default 5000 */
+  readonly reconnectMaxMs?: number;
+  /** Bound on a connection's HTTP upgrade handshake in ms. @default 5000 */
+  readonly handshakeTimeoutMs?: number;
+  /** Bounded wait of `stop()` for queued messages to be written, in ms. @default 2000 */
+  readonly drainTimeoutMs?: number;
+  /** Most simultaneous TCP connections the listener accepts. @default 256 */
+  readonly maxConnections?: number;
+  /** Randomness for reconnect jitter, in [0, 1). @default Math.random */
+  readonly random?: () => number;
+  /** Pino-compatible logger. @default warnings and errors to stderr */
+  readonly logger?: TransportLogger;
+}
+
+export interface WsConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly peers: Readonly<Record<NodeId, string>>;
+  readonly token: string;
+  readonly tls: WsTlsOptions | undefined;
+  readonly maxQueueBytes: number;
+  readonly maxQueueMessages: number;
+  readonly maxPayloadBytes: number;
+  readonly maxBatchBytes: number;
+  readonly maxBatchMessages: number;
+  readonly maxBufferedBytes: number;
+  readonly snapshotChunkBytes: number;
+  readonly maxSnapshotBytes: number;
+  readonly snapshotAckTimeoutMs: number;
+  readonly reconnectBaseMs: number;
+  readonly reconnectMaxMs: number;
+  readonly handshakeTimeoutMs: number;
+  readonly drainTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly random: () => number;
+  readonly logger: TransportLogger;
+}
+
+/** Headroom in a frame beyond a batch's target size (frame kind, msgpack headers). */
+export const FRAME_OVERHEAD_BYTES = 1024;
+
+function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
+  const v = value ?? fallback;
+  if (!Number.isSafeInteger(v) || v < min) throw new RangeError(`transport: ${name} must be an integer >= ${min}, got ${String(value)}`);
+  return v;
+}
+
+export function normalizeWsOptions(options: WsTransportOptions): WsConfig {
+  const { host, port } = options.listen ?? { host: '', port: -1 };
+  if (typeof host !== 'string' || host.length === 0) throw new RangeError('transport: listen.host must be a non-empty string');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`transport: listen.port must be in 0..65535, got ${String(port)}`);
+  const config: WsConfig = {
+    host,
+    port,
+    peers: Object.freeze({ ...(options.peers ?? {}) }),
+    token: options.token ?? '',
+    tls: options.tls,
+    maxQueueBytes: positiveInt('maxQueueBytes', options.maxQueueBytes, 32 * 1024 * 1024),
+    maxQueueMessages: positiveInt('maxQueueMessages', options.maxQueueMessages, 8192),
+    maxPayloadBytes: positiveInt('maxPayloadBytes', options.maxPayloadBytes, 16 * 1024 * 1024, 64 * 1024),
+    maxBatchBytes: positiveInt('maxBatchBytes', options.maxBatchBytes, 1024 * 1024),
+    maxBatchMessages: positiveInt('maxBatchMessages', options.maxBatchMessages, 4096),
+    maxBufferedBytes: positiveInt('maxBufferedBytes', options.maxBufferedBytes, 4 * 1024 * 1024),
+    snapshotChunkBytes: positiveInt('snapshotChunkBytes', options.snapshotChunkBytes, 256 * 1024),
+    maxSnapshotBytes: positiveInt('maxSnapshotBytes', options.maxSnapshotBytes, 1024 * 1024 * 1024, 0),
+    snapshotAckTimeoutMs: positiveInt('snapshotAckTimeoutMs', options.snapshotAckTimeoutMs, 30_000),
+    reconnectBaseMs: positiveInt('reconnectBaseMs', options.reconnectBaseMs, 100),
+    reconnectMaxMs: positiveInt('reconnectMaxMs', options.reconnectMaxMs, 5000),
+    handshakeTimeoutMs: positiveInt('handshakeTimeoutMs', options.handshakeTimeoutMs, 5000),
+    drainTimeoutMs: positiveInt('drainTimeoutMs', options.drainTimeoutMs, 2000, 0),
+    maxConnections: positiveInt('maxConnections', options.maxConnections, 256),
+    random: options.random ?? Math.random,
+    logger: options.logger ?? stderrLogger,
+  };
+  if (config.maxBatchBytes + FRAME_OVERHEAD_BYTES > config.maxPayloadBytes) {
+    throw new RangeError('transport: maxBatchBytes + 1 KiB must not exceed maxPayloadBytes');
+  }
+  if (config.snapshotChunkBytes + CHUNK_HEADER_BYTES > config.maxPayloadBytes) {
+    throw new RangeError('transport: snapshotChunkBytes + 13 must not exceed maxPayloadBytes');
+  }
+  if (config.reconnectMaxMs < config.reconnectBaseMs) throw new RangeError('transport: reconnectMaxMs must be >= reconnectBaseMs');
+  if (config.tls !== undefined && (!config.tls.cert || !config.tls.key || !config.tls.ca)) {
+    throw new RangeError('transport: tls needs cert, key and ca');
+  }
+  return Object.freeze(config);
+}
+
+/** Whether a host name or address is loopback (plaintext there is tolerated for development). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::ffff:127.0.0.1';
+}

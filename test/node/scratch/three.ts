@@ -1,0 +1,23 @@
+import { startCluster, sleep } from '../helpers/cluster.ts';
+const c = await startCluster(3);
+const leader = await c.waitLeader();
+console.log('leader', leader.id);
+for (const n of c.nodes.values()) await n.ready();
+const t0 = Date.now();
+for (const n of c.nodes.values()) console.log(n.id, await n.put('/k/' + n.id, n.id));
+console.log('puts from all', Date.now() - t0);
+const f = [...c.nodes.values()].find((n) => n !== leader)!;
+console.log(await f.range({ prefix: '/k/' }).then((r) => r.kvs.map((kv) => kv.key)));
+// failover
+c.net.isolate(leader.id);
+const t1 = Date.now();
+const nl = await c.waitLeader(3000, leader.id);
+console.log('new leader', nl.id, Date.now() - t1, 'ms');
+console.log(await nl.put('/after', 1));
+c.net.heal();
+await sleep(300);
+console.log(leader.status());
+const l = await f.grantLease(200);
+console.log('ka', await f.keepAliveLease(l.id), await f.leaseTimeToLive(l.id));
+await c.closeAll();
+console.log('done');

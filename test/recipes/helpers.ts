@@ -1,0 +1,94 @@
+// Shared helpers of the recipe tests: single members and in-process clusters with fast timings,
+// bounded waits, and a spy that records the watches a recipe opens.
+import { createNode, memoryTransport, MemoryNetwork } from '../../src/index.ts';
+// TODO(recipes): import from src/index.ts once it exports memoryStorage (pending there).
+import { memoryStorage } from '../../src/storage/index.ts';
+import type { QuorumNode } from '../../src/index.ts';
+
+/** Fast Raft timings for tests: lease TTL floor = 1.5 × electionTimeoutMs = 300 ms. */
+export const FAST = Object.freeze({ heartbeatMs: 20, electionTimeoutMs: 200 });
+
+const quietLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export async function startSingle(id = 'n1'): Promise<QuorumNode> {
+  const node = await createNode({ id, storage: memoryStorage(), logger: quietLogger, ...FAST });
+  await node.ready();
+  return node;
+}
+
+export interface TestCluster {
+  readonly nodes: QuorumNode[];
+  readonly network: MemoryNetwork;
+  leader(): QuorumNode;
+  close(): Promise<void>;
+}
+
+export async function startCluster(size = 3, seed = 1): Promise<TestCluster> {
+  const network = new MemoryNetwork({ seed });
+  const peers: Record<string, string> = {};
+  for (let i = 1; i <= size; i++) peers[`n${i}`] = `ws://127.0.0.1:${17_000 + i}`;
+  const nodes = await Promise.all(
+    Object.keys(peers).map((id) => createNode({ id, peers, storage: memoryStorage(), transport: memoryTransport(network), logger: quietLogger, ...FAST })),
+  );
+  await withTimeout(Promise.all(nodes.map((n) => n.ready())), 10_000, 'cluster ready');
+  return {
+    nodes,
+    network,
+    leader: () => {
+      const l = nodes.find((n) => n.status().role === 'leader');
+      if (l === undefined) throw new Error('no leader');
+      return l;
+    },
+    close: async () => {
+      await Promise.all(nodes.map((n) => n.close().catch(() => undefined)));
+    },
+  };
+}
+
+/** Rejects if `p` does not settle within `ms`. */
+export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`test: ${what} did not settle within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `cond` every 10 ms until true, or throws after `ms`. */
+export async function eventually(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > deadline) throw new Error(`test: ${what} not true within ${ms} ms`);
+    await sleep(10);
+  }
+}
+
+/**
+ * `node` with `watch` wrapped to record the range of every watch opened through it — to check
+ * that a waiter watches only its predecessor.
+ */
+export function spyWatches(node: QuorumNode): { node: QuorumNode; watched: string[] } {
+  const watched: string[] = [];
+  const proxy = new Proxy(node, {
+    get(target, prop, receiver) {
+      if (prop === 'watch') {
+        return (range: unknown, options?: unknown) => {
+          watched.push(typeof range === 'string' ? range : JSON.stringify(range));
+          return (target.watch as (r: unknown, o?: unknown) => unknown).call(target, range, options);
+        };
+      }
+      const v: unknown = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return { node: proxy, watched };
+}

@@ -1,0 +1,84 @@
+// Shared helpers of the transport tests: message factories, a capturing logger, bounded waits
+// and a recording handler. Not a test file itself.
+import type { Message, NodeId, PeerMessage } from '../../src/protocol/types.ts';
+import type { TransportHandlers } from '../../src/transport/types.ts';
+import type { TransportLogger } from '../../src/transport/logger.ts';
+
+export function msg(from: NodeId, to: NodeId, index: number, extra: Partial<Message> = {}): Message {
+  return {
+    type: 'append',
+    from,
+    to,
+    term: 1,
+    logTerm: 1,
+    index,
+    entries: [{ term: 1, index: index + 1, type: 'normal', data: new Uint8Array([index & 0xff, 1, 2, 3]) }],
+    commit: 0,
+    reject: false,
+    rejectHint: 0,
+    ...extra,
+  };
+}
+
+export interface LogLine {
+  readonly level: string;
+  readonly obj: object;
+  readonly msg: string;
+}
+
+export function capturingLogger(echo = process.env['QKV_TEST_LOG'] === '1'): TransportLogger & { lines: LogLine[]; has(re: RegExp): boolean } {
+  const lines: LogLine[] = [];
+  const at = (level: string) => (obj: object, msg: string) => {
+    lines.push({ level, obj, msg });
+    if (echo) console.log(level, msg);
+  };
+  return {
+    lines,
+    debug: at('debug'),
+    info: at('info'),
+    warn: at('warn'),
+    error: at('error'),
+    has(re: RegExp): boolean {
+      return lines.some((l) => re.test(l.msg));
+    },
+  };
+}
+
+export interface Recorder extends TransportHandlers {
+  readonly received: { from: NodeId; message: PeerMessage }[];
+  readonly unreachable: NodeId[];
+  readonly snapshots: { peer: NodeId; delivered: boolean }[];
+}
+
+export function recorder(): Recorder {
+  const received: { from: NodeId; message: PeerMessage }[] = [];
+  const unreachable: NodeId[] = [];
+  const snapshots: { peer: NodeId; delivered: boolean }[] = [];
+  return {
+    received,
+    unreachable,
+    snapshots,
+    onMessages(from, messages) {
+      for (const message of messages) received.push({ from, message });
+    },
+    onUnreachable(peer) {
+      unreachable.push(peer);
+    },
+    onSnapshotStatus(peer, delivered) {
+      snapshots.push({ peer, delivered });
+    },
+  };
+}
+
+/** Polls `cond` every few ms; throws with `what` after `timeoutMs`. */
+export async function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
