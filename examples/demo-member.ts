@@ -4,6 +4,7 @@
  * the parent asks over the IPC channel: report status, put, read, watch, take a lock.
  * Usage (by demo.ts): node --import tsx examples/demo-member.ts <id> <dataDir> <peersJson>
  */
+import { writeSync } from 'node:fs';
 import { cmp, createNode, op } from '../src/index.ts';
 import type { QuorumNode } from '../src/index.ts';
 import { acquireLock } from '../src/recipes/index.ts';
@@ -29,16 +30,28 @@ export type DemoMessage =
 const [id, dataDir, peersJson] = process.argv.slice(2);
 if (id === undefined || dataDir === undefined || peersJson === undefined) throw new Error('usage: demo-member.ts <id> <dataDir> <peersJson>');
 const peers = JSON.parse(peersJson) as Record<string, string>;
-const quiet = { debug() {}, info() {}, warn() {}, error(obj: object, msg: string) { process.stderr.write(`${id} error: ${msg} ${JSON.stringify(obj)}\n`); } };
+// Errors go to stderr (the demo shows them if it fails); DEMO_DEBUG=1 adds warnings and info.
+const debug = process.env['DEMO_DEBUG'] === '1';
+const line = (level: string, obj: object, msg: string): void => {
+  writeSync(2, `${id} ${level}: ${msg} ${JSON.stringify(obj)}\n`);
+};
+const logger = {
+  debug() {},
+  info: (obj: object, msg: string) => (debug ? line('info', obj, msg) : undefined),
+  warn: (obj: object, msg: string) => (debug ? line('warn', obj, msg) : undefined),
+  error: (obj: object, msg: string) => line('error', obj, msg),
+};
 
 function send(message: DemoMessage): void {
   process.send?.(message);
 }
 
-const node: QuorumNode = await createNode({ id, peers, dataDir, logger: quiet });
+const node: QuorumNode = await createNode({ id, peers, dataDir, logger });
 node.on('leader', ({ leader, term }) => send({ kind: 'event', name: 'leader', data: { member: id, leader, term } }));
 await node.ready();
 send({ kind: 'event', name: 'ready', data: { member: id, ...node.status() } });
+
+let closing = false;
 
 async function handle(command: DemoCommand): Promise<unknown> {
   switch (command.type) {
@@ -51,9 +64,9 @@ async function handle(command: DemoCommand): Promise<unknown> {
       return { revision: res.revision, kvs: res.kvs.map((kv) => ({ key: kv.key, value: kv.value, modRevision: kv.modRevision })) };
     }
     case 'watch': {
-      const watch = node.watch(command.prefix);
+      const watch = node.watch({ prefix: command.prefix });
       watch.on('event', (ev) => send({ kind: 'event', name: 'watch', data: { member: id, type: ev.type, key: ev.kv.key, value: ev.kv.value, revision: ev.revision } }));
-      watch.on('error', (err) => send({ kind: 'event', name: 'watch-error', data: { member: id, error: err.message } }));
+      watch.on('error', (err) => closing || send({ kind: 'event', name: 'watch-error', data: { member: id, error: err.message } }));
       return true;
     }
     case 'lock': {
@@ -61,11 +74,12 @@ async function handle(command: DemoCommand): Promise<unknown> {
       send({ kind: 'event', name: 'lock-acquired', data: { member: id, token: lock.fencingToken } });
       const res = await node.txn().if(cmp.owns(lock)).then(op.put(command.resource, `written by ${id} with token ${lock.fencingToken}`)).commit();
       await new Promise((r) => setTimeout(r, command.holdMs));
-      await lock.release();
       send({ kind: 'event', name: 'lock-released', data: { member: id, token: lock.fencingToken } });
+      await lock.release();
       return { token: lock.fencingToken, fencedWrite: res.succeeded, revision: res.revision };
     }
     case 'close':
+      closing = true;
       await node.close();
       setImmediate(() => process.exit(0));
       return true;

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DemoCommand, DemoMessage } from './demo-member.ts';
 
-const useColor = process.env['NO_COLOR'] === undefined && process.env['FORCE_COLOR'] !== '0' && process.stdout.isTTY !== false;
+const useColor = process.env['NO_COLOR'] === undefined && process.env['FORCE_COLOR'] !== '0' && process.stdout.isTTY === true;
 const paint = (code: number) => (text: string) => (useColor ? `\u001b[${code}m${text}\u001b[0m` : text);
 const bold = paint(1);
 const dim = paint(2);
@@ -66,7 +66,7 @@ class Member {
     this.#child = child;
     child.stderr?.on('data', (d: Buffer) => this.#stderr.push(d.toString()));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`demo: ${this.id} did not become ready\n${this.stderr}`)), 15_000);
+      const timer = setTimeout(() => reject(new Error(`demo: ${this.id} did not become ready\n${this.stderr}`)), 25_000);
       child.on('message', (raw) => {
         const m = raw as DemoMessage;
         if (m.kind === 'reply') {
@@ -184,7 +184,7 @@ async function main(): Promise<void> {
       lockEvents.push(`${member}:${String(data['token'])}`);
       log(`${tag(member)} ${yellow('🔒 acquired')} /locks/report, fencing token ${bold(String(data['token']))}`);
     } else if (name === 'lock-released') {
-      log(`${tag(member)} ${yellow('🔓 released')} /locks/report (token ${String(data['token'])})`);
+      log(`${tag(member)} ${yellow('🔓 releases')} /locks/report (token ${String(data['token'])})`);
     } else if (name === 'watch-error') {
       log(`${tag(member)} ${red('watch ended')}: ${String(data['error'])}`);
     }

@@ -8,7 +8,7 @@ import type { QuorumNode } from '../src/index.ts';
 import { acquireLock } from '../src/recipes/index.ts';
 import { say, startLocalCluster } from './support/local-cluster.ts';
 
-const ROUNDS = 5;
+const ROUNDS = 3;
 
 async function worker(name: string, node: QuorumNode): Promise<number[]> {
   const tokens: number[] = [];

@@ -20,6 +20,15 @@ export interface LocalCluster {
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
+/** A member's role, or 'closed' (status() throws once a member is closed). */
+export function roleOf(node: QuorumNode): string {
+  try {
+    return node.status().role;
+  } catch {
+    return 'closed';
+  }
+}
+
 /** Starts `size` members (`n1`…) and resolves once they agree on a leader. */
 export async function startLocalCluster(size = 3): Promise<LocalCluster> {
   const network = new MemoryNetwork();
@@ -28,12 +37,12 @@ export async function startLocalCluster(size = 3): Promise<LocalCluster> {
   for (let i = 1; i <= size; i++) peers[`n${i}`] = `ws://127.0.0.1:${7000 + i}`;
   const nodes = await Promise.all(
     Object.keys(peers).map((id) =>
-      createNode({ id, peers, storage: memoryStorage(), transport: memoryTransport(network), logger: quiet, heartbeatMs: 20, electionTimeoutMs: 200 }),
+      createNode({ id, peers, storage: memoryStorage(), transport: memoryTransport(network), logger: quiet, heartbeatMs: 20, electionTimeoutMs: 200, closeTimeoutMs: 500 }),
     ),
   );
   await Promise.all(nodes.map((n) => n.ready()));
   const leader = (): QuorumNode => {
-    const l = nodes.find((n) => n.status().role === 'leader');
+    const l = nodes.find((n) => roleOf(n) === 'leader');
     if (l === undefined) throw new Error('no leader right now');
     return l;
   };
@@ -42,12 +51,14 @@ export async function startLocalCluster(size = 3): Promise<LocalCluster> {
     network,
     leader,
     follower: () => {
-      const f = nodes.find((n) => n.status().role !== 'leader');
+      const f = nodes.find((n) => roleOf(n) === 'follower');
       if (f === undefined) throw new Error('no follower');
       return f;
     },
     close: async () => {
-      await Promise.all(nodes.map((n) => n.close().catch(() => undefined)));
+      // Followers first: the leader then has nobody to hand leadership to and stops at once.
+      const order = [...nodes].sort((a, b) => Number(roleOf(a) === 'leader') - Number(roleOf(b) === 'leader'));
+      for (const n of order) await n.close().catch(() => undefined);
     },
   };
 }

@@ -133,8 +133,11 @@ export class ApiClient {
           connected = true;
           clearTimeout(dial);
         };
-        if (secure) socket.once('secureConnect', done);
-        else socket.once('connect', done);
+        // A kept-alive socket is already connected and will not emit connect again.
+        if (!socket.connecting) return done();
+        const event = secure ? 'secureConnect' : 'connect';
+        socket.once(event, done);
+        req.once('close', () => socket.off(event, done));
       });
       if (timeoutMs > 0) req.setTimeout(timeoutMs, () => req.destroy(new CliError(`request to ${endpoint} timed out after ${timeoutMs} ms`, EXIT_BAD_CONNECTION)));
       req.on('response', (res) => {

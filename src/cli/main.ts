@@ -6,6 +6,5 @@
 import { runCli } from './program.ts';
 
 const code = await runCli(process.argv.slice(2));
-// A standalone member or a watch may leave sockets closing; the exit code is decided.
-process.exitCode = code;
-if (process.argv[2] !== 'member' || code !== 0) process.exit(code);
+// The exit code is decided; idle keep-alive sockets must not hold the process open.
+process.exit(code);

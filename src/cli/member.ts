@@ -125,8 +125,8 @@ export function planMember(f: MemberFlags): MemberPlan {
   const summary: [string, string][] = [
     ['name', f.name],
     ['data dir', dataDir],
-    ['listening for peers on', f.listenPeerUrl],
-    ['listening for client requests on', f.listenClientUrl],
+    ['listen peer URL', f.listenPeerUrl],
+    ['listen client URL', f.listenClientUrl],
     ['heartbeat', `${heartbeatMs}ms`],
     ['election', `${electionTimeoutMs}ms`],
     ['snapshot count', String(snapshotEvery)],
@@ -179,6 +179,8 @@ export async function runMember(flags: MemberFlags, io: Io): Promise<number> {
   try {
     node = await createNode(plan.node);
     announce(io, node);
+    const known = node.status();
+    if (known.leader !== '') logLine(io, 'I', 'raft', `raft.node: ${node.id} elected leader ${known.leader} at term ${known.term}`);
     server = await startClientServer(node, plan.client);
     logLine(io, 'N', 'quorumkv', `serving client requests on ${server.url}`);
     const ready = node.ready({ timeoutMs: 2 ** 31 - 1 }).then(

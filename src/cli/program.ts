@@ -14,7 +14,6 @@ import { backupCommand, endpointHealthCommand, endpointStatusCommand, snapshotRe
 import { memberAddCommand, memberListCommand, memberPromoteCommand, memberRemoveCommand } from './commands/member.ts';
 import { execWatchCommand, watchCommand } from './commands/watch.ts';
 import { CliError, EXIT_BAD_ARGS, EXIT_SERVER_ERROR } from './errors.ts';
-import { runMember } from './member.ts';
 import type { MemberFlags } from './member.ts';
 import type { Format, Io, Output } from './output.ts';
 import { print, printError, stdio } from './output.ts';
@@ -183,6 +182,8 @@ function addMemberCommands(program: Command, act: Act, state: RunState): void {
     .option('--peer-trusted-ca-file <file>', 'CA for peer certificates')
     .option('--restore-from <file>', 'bootstrap an empty data dir from a backup/snapshot file')
     .action(async (o: MemberFlags) => {
+      // Loaded on demand: the node (Raft, storage, transport) is only needed to run a member.
+      const { runMember } = await import('./member.ts');
       state.exitCode = await runMember(o, stdio);
     });
   member.command('list').description('list the members').action(act((ctx) => memberListCommand(ctx)));

@@ -7,7 +7,7 @@ import type { DeleteResult, KeyValue, PutResult, RangeResult, TxnResult } from '
 import type { RouteContext, UnaryHandler } from './context.ts';
 import { header, kvJson, setInt } from './encode.ts';
 import type { JsonObject } from './types.ts';
-import { asObject, optArray, optBool, optBytes, optEnum, optInt, optKey, rangeOf } from './validate.ts';
+import { asObject, optArray, optBool, optBytes, optEnum, optInt, optKey, pick, rangeOf } from './validate.ts';
 import type { Body } from './validate.ts';
 
 /** Nested `request_txn` depth accepted before the request is refused. */
@@ -173,21 +173,21 @@ interface BuiltTxn {
 
 function requestOp(raw: unknown, depth: number): { op: Op; shape: OpShape } {
   const r = asObject(raw, 'request op');
-  if (r['request_range'] !== undefined) {
-    const b = asObject(r['request_range'], 'request_range');
+  if (pick(r, 'request_range') !== undefined) {
+    const b = asObject(pick(r, 'request_range'), 'request_range');
     const opts = rangeOptions(b);
     return { op: op.range(rangeOf(b), opts), shape: { kind: 'range', keysOnly: opts.keysOnly === true } };
   }
-  if (r['request_put'] !== undefined) {
-    const a = putArgs(asObject(r['request_put'], 'request_put'));
+  if (pick(r, 'request_put') !== undefined) {
+    const a = putArgs(asObject(pick(r, 'request_put'), 'request_put'));
     return { op: op.put(a.key, a.value, a.options), shape: { kind: 'put' } };
   }
-  if (r['request_delete_range'] !== undefined) {
-    const b = asObject(r['request_delete_range'], 'request_delete_range');
+  if (pick(r, 'request_delete_range') !== undefined) {
+    const b = asObject(pick(r, 'request_delete_range'), 'request_delete_range');
     return { op: op.delete(rangeOf(b), { prevKv: optBool(b, 'prev_kv') }), shape: { kind: 'delete' } };
   }
-  if (r['request_txn'] !== undefined) {
-    const t = buildTxn(asObject(r['request_txn'], 'request_txn'), depth + 1);
+  if (pick(r, 'request_txn') !== undefined) {
+    const t = buildTxn(asObject(pick(r, 'request_txn'), 'request_txn'), depth + 1);
     const nested = op.txn({ if: t.compares, then: t.success, else: t.failure });
     return { op: nested, shape: { kind: 'txn', success: t.successShapes, failure: t.failureShapes } };
   }

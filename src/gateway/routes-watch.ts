@@ -14,7 +14,7 @@ import type { WatchEvent } from '../index.ts';
 import type { RouteContext } from './context.ts';
 import { header, kvJson } from './encode.ts';
 import type { JsonObject } from './types.ts';
-import { asObject, optArray, optBool, optInt, rangeOf } from './validate.ts';
+import { asObject, optArray, optBool, optInt, pick, rangeOf } from './validate.ts';
 
 interface WatchRequest {
   readonly range: ReturnType<typeof rangeOf>;
@@ -23,7 +23,7 @@ interface WatchRequest {
 }
 
 function parseCreate(body: Readonly<Record<string, unknown>>): WatchRequest {
-  const create = asObject(body['create_request'], 'create_request');
+  const create = asObject(pick(body, 'create_request'), 'create_request');
   const options: WatchRequest['options'] = {};
   const start = optInt(create, 'start_revision');
   if (start) options.startRevision = start;

@@ -13,6 +13,17 @@ const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 const INT = /^-?\d{1,16}$/;
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
 
+/** `create_revision` → `createRevision`: proto3 JSON accepts both spellings (etcd's docs use camelCase). */
+function camel(field: string): string {
+  return field.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/** A field by its proto name or its lowerCamelCase JSON name. */
+export function pick(body: Body, field: string): unknown {
+  const value = body[field];
+  return value === undefined ? body[camel(field)] : value;
+}
+
 export function asObject(value: unknown, field: string): Body {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidArgumentError(`gateway: ${field} must be a JSON object`);
@@ -21,19 +32,19 @@ export function asObject(value: unknown, field: string): Body {
 }
 
 export function optObject(body: Body, field: string): Body | undefined {
-  const value = body[field];
+  const value = pick(body, field);
   return value === undefined || value === null ? undefined : asObject(value, field);
 }
 
 export function optArray(body: Body, field: string): readonly unknown[] {
-  const value = body[field];
+  const value = pick(body, field);
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) throw new InvalidArgumentError(`gateway: ${field} must be a JSON array`);
   return value;
 }
 
 export function optBytes(body: Body, field: string): Uint8Array | undefined {
-  const value = body[field];
+  const value = pick(body, field);
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string' || !BASE64.test(value) || value.replace(/=+$/, '').length % 4 === 1) {
     throw new InvalidArgumentError(`gateway: ${field} must be base64`);
@@ -55,7 +66,7 @@ export function optKey(body: Body, field: string): string | undefined {
 }
 
 export function optInt(body: Body, field: string, min = 0): number | undefined {
-  const value = body[field];
+  const value = pick(body, field);
   if (value === undefined || value === null) return undefined;
   let n: number;
   if (typeof value === 'number') n = value;
@@ -66,14 +77,14 @@ export function optInt(body: Body, field: string, min = 0): number | undefined {
 }
 
 export function optBool(body: Body, field: string): boolean {
-  const value = body[field];
+  const value = pick(body, field);
   if (value === undefined || value === null) return false;
   if (typeof value !== 'boolean') throw new InvalidArgumentError(`gateway: ${field} must be true or false`);
   return value;
 }
 
 export function optString(body: Body, field: string): string | undefined {
-  const value = body[field];
+  const value = pick(body, field);
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw new InvalidArgumentError(`gateway: ${field} must be a string`);
   return value;
@@ -81,7 +92,7 @@ export function optString(body: Body, field: string): string | undefined {
 
 /** A proto enum: its name, or its number as proto3 JSON allows. The first name is the default. */
 export function optEnum<N extends string>(body: Body, field: string, names: readonly N[]): N {
-  const value = body[field];
+  const value = pick(body, field);
   const first = names[0];
   if (first === undefined) throw new Error('gateway: optEnum needs names');
   if (value === undefined || value === null) return first;

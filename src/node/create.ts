@@ -21,7 +21,7 @@ import type { NodeConfig, NodeOptions } from './options.ts';
  */
 export async function createNode(options: NodeOptions): Promise<QuorumNode> {
   const config = normalizeOptions(options);
-  const storage = config.storage ?? (await import('../storage/file-storage.ts')).fileStorage(config.dataDir as string);
+  const storage = config.storage ?? (await import('../storage/file-storage.ts')).fileStorage(config.dataDir as string, { logger: config.logger });
   await storage.open();
   let transport: Transport | undefined;
   let driver: Driver | undefined;
@@ -73,7 +73,7 @@ async function defaultTransport(config: NodeConfig): Promise<Transport | undefin
   const host = own.hostname.startsWith('[') ? own.hostname.slice(1, -1) : own.hostname;
   const port = Number(own.port || (own.protocol === 'wss:' ? 443 : 80));
   const { wsTransport } = await import('../transport/ws-transport.ts');
-  return wsTransport({ listen: { host, port }, peers, ...(config.token === undefined ? {} : { token: config.token }) });
+  return wsTransport({ listen: { host, port }, peers, logger: config.logger, ...(config.token === undefined ? {} : { token: config.token }) });
 }
 
 function isFresh(storage: Storage): boolean {

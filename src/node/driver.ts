@@ -9,6 +9,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import {
+  ConfChangeInProgressError,
   LeaseNotFoundError,
   MemberExistsError,
   MemberNotFoundError,
@@ -19,7 +20,7 @@ import {
   StoppedError,
   TimeoutError,
 } from '../errors.ts';
-import type { ConfChangeType, Entry, Message, NodeId, PeerMessage, RaftRole, Snapshot, AppMessage } from '../protocol/types.ts';
+import type { ConfChangeType, Entry, HardState, Message, NodeId, PeerMessage, RaftRole, Snapshot, AppMessage } from '../protocol/types.ts';
 import { decodeConfChange } from '../raft/conf-change.ts';
 import { RawNode } from '../raft/raw-node.ts';
 import type { Ready } from '../raft/types.ts';
@@ -93,10 +94,13 @@ export class Driver extends EventEmitter<DriverEvents> {
   #inbox: Message[] = [];
   #toPropose: PendingProposal[] = [];
   #toConfChange: { type: ConfChangeType; nodeId: NodeId; context: Uint8Array }[] = [];
+  #retryConfChanges: { type: ConfChangeType; nodeId: NodeId; context: Uint8Array }[] = [];
   #transferTo: NodeId | undefined;
   #unreachable = new Set<NodeId>();
   #snapshotStatus: { peer: NodeId; delivered: boolean }[] = [];
   #pendingTicks = 0;
+  /** A commit-only hard state not yet written (see #handleReady). */
+  #deferredHardState: HardState | undefined;
   #campaignNow = false;
 
   #leader: NodeId = '';
@@ -287,6 +291,7 @@ export class Driver extends EventEmitter<DriverEvents> {
       if (this.#proposals.get(p.key) === undefined) continue; // Gave up meanwhile.
       try {
         this.#raft.propose(p.data);
+        p.queued = false;
         p.proposedTerm = this.#term;
         p.proposedAtMs = this.#config.now();
       } catch (err) {
@@ -300,14 +305,26 @@ export class Driver extends EventEmitter<DriverEvents> {
     }
   }
 
+  #queueProposal(p: PendingProposal): void {
+    p.queued = true;
+    this.#toPropose.push(p);
+  }
+
   #feedConfChanges(): void {
+    if (this.#toConfChange.length === 0 || this.#leader === '') return;
     const queue = this.#toConfChange;
     this.#toConfChange = [];
     for (const cc of queue) {
       const ctx = decodeConfContext(cc.context);
+      if (!this.#confWaiters.has(ctx.proposal)) continue; // Gave up meanwhile.
       try {
         this.#raft.proposeConfChange(cc);
       } catch (err) {
+        if (err instanceof ConfChangeInProgressError || err instanceof ProposalDroppedError) {
+          // One change at a time (or a fresh leader not yet settled): retry on a later tick.
+          this.#retryConfChanges.push(cc);
+          continue;
+        }
         const waiter = this.#confWaiters.get(ctx.proposal);
         this.#confWaiters.delete(ctx.proposal);
         waiter?.settle(err instanceof QuorumError ? err : new ProposalDroppedError(String(err)));
@@ -316,13 +333,17 @@ export class Driver extends EventEmitter<DriverEvents> {
   }
 
   #onTick(now: number): void {
+    if (this.#retryConfChanges.length > 0) {
+      this.#toConfChange.push(...this.#retryConfChanges);
+      this.#retryConfChanges = [];
+    }
     this.#reads.retryStale(now, this.#config.electionTimeoutMs);
-    // Re-propose writes that have waited an election timeout (lost forward, leader change):
-    // the dedupe table makes a second copy a no-op.
-    for (const p of this.#proposals.values()) {
-      if (p.proposedTerm !== 0 && now - p.proposedAtMs >= this.#config.electionTimeoutMs && !this.#toPropose.includes(p)) {
-        p.proposedTerm = 0;
-        this.#toPropose.push(p);
+    // Re-propose writes forwarded to a leader that have waited an election timeout (the forward
+    // may have been lost): the dedupe table makes a second copy a no-op. A leader's own
+    // proposals are in its log already; only a term change (handled in #updateRole) needs one.
+    if (this.#role !== 'leader') {
+      for (const p of this.#proposals.values()) {
+        if (!p.queued && p.proposedTerm !== 0 && now - p.proposedAtMs >= this.#config.electionTimeoutMs) this.#queueProposal(p);
       }
     }
     this.#maybeExpireLeases(now);
@@ -349,10 +370,7 @@ export class Driver extends EventEmitter<DriverEvents> {
       if (leader !== '') {
         // Re-propose everything in flight to the new leader (deduped if the first copy commits).
         for (const p of this.#proposals.values()) {
-          if (p.proposedTerm !== 0 && p.proposedTerm < term && !this.#toPropose.includes(p)) {
-            p.proposedTerm = 0;
-            this.#toPropose.push(p);
-          }
+          if (!p.queued && p.proposedTerm !== 0 && p.proposedTerm < term) this.#queueProposal(p);
         }
       }
     }
@@ -370,12 +388,13 @@ export class Driver extends EventEmitter<DriverEvents> {
   async #handleReady(rd: Ready): Promise<void> {
     if (rd.softState !== undefined) this.#updateRole(rd.softState.leader, rd.softState.role, rd.hardState?.term ?? this.#raft.status().term);
     this.#send(rd.messages);
-    if (rd.hardState !== undefined || rd.entries.length > 0 || rd.snapshot !== undefined) {
-      const batch: { hardState?: typeof rd.hardState; entries: typeof rd.entries; snapshot?: Snapshot } = { entries: rd.entries };
-      if (rd.hardState !== undefined) batch.hardState = rd.hardState;
-      if (rd.snapshot !== undefined) batch.snapshot = rd.snapshot;
-      await this.#storage.save(batch as Parameters<Storage['save']>[0]);
+    if (rd.mustSync || rd.entries.length > 0 || rd.snapshot !== undefined) {
+      await this.#save(rd.entries, rd.hardState ?? this.#deferredHardState, rd.snapshot);
       if (this.#stopped) return;
+    } else if (rd.hardState !== undefined) {
+      // Only the commit index moved: it need not be durable before anything goes out (Raft can
+      // relearn it), so it rides along with the next save instead of costing an fsync now.
+      this.#deferredHardState = rd.hardState;
     }
     this.#send(rd.messagesAfterPersist);
     if (rd.snapshot !== undefined && rd.snapshot.meta.index > this.#appliedIndex) this.#installSnapshot(rd.snapshot);
@@ -383,6 +402,20 @@ export class Driver extends EventEmitter<DriverEvents> {
     for (const rs of rd.readStates) this.#reads.onReadState(rs.context, rs.index);
     for (const ctx of rd.droppedReads) this.#reads.onDropped(ctx);
     this.#reads.release(this.#appliedIndex);
+  }
+
+  /** One storage write + fsync for a Ready batch (group commit). */
+  async #save(entries: readonly Entry[], hardState: HardState | undefined, snapshot: Snapshot | undefined): Promise<void> {
+    const batch: { hardState?: HardState; entries: readonly Entry[]; snapshot?: Snapshot } = { entries };
+    if (hardState !== undefined) batch.hardState = hardState;
+    if (snapshot !== undefined) batch.snapshot = snapshot;
+    this.#deferredHardState = undefined;
+    await this.#storage.save(batch);
+  }
+
+  /** Persists a deferred commit-only hard state (before snapshots and on stop). */
+  async #flushHardState(): Promise<void> {
+    if (this.#deferredHardState !== undefined) await this.#save([], this.#deferredHardState, undefined);
   }
 
   #afterAdvance(): void {
@@ -503,6 +536,7 @@ export class Driver extends EventEmitter<DriverEvents> {
     if (this.#appliedIndex - this.#snapshotIndex < this.#config.snapshotEvery) return;
     const index = this.#appliedIndex;
     const data = this.snapshotData();
+    await this.#flushHardState();
     await this.#storage.createSnapshot(index, this.#raft.status().confState, data);
     this.#snapshotIndex = index;
     const compactTo = index - this.#config.snapshotCatchUpEntries;
@@ -532,7 +566,7 @@ export class Driver extends EventEmitter<DriverEvents> {
       },
       (resolve, reject) => {
         pending = this.#proposals.add(command, (result) => (result instanceof QuorumError ? reject(result) : resolve(result)));
-        this.#toPropose.push(pending);
+        this.#queueProposal(pending);
         this.#kick();
         const key = pending.key;
         return () => this.#proposals.forget(key);
@@ -724,6 +758,7 @@ export class Driver extends EventEmitter<DriverEvents> {
     this.#confWaiters.clear();
     if (this.#running) await new Promise<void>((resolve) => this.#idle.push(resolve));
     const errors: unknown[] = [];
+    await this.#flushHardState().catch((err: unknown) => errors.push(err));
     await this.#transport?.stop().catch((err: unknown) => errors.push(err));
     await this.#storage.close().catch((err: unknown) => errors.push(err));
     this.emit('stopped');

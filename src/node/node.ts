@@ -128,12 +128,23 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
     return toPutResult<T>(result.result, this.#codec);
   }
 
-  async get<T>(key: string, options: GetOptions = {}): Promise<KeyValue<T> | undefined> {
-    const range = toRange(key);
-    await this.#beforeRead(options);
-    const r = this.#driver.store.range(range, toRangeOptions({ ...pickRangeOptions(options), limit: 1 }));
-    const kv = r.kvs[0];
-    return kv === undefined ? undefined : toKeyValue<T>(kv, this.#codec);
+  get<T>(key: string, options: GetOptions = {}): Promise<KeyValue<T> | undefined> {
+    try {
+      const range = toRange(key);
+      const rangeOptions = options.revision === undefined ? GET_OPTIONS : toRangeOptions({ revision: options.revision, limit: 1 });
+      const read = (): KeyValue<T> | undefined => {
+        const kv = this.#driver.store.range(range, rangeOptions).kvs[0];
+        return kv === undefined ? undefined : toKeyValue<T>(kv, this.#codec);
+      };
+      // Serializable reads take no barrier: no extra await on the hot path.
+      if (options.consistency === 'serializable') {
+        this.#checkOpen();
+        return Promise.resolve(read());
+      }
+      return this.#beforeRead(options).then(read);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   async range<T>(range: KeyOrRange, options: RangeCallOptions = {}): Promise<RangeResult<T>> {
@@ -390,6 +401,8 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
     }
   }
 }
+
+const GET_OPTIONS = Object.freeze({ limit: 1 });
 
 function callOf(options: CallOptions | undefined): CallOptions {
   if (options === undefined) return {};

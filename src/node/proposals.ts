@@ -20,6 +20,8 @@ export interface PendingProposal {
   proposedTerm: number;
   /** Clock ms of the last hand-over to Raft; 0 = never handed over (so the outcome is known: not applied). */
   proposedAtMs: number;
+  /** Whether it waits in the driver's to-propose queue. */
+  queued: boolean;
   settle(result: CommandResult | QuorumError): void;
 }
 
@@ -83,6 +85,7 @@ export class Proposals {
       data: encodeEnvelope({ id, command }),
       proposedTerm: 0,
       proposedAtMs: 0,
+      queued: false,
       settle: (result) => {
         if (this.#pending.delete(key)) settle(result);
       },

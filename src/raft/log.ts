@@ -82,6 +82,17 @@ export class RaftLog {
     return this.lastIndex();
   }
 
+  /** Appends one locally created entry at lastIndex() + 1 (the leader's hot path: no array). */
+  appendOne(entry: Entry): void {
+    const u = this.unstable;
+    if (u.entries.length > 0 || u.snapshot !== undefined || u.offset === this.storage.lastIndex() + 1) {
+      assert(entry.index === u.offset + u.entries.length, 'appendOne: index must follow the last entry');
+      u.entries.push(entry);
+      return;
+    }
+    this.append([entry]);
+  }
+
   /**
    * The follower side of AppendEntries (§5.3): if our log holds (`index`, `logTerm`), merge
    * `ents` (dropping a conflicting suffix) and advance commit. Returns the last index the
@@ -164,6 +175,7 @@ export class RaftLog {
   }
 
   restore(snapshot: Snapshot): void {
+    assert(snapshot.meta.index > this.committed, `snapshot ${snapshot.meta.index} would move commit back from ${this.committed}`);
     this.unstable.restore(snapshot);
     this.committed = snapshot.meta.index;
     // Everything up to the snapshot is in the state machine once the driver applies it.

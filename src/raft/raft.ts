@@ -44,6 +44,11 @@ export class Raft {
   role: RaftRole = 'follower';
   voters: readonly NodeId[] = [];
   learners: readonly NodeId[] = [];
+  /**
+   * Members this one saw removed (since it started): their messages are dropped. Unknown ids are
+   * NOT dropped — a lagging member must hear from a leader it has not yet learned was added.
+   */
+  readonly removed = new Set<NodeId>();
   /** Index of the conf change entry (or snapshot) the membership above reflects. */
   confIndex: LogIndex = 0;
   /** Replication progress of every member but this one; maintained on the leader only. */
@@ -137,6 +142,8 @@ export class Raft {
       return;
     }
     this.setConf(next, index);
+    if (cc.type === 'removeNode') this.removed.add(cc.nodeId);
+    else this.removed.delete(cc.nodeId);
     this.cfg.logger.info({ id: this.id, change: cc.type, node: cc.nodeId, index }, 'raft: applied conf change');
     if (this.role !== 'leader') return;
     if (!this.promotable()) {
@@ -261,8 +268,9 @@ export class Raft {
   }
 
   hasUnappliedConfChange(): boolean {
-    if (this.log.applied >= this.log.committed) return false;
-    const ents = this.log.entries(this.log.applied + 1, this.log.committed + 1, Number.MAX_SAFE_INTEGER);
+    const from = Math.max(this.log.applied, this.confIndex) + 1;
+    if (from > this.log.committed) return false;
+    const ents = this.log.entries(from, this.log.committed + 1, Number.MAX_SAFE_INTEGER);
     if (ents === undefined) return false;
     for (const e of ents) if (e.type === 'confChange') return true;
     return false;
@@ -304,7 +312,11 @@ export class Raft {
     const canVote =
       this.vote === m.from || (this.vote === '' && this.lead === '') || (pre && m.term > this.term);
     const responseType = pre ? 'preVoteResponse' : 'voteResponse';
-    if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
+    // A member that knows no membership yet (a joiner, possibly a wiped member re-added under its
+    // old id) is nobody's voter in any current view: its vote could only help a candidate with
+    // a stale configuration win without the latest committed entries (sim finding F2).
+    const knowsConf = this.voters.length > 0 || this.learners.length > 0;
+    if (knowsConf && canVote && this.log.isUpToDate(m.index, m.logTerm)) {
       // A pre-vote answer carries the term the candidate would use, so it is not taken as stale.
       this.send(responseType, m.from, m.term, { reject: false });
       if (!pre) {
@@ -382,7 +394,12 @@ export class Raft {
     if (m.type === 'vote' || m.type === 'preVote') {
       // Leader stickiness (thesis §4.2.3): a member that heard from a leader within the election
       // timeout ignores vote requests, unless the leader itself asked for a transfer.
-      const inLease = this.cfg.checkQuorum && this.lead !== '' && this.electionElapsed < this.cfg.electionTicks;
+      // With lease reads on, a member that just (re)started may have acknowledged a leader's
+      // heartbeat before it went down: it keeps that promise for one election timeout.
+      const inLease =
+        this.cfg.checkQuorum &&
+        ((this.lead !== '' && this.electionElapsed < this.cfg.electionTicks) ||
+          (this.cfg.leaseReads && this.ticks < this.cfg.electionTicks));
       if (inLease && !isTransferContext(m.context)) {
         this.cfg.logger.debug({ id: this.id, from: m.from, term: m.term }, 'raft: ignoring vote request within leader lease');
         return false;

@@ -40,14 +40,15 @@ export class RawNode {
   }
 
   /**
-   * The storage's conf state is the one of its snapshot; conf changes after it up to `applied`
-   * were applied by the state machine before the restart, so the core replays them here.
+   * The storage's conf state is the one of its snapshot. Conf changes after it that are already
+   * committed are applied now (as etcd's bootstrap does): they were applied before a restart, or
+   * they are the bootstrap batch. Applying a committed change early only makes this member learn
+   * the membership sooner; `advance()` skips changes at or below `confIndex`.
    */
   #replayConfChanges(): void {
     const r = this.#raft;
-    const from = r.log.firstIndex();
-    const to = r.log.applied;
-    for (let lo = from; lo <= to; ) {
+    const to = r.log.committed;
+    for (let lo = r.log.firstIndex(); lo <= to; ) {
       const ents = r.log.entries(lo, to + 1, r.cfg.maxCommittedBytesPerReady);
       if (ents === undefined || ents.length === 0) break;
       for (const e of ents) if (e.type === 'confChange') this.#applyConfEntry(e);
@@ -86,10 +87,11 @@ export class RawNode {
       r.cfg.logger.warn({ id: r.id, to: msg.to, from: msg.from }, 'raft: dropping message addressed to another member');
       return;
     }
-    // A member that knows no membership yet (joining) accepts anyone: it learns from the log.
-    const knowsConf = r.voters.length > 0 || r.learners.length > 0;
-    if (msg.from === r.id || (knowsConf && !r.isMember(msg.from))) {
-      r.cfg.logger.debug({ id: r.id, from: msg.from, type: msg.type }, 'raft: dropping message from a non-member');
+    // Only members known to be removed are shut out. An id missing from our membership may be
+    // a member we have not yet learned was added (our applied config lags the log): it may be
+    // the very leader we must learn that from. Terms make stale members' messages harmless.
+    if (msg.from === r.id || r.removed.has(msg.from)) {
+      r.cfg.logger.debug({ id: r.id, from: msg.from, type: msg.type }, 'raft: dropping message from a removed member');
       return;
     }
     r.step(msg);

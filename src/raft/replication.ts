@@ -89,7 +89,7 @@ export function refuseReason(r: Raft, bytes: number): string | undefined {
 /** Appends one entry to the leader's log (the caller checked `refuseReason`). */
 export function appendEntry(r: Raft, type: Entry['type'], data: Uint8Array): LogIndex {
   const index = r.log.lastIndex() + 1;
-  r.log.append([{ term: r.term, index, type, data }]);
+  r.log.appendOne({ term: r.term, index, type, data });
   r.uncommittedBytes += data.length;
   if (type === 'confChange') r.pendingConfIndex = index;
   r.needsFlush = true;
@@ -146,6 +146,12 @@ export function selfPersisted(r: Raft, index: LogIndex): void {
 function handleAppendResponse(r: Raft, m: Message): void {
   const pr = r.prs.get(m.from);
   if (pr === undefined) return;
+  if (m.index > r.log.lastIndex()) {
+    // Nobody but us could have sent that follower entries of our term: a broken peer. Drop it
+    // rather than let it push match (and commit) past our log.
+    r.cfg.logger.warn({ id: r.id, from: m.from, index: m.index }, 'raft: append response beyond the last index; dropped');
+    return;
+  }
   pr.recentActive = true;
   if (m.reject) {
     let next = m.rejectHint;

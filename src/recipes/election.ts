@@ -7,7 +7,7 @@
  * same place in line after a restart.
  */
 import { EventEmitter } from 'eventemitter3';
-import { CompactedError, InvalidArgumentError, LockLostError, WatchCancelledError } from '../errors.ts';
+import { AbortedError, CompactedError, InvalidArgumentError, LockLostError, WatchCancelledError } from '../errors.ts';
 import { cmp, op } from '../index.ts';
 import type { KeyValue, QuorumNode } from '../index.ts';
 import { createSession, type Session } from './session.ts';
@@ -53,12 +53,17 @@ export class Election<T = unknown> extends EventEmitter<ElectionEvents<T>> imple
   readonly #options: ElectionOptions;
   #session: Session | undefined;
   #ownsSession = false;
+  /** Key and create revision of the latest campaign, kept after it ends so `cmp.owns(this)` just fails. */
   #key = '';
   #createRevision = 0;
+  /** True while a campaign is pending or leading (between `campaign()` and resign/loss). */
+  #active = false;
   #leader = false;
+  /** Aborts the pending campaign's wait when `resign()`/`close()` is called meanwhile. */
+  #campaignAbort: AbortController | undefined;
   #unclaim: () => void = () => undefined;
   readonly #onLost = (err: LockLostError): void => {
-    const was = this.#leader || this.#key !== '';
+    const was = this.#active;
     this.#leader = false;
     this.#forget();
     if (was) this.emit('lost', err);
@@ -72,7 +77,10 @@ export class Election<T = unknown> extends EventEmitter<ElectionEvents<T>> imple
     this.#options = options;
   }
 
-  /** This campaigner's key (`''` before campaigning). With `createRevision`, what `cmp.owns(election)` checks. */
+  /**
+   * This campaigner's key (`''` before the first campaign). With `createRevision`, what
+   * `cmp.owns(election)` checks; kept after resign/loss, so a stale fenced write fails in the txn.
+   */
   get key(): string {
     return this.#key;
   }
@@ -97,11 +105,16 @@ export class Election<T = unknown> extends EventEmitter<ElectionEvents<T>> imple
    * `TimeoutError`, or `LockLostError` if the session is lost; then the campaign is withdrawn.
    */
   async campaign(value: T, options: WaitOptions = {}): Promise<void> {
-    if (this.#key !== '') throw new InvalidArgumentError(`election: ${this.name}: already campaigning or leader; resign first`);
+    if (this.#active) throw new InvalidArgumentError(`election: ${this.name}: already campaigning or leader; resign first`);
     const session = await this.#sessionFor(options.signal);
     const key = `${this.#prefix}${leaseHex(session.leaseId)}`;
     this.#unclaim = session.claim(key);
-    const waiting = composeSignal(`campaign ${this.name}`, [options.signal, session.signal], options.timeoutMs);
+    this.#active = true;
+    this.#key = key;
+    this.#createRevision = 0;
+    const cancel = new AbortController();
+    this.#campaignAbort = cancel;
+    const waiting = composeSignal(`campaign ${this.name}`, [options.signal, session.signal, cancel.signal], options.timeoutMs);
     try {
       const e = await enterLine(this.#node, session, key, value, this.#prefix, waiting.signal);
       this.#key = key;
@@ -110,16 +123,20 @@ export class Election<T = unknown> extends EventEmitter<ElectionEvents<T>> imple
       if (e.resumed) await this.#put(value);
       const first = e.owner !== undefined && e.owner.key === key && e.owner.createRevision === e.createRevision;
       if (!first) await awaitTurn(this.#node, session, (signal) => checkPredecessor(this.#node, this.#prefix, key, e.createRevision, signal), waiting.signal);
+      if (cancel.signal.aborted || !this.#active) throw new AbortedError(`election: ${this.name}: resigned while campaigning`);
       this.#leader = true;
       session.on('lost', this.#onLost);
       this.emit('leader', { key, value, createRevision: e.createRevision, modRevision: e.revision, leaseId: session.leaseId });
     } catch (err) {
-      if (this.#key !== '' && session.isOpen) await deleteIfOwned(this.#node, this.#key, this.#createRevision).catch(() => false);
+      this.#leader = false;
       this.#forget();
+      // Withdraw: our key (guarded by its create revision) must not block the line.
+      if (this.#createRevision !== 0 && session.isOpen) await deleteIfOwned(this.#node, key, this.#createRevision).catch(() => false);
       if (this.#ownsSession) await this.#closeSession();
       throw err;
     } finally {
       waiting.dispose();
+      if (this.#campaignAbort === cancel) this.#campaignAbort = undefined;
     }
   }
 
@@ -136,10 +153,12 @@ export class Election<T = unknown> extends EventEmitter<ElectionEvents<T>> imple
   async resign(): Promise<void> {
     const key = this.#key;
     const createRevision = this.#createRevision;
+    const wasActive = this.#active;
     const wasLeader = this.#leader;
     this.#leader = false;
+    this.#campaignAbort?.abort(new AbortedError(`election: ${this.name}: resigned while campaigning`));
     this.#forget();
-    if (key !== '' && this.#session?.isOpen === true) await deleteIfOwned(this.#node, key, createRevision);
+    if (wasActive && createRevision !== 0 && this.#session?.isOpen === true) await deleteIfOwned(this.#node, key, createRevision);
     if (this.#ownsSession) await this.#closeSession();
     if (wasLeader) this.emit('resigned');
   }
@@ -206,8 +225,7 @@ export class Election<T = unknown> extends EventEmitter<ElectionEvents<T>> imple
     this.#session?.off('lost', this.#onLost);
     this.#unclaim();
     this.#unclaim = () => undefined;
-    this.#key = '';
-    this.#createRevision = 0;
+    this.#active = false;
   }
 
   async #closeSession(): Promise<void> {

@@ -6,8 +6,8 @@
  * distance than the IEEE polynomial. Why hand-written: Node 20 has no CRC-32C built in (zlib's
  * crc32 arrived later and is the IEEE polynomial), the algorithm is ~40 lines, and a dependency
  * would sit on the durability path. Why slicing-by-8: it consumes 8 bytes per step with eight
- * table lookups instead of one lookup per byte, which is about 4–6× faster in V8 (measured in
- * bench/storage.bench.ts) for 8 KiB of tables.
+ * independent table lookups instead of a dependent lookup per byte, which is about 3× faster in
+ * V8 (measured in bench/storage.bench.ts) for 8 KiB of tables.
  */
 
 const POLYNOMIAL = 0x82f63b78;

@@ -4,6 +4,9 @@
  * fails with {@link LockedError}. A lock left by a process that died (kill -9, power loss) names a
  * pid that no longer exists; it is taken over (removed and created again, once).
  *
+ * The lock is taken and released with synchronous calls: it happens once per open/close, and a
+ * handful of syscalls costs less than as many thread-pool round trips.
+ *
  * Limits: pid liveness is checked on this host only (do not share a data dir over a network file
  * system), and a recycled pid makes a stale lock look live (the error names the pid; remove the
  * LOCK file after checking).
@@ -11,7 +14,7 @@
 import * as fs from 'node:fs';
 import { join, resolve } from 'node:path';
 import { LockedError } from '../errors.ts';
-import { fsyncDir } from './fs-util.ts';
+import { fsyncDirSync } from './fs-util.ts';
 
 export const LOCK_FILE = 'LOCK';
 
@@ -25,9 +28,9 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function readText(path: string): Promise<string | undefined> {
+function readText(path: string): string | undefined {
   try {
-    return await fs.promises.readFile(path, 'utf8');
+    return fs.readFileSync(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
@@ -75,8 +78,8 @@ export class DirLock {
 
   async #acquireFile(log?: (obj: object, msg: string) => void): Promise<void> {
     for (let attempt = 0; attempt < 2; attempt++) {
-      if (await this.#tryCreate()) return;
-      const text = await readText(this.#path);
+      if (this.#tryCreate()) return;
+      const text = readText(this.#path);
       if (text === undefined) continue; // vanished between our attempt and the read
       const pid = parsePid(text);
       // Our own pid in a lock this process does not hold is a previous incarnation's (containers
@@ -85,7 +88,7 @@ export class DirLock {
       if (attempt === 0) {
         log?.({ dir: this.#dir, pid }, 'storage: removing a stale data dir lock left by a dead process');
         // Remove only the stale file we read, not one a racing process just created.
-        if ((await readText(this.#path)) === text) await fs.promises.rm(this.#path, { force: true });
+        if (readText(this.#path) === text) fs.rmSync(this.#path, { force: true });
       }
     }
     throw new LockedError(this.#dir, 'a lock file that could not be taken over');
@@ -95,24 +98,24 @@ export class DirLock {
    * Creates the lock with its content in one step: write a private temp file, then hard-link it
    * to LOCK (link fails if LOCK exists), so no reader ever sees an empty lock file.
    */
-  async #tryCreate(): Promise<boolean> {
+  #tryCreate(): boolean {
     const tmp = `${this.#path}.${process.pid}.${Math.floor(Math.random() * 2 ** 32).toString(16)}.tmp`;
-    const fh = await fs.promises.open(tmp, 'wx', 0o644);
+    const fd = fs.openSync(tmp, 'wx', 0o644);
     try {
-      await fh.writeFile(this.#token);
-      await fh.sync();
+      fs.writeSync(fd, this.#token);
+      fs.fsyncSync(fd);
     } finally {
-      await fh.close();
+      fs.closeSync(fd);
     }
     try {
-      await fs.promises.link(tmp, this.#path);
+      fs.linkSync(tmp, this.#path);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       return false;
     } finally {
-      await fs.promises.rm(tmp, { force: true });
+      fs.rmSync(tmp, { force: true });
     }
-    await fsyncDir(this.#dir);
+    fsyncDirSync(this.#dir);
     this.#held = true;
     return true;
   }
@@ -123,8 +126,7 @@ export class DirLock {
     this.#held = false;
     lockedInProcess.delete(resolve(this.#dir));
     try {
-      const text = await fs.promises.readFile(this.#path, 'utf8');
-      if (text === this.#token) await fs.promises.rm(this.#path, { force: true });
+      if (fs.readFileSync(this.#path, 'utf8') === this.#token) fs.rmSync(this.#path, { force: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }

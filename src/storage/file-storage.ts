@@ -157,9 +157,10 @@ class FileStorage implements Storage {
 
   async #recover(): Promise<void> {
     const dir = this.#cfg.dir;
-    let names = await fs.promises.readdir(dir);
-    for (const n of names) if (n === 'wal.tmp' || n.endsWith('.snap.tmp')) await fs.promises.rm(join(dir, n), { force: true });
-    names = await fs.promises.readdir(dir);
+    // Synchronous directory work: open() runs once, before the member serves anything.
+    let names = fs.readdirSync(dir);
+    for (const n of names) if (n === 'wal.tmp' || n.endsWith('.snap.tmp')) fs.rmSync(join(dir, n), { force: true });
+    names = fs.readdirSync(dir);
     const seqs = listSegments(names);
     const snapFiles = listSnapshotFiles(names);
     if (seqs.length === 0) {
@@ -216,6 +217,7 @@ class FileStorage implements Storage {
     return {
       version: WAL_FORMAT_VERSION,
       seq,
+      segmentBytes: this.#cfg.segmentBytes,
       prevIndex: last,
       prevTerm: seq === 0 ? 0 : this.#state.term(last),
       hardState: this.#state.hardState,
@@ -452,6 +454,9 @@ function placeholderSnapshot(index: LogIndex, term: Term): Snapshot {
   return { meta: { ...s.meta, index, term }, data: s.data };
 }
 
+/** Stands for a term the replay cannot know (see replayItem); never served. */
+const UNKNOWN_TERM = -1;
+
 /** Applies one replayed item, checking it continues the log; an inconsistency is corruption. */
 function replayItem(state: LogState, item: BatchItem, file: string, offset: number): void {
   const snap = item.snapshot;
@@ -462,7 +467,7 @@ function replayItem(state: LogState, item: BatchItem, file: string, offset: numb
       state.installSnapshot(placeholderSnapshot(snap.index, snap.term));
     } else if (snap.index > current.index) {
       if (snap.index > state.lastIndex()) throw new CorruptionError(file, offset, `snapshot marker ${snap.index} is past the log end ${state.lastIndex()}`);
-      if (snap.index >= state.offset - 1 && state.term(snap.index) !== snap.term) {
+      if (snap.index >= state.offset && state.term(snap.index) !== snap.term) {
         throw new CorruptionError(file, offset, `snapshot marker ${snap.index}/${snap.term} does not match the log`);
       }
       state.replaceSnapshot(placeholderSnapshot(snap.index, snap.term));
@@ -470,10 +475,14 @@ function replayItem(state: LogState, item: BatchItem, file: string, offset: numb
   }
   const first = item.entries[0];
   if (first !== undefined) {
-    const lo = Math.max(state.offset, state.snapshot().meta.index + 1);
+    const lo = state.snapshot().meta.index + 1;
     if (first.index < lo || first.index > state.lastIndex() + 1) {
       throw new CorruptionError(file, offset, `entries start at ${first.index}, outside [${lo}, ${state.lastIndex() + 1}]`);
     }
+    // An overwrite may start below this segment's first index: the entries it replaced were in a
+    // segment deleted by compaction. Their successors start here; the term before is unknown
+    // (and never needed: it is at or below the final snapshot, or the check above fails).
+    if (first.index < state.offset) state.resetAt(first.index - 1, UNKNOWN_TERM);
     state.append(item.entries);
   }
   if (item.hardState !== undefined) state.setHardState(item.hardState);

@@ -54,14 +54,18 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+export function fsyncDirSync(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Creates `dir` (and parents) and makes its entry durable in its parent. */
 export async function ensureDir(dir: string): Promise<void> {
-  let created: string | undefined;
-  try {
-    created = await fs.promises.mkdir(dir, { recursive: true });
-  } catch (err) {
-    throw err;
-  }
+  const created = await fs.promises.mkdir(dir, { recursive: true });
   if (created !== undefined) await fsyncDir(dirname(dir));
 }
 
@@ -75,11 +79,6 @@ export function ftruncate(fd: number, size: number): Promise<void> {
 
 export function openFile(path: string, flags: number | string): Promise<number> {
   return new Promise((resolve, reject) => fs.open(path, flags, 0o644, (err, fd) => (err ? reject(err) : resolve(fd))));
-}
-
-/** Reads a whole file; the buffer is sized by the file's real size, never by a field inside it. */
-export async function readWholeFile(path: string): Promise<Buffer> {
-  return fs.promises.readFile(path);
 }
 
 /** Yields to the event loop so long CPU work (checksumming a snapshot) does not block reads. */

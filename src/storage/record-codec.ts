@@ -23,7 +23,7 @@ export const RECORD_SEGMENT_HEADER = 1;
 export const RECORD_BATCH = 2;
 
 /** The first payload byte of each record type (msgpack fixarray headers), used to re-sync scans. */
-export const SEGMENT_HEADER_MARKER = 0x95;
+export const SEGMENT_HEADER_MARKER = 0x96;
 export const BATCH_ITEM_MARKER = 0x94;
 
 const packr = new Packr({ useRecords: false, copyBuffers: true });
@@ -38,6 +38,11 @@ export interface SnapshotMarker {
 export interface SegmentHeader {
   readonly version: number;
   readonly seq: number;
+  /**
+   * Size the segment was preallocated to. A crash never shrinks a file, so a live segment
+   * shorter than this was truncated by something else: corruption, not a torn write.
+   */
+  readonly segmentBytes: number;
   /** Last log index/term when this segment was cut; its first entry follows. */
   readonly prevIndex: LogIndex;
   readonly prevTerm: Term;
@@ -142,6 +147,7 @@ export function encodeSegmentHeader(h: SegmentHeader): Buffer {
   return packr.pack([
     h.version,
     h.seq,
+    h.segmentBytes,
     [h.prevIndex, h.prevTerm],
     [h.hardState.term, h.hardState.vote, h.hardState.commit],
     [h.snapshot.index, h.snapshot.term],
@@ -174,12 +180,13 @@ function decodeHardState(v: unknown): HardState {
 }
 
 export function decodeSegmentHeader(payload: Uint8Array): SegmentHeader {
-  const [version, seq, prev, hs, snap] = tuple(packr.unpack(payload), 5, 'segment header');
+  const [version, seq, segmentBytes, prev, hs, snap] = tuple(packr.unpack(payload), 6, 'segment header');
   const [prevIndex, prevTerm] = tuple(prev, 2, 'segment prev');
   const [snapIndex, snapTerm] = tuple(snap, 2, 'segment snapshot');
   return {
     version: count(version, 'version'),
     seq: count(seq, 'seq'),
+    segmentBytes: count(segmentBytes, 'segmentBytes'),
     prevIndex: count(prevIndex, 'prevIndex'),
     prevTerm: count(prevTerm, 'prevTerm'),
     hardState: decodeHardState(hs),

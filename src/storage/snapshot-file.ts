@@ -104,7 +104,7 @@ function strings(v: unknown, file: string, what: string): string[] {
 
 /** Reads and verifies a snapshot file; any mismatch is a {@link CorruptionError}. */
 export async function readSnapshotFile(path: string): Promise<Snapshot> {
-  const buf = await fs.promises.readFile(path);
+  const buf = fs.readFileSync(path); // only at open, before the member serves
   const minBytes = MAGIC.length + 4 + 4;
   if (buf.length < minBytes) corrupt(path, 0, `file is ${buf.length} bytes, shorter than a snapshot header`);
   if (!buf.subarray(0, MAGIC.length).equals(MAGIC)) corrupt(path, 0, 'bad magic');

@@ -5,10 +5,10 @@
  * The live (last) segment is preallocated to `segmentBytes` with ftruncate, so an append
  * overwrites zeros inside the file instead of growing it and `fdatasync` does not have to
  * journal a new file size on every write. Its logical end is the first zero length field.
- * A segment is closed by truncating it to its exact size and fsyncing it; then the next one is
- * created as `wal.tmp` (header written, preallocated, fsynced), renamed into place and the
- * directory fsynced. So every closed segment ends exactly at its last record, and a segment
- * that exists always has a complete header.
+ * To rotate, the next segment is created as `wal.tmp` (header written, preallocated, fsynced),
+ * renamed into place and the directory fsynced; then the old one is trimmed to its last record
+ * and fsynced. So a segment that exists always has a complete header and the live segment is
+ * never shorter than its preallocated size (a crash never shrinks a file).
  *
  * Every write is exactly one record, and writes are serialized (the next starts after the
  * previous fdatasync), so a crash can damage only the last record of the last segment. Recovery
@@ -67,6 +67,8 @@ export interface ReplayResult {
   readonly truncated: boolean;
   /** End of the last segment's header record. */
   readonly tailHeaderEnd: number;
+  /** When truncated: end of the torn bytes to zero (after them the segment is already zero). */
+  readonly tornEnd: number;
 }
 
 /** Segment sequence numbers present in `names`, ascending. */
@@ -89,21 +91,28 @@ export async function replayWal(cfg: WalConfig, seqs: readonly number[], visit: 
   let tailOffset = 0;
   let truncated = false;
   let tailHeaderEnd = 0;
+  let tornEnd = 0;
   for (let i = 0; i < seqs.length; i++) {
     const seq = seqs[i] as number;
     if (i > 0 && seq !== (seqs[i - 1] as number) + 1) corrupt(join(cfg.dir, segmentFileName(seq)), 0, `segment ${(seqs[i - 1] as number) + 1} is missing`);
     const file = join(cfg.dir, segmentFileName(seq));
-    const buf = await fs.promises.readFile(file);
+    // Synchronous on purpose: recovery runs before the member serves anything, and one read
+    // call per segment is much cheaper than readFile's chunked async round trips.
+    const buf = fs.readFileSync(file);
     const last = i === seqs.length - 1;
     const header = readHeader(buf, file, seq, cfg.maxRecordBytes);
     visit.header(header.value, file, i === 0);
     segments.push({ seq, prevIndex: header.value.prevIndex });
+    if (last && buf.length < header.value.segmentBytes) {
+      corrupt(file, buf.length, `live segment is ${buf.length} bytes, shorter than its preallocated ${header.value.segmentBytes} (truncated)`);
+    }
     const r = scanRecords(buf, header.next, file, last, cfg, visit);
     tailOffset = r.end;
     truncated = r.torn;
     tailHeaderEnd = header.next;
+    if (r.torn) tornEnd = lastNonZero(buf) + 1;
   }
-  return { segments, tailOffset, truncated, tailHeaderEnd };
+  return { segments, tailOffset, truncated, tailHeaderEnd, tornEnd };
 }
 
 function readHeader(buf: Buffer, file: string, seq: number, maxRecordBytes: number): { value: SegmentHeader; next: number } {
@@ -133,18 +142,16 @@ function scanRecords(
   for (;;) {
     const r = readFrame(buf, off, buf.length, cfg.maxRecordBytes);
     if (r.kind === 'end') {
-      // Closed segments were truncated to their last record: zeros there are damage.
-      if (!last && off !== buf.length) corrupt(file, off, 'zero bytes inside a closed segment');
+      // A closed segment normally ends at its last record; a zeroed rest is left when a crash
+      // came between creating the next segment and trimming this one. Records lost from a
+      // closed segment's end are caught by the next segment's header, which names the log end.
       return { end: off, torn: false };
     }
     if (r.kind === 'bad') {
       if (!last) corrupt(file, off, r.reason);
-      for (let y = off + 1; y < buf.length; y++) {
-        const type = buf[y + 8];
-        if (type !== RECORD_BATCH && type !== RECORD_SEGMENT_HEADER) continue; // fast path: cannot be a record
-        if (isValidFrameAt(buf, y, buf.length, cfg.maxRecordBytes)) corrupt(file, off, `${r.reason}, with valid records after it`);
-      }
-      cfg.warn({ file, offset: off, reason: r.reason, bytes: buf.length - off }, 'storage: truncating a torn record at the WAL tail');
+      const why = tornEvidence(buf, off, start, cfg.maxRecordBytes);
+      if (why === undefined) corrupt(file, off, `${r.reason}; not a torn write (the record is not the last one or no part of it is unwritten)`);
+      cfg.warn({ file, offset: off, reason: r.reason, evidence: why, bytes: buf.length - off }, 'storage: truncating a torn record at the WAL tail');
       return { end: off, torn: true };
     }
     if (r.type !== RECORD_BATCH) corrupt(file, off, `unexpected record type ${r.type}`);
@@ -157,6 +164,54 @@ function scanRecords(
     for (const item of items) visit.item(item, file, off);
     off = r.next;
   }
+}
+
+/** Devices write whole sectors; a write torn by power loss leaves whole sectors unwritten (zero). */
+const SECTOR_BYTES = 512;
+
+function lastNonZero(buf: Uint8Array): number {
+  for (let i = buf.length - 1; i >= 0; i--) if (buf[i] !== 0) return i;
+  return -1;
+}
+
+function allZero(buf: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+/**
+ * Decides whether the bad record at `off` (in the last segment) is a write torn by a crash, and
+ * says why; `undefined` means it is corruption. Writes are serialized and each is one record, so
+ * a torn write is the last record, nothing valid follows it, and — since the segment was zeroed
+ * before use — the sectors the crash did not write read as zeros:
+ * - the length field is 0 (the record's first sector never reached the disk); or
+ * - the record ends inside the file, only zeros follow it, and one of its sector-aligned pieces
+ *   after the length field is all zeros; or
+ * - it is the first record of the segment and runs past the end of the file (an oversized
+ *   record that was growing the file).
+ * A bit flip in an earlier record fails the first test (valid records follow), a flip inside the
+ * last record leaves no zero sector, and a flipped length points into data or past the end.
+ */
+function tornEvidence(buf: Buffer, off: number, firstRecord: number, maxRecordBytes: number): string | undefined {
+  const size = buf.length;
+  for (let y = off + 1; y < size; y++) {
+    const type = buf[y + 8];
+    if (type !== RECORD_BATCH && type !== RECORD_SEGMENT_HEADER) continue; // cannot start a record
+    if (isValidFrameAt(buf, y, size, maxRecordBytes)) return undefined;
+  }
+  if (size - off < 4) return 'partial length field at the end of the file';
+  const length = buf.readUInt32LE(off);
+  if (length === 0) return 'zero length field';
+  if (length > maxRecordBytes) return undefined;
+  const end = off + FRAME_HEADER_BYTES + length;
+  if (end > size) return off === firstRecord ? 'first record of the segment runs past the end of the file' : undefined;
+  if (!allZero(buf, end, size)) return undefined;
+  for (let chunk = off + 8; chunk < end; ) {
+    const next = Math.min(end, (Math.floor(chunk / SECTOR_BYTES) + 1) * SECTOR_BYTES);
+    if (allZero(buf, chunk, next)) return `zeroed sector piece at ${chunk}`;
+    chunk = next;
+  }
+  return undefined;
 }
 
 /**
@@ -193,11 +248,10 @@ export class WalWriter {
     if (tail === undefined) throw new Error('storage: assertion failed: resume without segments');
     const fd = await openFile(join(cfg.dir, segmentFileName(tail.seq)), fs.constants.O_RDWR);
     try {
-      const size = (await fs.promises.stat(join(cfg.dir, segmentFileName(tail.seq)))).size;
-      if (replay.truncated || size < cfg.segmentBytes) {
-        if (replay.truncated) await ftruncate(fd, replay.tailOffset);
-        await ftruncate(fd, Math.max(cfg.segmentBytes, replay.tailOffset));
-        await fsync(fd);
+      if (replay.truncated && replay.tornEnd > replay.tailOffset) {
+        // Zero the torn record in place (never shrink the file: see SegmentHeader.segmentBytes).
+        await writevAll(fd, [Buffer.alloc(replay.tornEnd - replay.tailOffset)], replay.tailOffset);
+        await fdatasync(fd);
       }
     } catch (err) {
       await closeFd(fd).catch(() => undefined);
@@ -230,9 +284,10 @@ export class WalWriter {
   }
 
   async #rotate(header: SegmentHeader): Promise<void> {
+    const { fd, headerEnd } = await createSegment(this.#cfg, header);
+    // Trim the old segment only once the new one exists, so the live segment is never short.
     await ftruncate(this.#fd, this.#offset);
     await fsync(this.#fd);
-    const { fd, headerEnd } = await createSegment(this.#cfg, header);
     const old = this.#fd;
     this.#fd = fd;
     this.#seq = header.seq;

@@ -29,6 +29,21 @@ export function decodeCommand(bytes: Uint8Array): Command {
   } catch (err) {
     throw new InvalidArgumentError('mvcc: command bytes do not decode', { cause: err });
   }
-  checkCommand(decoded, SHAPE_LIMITS);
-  return decoded as Command;
+  checkCommand(decoded, SHAPE_LIMITS, false);
+  return plainBytes(decoded) as Command;
+}
+
+/**
+ * The decoder hands out Node Buffers; the store keeps plain Uint8Array views over the same
+ * (already copied) bytes so decoded and locally built commands behave identically.
+ */
+function plainBytes(x: unknown): unknown {
+  if (x instanceof Uint8Array) return x.constructor === Uint8Array ? x : new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) x[i] = plainBytes(x[i]);
+  } else if (typeof x === 'object' && x !== null) {
+    const o = x as Record<string, unknown>;
+    for (const k of Object.keys(o)) o[k] = plainBytes(o[k]);
+  }
+  return x;
 }

@@ -22,7 +22,7 @@ export interface Change {
 export type LogEntry = string | readonly string[];
 
 export class Keyspace {
-  tree: OrderedMap<Revision>;
+  readonly tree: OrderedMap<Revision>;
   // Invariant: compactRevision <= revision.
   revision = 0;
   compactRevision = 0;
@@ -33,35 +33,46 @@ export class Keyspace {
    */
   log: LogEntry[] = [];
   logBase = 1;
-  /** Keys whose chain has more than one record or ends in a tombstone: compaction visits only these. */
-  #historied = new Set<string>();
+  /**
+   * Hash index of the same heads as `tree`: point reads and the read-before-write of every put
+   * cost one hash lookup instead of a B-tree descent. Invariant: same entries as `tree`.
+   */
+  readonly #heads = new Map<string, Revision>();
 
-  constructor(tree?: OrderedMap<Revision>) {
-    this.tree = tree ?? new OrderedMap<Revision>();
+  constructor() {
+    this.tree = new OrderedMap<Revision>();
+  }
+
+  /** The newest record of `key` (possibly a tombstone), or undefined. */
+  head(key: string): Revision | undefined {
+    return this.#heads.get(key);
   }
 
   /** The live record of `key` now. */
   live(key: string): Revision | undefined {
-    const rec = this.tree.get(key);
+    const rec = this.#heads.get(key);
     return rec !== undefined && rec.version > 0 ? rec : undefined;
   }
 
   liveAt(key: string, rev: number): Revision | undefined {
-    return liveAt(this.tree.get(key), rev);
+    return liveAt(this.#heads.get(key), rev);
   }
 
-  /** Replace the head of `key`'s chain; returns the old head for undo. */
-  setHead(key: string, rec: Revision): Revision | undefined {
-    const old = this.tree.get(key);
+  /**
+   * Make `rec` the head of `key`'s chain. `rec.prev` must be the current head (every write links
+   * to it), which is therefore what undo restores.
+   */
+  setHead(key: string, rec: Revision): void {
     this.tree.set(key, rec);
-    if (rec.prev !== undefined || rec.version === 0) this.#historied.add(key);
-    return old;
+    this.#heads.set(key, rec);
   }
 
   /** Undo a `setHead` (transaction rollback). */
   restoreHead(key: string, old: Revision | undefined): void {
-    if (old === undefined) this.tree.delete(key);
-    else this.tree.set(key, old);
+    if (old === undefined) {
+      this.tree.delete(key);
+      this.#heads.delete(key);
+    } else this.setHead(key, old);
   }
 
   /** Record that revision `rev` (= revision + 1) wrote `keys`, and make it current. */
@@ -80,37 +91,44 @@ export class Keyspace {
   /**
    * Drop history below `rev`: per key keep the newest record at or below `rev` (if live) and all
    * newer ones. Caller has checked compactRevision < rev <= revision.
+   *
+   * Only keys written in (compactRevision, rev] can have anything to drop: a key untouched since
+   * the last compaction already has at most one (live) record at or below it. The revision log
+   * lists exactly those keys, so no per-key bookkeeping is needed.
    */
   compact(rev: number): void {
     assert(rev > this.compactRevision, 'compaction moves forward');
     assert(rev <= this.revision, 'compaction is not in the future');
-    for (const key of this.#historied) {
-      const head = this.tree.get(key);
-      const kept = head === undefined ? [] : keptRecords(head, rev);
-      if (kept === undefined) continue; // chain already minimal below rev
-      if (kept.length === 0) {
-        this.tree.delete(key);
-        this.#historied.delete(key);
-        continue;
-      }
-      let chain: Revision | undefined;
-      for (let i = kept.length - 1; i >= 0; i--) {
-        const r = kept[i];
-        assert(r !== undefined, 'kept index in bounds');
-        chain = new Revision(r.value, r.createRevision, r.modRevision, r.version, r.lease, chain);
-      }
-      assert(chain !== undefined, 'non-empty chain');
-      this.tree.set(key, chain);
-      if (chain.prev === undefined && chain.version > 0) this.#historied.delete(key);
+    const visited = new Set<string>();
+    const upto = rev + 1 - this.logBase;
+    for (let i = 0; i < upto; i++) {
+      const entry = this.log[i] as LogEntry;
+      if (typeof entry === 'string') this.#compactKey(entry, rev, visited);
+      else for (const key of entry) this.#compactKey(key, rev, visited);
     }
-    this.log = this.log.slice(rev + 1 - this.logBase);
+    this.log = this.log.slice(upto);
     this.logBase = rev + 1;
     this.compactRevision = rev;
   }
 
-  /** Rebuild the compaction hint set after a restore. */
-  noteHistory(key: string, head: Revision): void {
-    if (head.prev !== undefined || head.version === 0) this.#historied.add(key);
+  #compactKey(key: string, rev: number, visited: Set<string>): void {
+    if (visited.has(key)) return;
+    visited.add(key);
+    const head = this.#heads.get(key);
+    if (head === undefined) return;
+    const kept = keptRecords(head, rev);
+    if (kept === undefined) return; // chain already minimal below rev
+    if (kept.length === 0) {
+      this.tree.delete(key);
+      this.#heads.delete(key);
+      return;
+    }
+    let chain: Revision | undefined;
+    for (let i = kept.length - 1; i >= 0; i--) {
+      const r = kept[i] as Revision;
+      chain = new Revision(r.value, r.createRevision, r.modRevision, r.version, r.lease, chain);
+    }
+    this.setHead(key, chain as Revision);
   }
 }
 

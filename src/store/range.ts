@@ -109,22 +109,46 @@ function passesFilters(rec: Revision, o: RangeOptions): boolean {
  */
 export function rangeQuery(ks: Keyspace, range: KeyRange, options: RangeOptions = {}, servedRevision = ks.revision): StoredRangeResult {
   const rev = readRevision(ks, options.revision);
+  if ('key' in range) return singleKeyQuery(ks, range.key, rev, options, servedRevision);
   const limit = options.limit !== undefined && options.limit > 0 ? options.limit : Infinity;
-  let count = 0;
-  if (options.countOnly === true) {
-    forEachLive(ks, range, rev, () => {
-      count++;
-    });
-    return { kvs: [], count, more: false, revision: servedRevision };
-  }
-  const entries: Entry[] = [];
+  const countOnly = options.countOnly === true;
+  const filtered = hasFilters(options);
+  // With plain key order we can stop collecting after limit + 1 (enough to know `more`).
   const plainKeyOrder = options.sort === undefined || (options.sort.by === 'key' && options.sort.order !== 'desc');
-  forEachLive(ks, range, rev, (key, rec) => {
+  const b = boundsOf(range);
+  const end = b.end;
+  const entries: Entry[] = [];
+  let count = 0;
+  // A plain loop over the B-tree iterator: no callback closures on the read hot path.
+  const it = ks.tree.scan(b.start);
+  for (let step = it.next(); !step.done; step = it.next()) {
+    const key = step.value[0];
+    if (end !== undefined && key >= end) break;
+    const head = step.value[1];
+    const rec = rev === 0 ? (head.version > 0 ? head : undefined) : liveAt(head, rev);
+    if (rec === undefined) continue;
     count++;
-    // With plain key order we can stop collecting after limit + 1 (enough to know `more`).
-    if (plainKeyOrder && entries.length > limit) return;
-    if (passesFilters(rec, options)) entries.push({ key, rec });
-  });
+    if (countOnly || (plainKeyOrder && entries.length > limit)) continue;
+    if (!filtered || passesFilters(rec, options)) entries.push({ key, rec });
+  }
+  if (countOnly) return { kvs: [], count, more: false, revision: servedRevision };
+  return finish(entries, count, limit, options, servedRevision);
+}
+
+function hasFilters(o: RangeOptions): boolean {
+  return (o.minCreateRevision ?? 0) > 0 || (o.maxCreateRevision ?? 0) > 0 || (o.minModRevision ?? 0) > 0 || (o.maxModRevision ?? 0) > 0;
+}
+
+function singleKeyQuery(ks: Keyspace, key: string, rev: number, options: RangeOptions, servedRevision: number): StoredRangeResult {
+  const head = ks.head(key);
+  const rec = rev === 0 ? (head !== undefined && head.version > 0 ? head : undefined) : liveAt(head, rev);
+  const count = rec === undefined ? 0 : 1;
+  if (options.countOnly === true || rec === undefined) return { kvs: [], count, more: false, revision: servedRevision };
+  if (!passesFilters(rec, options)) return { kvs: [], count, more: false, revision: servedRevision };
+  return { kvs: [toKeyValue(key, rec, options.keysOnly === true)], count, more: false, revision: servedRevision };
+}
+
+function finish(entries: Entry[], count: number, limit: number, options: RangeOptions, servedRevision: number): StoredRangeResult {
   sortEntries(entries, options);
   const more = entries.length > limit;
   const n = more ? limit : entries.length;

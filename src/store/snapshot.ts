@@ -13,7 +13,7 @@
  */
 import { InvalidArgumentError } from '../errors.ts';
 import { packr } from './codec.ts';
-import { Revision } from './key-index.ts';
+import { Revision, revisionExactly } from './key-index.ts';
 import { Lessor } from './lessor.ts';
 import { Keyspace } from './mvcc.ts';
 import type { LogEntry } from './mvcc.ts';
@@ -76,59 +76,65 @@ export function restore(bytes: Uint8Array): { ks: Keyspace; lessor: Lessor } {
   const compactRevision = nat(compactRaw, 'compactRevision');
   if (compactRevision > revision) throw corrupt('compactRevision above revision');
   if (!Array.isArray(leases) || !Array.isArray(kvs) || !Array.isArray(multi)) throw corrupt('sections');
+  if (leases.length % 2 !== 0 || multi.length % 2 !== 0) throw corrupt('section lengths');
+  // Every revision since the compaction point wrote at least one record (5 array slots each).
+  if (revision - compactRevision > kvs.length / 5) throw corrupt('revision log longer than the history');
   const lessor = new Lessor();
-  for (let i = 0; i + 1 < leases.length; i += 2) lessor.grant(nat(leases[i], 'lease id'), nat(leases[i + 1], 'lease ttl'));
+  for (let i = 0; i < leases.length; i += 2) lessor.grant(nat(leases[i], 'lease id'), nat(leases[i + 1], 'lease ttl'));
   const ks = new Keyspace();
   ks.revision = revision;
   ks.compactRevision = compactRevision;
   ks.logBase = compactRevision + 1;
-  const log: (LogEntry | undefined)[] = new Array<LogEntry | undefined>(revision - compactRevision).fill(undefined);
+  const log = new Array<LogEntry | undefined>(revision - compactRevision).fill(undefined);
   const multiRevs = new Set<number>();
-  for (let i = 0; i + 1 < multi.length; i += 2) multiRevs.add(nat(multi[i], 'multi revision'));
+  for (let i = 0; i < multi.length; i += 2) multiRevs.add(nat(multi[i], 'multi revision'));
+  readKeys(kvs, ks, lessor, log, multiRevs);
+  for (let j = 0; j < multi.length; j += 2) {
+    const rev = multi[j] as number;
+    const keys = multi[j + 1];
+    if (rev <= compactRevision || rev > revision || !Array.isArray(keys) || keys.length < 2) throw corrupt('multi entry');
+    for (const k of keys as unknown[]) {
+      if (typeof k !== 'string' || revisionExactly(ks.head(k), rev) === undefined) throw corrupt(`multi entry at ${rev}`);
+    }
+    log[rev - ks.logBase] = keys as string[];
+  }
+  for (const e of log) if (e === undefined) throw corrupt('revision log has a gap');
+  ks.log = log as LogEntry[];
+  return { ks, lessor };
+}
+
+/** The kvs section: per key its history, newest first; fills the tree, lease sets and single-key log slots. */
+function readKeys(kvs: unknown[], ks: Keyspace, lessor: Lessor, log: (LogEntry | undefined)[], multiRevs: Set<number>): void {
   let prevKey: string | undefined;
   let i = 0;
   while (i < kvs.length) {
     const key = kvs[i];
-    if (typeof key !== 'string' || (prevKey !== undefined && key <= prevKey)) throw corrupt('keys out of order');
+    if (typeof key !== 'string' || key.length === 0 || (prevKey !== undefined && key <= prevKey)) throw corrupt('keys out of order');
     prevKey = key;
     const n = nat(kvs[i + 1], 'history length');
     if (n === 0 || i + 2 + n * 5 > kvs.length) throw corrupt('history length');
-    const recs: Revision[] = [];
-    for (let j = 0; j < n; j++) {
+    // Build the chain oldest → newest so each record links to the one before it.
+    let head: Revision | undefined;
+    for (let j = n - 1; j >= 0; j--) {
       const o = i + 2 + j * 5;
       const value = kvs[o + 4];
       if (!(value instanceof Uint8Array)) throw corrupt('value');
       const mod = nat(kvs[o], 'modRevision');
-      if (mod > revision || (j > 0 && mod >= (recs[j - 1] as Revision).modRevision)) throw corrupt('history order');
+      if (mod > ks.revision || (head !== undefined && mod <= head.modRevision)) throw corrupt('history order');
       // A plain Uint8Array view (the decoder hands out Buffers) so restored reads equal fresh ones.
       const plain = value.constructor === Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-      recs.push(new Revision(plain, nat(kvs[o + 1], 'createRevision'), mod, nat(kvs[o + 2], 'version'), nat(kvs[o + 3], 'lease'), undefined));
-      if (mod > compactRevision && !multiRevs.has(mod)) {
+      head = new Revision(plain, nat(kvs[o + 1], 'createRevision'), mod, nat(kvs[o + 2], 'version'), nat(kvs[o + 3], 'lease'), head);
+      if (mod > ks.compactRevision && !multiRevs.has(mod)) {
         if (log[mod - ks.logBase] !== undefined) throw corrupt(`revision ${mod} written twice`);
         log[mod - ks.logBase] = key;
       }
     }
-    let head: Revision | undefined;
-    for (let j = recs.length - 1; j >= 0; j--) {
-      const r = recs[j] as Revision;
-      head = new Revision(r.value, r.createRevision, r.modRevision, r.version, r.lease, head);
-    }
     const h = head as Revision;
-    ks.tree.set(key, h);
-    ks.noteHistory(key, h);
+    ks.setHead(key, h);
     if (h.version > 0 && h.lease !== 0) {
       if (!lessor.has(h.lease)) throw corrupt(`key ${key} has unknown lease ${h.lease}`);
       lessor.move(key, 0, h.lease);
     }
     i += 2 + n * 5;
   }
-  for (let j = 0; j + 1 < multi.length; j += 2) {
-    const rev = multi[j] as number;
-    const keys = multi[j + 1];
-    if (rev <= compactRevision || rev > revision || !Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw corrupt('multi entry');
-    log[rev - ks.logBase] = keys as string[];
-  }
-  for (const e of log) if (e === undefined) throw corrupt('revision log has a gap');
-  ks.log = log as LogEntry[];
-  return { ks, lessor };
 }

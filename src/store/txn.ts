@@ -51,8 +51,8 @@ export class Writer {
   }
 
   write(key: string, rec: Revision, prev: Revision | undefined): void {
-    const old = this.ks.setHead(key, rec);
-    this.undo?.push({ key, old });
+    this.ks.setHead(key, rec);
+    this.undo?.push({ key, old: rec.prev });
     this.lessor.move(key, prev?.lease ?? 0, rec.version > 0 ? rec.lease : 0);
     this.changes.push({ key, rec, prev });
   }
@@ -63,7 +63,7 @@ export class Writer {
     if (undo === undefined) return;
     for (let i = undo.length - 1; i >= 0; i--) {
       const u = undo[i] as UndoRecord;
-      const cur = this.ks.tree.get(u.key);
+      const cur = this.ks.head(u.key);
       this.ks.restoreHead(u.key, u.old);
       const from = cur !== undefined && cur.version > 0 ? cur.lease : 0;
       const to = u.old !== undefined && u.old.version > 0 ? u.old.lease : 0;
@@ -104,7 +104,7 @@ export function checkExpectation(key: string, expect: Expectation | undefined, c
 
 export function doPut(w: Writer, req: PutRequest): StoredPutResult {
   const key = req.key;
-  const head = w.ks.tree.get(key);
+  const head = w.ks.head(key);
   const cur = head !== undefined && head.version > 0 ? head : undefined;
   checkExpectation(key, req.expect, cur);
   if ((req.ignoreValue === true || req.ignoreLease === true) && cur === undefined) throw new KeyNotFoundError(key);

@@ -176,10 +176,10 @@ function checkTxn(w: Walk, t: unknown, depth: number): number {
 }
 
 /**
- * Shape and limit checks. Returns an upper bound of the encoded size; the caller measures exactly
+ * Shape and limit checks (and duplicate txn writes unless `duplicates` is false). Returns an upper bound of the encoded size; the caller measures exactly
  * only when the bound is over the limit.
  */
-export function checkCommand(cmd: unknown, limits: ResolvedLimits): number {
+export function checkCommand(cmd: unknown, limits: ResolvedLimits, duplicates = true): number {
   if (!isObj(cmd)) throw bad('command must be an object');
   const w: Walk = { limits, bytes: 16 };
   switch (cmd['type']) {
@@ -191,7 +191,7 @@ export function checkCommand(cmd: unknown, limits: ResolvedLimits): number {
       break;
     case 'txn':
       checkTxn(w, cmd['request'], 0);
-      checkDuplicates(cmd['request'] as TxnRequest);
+      if (duplicates) checkDuplicates(cmd['request'] as TxnRequest);
       break;
     case 'compact':
       if (!isNat(cmd['revision'])) throw bad('compact revision must be a non-negative integer');

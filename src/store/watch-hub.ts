@@ -52,7 +52,7 @@ class HubWatcher implements Watcher {
   /** Scratch list used by publish() to group one revision's events. */
   pending: StoredWatchEvent[] | undefined = undefined;
   // Invariant: bufferedEvents = number of events in buffer[head..].
-  #buffer: WatchResponse[] = [];
+  #buffer: (WatchResponse | undefined)[] = [];
   #head = 0;
   bufferedEvents = 0;
 
@@ -96,11 +96,11 @@ class HubWatcher implements Watcher {
 
   #shift(): WatchResponse {
     const resp = this.#buffer[this.#head] as WatchResponse;
-    this.#buffer[this.#head] = undefined as unknown as WatchResponse; // let it be collected
+    this.#buffer[this.#head] = undefined; // let it be collected
     this.#head++;
     if (resp.kind === 'events') this.bufferedEvents -= resp.events.length;
     if (this.#head === this.#buffer.length) {
-      this.#buffer = [];
+      this.#buffer.length = 0; // reuse the array: no allocation per drained response
       this.#head = 0;
     }
     return resp;
@@ -109,8 +109,17 @@ class HubWatcher implements Watcher {
   requestProgress(): void {
     if (this.state === 'synced') {
       this.push({ kind: 'progress', revision: this.#hub.revision }, 0);
-      this.onReady();
+      notify(this);
     } else if (this.state === 'unsynced') this.progressPending = true;
+  }
+
+  /** End with a terminal 'closed' response without calling onReady (it just threw). */
+  fail(error: WatchCancelledError): void {
+    if (this.state === 'done') return;
+    this.#hub.remove(this);
+    this.state = 'done';
+    this.clearBuffer();
+    this.push({ kind: 'cancelled', reason: 'closed', error }, 0);
   }
 
   cancel(): void {
@@ -158,7 +167,7 @@ export class WatchHub {
     } else if (start <= ks.revision) {
       w.state = 'unsynced';
       this.#unsynced.add(w);
-      w.onReady();
+      notify(w);
     } else {
       this.#index(w);
     }
@@ -167,22 +176,23 @@ export class WatchHub {
 
   /** Deliver one applied revision's changes (in op order) to synced watchers. */
   publish(rev: number, changes: readonly Change[]): void {
+    if (this.#exact.size === 0 && this.#prefixLengths.length === 0 && this.#ranges.size === 0) return;
     const touched = this.#touched;
+    const lengths = this.#prefixLengths;
     for (let i = 0; i < changes.length; i++) {
       const ch = changes[i] as Change;
-      let plain: StoredWatchEvent | undefined;
-      let withPrev: StoredWatchEvent | undefined;
-      const visit = (w: HubWatcher): void => {
-        if (w.nextRev > rev || !w.wants(ch.rec)) return;
-        let ev: StoredWatchEvent;
-        if (w.withPrev) ev = withPrev ??= makeEvent(ch.key, ch.rec, ch.prev, true);
-        else ev = plain ??= makeEvent(ch.key, ch.rec, undefined, false);
-        if (w.pending === undefined) {
-          w.pending = [ev];
-          touched.push(w);
-        } else w.pending.push(ev);
-      };
-      this.#forEachMatch(ch.key, visit);
+      const key = ch.key;
+      const ev: EventPair = { change: ch, plain: undefined, withPrev: undefined };
+      // Plain loops (no per-event closures): this is the hot path of watch delivery.
+      const exact = this.#exact.get(key);
+      if (exact !== undefined) for (const w of exact) collect(w, ev, rev, touched);
+      for (let j = 0; j < lengths.length; j++) {
+        const len = lengths[j] as number;
+        if (len > key.length) break;
+        const set = this.#prefixes.get(len)?.get(len === key.length ? key : key.slice(0, len));
+        if (set !== undefined) for (const w of set) collect(w, ev, rev, touched);
+      }
+      if (this.#ranges.size > 0) for (const w of this.#ranges) if (inBounds(w.bounds, key)) collect(w, ev, rev, touched);
     }
     for (let i = 0; i < touched.length; i++) {
       const w = touched[i] as HubWatcher;
@@ -194,22 +204,9 @@ export class WatchHub {
         continue;
       }
       w.push({ kind: 'events', events, revision: rev }, events.length);
-      w.onReady();
+      notify(w);
     }
     touched.length = 0;
-  }
-
-  #forEachMatch(key: string, visit: (w: HubWatcher) => void): void {
-    const exact = this.#exact.get(key);
-    if (exact !== undefined) for (const w of exact) visit(w);
-    const lengths = this.#prefixLengths;
-    for (let i = 0; i < lengths.length; i++) {
-      const len = lengths[i] as number;
-      if (len > key.length) break;
-      const set = this.#prefixes.get(len)?.get(len === key.length ? key : key.slice(0, len));
-      if (set !== undefined) for (const w of set) visit(w);
-    }
-    if (this.#ranges.size > 0) for (const w of this.#ranges) if (inBounds(w.bounds, key)) visit(w);
   }
 
   /** Compaction at `rev`: unsynced watchers that still need revisions at or below it are cancelled. */
@@ -248,7 +245,7 @@ export class WatchHub {
 
   #replayKey(w: HubWatcher, key: string, rev: number, out: StoredWatchEvent[]): void {
     if (!inBounds(w.bounds, key)) return;
-    const rec = revisionExactly(this.#ks.tree.get(key), rev);
+    const rec = revisionExactly(this.#ks.head(key), rev);
     assert(rec !== undefined, 'a logged write is in its key history');
     if (!w.wants(rec)) return;
     const prev = rec.prev !== undefined && rec.prev.version > 0 ? rec.prev : undefined;
@@ -298,8 +295,40 @@ export class WatchHub {
     const resp: WatchResponse =
       compactRevision === undefined ? { kind: 'cancelled', reason, error } : { kind: 'cancelled', reason, error, compactRevision };
     w.push(resp, 0);
-    w.onReady();
+    notify(w);
   }
+}
+
+/**
+ * Call the consumer's onReady. It runs inside apply, which must stay atomic, so a throwing
+ * callback cannot escape: the watcher is ended with a 'closed' cancellation carrying the error
+ * (never silently), and onReady is not called again.
+ */
+function notify(w: HubWatcher): void {
+  try {
+    w.onReady();
+  } catch (err) {
+    w.fail(new WatchCancelledError('closed', 'onReady threw', { cause: err }));
+  }
+}
+
+/** One change and its two lazily built event shapes, shared by every watcher it matches. */
+interface EventPair {
+  readonly change: Change;
+  plain: StoredWatchEvent | undefined;
+  withPrev: StoredWatchEvent | undefined;
+}
+
+function collect(w: HubWatcher, ev: EventPair, rev: number, touched: HubWatcher[]): void {
+  const ch = ev.change;
+  if (w.nextRev > rev || !w.wants(ch.rec)) return;
+  const e = w.withPrev
+    ? (ev.withPrev ??= makeEvent(ch.key, ch.rec, ch.prev, true))
+    : (ev.plain ??= makeEvent(ch.key, ch.rec, undefined, false));
+  if (w.pending === undefined) {
+    w.pending = [e];
+    touched.push(w);
+  } else w.pending.push(e);
 }
 
 function getOrAdd<K>(map: Map<K, Set<HubWatcher>>, key: K): Set<HubWatcher> {

@@ -59,7 +59,7 @@ export function certificateMemberNames(cert: PeerCertificate): string[] {
       }
     }
   }
-  return names;
+  return [...new Set(names)];
 }
 
 /** Whether the certificate names exactly `id`. */

@@ -87,19 +87,17 @@ function snapshotHeader(value: unknown, path: string): Snapshot {
   };
 }
 
-function checkEnds(from: NodeId, to: NodeId, ctx: FrameContext, path: string): void {
-  if (from !== ctx.from) fail(`${path}.from`, `(${from}) is not the authenticated peer ${ctx.from}`);
-  if (to !== ctx.to) fail(`${path}.to`, `(${to}) is not this member ${ctx.to}`);
-}
-
 /** Validates one wire message. `allowSnapshot` is true only for a snapshot stream header. */
 export function validateMessage(value: unknown, ctx: FrameContext, path: string, allowSnapshot = false): PeerMessage {
   const m = record(value, path);
   const code = m['t'];
   if (typeof code !== 'number' || !Number.isInteger(code) || WIRE_MESSAGE_TYPES[code] === undefined) fail(`${path}.type`, 'is not a known message type');
-  const from = memberId(m['from'], `${path}.from`);
-  const to = memberId(m['to'], `${path}.to`);
-  checkEnds(from, to, ctx, path);
+  // The ends must equal the authenticated peer and this member, both already valid ids, so
+  // equality is the whole check (and keeps the hot path free of byte-length computations).
+  const from = m['from'];
+  const to = m['to'];
+  if (from !== ctx.from) fail(`${path}.from`, `(${typeof from === 'string' ? from.slice(0, 64) : typeof from}) is not the authenticated peer ${ctx.from}`);
+  if (to !== ctx.to) fail(`${path}.to`, `(${typeof to === 'string' ? to.slice(0, 64) : typeof to}) is not this member ${ctx.to}`);
   if (code === APP_CODE) {
     const channel = m['channel'];
     if (typeof channel !== 'string' || channel.length === 0 || Buffer.byteLength(channel, 'utf8') > MAX_CHANNEL_BYTES) {

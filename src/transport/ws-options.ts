@@ -39,6 +39,11 @@ export interface WsTransportOptions {
   readonly maxBufferedBytes?: number;
   /** Snapshot stream chunk size in bytes. @default 262144 (256 KiB) */
   readonly snapshotChunkBytes?: number;
+  /**
+   * Flow control of snapshot streams: a chunk is written only while the socket holds fewer than
+   * this many bytes, so a stream's in-flight data stays under about this plus one chunk. @default 1048576 (1 MiB)
+   */
+  readonly snapshotInflightBytes?: number;
   /** Largest snapshot accepted from a peer, in bytes. @default 1073741824 (1 GiB) */
   readonly maxSnapshotBytes?: number;
   /** How long a sender waits for the receiver's acknowledgement after the last chunk. @default 30000 */
@@ -72,6 +77,7 @@ export interface WsConfig {
   readonly maxBatchMessages: number;
   readonly maxBufferedBytes: number;
   readonly snapshotChunkBytes: number;
+  readonly snapshotInflightBytes: number;
   readonly maxSnapshotBytes: number;
   readonly snapshotAckTimeoutMs: number;
   readonly reconnectBaseMs: number;
@@ -109,6 +115,7 @@ export function normalizeWsOptions(options: WsTransportOptions): WsConfig {
     maxBatchMessages: positiveInt('maxBatchMessages', options.maxBatchMessages, 4096),
     maxBufferedBytes: positiveInt('maxBufferedBytes', options.maxBufferedBytes, 4 * 1024 * 1024),
     snapshotChunkBytes: positiveInt('snapshotChunkBytes', options.snapshotChunkBytes, 256 * 1024),
+    snapshotInflightBytes: positiveInt('snapshotInflightBytes', options.snapshotInflightBytes, 1024 * 1024),
     maxSnapshotBytes: positiveInt('maxSnapshotBytes', options.maxSnapshotBytes, 1024 * 1024 * 1024, 0),
     snapshotAckTimeoutMs: positiveInt('snapshotAckTimeoutMs', options.snapshotAckTimeoutMs, 30_000),
     reconnectBaseMs: positiveInt('reconnectBaseMs', options.reconnectBaseMs, 100),

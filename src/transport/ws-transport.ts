@@ -238,7 +238,9 @@ export class WsTransport implements Transport {
     server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
       this.#rejectedConnections++;
       const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-      cfg.logger.warn({ remote, reason: err.message }, `transport: rejected connection from ${remote}: TLS handshake failed (plaintext client or untrusted certificate): ${err.message}`);
+      const plaintext = /http request/i.test(err.message);
+      const reason = plaintext ? 'plaintext connection to a TLS member' : `untrusted, missing or invalid client certificate (${err.message})`;
+      cfg.logger.warn({ remote, reason: err.message }, `transport: rejected connection from ${remote}: TLS handshake failed: ${reason}`);
     });
     server.on('clientError', (err: Error, socket: Duplex) => {
       cfg.logger.debug?.({ reason: err.message }, `transport: bad HTTP request on the peer listener: ${err.message}`);
@@ -281,7 +283,8 @@ export class WsTransport implements Transport {
           deliver: (from, messages) => this.#deliver(conn, from, messages),
           rejectedFrame: (peer, reason) => {
             this.#rejectedFrames++;
-            logError(this.#config.logger, { peer, reason }, `transport: closing connection from ${peer}: ${reason}`);
+            const why = reason.replace(/^transport: /, '');
+            logError(this.#config.logger, { peer, reason: why }, `transport: closing connection from ${peer}: ${why}`);
           },
         },
         claimed,

@@ -4,6 +4,7 @@
  * RawNodes with partitions and drop filters. Everything is synchronous and deterministic.
  */
 import { RawNode } from '../../src/raft/raw-node.ts';
+import { bootstrapBatch } from '../../src/raft/conf-change.ts';
 import { LogCompactedError, LogUnavailableError } from '../../src/raft/types.ts';
 import type { LogStorage, RaftConfig, Ready } from '../../src/raft/types.ts';
 import {
@@ -166,6 +167,8 @@ export class TestNode {
 export interface ClusterOptions extends Partial<Omit<RaftConfig, 'storage' | 'id' | 'applied'>> {
   readonly learners?: readonly NodeId[];
   readonly seed?: number;
+  /** Start from bootstrapBatch() log entries instead of a conf state in storage. */
+  readonly bootstrap?: boolean;
 }
 
 export class Cluster {
@@ -184,11 +187,21 @@ export class Cluster {
     this.options = options;
     this.random = mulberry32(options.seed ?? 1);
     const conf: ConfState = { voters: [...voters], learners: [...(options.learners ?? [])] };
-    for (const id of [...voters, ...(options.learners ?? [])]) this.add(id, new MemStorage(conf));
+    for (const id of [...voters, ...(options.learners ?? [])]) {
+      if (options.bootstrap === true) {
+        const batch = bootstrapBatch(voters);
+        const s = new MemStorage();
+        s.append(batch.entries);
+        s.hardState = batch.hardState;
+        this.add(id, s);
+      } else {
+        this.add(id, new MemStorage(conf));
+      }
+    }
   }
 
   add(id: NodeId, storage: MemStorage): TestNode {
-    const { learners: _l, seed: _s, ...config } = this.options;
+    const { learners: _l, seed: _s, bootstrap: _b, ...config } = this.options;
     const n = new TestNode(id, storage, { random: this.random, ...config });
     this.nodes.set(id, n);
     return n;

@@ -60,6 +60,8 @@ test('no missed update between the read and the watch', async () => {
     while (!stop) {
       written++;
       await node.put(`/cfg/race/k${written % 3}`, written);
+      // memoryStorage resolves saves in microtasks: yield so timers can run.
+      await new Promise((r) => setImmediate(r));
     }
   })();
   const seen: ConfigChange<number>[] = [];

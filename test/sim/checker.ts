@@ -17,6 +17,7 @@ export type Invariant =
   | 'apply-order'
   | 'linearizable-read'
   | 'liveness'
+  | 'ready-contract'
   | 'core-error'
   | 'storage-misuse';
 

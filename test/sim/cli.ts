@@ -1,5 +1,5 @@
 /**
- * `npm run sim -- --seeds N --first-seed S [--members 3|5] [--steps K] [--verbose]`
+ * `npm run sim -- --seeds N --first-seed S [--members 3|5] [--steps K] [--rejoin-wiped] [--verbose]`
  *
  * Runs N seeds of the deterministic Raft simulation against the real core. On a violation it
  * prints the seed, the invariant, a trace tail and the command that replays it, and exits 1.
@@ -9,20 +9,21 @@ import { createRawNode } from './raw-node-factory.ts';
 import { runSeeds } from './run.ts';
 
 /** Seeds run by default: about a minute on a 2-core machine. */
-const DEFAULT_SEEDS = 300;
+const DEFAULT_SEEDS = 200;
 
 function usage(message: string): never {
   console.error(`sim: ${message}`);
-  console.error('usage: npm run sim -- --seeds N --first-seed S [--members 3|5] [--steps K] [--verbose]');
+  console.error('usage: npm run sim -- --seeds N --first-seed S [--members 3|5] [--steps K] [--rejoin-wiped] [--verbose]');
   process.exit(2);
 }
 
-function parseArgs(argv: readonly string[]): { seeds: number; firstSeed: number; members?: number; steps?: number; verbose: boolean } {
+function parseArgs(argv: readonly string[]): { seeds: number; firstSeed: number; members?: number; steps?: number; verbose: boolean; rejoinWiped: boolean } {
   let seeds = DEFAULT_SEEDS;
   let firstSeed = 1;
   let members: number | undefined;
   let steps: number | undefined;
   let verbose = false;
+  let rejoinWiped = false;
   const int = (name: string, value: string | undefined, min: number): number => {
     const n = Number(value);
     if (value === undefined || !Number.isSafeInteger(n) || n < min) usage(`${name} needs an integer >= ${min}`);
@@ -37,9 +38,10 @@ function parseArgs(argv: readonly string[]): { seeds: number; firstSeed: number;
       if (members !== 3 && members !== 5) usage('--members must be 3 or 5');
     } else if (arg === '--steps') steps = int('--steps', argv[++i], 1);
     else if (arg === '--verbose') verbose = true;
+    else if (arg === '--rejoin-wiped') rejoinWiped = true;
     else usage(`unknown argument ${arg ?? ''}`);
   }
-  return { seeds, firstSeed, ...(members !== undefined ? { members } : {}), ...(steps !== undefined ? { steps } : {}), verbose };
+  return { seeds, firstSeed, ...(members !== undefined ? { members } : {}), ...(steps !== undefined ? { steps } : {}), verbose, rejoinWiped };
 }
 
 const args = parseArgs(process.argv.slice(2));

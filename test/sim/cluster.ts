@@ -29,6 +29,8 @@ export interface SimOptions {
   /** Print every trace line as it happens. */
   readonly verbose?: boolean;
   readonly log?: (line: string) => void;
+  /** Re-add removed ids with wiped storage (unsafe under a reused id; see FINDINGS.md F2). @default false */
+  readonly rejoinWiped?: boolean;
   /** Trace lines kept for the report of a violation. @default 40 */
   readonly traceTail?: number;
 }
@@ -311,6 +313,8 @@ export class SimCluster {
     node.core = this.#guard(() => this.#options.createCore(this.#config(node)));
     node.state = 'up';
     node.commitRecorded = snap.meta.index;
+    // A new incarnation: commit is tracked afresh, from its persisted value.
+    node.commit = 0;
     const st = this.#observe(node);
     const durableCommit = node.storage.hardState.commit;
     if (st.commit < durableCommit) {
@@ -410,7 +414,8 @@ export class SimCluster {
     this.stats.delivered++;
     this.#log(`deliver ${describe(msg)}`);
     this.#guard(() => to.core?.step(msg));
-    if (to.core !== undefined) this.#observe(to);
+    // Only vote answers (and a transfer's timeoutNow) can make a member leader between Readies.
+    if (to.core !== undefined && (msg.type === 'voteResponse' || msg.type === 'preVoteResponse' || msg.type === 'timeoutNow')) this.#observe(to);
     if (msg.type === 'snapshot' && from?.state === 'up') this.#guard(() => from.core?.reportSnapshot(msg.to, true));
     return true;
   }
@@ -440,9 +445,29 @@ export class SimCluster {
     const core = node.core as RaftCore;
     const rd = this.#guard(() => core.ready());
     node.pending = rd;
-    this.#observe(node);
+    this.#checkReady(node, rd);
+    // A role change (e.g. becoming leader) is observed now; everything else after advance().
+    if (rd.softState !== undefined) this.#observe(node);
+    const hs = rd.hardState;
+    if (hs !== undefined) {
+      if (hs.commit < node.commit) violate('commit-monotonic', `${node.id} Ready commit ${hs.commit} is below ${node.commit}`);
+      node.commit = hs.commit;
+    }
     if (rd.softState !== undefined) this.#log(`${node.id} soft ${rd.softState.role} leader=${rd.softState.leader || '-'}`);
     this.#send(rd.messages);
+  }
+
+  /** What types.ts promises about a Ready: acks wait for the fsync, and mustSync covers durable state. */
+  #checkReady(node: SimNode, rd: Ready): void {
+    for (const m of rd.messages) {
+      if (m.type === 'appendResponse' || m.type === 'vote' || (m.type === 'voteResponse' && !m.reject)) {
+        violate('ready-contract', `${node.id} hands out ${describe(m)} in messages: it must wait for the fsync (messagesAfterPersist)`);
+      }
+    }
+    const durable = node.storage.hardState;
+    const hs = rd.hardState;
+    const needsSync = rd.entries.length > 0 || rd.snapshot !== undefined || (hs !== undefined && (hs.term !== durable.term || hs.vote !== durable.vote));
+    if (needsSync && !rd.mustSync) violate('ready-contract', `${node.id} Ready has durable changes but mustSync is false`);
   }
 
   /** Phase 2: persist, send the acks that promise durability, apply, release reads, advance. */
@@ -558,15 +583,16 @@ export class SimCluster {
   /** Processes the Readies of every live member, sometimes leaving the persist phase for later. */
   #drive(allowDefer: boolean): boolean {
     let progressed = false;
+    const nodes = [...this.#nodes.values()];
     for (let pass = 0; pass < 4; pass++) {
       let any = false;
-      const nodes = this.#up();
-      const order = allowDefer ? this.#shuffle(nodes) : nodes;
-      for (const node of order) {
+      // A random starting point varies who goes first without shuffling on every call.
+      const start = allowDefer ? this.#rng.int(nodes.length) : 0;
+      for (let k = 0; k < nodes.length; k++) {
+        const node = nodes[(start + k) % nodes.length] as SimNode;
         if (node.state !== 'up' || node.core === undefined) continue;
-        const defer = allowDefer && this.#rng.chance(this.settings.deferPersistRate);
         if (node.pending !== undefined) {
-          if (!defer) {
+          if (!allowDefer || !this.#rng.chance(this.settings.deferPersistRate)) {
             this.#persistAndApply(node);
             any = true;
           }
@@ -697,13 +723,20 @@ export class SimCluster {
   }
 
   /**
-   * A joining member starts empty. A re-added id gets fresh storage (its old data is wiped, as an
-   * operator must) and the network forgets the old incarnation's in-flight messages.
+   * A joining member with a new id starts empty. A re-added (removed, stopped) id comes back
+   * with its old durable storage, like a member that was away: with its vote history intact it
+   * is safe. With `rejoinWiped` it comes back with wiped storage instead and the network forgets
+   * the old incarnation's in-flight messages — which is unsafe under the same id (see
+   * FINDINGS.md F2), so it is off by default.
    */
   #prepareJoiner(id: NodeId): void {
     const existing = this.#nodes.get(id);
     if (existing !== undefined && existing.state !== 'stopped') return;
     this.#removed = this.#removed.filter((x) => x !== id);
+    if (existing !== undefined && this.#options.rejoinWiped !== true) {
+      this.#start(existing);
+      return;
+    }
     this.#queue = this.#queue.filter((f) => f.msg.from !== id && f.msg.to !== id);
     const node = new SimNode(id, new SimStorage({ voters: [], learners: [] }));
     this.#nodes.set(id, node);

@@ -13,6 +13,7 @@ export interface RunOptions {
   readonly steps?: number;
   readonly livenessTicks?: number;
   readonly verbose?: boolean;
+  readonly rejoinWiped?: boolean;
   readonly createCore: CoreFactory;
   readonly log?: (line: string) => void;
 }
@@ -21,14 +22,15 @@ export function membersFor(seed: number, fixed: number | undefined): number {
   return fixed ?? (seed % 2 === 0 ? 3 : 5);
 }
 
-export function replayCommand(seed: number, options: Pick<RunOptions, 'members' | 'steps'>): string {
+export function replayCommand(seed: number, options: Pick<RunOptions, 'members' | 'steps' | 'rejoinWiped'>): string {
   let cmd = `npm run sim -- --seeds 1 --first-seed ${seed}`;
   if (options.members !== undefined) cmd += ` --members ${options.members}`;
   if (options.steps !== undefined) cmd += ` --steps ${options.steps}`;
+  if (options.rejoinWiped === true) cmd += ' --rejoin-wiped';
   return `${cmd} --verbose`;
 }
 
-export function formatViolation(result: SimResult, options: Pick<RunOptions, 'members' | 'steps'>): string {
+export function formatViolation(result: SimResult, options: Pick<RunOptions, 'members' | 'steps' | 'rejoinWiped'>): string {
   const v = result.violation;
   if (v === undefined) return '';
   const lines = [
@@ -60,6 +62,7 @@ export function runSeeds(options: RunOptions): RunSummary {
       ...(options.steps !== undefined ? { steps: options.steps } : {}),
       ...(options.livenessTicks !== undefined ? { livenessTicks: options.livenessTicks } : {}),
       ...(options.verbose === true ? { verbose: true } : {}),
+      ...(options.rejoinWiped === true ? { rejoinWiped: true } : {}),
       ...(options.log !== undefined ? { log: options.log } : {}),
     });
     results.push(result);

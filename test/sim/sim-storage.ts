@@ -108,7 +108,8 @@ export class SimStorage implements LogStorage {
       if (first.index > this.lastIndex() + 1) {
         throw new StorageMisuse(`entries from ${first.index} leave a gap after last index ${this.lastIndex()}`);
       }
-      this.#entries.length = first.index - snap - 1;
+      // Truncate only when the batch overwrites a suffix (§5.3); the common case is a plain append.
+      if (first.index <= this.lastIndex()) this.#entries.length = first.index - snap - 1;
       for (let k = 0; k < entries.length; k++) {
         const e = entries[k] as Entry;
         if (e.index !== first.index + k) throw new StorageMisuse(`entries are not contiguous at ${e.index}`);

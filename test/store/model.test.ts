@@ -12,8 +12,8 @@ import { Gen } from './gen.ts';
 import { Model } from './model.ts';
 import type { ModelEvent } from './model.ts';
 
-const SEQUENCES = Number(process.env.STORE_SEQUENCES ?? 3000);
-const STEPS = Number(process.env.STORE_STEPS ?? 50);
+const SEQUENCES = Number(process.env.STORE_SEQUENCES ?? 2000);
+const STEPS = Number(process.env.STORE_STEPS ?? 40);
 
 type Outcome = { ok: true; value: unknown } | { ok: false; code: string; name: string };
 function run(f: () => unknown): Outcome {

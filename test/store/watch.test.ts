@@ -163,4 +163,15 @@ test('10,000 indexed watchers (prefix, exact, range) each get exactly their even
   assert.is(eventsOf(drainAll(all)).length, 3334);
 });
 
+test('an onReady that throws cannot break apply; the watcher ends with a closed cancellation', () => {
+  const s = new Store();
+  const w = s.watch({ prefix: '' }, opts({ onReady: () => { throw new Error('consumer bug'); } }));
+  put(s, 'a');
+  assert.is(s.revision, 1);
+  const r = w.next();
+  assert.ok(r?.kind === 'cancelled' && r.reason === 'closed' && r.error instanceof WatchCancelledError);
+  put(s, 'b');
+  assert.is(w.next(), undefined);
+});
+
 test.run();

@@ -32,7 +32,12 @@ function allMessages(): PeerMessage[] {
   return out;
 }
 
-const plain = (v: unknown): unknown => JSON.parse(JSON.stringify(v, (_k, x: unknown) => (x instanceof Uint8Array ? [...x] : x)));
+const plain = (v: unknown): unknown => {
+  if (v instanceof Uint8Array) return [...v];
+  if (Array.isArray(v)) return v.map(plain);
+  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
+  return v;
+};
 
 test('every message type round-trips; a fresh codec decodes a long-lived one’s frames', () => {
   const sender = new WireCodec();

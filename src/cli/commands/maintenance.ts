@@ -93,19 +93,31 @@ export function parseInitialCluster(raw: string | undefined): Record<string, str
   return peers;
 }
 
+/** A transport that carries nothing: a restore never talks to anyone. */
+const offlineTransport = {
+  start: async (): Promise<void> => {},
+  send: (): void => {},
+  addPeer: (): void => {},
+  removePeer: (): void => {},
+  stop: async (): Promise<void> => {},
+};
+
 export async function snapshotRestoreCommand(file: string, o: RestoreOptions): Promise<Output> {
   const existing = await readdir(o.dataDir).catch(() => [] as string[]);
   if (existing.length > 0) throw new CliError(`data dir ${o.dataDir} is not empty; restore needs a new one`, EXIT_BAD_ARGS);
-  const peers = parseInitialCluster(o.initialCluster);
+  // etcd's default: the member alone, at the default peer URL.
+  const peers = parseInitialCluster(o.initialCluster) ?? { [o.name]: 'ws://127.0.0.1:2380' };
+  if (peers[o.name] === undefined) throw new CliError(`--initial-cluster must include ${o.name}`, EXIT_BAD_ARGS);
+  // Loaded on demand: only a restore needs the node itself.
   const { createNode } = await import('../../index.ts');
-  const single = peers === undefined || Object.keys(peers).length <= 1;
-  const node = await createNode({ id: o.name, dataDir: o.dataDir, restoreFrom: file, ...(single ? {} : { peers }) });
+  const node = await createNode({ id: o.name, dataDir: o.dataDir, restoreFrom: file, peers, transport: offlineTransport });
   try {
-    if (single) await node.ready();
+    // Alone, the member can elect itself: wait, so the restored state is proven readable.
+    if (Object.keys(peers).length === 1) await node.ready({ timeoutMs: 30_000 });
   } finally {
     await node.close();
   }
-  return { lines: [`Restored snapshot ${file} into ${o.dataDir} as member ${o.name}`], json: { dataDir: o.dataDir, name: o.name } };
+  return { lines: [`Restored snapshot ${file} into ${o.dataDir} as member ${o.name}`], json: { dataDir: o.dataDir, name: o.name, initialCluster: peers } };
 }
 
 function statusRow(endpoint: string, s: JsonObject): string[] {

@@ -87,4 +87,8 @@ export async function until(cond: () => boolean, timeoutMs = 3_000, what = 'cond
   }
 }
 
-export const quietLogger = Object.freeze({ debug() {}, info() {}, warn() {}, error() {} });
+const log = (level: string) => (obj: object, msg: string) => process.stderr.write(`[${level}] ${msg} ${JSON.stringify(obj, (_k, v: unknown) => (v instanceof Error ? v.stack : v))}\n`);
+/** Quiet unless QKV_TEST_LOG=1. */
+export const quietLogger = process.env['QKV_TEST_LOG'] === '1'
+  ? Object.freeze({ debug() {}, info() {}, warn: log('warn'), error: log('error') })
+  : Object.freeze({ debug() {}, info() {}, warn() {}, error() {} });

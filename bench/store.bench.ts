@@ -1,0 +1,118 @@
+/**
+ * Store benchmarks at 1M keys (32-byte keys, 100-byte values): get, applied put, prefix range of
+ * 100 keys, watch fan-out, and heap bytes per key. Run: `npm run bench:store` (needs --expose-gc).
+ * Figures are medians (mitata p50) turned into ops/s. BENCH_KEYS overrides the key count.
+ */
+import { bench, do_not_optimize, run } from 'mitata';
+import { Store } from '../src/store/index.ts';
+import type { Watcher } from '../src/store/index.ts';
+
+const KEYS = Number(process.env.BENCH_KEYS ?? 1_000_000);
+const GROUP = 100; // keys per prefix group → KEYS / 100 groups
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc === undefined) throw new Error('run with node --expose-gc (npm run bench:store)');
+
+function groupPrefix(g: number): string {
+  return `/bench/${String(g).padStart(8, '0')}/`; // 16 chars
+}
+function keyOf(i: number): string {
+  return groupPrefix(Math.floor(i / GROUP)) + String(i % GROUP).padStart(16, '0'); // 32 chars
+}
+function heapNow(): { heap: number; buffers: number } {
+  gc?.();
+  gc?.();
+  const m = process.memoryUsage();
+  return { heap: m.heapUsed, buffers: m.arrayBuffers };
+}
+
+const store = new Store();
+const before = heapNow();
+const t0 = performance.now();
+for (let i = 0; i < KEYS; i++) {
+  const value = new Uint8Array(100);
+  value[0] = i & 255;
+  store.apply({ type: 'put', request: { key: keyOf(i), value } });
+}
+const loadMs = performance.now() - t0;
+const after = heapNow();
+const payload = 32 + 100;
+const heapPerKey = (after.heap - before.heap) / KEYS;
+const buffersPerKey = (after.buffers - before.buffers) / KEYS;
+const totalPerKey = heapPerKey + buffersPerKey;
+console.log(`loaded ${KEYS} keys in ${loadMs.toFixed(0)} ms (${Math.round(KEYS / (loadMs / 1000))} inserts/s, incl. value allocation)`);
+console.log(
+  `memory: ${heapPerKey.toFixed(0)} B/key on the JS heap + ${buffersPerKey.toFixed(0)} B/key in ArrayBuffers = ${totalPerKey.toFixed(0)} B/key; ` +
+    `beyond key+value (${payload} B): ${(totalPerKey - payload).toFixed(0)} B/key`,
+);
+
+let seed = 12345;
+const rand = (n: number): number => {
+  seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+  return seed % n;
+};
+const lookups = Array.from({ length: 1 << 16 }, () => keyOf(rand(KEYS)));
+const prefixes = Array.from({ length: 1 << 12 }, () => ({ prefix: groupPrefix(rand(KEYS / GROUP)) }));
+const newValue = new Uint8Array(100);
+let n = 0;
+
+// Calibration: a plain Map lookup on the same kind of keys, to scale the figures on a busy machine.
+const baselineMap = new Map<string, number>(lookups.map((k, i) => [k, i]));
+bench('baseline: Map.get', () => {
+  do_not_optimize(baselineMap.get(lookups[n++ & 0xffff] as string));
+});
+bench('get (range {key})', () => {
+  do_not_optimize(store.range({ key: lookups[n++ & 0xffff] as string }));
+});
+bench('applied put (overwrite)', () => {
+  do_not_optimize(store.apply({ type: 'put', request: { key: lookups[n++ & 0xffff] as string, value: newValue } }));
+});
+bench('prefix range of 100 keys', () => {
+  const r = store.range(prefixes[n++ & 0xfff] as { prefix: string });
+  if (r.kvs.length !== GROUP) throw new Error('bad range');
+  do_not_optimize(r);
+});
+
+// Watch fan-out: 10,000 watchers on one prefix, one put each iteration → 10,000 events delivered
+// (buffered, onReady called, then drained with next()).
+const WATCHERS = 10_000;
+const fanout: Watcher[] = [];
+for (let i = 0; i < WATCHERS; i++) fanout.push(store.watch({ prefix: '/hot/' }, { onReady: () => {} }));
+bench(`watch fan-out: 1 put → ${WATCHERS} prefix watchers`, () => {
+  store.apply({ type: 'put', request: { key: '/hot/key', value: newValue } });
+  for (let i = 0; i < WATCHERS; i++) do_not_optimize((fanout[i] as Watcher).next());
+});
+
+// Distinct prefixes: 10,000 watchers on 10,000 different prefixes, one put into each.
+const spread: Watcher[] = [];
+for (let g = 0; g < WATCHERS; g++) spread.push(store.watch({ prefix: groupPrefix(g) }, { onReady: () => {} }));
+bench(`watch spread: ${WATCHERS} puts → ${WATCHERS} distinct-prefix watchers`, () => {
+  for (let g = 0; g < WATCHERS; g++) store.apply({ type: 'put', request: { key: keyOf(g * GROUP), value: newValue } });
+  for (let g = 0; g < WATCHERS; g++) do_not_optimize((spread[g] as Watcher).next());
+});
+
+const loadavg = (await import('node:os')).loadavg();
+const snapStart = performance.now();
+const snap = store.snapshot();
+const snapMs = performance.now() - snapStart;
+
+const results = await run({ format: 'quiet' });
+const perIter: Record<string, number> = {};
+for (const trial of results.benchmarks) {
+  for (const r of trial.runs) if (r.stats !== undefined) perIter[r.name] = r.stats.p50;
+}
+const ops = (name: string, perIteration = 1): string => {
+  const ns = perIter[name];
+  return ns === undefined ? 'n/a' : `${Math.round((perIteration * 1e9) / ns).toLocaleString('en-US')}/s (median ${(ns / perIteration).toFixed(0)} ns each)`;
+};
+console.log(`baseline Map.get:        ${ops('baseline: Map.get')}  (machine calibration)`);
+console.log(`get:                     ${ops('get (range {key})')}  target ≥ 1,000,000/s`);
+console.log(`applied put:             ${ops('applied put (overwrite)')}  target ≥ 300,000/s`);
+console.log(`prefix range of 100:     ${ops('prefix range of 100 keys')}  target ≥ 100,000/s`);
+console.log(`watch events (fan-out):  ${ops(`watch fan-out: 1 put → ${WATCHERS} prefix watchers`, WATCHERS)}  target ≥ 1,000,000/s`);
+console.log(`watch events (spread, incl. the puts): ${ops(`watch spread: ${WATCHERS} puts → ${WATCHERS} distinct-prefix watchers`, WATCHERS)}`);
+console.log(`memory beyond key+value: ${(totalPerKey - payload).toFixed(0)} B/key  target ≤ 400`);
+console.log(`load average during the run: ${loadavg.map((x) => x.toFixed(1)).join(' ')} (${(await import('node:os')).cpus().length} cores)`);
+console.log(`snapshot(): ${snapMs.toFixed(2)} ms (O(1) clone)`);
+const encStart = performance.now();
+const bytes = snap.encode();
+console.log(`snapshot encode(): ${(performance.now() - encStart).toFixed(0)} ms, ${(bytes.byteLength / 1048576).toFixed(1)} MiB`);

@@ -1,0 +1,207 @@
+// Proves the operators' surface end to end: three standalone members run as real processes
+// (`quorumkv member …` on free loopback ports, temp data dirs) and the etcdctl session of the
+// etcd article is replayed against them — TTL expiry (100), mk twice (105), update of a missing
+// key (100), rmdir of a non-empty dir (108), ls, watch, exec-watch, member list/add/promote/
+// remove with a fourth member joining, and backup → snapshot restore → a new member serving the
+// same data. Most CLI calls run in-process through `runCli` (the bin's code without process
+// startup); a few run the real bin to check exit codes and one-line errors.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { cli, cliProcess, freePort, mainTs, removeDir, root, startMember, tempDir, waitFor } from './helpers.ts';
+import type { CliResult, MemberProcess } from './helpers.ts';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+
+const dir = tempDir('cluster');
+const members: MemberProcess[] = [];
+let endpoints = '';
+let initialCluster = '';
+let n4: MemberProcess | undefined;
+const execOut = join(dir, 'exec.out');
+let execWatch: ChildProcess | undefined;
+/** Bin runs that need no cluster, started first so their process startup overlaps the members'. */
+let standalone: Promise<CliResult[]> | undefined;
+
+const ERR = (code: number, message: string, key: string): RegExp =>
+  new RegExp(`^Error: {2}${code}: ${message} \\(${key.replace(/\//g, '\\/')}\\) \\[\\d+\\]\\n$`);
+
+test.before(async () => {
+  const ports = await Promise.all(Array.from({ length: 9 }, () => freePort()));
+  standalone = Promise.all([
+    cliProcess(['frobnicate']),
+    cliProcess(['get', '/a', '--bogus']),
+    cliProcess(['--endpoints', `http://127.0.0.1:${ports[8]}`, 'get', '/a']),
+  ]);
+  const names = ['n1', 'n2', 'n3'];
+  initialCluster = names.map((n, i) => `${n}=ws://127.0.0.1:${ports[i]}`).join(',');
+  for (const [i, name] of names.entries()) {
+    members.push(startMember({ name, peerPort: ports[i] as number, clientPort: ports[i + 3] as number, dataDir: join(dir, name), initialCluster }));
+  }
+  endpoints = members.map((m) => m.clientUrl).join(',');
+  // n4 starts now with --initial-cluster-state existing: it idles until `member add` (process
+  // startup is the slow part of this file, so it overlaps with the rest).
+  n4 = startMember({ name: 'n4', peerPort: ports[6] as number, clientPort: ports[7] as number, dataDir: join(dir, 'n4'), initialCluster: `${initialCluster},n4=ws://127.0.0.1:${ports[6]}`, state: 'existing' });
+  members.push(n4);
+  await waitFor('a healthy cluster', async () => ((await cli(endpoints, 'endpoint', 'health')).code === 0 ? true : undefined), 60_000, 200);
+  execWatch = spawn(process.execPath, ['--import', 'tsx', mainTs, '--endpoints', endpoints, 'exec-watch', '/testdir/testkey', '--', 'sh', '-c', `echo "$ETCD_WATCH_ACTION $ETCD_WATCH_KEY $ETCD_WATCH_VALUE" >> ${execOut}`], { cwd: root, stdio: 'ignore' });
+});
+
+test.after(async () => {
+  if (execWatch !== undefined && execWatch.exitCode === null) {
+    execWatch.kill('SIGKILL');
+    await new Promise((r) => execWatch?.once('exit', r));
+  }
+  await Promise.all(members.map((m) => m.stop()));
+  await standalone;
+  removeDir(dir);
+});
+
+test('member prints an etcd-like startup summary with the elected leader', () => {
+  const log = members[0]?.log() ?? '';
+  for (const field of ['name = n1', 'data dir = ', 'listen peer URL = ws://', 'listen client URL = http://', 'heartbeat = 50ms', 'election = 500ms', 'snapshot count = 10000']) {
+    assert.ok(log.includes(field), `summary lacks "${field}":\n${log}`);
+  }
+  assert.match(log, /elected leader n\d at term \d+/);
+});
+
+test('set --ttl, then get after expiry gives error 100', async () => {
+  const set = await cli(endpoints, 'set', '/testdir/testkey', 'Hello world', '--ttl', '2');
+  assert.is(set.out, 'Hello world\n');
+  assert.is(set.code, 0);
+  const expired = await waitFor('the key to expire', async () => {
+    const r = await cli(endpoints, 'get', '/testdir/testkey', '--consistent');
+    return r.code === 4 ? r : undefined;
+  }, 10_000, 250);
+  assert.match(expired.err, ERR(100, 'Key not found', '/testdir/testkey'));
+  const missing = await cli(endpoints, 'get', '/testdir/testkey2');
+  assert.is(missing.code, 4);
+  assert.match(missing.err, ERR(100, 'Key not found', '/testdir/testkey2'));
+});
+
+test('update, rm, mk follow the article (100, PrevNode.Value, 105)', async () => {
+  assert.is((await cli(endpoints, 'set', '/testdir/testkey', 'Hello world')).out, 'Hello world\n');
+  assert.is((await cli(endpoints, 'update', '/testdir/testkey', 'Hello')).out, 'Hello\n');
+  assert.is((await cli(endpoints, 'get', '/testdir/testkey')).out, 'Hello\n');
+  const upd = await cli(endpoints, 'update', '/testdir/testkey2', 'Hello');
+  assert.match(upd.err, ERR(100, 'Key not found', '/testdir/testkey2'));
+  assert.is((await cli(endpoints, 'rm', '/testdir/testkey')).out, 'PrevNode.Value: Hello\n');
+  assert.match((await cli(endpoints, 'rm', '/testdir/testkey')).err, ERR(100, 'Key not found', '/testdir/testkey'));
+  assert.is((await cli(endpoints, 'mk', '/testdir/testkey', 'Hello world')).out, 'Hello world\n');
+  const again = await cli(endpoints, 'mk', '/testdir/testkey', 'Hello world');
+  assert.is(again.code, 4);
+  assert.match(again.err, ERR(105, 'Key already exists', '/testdir/testkey'));
+  const swap = await cli(endpoints, 'set', '/testdir/testkey', 'x', '--swap-with-value', 'nope');
+  assert.match(swap.err, /^Error: {2}101: Compare failed \(\[nope != Hello world\]\) \[\d+\]\n$/);
+});
+
+test('mkdir, setdir, updatedir, rmdir (108) and ls', async () => {
+  assert.is((await cli(endpoints, 'mkdir', 'testdir2')).code, 0);
+  assert.match((await cli(endpoints, 'mkdir', 'testdir2')).err, ERR(105, 'Key already exists', '/testdir2'));
+  assert.is((await cli(endpoints, 'setdir', 'testdir3')).code, 0);
+  assert.is((await cli(endpoints, 'updatedir', 'testdir2')).code, 0);
+  assert.is((await cli(endpoints, 'setdir', 'dir1')).code, 0);
+  assert.is((await cli(endpoints, 'rmdir', 'dir1')).code, 0);
+  assert.is((await cli(endpoints, 'set', '/dir/testkey', 'hi')).out, 'hi\n');
+  const rmdir = await cli(endpoints, 'rmdir', '/dir');
+  assert.is(rmdir.code, 4);
+  assert.match(rmdir.err, ERR(108, 'Directory not empty', '/dir'));
+  assert.is((await cli(endpoints, 'ls', '--sort')).out, '/dir\n/testdir\n/testdir2\n/testdir3\n');
+  assert.is((await cli(endpoints, 'ls', 'dir')).out, '/dir/testkey\n');
+  assert.is((await cli(endpoints, 'ls', '--recursive', '-p')).out, '/dir/\n/dir/testkey\n/testdir/\n/testdir/testkey\n/testdir2/\n/testdir3/\n');
+  const json = JSON.parse((await cli(endpoints, '--json', 'get', '/dir/testkey')).out) as { action: string; node: { key: string; value: string } };
+  assert.equal([json.action, json.node.key, json.node.value], ['get', '/dir/testkey', 'hi']);
+  assert.match((await cli(endpoints, '--table', 'ls')).out, /\| \/testdir2 +\| true +\|/);
+});
+
+test('setdir --ttl expires the whole subtree', async () => {
+  assert.is((await cli(endpoints, 'setdir', '/tmpdir', '--ttl', '2')).code, 0);
+  assert.is((await cli(endpoints, 'set', '/tmpdir/a/b', 'x')).code, 0);
+  await waitFor('the TTL directory to expire', async () => {
+    const r = await cli(endpoints, 'ls', '/tmpdir', '--recursive');
+    return r.code === 4 ? r : undefined;
+  }, 10_000, 250);
+  assert.match((await cli(endpoints, 'get', '/tmpdir/a/b', '--consistent')).err, ERR(100, 'Key not found', '/tmpdir/a/b'));
+});
+
+test('watch prints the update and exits', async () => {
+  const watching = cli(members[1]?.clientUrl ?? '', 'watch', 'testdir/testkey');
+  let done = false;
+  void watching.then(() => (done = true));
+  // The watch starts "from now": keep writing until it has seen one.
+  await waitFor('the watch to fire', async () => {
+    if (done) return true;
+    await cli(endpoints, 'set', '/testdir/testkey', 'Hello watch');
+    return done ? true : undefined;
+  }, 10_000, 300);
+  const r = await watching;
+  assert.is(r.code, 0);
+  assert.is(r.out, 'Hello watch\n');
+});
+
+test('exec-watch runs its command with the change in the environment', async () => {
+  await waitFor('exec-watch to run its command', async () => {
+    await cli(endpoints, 'set', '/testdir/testkey', 'exec me');
+    return existsSync(execOut) && readFileSync(execOut, 'utf8').includes('exec me') ? true : undefined;
+  }, 60_000, 500);
+  assert.match(readFileSync(execOut, 'utf8'), /^set \/testdir\/testkey exec me$/m);
+  execWatch?.kill('SIGTERM');
+  const code = await new Promise((r) => execWatch?.once('exit', r));
+  assert.is(code, 0);
+});
+
+test('member list, add (joins as learner), promote, remove', async () => {
+  const list = await cli(endpoints, 'member', 'list');
+  const lines = list.out.trim().split('\n');
+  assert.is(lines.length, 3);
+  assert.is(lines.filter((l) => l.endsWith('isLeader=true')).length, 1);
+  assert.match(lines[0] ?? '', /^[0-9a-f]+: name=n\d peerURLs=ws:\/\/127\.0\.0\.1:\d+ clientURLs=http:\/\/127\.0\.0\.1:\d+ isLeader=(true|false)$/);
+  const joiner = n4 as MemberProcess;
+  const add = await cli(endpoints, 'member', 'add', 'n4', joiner.peerUrl, '--learner');
+  assert.is(add.code, 0, add.err);
+  assert.match(add.out, /^Added member named n4 with ID [0-9a-f]+ to cluster\n/);
+  assert.match(add.out, new RegExp(`ETCD_INITIAL_CLUSTER=".*n4=${joiner.peerUrl}"`));
+  await waitFor('n4 to catch up', async () => ((await cli(joiner.clientUrl, 'get', '/dir/testkey')).out === 'hi\n' ? true : undefined), 60_000, 300);
+  const promote = await waitFor('promotion', async () => {
+    const r = await cli(endpoints, 'member', 'promote', 'n4');
+    return r.code === 0 ? r : undefined;
+  }, 10_000, 300);
+  assert.match(promote.out, /^Member [0-9a-f]+ promoted in cluster\n$/);
+  const id = /^([0-9a-f]+): name=n4 /m.exec((await cli(endpoints, 'member', 'list')).out)?.[1] ?? 'missing';
+  const removed = await cli(endpoints, 'member', 'remove', id);
+  assert.is(removed.out, `Removed member ${id} from cluster\n`, removed.err);
+  assert.is((await cli(endpoints, 'member', 'list')).out.trim().split('\n').length, 3);
+});
+
+test('backup, then snapshot restore into a new member with the same data', async () => {
+  const backup = await cli(endpoints, 'backup', '--backup-dir', join(dir, 'bk'));
+  assert.is(backup.code, 0, backup.err);
+  assert.ok(existsSync(join(dir, 'bk', 'backup.snap')));
+  const save = await cli(endpoints, 'snapshot', 'save', join(dir, 'snap.db'));
+  assert.is(save.out, `Snapshot saved at ${join(dir, 'snap.db')}\n`);
+  const [peerPort, clientPort] = [await freePort(), await freePort()];
+  const restored = join(dir, 'restored');
+  const r = await cli(endpoints, 'snapshot', 'restore', join(dir, 'bk', 'backup.snap'), '--data-dir', restored, '--name', 'r1', '--initial-cluster', `r1=ws://127.0.0.1:${peerPort}`);
+  assert.is(r.code, 0, r.err);
+  const r1 = startMember({ name: 'r1', peerPort, clientPort, dataDir: restored });
+  members.push(r1);
+  await waitFor('the restored member', async () => ((await cli(r1.clientUrl, 'get', '/dir/testkey')).out === 'hi\n' ? true : undefined), 60_000, 300);
+  assert.is((await cli(r1.clientUrl, 'ls', '--sort')).out, '/dir\n/testdir\n/testdir2\n/testdir3\n');
+});
+
+test('the real bin: exit codes and one-line errors', async () => {
+  const missing = await cliProcess(['--endpoints', endpoints, 'get', '/nope']);
+  const [unknown, badFlag, down] = (await standalone) as CliResult[];
+  assert.ok(unknown !== undefined && badFlag !== undefined && down !== undefined);
+  assert.is(missing.code, 4);
+  assert.match(missing.err, ERR(100, 'Key not found', '/nope'));
+  assert.is(unknown.code, 1);
+  assert.is(unknown.err.trim().split('\n').length, 1, unknown.err);
+  assert.is(badFlag.code, 1);
+  assert.match(badFlag.err, /unknown option '--bogus'/);
+  assert.is(down.code, 2);
+  assert.match(down.err, /^Error: {2}cluster is unavailable or misconfigured: http:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED[^\n]*\n$/);
+});
+
+test.run();

@@ -1,0 +1,144 @@
+// Shared helpers for the operator tests: free loopback ports, standalone member processes
+// (started with `node --import tsx src/cli/main.ts member …`, killed at the end), and running the
+// CLI either in-process (fast) or as a real process (exit codes, the bin itself).
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../../src/cli/program.ts';
+
+export const root = new URL('../..', import.meta.url).pathname;
+export const mainTs = join(root, 'src/cli/main.ts');
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export function tempDir(tag: string): string {
+  return mkdtempSync(join(tmpdir(), `qkv-cli-${tag}-`));
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, stepMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+}
+
+export interface MemberProcess {
+  readonly name: string;
+  readonly peerUrl: string;
+  readonly clientUrl: string;
+  readonly dataDir: string;
+  readonly child: ChildProcess;
+  log(): string;
+  stop(): Promise<void>;
+}
+
+export interface MemberSpec {
+  readonly name: string;
+  readonly peerPort: number;
+  readonly clientPort: number;
+  readonly dataDir: string;
+  readonly initialCluster?: string;
+  readonly state?: 'new' | 'existing';
+  readonly extra?: readonly string[];
+}
+
+export function startMember(spec: MemberSpec): MemberProcess {
+  const peerUrl = `ws://127.0.0.1:${spec.peerPort}`;
+  const clientUrl = `http://127.0.0.1:${spec.clientPort}`;
+  const args = [
+    '--import', 'tsx', mainTs, 'member',
+    '--name', spec.name,
+    '--data-dir', spec.dataDir,
+    '--listen-peer-url', peerUrl,
+    '--listen-client-url', clientUrl,
+    '--heartbeat-interval', '50',
+    '--election-timeout', '500',
+    '--snapshot-count', '10000',
+    ...(spec.initialCluster === undefined ? [] : ['--initial-cluster', spec.initialCluster]),
+    ...(spec.state === undefined ? [] : ['--initial-cluster-state', spec.state]),
+    ...(spec.extra ?? []),
+  ];
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    name: spec.name,
+    peerUrl,
+    clientUrl,
+    dataDir: spec.dataDir,
+    child,
+    log: () => output,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export interface CliResult {
+  readonly code: number;
+  readonly out: string;
+  readonly err: string;
+}
+
+/** Runs the CLI in this process (the same code as the bin, minus process startup). */
+export async function cli(endpoints: string, ...argv: string[]): Promise<CliResult> {
+  let out = '';
+  let err = '';
+  const code = await runCli(['--endpoints', endpoints, ...argv], { out: (s) => void (out += s), err: (s) => void (err += s) });
+  return { code, out, err };
+}
+
+/** Runs the real bin as a process. */
+export function cliProcess(argv: readonly string[], timeoutMs = 60_000): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', mainTs, ...argv], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, out, err });
+    });
+  });
+}
+
+export async function post(url: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(url + path, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers });
+  const text = await res.text();
+  return { status: res.status, json: JSON.parse(text) as Record<string, unknown> };
+}
+
+export const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
+export const unb64 = (s: unknown): string => Buffer.from(String(s), 'base64').toString('utf8');

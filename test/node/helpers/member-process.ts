@@ -1,0 +1,140 @@
+// A cluster member in its own OS process, driven over IPC by test/node/helpers/proc-cluster.ts
+// (multi-process tests and bench/cluster.ts). argv[2] is a JSON NodeOptions subset; it runs
+// createNode() with the default wsTransport (from peers) and fileStorage (dataDir) on 127.0.0.1.
+// Requests: { id, op, args } → replies { id, ok, value } or { id, ok: false, error: { code, name, message } }.
+import { createNode } from '../../../src/node/create.ts';
+import type { QuorumNode } from '../../../src/node/node.ts';
+import type { NodeOptions } from '../../../src/node/options.ts';
+import { QuorumError } from '../../../src/errors.ts';
+import type { Watch } from '../../../src/node/watch.ts';
+
+interface Request {
+  readonly id: number;
+  readonly op: string;
+  readonly args: Record<string, unknown>;
+}
+
+const options = JSON.parse(process.argv[2] ?? '{}') as NodeOptions;
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+const loud = {
+  debug() {},
+  info() {},
+  warn: (o: object, m: string) => process.stderr.write(`[${options.id}] warn ${m} ${JSON.stringify(o)}\n`),
+  error: (o: object, m: string) => process.stderr.write(`[${options.id}] error ${m} ${JSON.stringify(o)}\n`),
+};
+let node: QuorumNode;
+const watches = new Map<number, Watch<unknown>>();
+
+function reply(msg: object): void {
+  if (process.connected) process.send?.(msg);
+}
+
+async function handle(req: Request): Promise<unknown> {
+  const a = req.args;
+  const call = { timeoutMs: (a['timeoutMs'] as number | undefined) ?? 5_000 };
+  switch (req.op) {
+    case 'ready':
+      return node.ready(call);
+    case 'status':
+      return node.status();
+    case 'put':
+      return node.put(a['key'] as string, a['value'], call);
+    case 'putMany': {
+      // Sequential puts timed in-process (bench): returns per-put latencies in µs.
+      const n = a['count'] as number;
+      const lat: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const t = process.hrtime.bigint();
+        await node.put(`${a['prefix'] as string}${i}`, i, call);
+        lat.push(Number(process.hrtime.bigint() - t) / 1000);
+      }
+      return lat;
+    }
+    case 'putFlood': {
+      // `count` puts with `inflight` outstanding at a time (bench): returns elapsed ms.
+      const n = a['count'] as number;
+      const inflight = a['inflight'] as number;
+      let next = 0;
+      const t = performance.now();
+      await Promise.all(
+        Array.from({ length: inflight }, async () => {
+          while (next < n) {
+            const i = next++;
+            await node.put(`${a['prefix'] as string}${i}`, i, call);
+          }
+        }),
+      );
+      return performance.now() - t;
+    }
+    case 'getFlood': {
+      const n = a['count'] as number;
+      const inflight = a['inflight'] as number;
+      const consistency = a['consistency'] as 'linearizable' | 'serializable';
+      let next = 0;
+      const t = performance.now();
+      await Promise.all(
+        Array.from({ length: inflight }, async () => {
+          while (next < n) {
+            next++;
+            await node.get(a['key'] as string, { consistency, ...call });
+          }
+        }),
+      );
+      return performance.now() - t;
+    }
+    case 'get':
+      return node.get(a['key'] as string, { consistency: (a['consistency'] as 'serializable' | undefined) ?? 'linearizable', ...call });
+    case 'range': {
+      const r = await node.range({ prefix: a['prefix'] as string }, { keysOnly: true, consistency: (a['consistency'] as 'serializable' | undefined) ?? 'linearizable', ...call });
+      return { keys: r.kvs.map((kv) => kv.key), revision: r.revision };
+    }
+    case 'watch': {
+      const w = node.watch({ prefix: a['prefix'] as string }, { startRevision: a['startRevision'] as number });
+      watches.set(req.id, w);
+      w.on('event', (ev) => reply({ event: req.id, revision: ev.revision, key: ev.kv.key }));
+      w.on('error', (err) => reply({ event: req.id, error: err.code }));
+      return req.id;
+    }
+    case 'add':
+      return node.cluster.add(a['member'] as string, a['url'] as string, { learner: a['learner'] === true, ...call });
+    case 'promote':
+      return node.cluster.promote(a['member'] as string, call);
+    case 'remove':
+      return node.cluster.remove(a['member'] as string, call);
+    case 'transfer':
+      return node.cluster.transferLeadership(a['member'] as string, call);
+    case 'members':
+      return node.cluster.members();
+    case 'close':
+      await node.close();
+      setImmediate(() => process.exit(0));
+      return true;
+    default:
+      throw new Error(`unknown op ${req.op}`);
+  }
+}
+
+async function main(): Promise<void> {
+  node = await createNode({ ...options, logger: process.env['QKV_TEST_LOG'] === '1' ? loud : quiet });
+  node.on('error', (err) => process.stderr.write(`[${options.id}] node error: ${err.message}\n`));
+  process.on('message', (msg: Request) => {
+    handle(msg).then(
+      (value) => reply({ id: msg.id, ok: true, value: value ?? null }),
+      (err: unknown) =>
+        reply({
+          id: msg.id,
+          ok: false,
+          error: err instanceof QuorumError ? { code: err.code, name: err.name, message: err.message, retryable: err.retryable } : { code: 'UNKNOWN', name: 'Error', message: String(err) },
+        }),
+    );
+  });
+  process.on('disconnect', () => {
+    void node.close().finally(() => process.exit(0));
+  });
+  reply({ started: true });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`[${options.id}] failed to start: ${String(err)}\n`);
+  process.exit(1);
+});

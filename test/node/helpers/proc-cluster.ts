@@ -1,0 +1,196 @@
+// Parent side of multi-process clusters: forks test/node/helpers/member-process.ts per member
+// (wsTransport + fileStorage on 127.0.0.1) and talks to each over IPC. Used by the multi-process
+// tests and bench/cluster.ts. Not a test file.
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const script = new URL('./member-process.ts', import.meta.url).pathname;
+
+export interface RemoteError {
+  readonly code: string;
+  readonly name: string;
+  readonly message: string;
+  readonly retryable?: boolean;
+}
+
+export class RemoteCallError extends Error {
+  readonly code: string;
+  readonly retryable: boolean;
+  constructor(e: RemoteError) {
+    super(`${e.name}: ${e.message}`);
+    this.code = e.code;
+    this.retryable = e.retryable === true;
+  }
+}
+
+/** Free TCP ports on 127.0.0.1 (bound to port 0, then released). */
+export async function freePorts(n: number): Promise<number[]> {
+  const ports: number[] = [];
+  for (let i = 0; i < n; i++) {
+    ports.push(
+      await new Promise<number>((resolve, reject) => {
+        const s = createServer();
+        s.once('error', reject);
+        s.listen(0, '127.0.0.1', () => {
+          const addr = s.address();
+          const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+          s.close(() => resolve(port));
+        });
+      }),
+    );
+  }
+  return ports;
+}
+
+export class Member {
+  readonly id: string;
+  readonly child: ChildProcess;
+  #seq = 0;
+  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  readonly #watchers = new Map<number, (msg: { revision?: number; key?: string; error?: string }) => void>();
+  exited = false;
+  readonly started: Promise<void>;
+
+  constructor(id: string, options: object) {
+    this.id = id;
+    this.child = fork(script, [JSON.stringify(options)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.started = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${id} did not start within 20 s`)), 20_000);
+      this.child.on('message', (msg: Record<string, unknown>) => {
+        if (msg['started'] === true) {
+          clearTimeout(timer);
+          resolve();
+        } else if (typeof msg['event'] === 'number') {
+          this.#watchers.get(msg['event'])?.(msg as { revision?: number; key?: string; error?: string });
+        } else if (typeof msg['id'] === 'number') {
+          const p = this.#pending.get(msg['id']);
+          this.#pending.delete(msg['id']);
+          if (msg['ok'] === true) p?.resolve(msg['value']);
+          else p?.reject(new RemoteCallError(msg['error'] as RemoteError));
+        }
+      });
+      this.child.on('exit', () => {
+        this.exited = true;
+        clearTimeout(timer);
+        reject(new Error(`${id} exited`));
+        for (const p of this.#pending.values()) p.reject(new Error(`${id} exited`));
+        this.#pending.clear();
+      });
+    });
+    this.started.catch(() => {});
+  }
+
+  call<T = unknown>(op: string, args: Record<string, unknown> = {}, timeoutMs = 15_000): Promise<T> {
+    if (this.exited) return Promise.reject(new Error(`${this.id} exited`));
+    this.#seq += 1;
+    const id = this.#seq;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`${this.id}.${op} got no IPC reply within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#pending.set(id, {
+        resolve: (v) => {
+          clearTimeout(timer);
+          resolve(v as T);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      this.child.send({ id, op, args });
+    });
+  }
+
+  /** Opens a watch in the member; `onEvent` gets every event (or a terminal error code). */
+  async watch(prefix: string, startRevision: number, onEvent: (msg: { revision?: number; key?: string; error?: string }) => void): Promise<void> {
+    const id = this.#seq + 1;
+    this.#watchers.set(id, onEvent);
+    await this.call('watch', { prefix, startRevision });
+  }
+
+  kill(): void {
+    if (!this.exited) this.child.kill('SIGKILL');
+  }
+
+  async close(): Promise<void> {
+    if (this.exited) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.call('close', {}, 5_000).catch(() => {});
+    const timer = setTimeout(() => this.kill(), 5_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+export interface ProcCluster {
+  readonly dir: string;
+  readonly peers: Record<string, string>;
+  readonly members: Map<string, Member>;
+  readonly options: object;
+  start(id: string, extra?: object): Promise<Member>;
+  leader(except?: string): Promise<Member | undefined>;
+  waitLeader(timeoutMs: number, except?: string): Promise<Member>;
+  closeAll(): Promise<void>;
+}
+
+export interface Status {
+  readonly role: string;
+  readonly leader: string;
+  readonly term: number;
+  readonly revision: number;
+  readonly appliedIndex: number;
+  readonly commitIndex: number;
+  readonly members: { id: string; url: string; learner: boolean }[];
+}
+
+export async function startProcCluster(n: number, options: object, extraPorts = 0): Promise<ProcCluster & { spare: string[] }> {
+  const dir = mkdtempSync(join(tmpdir(), 'qkv-proc-'));
+  const ports = await freePorts(n + extraPorts);
+  const ids = Array.from({ length: n }, (_, i) => `n${i + 1}`);
+  const peers: Record<string, string> = {};
+  ids.forEach((id, i) => (peers[id] = `ws://127.0.0.1:${ports[i]!}`));
+  const spare = ports.slice(n).map((p) => `ws://127.0.0.1:${p}`);
+  const members = new Map<string, Member>();
+  const cluster = {
+    dir,
+    peers,
+    members,
+    options,
+    spare,
+    async start(id: string, extra: object = {}) {
+      const m = new Member(id, { id, peers, dataDir: join(dir, id), ...options, ...extra });
+      members.set(id, m);
+      await m.started;
+      return m;
+    },
+    async leader(except?: string) {
+      for (const m of members.values()) {
+        if (m.exited || m.id === except) continue;
+        const st = await m.call<Status>('status', {}, 2_000).catch(() => undefined);
+        if (st?.role === 'leader') return m;
+      }
+      return undefined;
+    },
+    async waitLeader(timeoutMs: number, except?: string) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const l = await cluster.leader(except);
+        if (l !== undefined) return l;
+        if (Date.now() > deadline) throw new Error('no leader in time');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    },
+    async closeAll() {
+      await Promise.all([...members.values()].map((m) => m.close()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await Promise.all(ids.map((id) => cluster.start(id)));
+  return cluster;
+}

@@ -1,0 +1,211 @@
+// Proves fileStorage's behaviour through its public contract on a real directory: saves are
+// visible only once durable and survive reopen; the WAL rotates into new segments; recovery
+// replays them; a conflicting suffix overwrite survives restart; snapshots move firstIndex,
+// compaction deletes whole segments and old snapshot files; concurrent saves are serialized in
+// call order; limits and bad arguments reject with typed errors; an fsync error fails the
+// storage for good (fail-stop).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import fs, { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+import { join } from 'node:path';
+import { fileStorage } from '../../src/storage/index.ts';
+import type { Storage } from '../../src/storage/types.ts';
+import { InvalidArgumentError, RequestTooLargeError, StoppedError, StorageError } from '../../src/errors.ts';
+import { LogCompactedError, LogUnavailableError } from '../../src/raft/types.ts';
+import { entries, entry, quietLogger, rejects, removeDir, sameBytes, tempDir } from './helpers.ts';
+
+const dirs: string[] = [];
+function dir(): string {
+  const d = tempDir('fs');
+  dirs.push(d);
+  return d;
+}
+test.after(() => dirs.forEach(removeDir));
+
+async function open(d: string, segmentBytes = 4096, extra: { keepSnapshots?: number; maxRecordBytes?: number } = {}): Promise<Storage> {
+  const s = fileStorage(d, { segmentBytes, logger: quietLogger(), ...extra });
+  await s.open();
+  return s;
+}
+
+function segments(d: string): string[] {
+  return readdirSync(d).filter((n) => n.endsWith('.wal'));
+}
+
+function assertLog(s: Storage, from: number, to: number, termOf: (i: number) => number): void {
+  assert.is(s.lastIndex(), to);
+  const got = s.entries(from, to + 1, Number.MAX_SAFE_INTEGER);
+  assert.is(got.length, to - from + 1);
+  for (const e of got) {
+    const want = entry(e.index, termOf(e.index));
+    assert.ok(e.term === want.term && e.type === want.type && sameBytes(e.data, want.data), `entry ${e.index}`);
+  }
+}
+
+test('empty storage: initial state, bounds and errors', async () => {
+  const s = await open(dir());
+  assert.equal(s.initialState(), { hardState: { term: 0, vote: '', commit: 0 }, confState: { voters: [], learners: [] } });
+  assert.is(s.firstIndex(), 1);
+  assert.is(s.lastIndex(), 0);
+  assert.is(s.term(0), 0);
+  assert.is(s.snapshot().meta.index, 0);
+  assert.throws(() => s.term(1), (e: unknown) => e instanceof LogUnavailableError);
+  assert.equal(s.entries(1, 1, 100), []);
+  await s.close();
+  await s.close();
+  await rejects(s.save({ entries: [] }), (e: unknown) => e instanceof StoppedError);
+});
+
+test('saves survive reopen; segments rotate; entries respect maxBytes', async () => {
+  const d = dir();
+  let s = await open(d);
+  for (let i = 1; i <= 300; i += 3) await s.save({ entries: entries(i, 3, 1), hardState: { term: 1, vote: 'n1', commit: i } });
+  assert.ok(segments(d).length > 5, `rotated into ${segments(d).length} segments`);
+  for (const n of segments(d).slice(0, -1)) assert.ok(statSync(join(d, n)).size <= 4096, 'closed segments are trimmed');
+  assertLog(s, 1, 300, () => 1);
+  const limited = s.entries(1, 301, 500);
+  assert.ok(limited.length >= 1 && limited.length < 300);
+  assert.is(s.entries(1, 301, 0).length, 1, 'always at least one entry');
+  await s.close();
+  s = await open(d);
+  assertLog(s, 1, 300, () => 1);
+  assert.equal(s.initialState().hardState, { term: 1, vote: 'n1', commit: 298 });
+  await s.save({ entries: entries(301, 2, 2) });
+  await s.close();
+  s = await open(d, 1 << 20);
+  assertLog(s, 1, 302, (i) => (i > 300 ? 2 : 1));
+  await s.close();
+});
+
+test('conflicting suffix overwrite replaces the tail and survives restart', async () => {
+  const d = dir();
+  let s = await open(d);
+  await s.save({ entries: entries(1, 50, 1) });
+  await s.save({ entries: entries(41, 3, 2) }); // overwrite 41..50 with 41..43 of term 2
+  assert.is(s.lastIndex(), 43);
+  assert.is(s.term(42), 2);
+  await s.save({ entries: entries(44, 20, 2) });
+  await s.save({ entries: entries(60, 2, 3) }); // overwrite again across a rotation
+  const term = (i: number): number => (i >= 60 ? 3 : i > 40 ? 2 : 1);
+  assertLog(s, 1, 61, term);
+  await s.close();
+  s = await open(d);
+  assertLog(s, 1, 61, term);
+  await s.close();
+});
+
+test('concurrent saves are serialized in call order and all resolve after durability', async () => {
+  const d = dir();
+  let s = await open(d, 1 << 20);
+  const order: number[] = [];
+  const ps: Promise<void>[] = [];
+  for (let i = 1; i <= 200; i++) ps.push(s.save({ entries: [entry(i, 1)], hardState: { term: 1, vote: '', commit: i } }).then(() => void order.push(i)));
+  ps.push(s.save({ entries: entries(150, 5, 2) }));
+  await Promise.all(ps);
+  assert.equal(order, Array.from({ length: 200 }, (_, i) => i + 1));
+  assertLog(s, 1, 154, (i) => (i >= 150 ? 2 : 1));
+  await s.close();
+  s = await open(d, 1 << 20);
+  assertLog(s, 1, 154, (i) => (i >= 150 ? 2 : 1));
+  assert.is(s.initialState().hardState.commit, 200);
+  await s.close();
+});
+
+test('snapshot + compaction: firstIndex moves, whole segments and old snapshots are deleted, restart recovers', async () => {
+  const d = dir();
+  let s = await open(d, 4096, { keepSnapshots: 2 });
+  for (let i = 1; i <= 400; i += 4) await s.save({ entries: entries(i, 4, 1), hardState: { term: 1, vote: '', commit: i + 3 } });
+  const before = segments(d).length;
+  const data = Buffer.from('application state at 100');
+  const snap = await s.createSnapshot(100, { voters: ['n1', 'n2'], learners: ['n3'] }, data);
+  assert.equal(snap.meta, { index: 100, term: 1, confState: { voters: ['n1', 'n2'], learners: ['n3'] } });
+  assert.is(s.firstIndex(), 101);
+  assert.throws(() => s.term(99), (e: unknown) => e instanceof LogCompactedError);
+  assert.throws(() => s.entries(100, 101, 10), (e: unknown) => e instanceof LogCompactedError);
+  assert.is(s.term(100), 1);
+  await s.compact(101);
+  assert.ok(segments(d).length < before, 'segments below the compaction point are deleted');
+  await s.createSnapshot(200, { voters: ['n1'], learners: [] }, Buffer.from('s200'));
+  await s.createSnapshot(300, { voters: ['n1'], learners: [] }, Buffer.from('s300'));
+  await s.compact(250);
+  await new Promise((r) => setTimeout(r, 20));
+  const snaps = readdirSync(d).filter((n) => n.endsWith('.snap'));
+  assert.is(snaps.length, 2, `kept ${snaps.join(',')}`);
+  await rejects(s.createSnapshot(250, { voters: [], learners: [] }, data), (e: unknown) => e instanceof InvalidArgumentError);
+  await rejects(s.compact(302), (e: unknown) => e instanceof InvalidArgumentError);
+  await s.close();
+  s = await open(d);
+  assert.is(s.firstIndex(), 301);
+  assert.equal(s.initialState().confState, { voters: ['n1'], learners: [] });
+  assert.ok(sameBytes(s.snapshot().data, Buffer.from('s300')));
+  assertLog(s, 301, 400, () => 1);
+  await s.close();
+});
+
+test('a received snapshot replaces the log and survives restart', async () => {
+  const d = dir();
+  let s = await open(d);
+  await s.save({ entries: entries(1, 30, 1), hardState: { term: 1, vote: '', commit: 20 } });
+  const incoming = { meta: { index: 500, term: 7, confState: { voters: ['a', 'b', 'c'], learners: [] } }, data: Buffer.alloc(10_000, 9) };
+  await s.save({ snapshot: incoming, entries: entries(501, 3, 7), hardState: { term: 7, vote: 'a', commit: 500 } });
+  assert.is(s.firstIndex(), 501);
+  assert.is(s.term(500), 7);
+  assertLog(s, 501, 503, () => 7);
+  await s.close();
+  s = await open(d);
+  assert.is(s.firstIndex(), 501);
+  assert.ok(sameBytes(s.snapshot().data, incoming.data));
+  assert.equal(s.initialState(), { hardState: { term: 7, vote: 'a', commit: 500 }, confState: { voters: ['a', 'b', 'c'], learners: [] } });
+  assertLog(s, 501, 503, () => 7);
+  await s.close();
+});
+
+test('bad arguments and limits reject with typed errors and leave the storage usable', async () => {
+  const s = await open(dir(), 4096, { maxRecordBytes: 2048 });
+  await s.save({ entries: entries(1, 3, 1) });
+  await rejects(s.save({ entries: [entry(5, 1)] }), (e: unknown) => e instanceof InvalidArgumentError, 'gap');
+  await rejects(s.save({ entries: [entry(4, 1), entry(6, 1)] }), (e: unknown) => e instanceof InvalidArgumentError, 'not contiguous');
+  await rejects(s.save({ entries: [entry(4, 1, 4000)] }), (e: unknown) => e instanceof RequestTooLargeError, 'too large');
+  await rejects(s.createSnapshot(2, { voters: [], learners: [] }, new Uint8Array()), (e: unknown) => e instanceof InvalidArgumentError, 'past commit');
+  await s.save({ entries: [entry(4, 1)] });
+  assert.is(s.lastIndex(), 4);
+  assert.throws(() => fileStorage(dir(), { segmentBytes: 10 }), (e: unknown) => e instanceof RangeError);
+  assert.throws(() => fileStorage(dir(), { keepSnapshots: 0 }), (e: unknown) => e instanceof RangeError);
+  await s.close();
+});
+
+test('an fdatasync error fails the storage: that save and every later call reject with StorageError', async () => {
+  const s = await open(dir());
+  await s.save({ entries: entries(1, 2, 1) });
+  const real = fs.fdatasync;
+  fs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+    cb(Object.assign(new Error('EIO: simulated'), { code: 'EIO' }));
+  }) as typeof fs.fdatasync;
+  syncBuiltinESMExports();
+  try {
+    await rejects(s.save({ entries: [entry(3, 1)] }), (e: unknown) => e instanceof StorageError);
+  } finally {
+    fs.fdatasync = real;
+    syncBuiltinESMExports();
+  }
+  await rejects(s.save({ entries: [entry(3, 1)] }), (e: unknown) => e instanceof StorageError);
+  await rejects(s.compact(1), (e: unknown) => e instanceof StorageError);
+  assert.throws(() => s.lastIndex(), (e: unknown) => e instanceof StorageError);
+  await s.close();
+});
+
+test('stray temp files from a crash are removed on open', async () => {
+  const d = dir();
+  let s = await open(d);
+  await s.save({ entries: entries(1, 5, 1) });
+  await s.close();
+  writeFileSync(join(d, 'wal.tmp'), 'partial');
+  writeFileSync(join(d, '0000000000000009-0000000000000001.snap.tmp'), 'partial');
+  s = await open(d);
+  assert.is(s.lastIndex(), 5);
+  assert.not.ok(readdirSync(d).some((n) => n.endsWith('.tmp')));
+  await s.close();
+});
+
+test.run();

@@ -1,0 +1,15 @@
+import { wsTransport } from '../../src/transport/ws-transport.ts';
+import { capturingLogger, msg, recorder, waitFor } from './helpers.ts';
+const ra = recorder(), rb = recorder();
+const a = wsTransport({ listen: { host: '127.0.0.1', port: 0 }, logger: capturingLogger() });
+await a.start('n1', ra);
+const b = wsTransport({ listen: { host: '127.0.0.1', port: 0 }, peers: { n1: a.url() }, logger: capturingLogger() });
+await b.start('n2', rb);
+a.addPeer('n2', b.url());
+await waitFor(() => a.stats().peers['n2']?.state === 'open', 'c');
+const data = new Uint8Array(64 * 1024 * 1024);
+const t0 = Date.now();
+a.send('n2', [{ ...msg('n1', 'n2', 0), type: 'snapshot', entries: [], snapshot: { meta: { index: 1, term: 1, confState: { voters: [], learners: [] } }, data } }]);
+await waitFor(() => ra.snapshots.length === 1, 's', 60000);
+console.log('transfer', Date.now() - t0, a.stats().peers['n2']!.sentFrames);
+await a.stop(); await b.stop();
