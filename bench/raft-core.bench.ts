@@ -85,7 +85,7 @@ class Cluster {
   compact(): void {
     for (const m of this.members) {
       const st = m.core.status();
-      if (st.applied - m.storage.firstIndex() > 200_000) m.storage.compact(st.applied, st.confState, new Uint8Array(0));
+      if (st.applied - m.storage.firstIndex() > 20_000) m.storage.compact(st.applied, st.confState, new Uint8Array(0));
     }
   }
 }
@@ -113,7 +113,7 @@ function runOnce(batchSize: number, durationMs: number, seed: number): Rate {
   while (elapsed < durationMs) {
     for (let k = 0; k < batchSize; k++) cluster.leader.core.propose(payload);
     cluster.pump();
-    if (++rounds % 64 === 0) cluster.compact();
+    if (++rounds % 8 === 0) cluster.compact();
     elapsed = performance.now() - started;
   }
   const cpu = process.cpuUsage(cpuStarted);

@@ -10,9 +10,8 @@
  * Options: QKV_BENCH_CYCLES (default 300), QKV_BENCH_PARALLEL_MS (default 2000),
  * QKV_BENCH_TRANSPORTS (default "memory,ws").
  */
-import { createNode, memoryTransport, MemoryNetwork } from '../src/index.ts';
+import { createNode, memoryStorage, memoryTransport, MemoryNetwork } from '../src/index.ts';
 import type { QuorumNode } from '../src/index.ts';
-import { memoryStorage } from '../src/storage/index.ts';
 import { acquireLock, createSession } from '../src/recipes/index.ts';
 import type { Session } from '../src/recipes/index.ts';
 

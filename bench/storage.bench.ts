@@ -1,6 +1,7 @@
 // Durable append benchmark for fileStorage: latency and throughput of save() for 256-byte
 // entries at batch sizes 1, 16 and 256, next to raw `write + fdatasync` loops measured in the
-// same run on the same file system (os.tmpdir()). Reports medians (and p99) of per-call latency.
+// same run on the same file system (os.tmpdir()), interleaved in rounds so background load hits
+// every subject alike. Reports medians (and p99) of per-call latency; throughput = batch / median.
 // Also measures CRC-32C slicing-by-8 against a byte-at-a-time table loop.
 //   npm run bench:storage            (QKV_BENCH_SCALE=0.2 for a quick run)
 import * as fs from 'node:fs';
@@ -22,21 +23,21 @@ interface Stats {
 }
 
 function stats(samplesNs: number[], totalMs: number): Stats {
+  // totalMs is unused by the interleaved runner (kept for the row format).
   const s = samplesNs.slice().sort((a, b) => a - b);
   const at = (q: number): number => (s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0) / 1000;
   return { medianUs: at(0.5), p99Us: at(0.99), n: s.length, totalMs };
 }
 
-async function timeLoop(n: number, fn: (i: number) => Promise<void> | void): Promise<Stats> {
-  for (let i = 0; i < Math.min(50, n); i++) await fn(-1 - i); // warm-up
-  const samples: number[] = [];
-  const t0 = process.hrtime.bigint();
+/** A measured loop body; `collect` receives one latency sample (ns) per call. */
+type Body = () => Promise<void> | void;
+
+async function sample(body: Body, n: number, into: number[]): Promise<void> {
   for (let i = 0; i < n; i++) {
     const t = process.hrtime.bigint();
-    await fn(i);
-    samples.push(Number(process.hrtime.bigint() - t));
+    await body();
+    into.push(Number(process.hrtime.bigint() - t));
   }
-  return stats(samples, Number(process.hrtime.bigint() - t0) / 1e6);
 }
 
 function fdatasyncAsync(fd: number): Promise<void> {
@@ -47,47 +48,53 @@ function writeAsync(fd: number, buf: Buffer, pos: number | null): Promise<void> 
   return new Promise((res, rej) => fs.write(fd, buf, 0, buf.length, pos, (e) => (e ? rej(e) : res())));
 }
 
-async function rawLoops(dir: string, bytes: number, n: number): Promise<Record<string, Stats>> {
-  const buf = Buffer.alloc(bytes, 0xab);
-  const out: Record<string, Stats> = {};
-  let fd = fs.openSync(join(dir, 'raw-sync'), 'a');
-  out['raw writeSync+fdatasyncSync (append)'] = await timeLoop(n, () => {
-    fs.writeSync(fd, buf);
-    fs.fdatasyncSync(fd);
-  });
-  fs.closeSync(fd);
-  fd = fs.openSync(join(dir, 'raw-async'), 'a');
-  out['raw fs.write+fs.fdatasync (append)'] = await timeLoop(n, async () => {
-    await writeAsync(fd, buf, null);
-    await fdatasyncAsync(fd);
-  });
-  fs.closeSync(fd);
-  fd = fs.openSync(join(dir, 'raw-prealloc'), 'w');
-  fs.ftruncateSync(fd, 64 * 1024 * 1024);
-  fs.fsyncSync(fd);
-  let pos = 0;
-  out['raw fs.write+fs.fdatasync (preallocated)'] = await timeLoop(n, async () => {
-    await writeAsync(fd, buf, pos);
-    pos += buf.length;
-    await fdatasyncAsync(fd);
-  });
-  fs.closeSync(fd);
-  return out;
+interface Subject {
+  readonly name: string;
+  readonly entriesPerCall: number;
+  readonly body: Body;
+  readonly perRound: number;
+  readonly samples: number[];
+  close(): Promise<void> | void;
 }
 
-async function storageLoop(dir: string, batch: number, n: number): Promise<Stats> {
+function rawSubjects(dir: string, bytes: number, perRound: number): Subject[] {
+  const buf = Buffer.alloc(bytes, 0xab);
+  const syncFd = fs.openSync(join(dir, 'raw-sync'), 'a');
+  const asyncFd = fs.openSync(join(dir, 'raw-async'), 'a');
+  const preFd = fs.openSync(join(dir, 'raw-prealloc'), 'w');
+  fs.ftruncateSync(preFd, 256 * 1024 * 1024);
+  fs.fsyncSync(preFd);
+  let pos = 0;
+  const mk = (name: string, fd: number, body: Body): Subject => ({ name, entriesPerCall: 1, body, perRound, samples: [], close: () => fs.closeSync(fd) });
+  return [
+    mk('raw writeSync+fdatasyncSync (append)', syncFd, () => {
+      fs.writeSync(syncFd, buf);
+      fs.fdatasyncSync(syncFd);
+    }),
+    mk('raw fs.write+fs.fdatasync (append)', asyncFd, async () => {
+      await writeAsync(asyncFd, buf, null);
+      await fdatasyncAsync(asyncFd);
+    }),
+    mk('raw fs.write+fs.fdatasync (preallocated)', preFd, async () => {
+      await writeAsync(preFd, buf, pos);
+      pos += buf.length;
+      await fdatasyncAsync(preFd);
+    }),
+  ];
+}
+
+async function storageSubject(dir: string, batch: number, perRound: number): Promise<Subject> {
   const s = fileStorage(dir, { logger: quiet });
   await s.open();
   const data = Buffer.alloc(ENTRY_BYTES, 0x5a);
   let next = 1;
-  const result = await timeLoop(n, async () => {
+  const body = async (): Promise<void> => {
     const entries: Entry[] = new Array<Entry>(batch);
     for (let k = 0; k < batch; k++) entries[k] = { term: 1, index: next + k, type: 'normal', data };
     next += batch;
     await s.save({ entries, hardState: { term: 1, vote: 'n1', commit: next - 1 } });
-  });
-  await s.close();
-  return result;
+  };
+  return { name: `fileStorage.save batch ${batch}`, entriesPerCall: batch, body, perRound, samples: [], close: () => s.close() };
 }
 
 function crcBench(): { slicing8MBps: number; bytewiseMBps: number } {
@@ -117,34 +124,35 @@ function crcBench(): { slicing8MBps: number; bytewiseMBps: number } {
   return { slicing8MBps: mbps((b) => crc32c(b)), bytewiseMBps: mbps(bytewise) };
 }
 
-function row(name: string, s: Stats, entriesPerCall: number): string {
-  const perSec = (entriesPerCall * 1e6) / s.medianUs;
-  const overall = (entriesPerCall * s.n) / (s.totalMs / 1000);
-  return `${name.padEnd(46)} median ${s.medianUs.toFixed(1).padStart(8)} µs  p99 ${s.p99Us.toFixed(1).padStart(8)} µs  ${Math.round(perSec).toLocaleString('en-US').padStart(10)} entries/s at median (${Math.round(overall).toLocaleString('en-US')} overall)`;
+function row(sub: Subject, st: Stats): string {
+  const perSec = (sub.entriesPerCall * 1e6) / st.medianUs;
+  return `${sub.name.padEnd(44)} median ${st.medianUs.toFixed(1).padStart(8)} µs  p99 ${st.p99Us.toFixed(1).padStart(8)} µs  n ${String(st.n).padStart(5)}  ${Math.round(perSec).toLocaleString('en-US').padStart(10)} entries/s at the median`;
 }
 
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(join(tmpdir(), 'qkv-bench-storage-'));
+  const rounds = Math.max(4, Math.round(20 * SCALE));
   try {
-    console.log(`storage bench: ${ENTRY_BYTES}-byte entries, dir ${root}, node ${process.version}`);
-    const n1 = Math.max(100, Math.round(2000 * SCALE));
-    // One save of one entry is a ~300-byte record: compare with raw loops of that size.
-    const raw = await rawLoops(root, ENTRY_BYTES + 40, n1);
-    for (const [name, s] of Object.entries(raw)) console.log(row(name, s, 1));
-    const results: [number, Stats][] = [];
-    for (const [batch, n] of [[1, n1], [16, Math.max(100, Math.round(1000 * SCALE))], [256, Math.max(50, Math.round(300 * SCALE))]] as const) {
-      const d = join(root, `wal-${batch}`);
-      const s = await storageLoop(d, batch, n);
-      results.push([batch, s]);
-      console.log(row(`fileStorage.save batch ${batch}`, s, batch));
-      fs.rmSync(d, { recursive: true, force: true });
+    console.log(`storage bench: ${ENTRY_BYTES}-byte entries, dir ${root}, node ${process.version}, ${rounds} interleaved rounds`);
+    // One save of one entry is a ~300-byte record: the raw loops write that much per call.
+    // Subjects run interleaved, round after round, so a noisy neighbour hits all of them alike.
+    const subjects: Subject[] = [
+      ...rawSubjects(root, ENTRY_BYTES + 40, 100),
+      await storageSubject(join(root, 'wal-1'), 1, 100),
+      await storageSubject(join(root, 'wal-16'), 16, 50),
+      await storageSubject(join(root, 'wal-256'), 256, 15),
+    ];
+    for (const sub of subjects) await sample(sub.body, 20, []); // warm-up
+    for (let r = 0; r < rounds; r++) for (const sub of subjects) await sample(sub.body, sub.perRound, sub.samples);
+    const st = new Map(subjects.map((sub) => [sub.name, stats(sub.samples, 0)]));
+    for (const sub of subjects) console.log(row(sub, st.get(sub.name) as Stats));
+    const single = st.get('fileStorage.save batch 1') as Stats;
+    for (const sub of subjects.slice(0, 3)) {
+      console.log(`single-entry save / ${sub.name}: ${(single.medianUs / (st.get(sub.name) as Stats).medianUs).toFixed(2)}×  (target ≤ 1.3×)`);
     }
-    const single = results[0]?.[1];
-    const b256 = results[2]?.[1];
-    if (single !== undefined && b256 !== undefined) {
-      for (const [name, s] of Object.entries(raw)) console.log(`single-entry save / ${name}: ${(single.medianUs / s.medianUs).toFixed(2)}×  (target ≤ 1.3×)`);
-      console.log(`batch 256 durable throughput at median: ${Math.round((256 * 1e6) / b256.medianUs).toLocaleString('en-US')} entries/s (target ≥ 200,000)`);
-    }
+    const b256 = st.get('fileStorage.save batch 256') as Stats;
+    console.log(`batch 256 durable throughput at the median: ${Math.round((256 * 1e6) / b256.medianUs).toLocaleString('en-US')} entries/s (target ≥ 200,000)`);
+    for (const sub of subjects) await sub.close();
     const crc = crcBench();
     console.log(`crc32c slicing-by-8 ${crc.slicing8MBps.toFixed(0)} MB/s vs byte-at-a-time ${crc.bytewiseMBps.toFixed(0)} MB/s (${(crc.slicing8MBps / crc.bytewiseMBps).toFixed(1)}×)`);
   } finally {

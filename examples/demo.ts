@@ -66,7 +66,7 @@ class Member {
     this.#child = child;
     child.stderr?.on('data', (d: Buffer) => this.#stderr.push(d.toString()));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`demo: ${this.id} did not become ready\n${this.stderr}`)), 25_000);
+      const timer = setTimeout(() => reject(new Error(`demo: ${this.id} did not become ready\n${this.stderr}`)), 45_000);
       child.on('message', (raw) => {
         const m = raw as DemoMessage;
         if (m.kind === 'reply') {
@@ -90,7 +90,7 @@ class Member {
     });
   }
 
-  call<R>(command: DemoCommand, timeoutMs = 10_000): Promise<R> {
+  call<R>(command: DemoCommand, timeoutMs = 20_000): Promise<R> {
     const child = this.#child;
     if (child === undefined || !this.alive) return Promise.reject(new Error(`${this.id} is not running`));
     const seq = ++this.#seq;
@@ -215,7 +215,7 @@ async function main(): Promise<void> {
       written.push(key);
       log(`${tag(writer.id)} put ${key} ${dim(`→ revision ${revision} (forwarded to the leader, committed by a quorum)`)}`);
     }
-    await waitFor(() => written.every((k) => watched.includes(k)), 5_000, 'watch events');
+    await waitFor(() => written.every((k) => watched.includes(k)), 15_000, 'watch events');
 
     step('4. A lock handed over between members, with fencing tokens');
     const [holderA, holderB] = [members[0] as Member, members[2] as Member];
@@ -251,7 +251,7 @@ async function main(): Promise<void> {
     await waitForAsync(async () => {
       const r = await victim.call<{ kvs: { key: string }[] }>({ type: 'range', prefix: '/demo/', consistency: 'serializable' });
       return written.every((k) => r.kvs.some((kv) => kv.key === k));
-    }, 10_000, 'restarted member catch-up');
+    }, 30_000, 'restarted member catch-up');
     log(`${tag(victim.id)} rejoined as a follower; its local (serializable) read shows all ${written.length} keys`);
 
     step('8. Clean shutdown');

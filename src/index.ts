@@ -53,3 +53,6 @@ export type { Transport, TransportHandlers } from './transport/types.ts';
 export type { NodeId, RaftRole } from './protocol/types.ts';
 
 export * from './errors.ts';
+
+// Recipes built on the node API (session, lock, election, queue, registry, config, …).
+export * from './recipes/index.ts';

@@ -3,9 +3,7 @@
  * memory storage, linked by the in-memory transport. In production each member lives in its own
  * service process and talks over `wsTransport` (see examples/demo.ts).
  */
-import { createNode, memoryTransport, MemoryNetwork } from '../../src/index.ts';
-// TODO(recipes): import from src/index.ts once it exports memoryStorage (pending there).
-import { memoryStorage } from '../../src/storage/index.ts';
+import { createNode, memoryStorage, memoryTransport, MemoryNetwork } from '../../src/index.ts';
 import type { QuorumNode } from '../../src/index.ts';
 
 export interface LocalCluster {

@@ -74,7 +74,7 @@ export async function watchRoute(ctx: RouteContext, req: IncomingMessage, res: S
     });
     watch.on('progress', (p: { readonly revision: number }) => {
       flush();
-      if (!res.writableEnded) res.write(`${JSON.stringify({ result: { header: header(ctx.node.status(), p.revision), ...idField } })}\n`);
+      if (!res.writableEnded && !res.destroyed) res.write(`${JSON.stringify({ result: { header: header(ctx.node.status(), p.revision), ...idField } })}\n`);
     });
     watch.on('error', (err: QuorumError) => {
       flush();

@@ -112,6 +112,10 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
 }
 
 function onRequest(state: ServerState, req: IncomingMessage, res: ServerResponse): void {
+  // A client that hangs up mid-request or mid-stream is not an error of ours: without these
+  // listeners a late write or a reset socket would surface as an uncaught 'error' event.
+  req.on('error', () => {});
+  res.on('error', () => {});
   handle(state, req, res).catch((err: unknown) => {
     let revision: number | undefined;
     try {

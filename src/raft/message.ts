@@ -96,6 +96,10 @@ export function invalidReason(m: Message): string | undefined {
     if (first.index !== m.index + 1 || last.index !== m.index + m.entries.length) return 'entries not contiguous';
     if (last.term > m.term || first.term < m.logTerm) return 'entry terms out of order';
   }
-  if (m.type === 'snapshot' && (m.snapshot === undefined || !isIndex(m.snapshot.meta?.index))) return 'bad snapshot';
+  if (m.type === 'snapshot') {
+    const meta = m.snapshot?.meta;
+    if (meta === undefined || !isIndex(meta.index) || !isIndex(meta.term) || !(m.snapshot?.data instanceof Uint8Array)) return 'bad snapshot';
+    if (!Array.isArray(meta.confState?.voters) || !Array.isArray(meta.confState?.learners)) return 'bad snapshot conf state';
+  }
   return undefined;
 }

@@ -106,6 +106,8 @@ export class Raft {
     this.voters = conf.voters.slice();
     this.learners = conf.learners.slice();
     this.confIndex = index;
+    // An id that is a member again (re-added, or so says a snapshot) is no longer shut out.
+    if (this.removed.size > 0) for (const id of [...this.voters, ...this.learners]) this.removed.delete(id);
     if (this.role === 'leader') this.syncProgress();
   }
 
@@ -238,7 +240,8 @@ export class Raft {
     this.role = 'leader';
     this.syncProgress();
     // Entries handed out before are durable at advance(); the leader counts itself then.
-    this.selfMatch = this.log.unstable.entries.length > 0 || this.log.unstable.snapshot !== undefined ? 0 : this.log.lastIndex();
+    const u = this.log.unstable;
+    this.selfMatch = u.snapshot !== undefined ? 0 : u.entries.length > 0 ? u.offset - 1 : this.log.lastIndex();
     // §5.4.2 / Figure 8: a leader commits entries of earlier terms only by committing one of its
     // own, so it appends an empty entry at once. A conf change waits until that one applies
     // (this closes the single-server-change hole Ongaro described in 2015).

@@ -90,7 +90,7 @@ export class RawNode {
     // Only members known to be removed are shut out. An id missing from our membership may be
     // a member we have not yet learned was added (our applied config lags the log): it may be
     // the very leader we must learn that from. Terms make stale members' messages harmless.
-    if (msg.from === r.id || r.removed.has(msg.from)) {
+    if (msg.from === r.id || (r.removed.has(msg.from) && !r.isMember(msg.from))) {
       r.cfg.logger.debug({ id: r.id, from: msg.from, type: msg.type }, 'raft: dropping message from a removed member');
       return;
     }

@@ -11,7 +11,7 @@ import { AbortedError, CompactedError, InvalidArgumentError, LockLostError, Watc
 import { cmp, op } from '../index.ts';
 import type { KeyValue, QuorumNode } from '../index.ts';
 import { createSession, type Session } from './session.ts';
-import { awaitTurn, checkPredecessor, deleteIfOwned, enterLine } from './turn.ts';
+import { awaitTurn, checkPredecessor, deleteIfLeased, deleteIfOwned, enterLine } from './turn.ts';
 import { composeSignal, leaseHex, prefixOf, waitForEvent, type Holder, type WaitOptions } from './util.ts';
 
 export interface ElectionOptions {
@@ -131,7 +131,10 @@ export class Election<T = unknown> extends EventEmitter<ElectionEvents<T>> imple
       this.#leader = false;
       this.#forget();
       // Withdraw: our key (guarded by its create revision) must not block the line.
-      if (this.#createRevision !== 0 && session.isOpen) await deleteIfOwned(this.#node, key, this.#createRevision).catch(() => false);
+      if (session.isOpen) {
+        if (this.#createRevision !== 0) await deleteIfOwned(this.#node, key, this.#createRevision).catch(() => false);
+        else await deleteIfLeased(this.#node, key, session.leaseId).catch(() => undefined);
+      }
       if (this.#ownsSession) await this.#closeSession();
       throw err;
     } finally {

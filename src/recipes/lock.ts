@@ -10,7 +10,7 @@ import { EventEmitter } from 'eventemitter3';
 import { LockLostError, StoppedError } from '../errors.ts';
 import type { QuorumNode } from '../index.ts';
 import { createSession, type Session } from './session.ts';
-import { awaitTurn, checkPredecessor, deleteIfOwned, enterLine, type Entered, type TurnCheck } from './turn.ts';
+import { awaitTurn, checkPredecessor, deleteIfLeased, deleteIfOwned, enterLine, type Entered, type TurnCheck } from './turn.ts';
 import { composeSignal, leaseHex, prefixOf, type Holder, type WaitOptions } from './util.ts';
 
 export interface LockOptions extends WaitOptions {
@@ -41,7 +41,8 @@ export class Lock extends EventEmitter<LockEvents> implements Holder {
   readonly #node: QuorumNode;
   readonly #ownsSession: boolean;
   readonly #unclaim: () => void;
-  readonly #controller = new AbortController();
+  /** Created on first use of `signal`: most holders never ask for it. */
+  #controller: AbortController | undefined;
   #state: 'held' | 'lost' | 'released' = 'held';
   readonly #onLost: (err: LockLostError) => void;
 
@@ -57,7 +58,7 @@ export class Lock extends EventEmitter<LockEvents> implements Holder {
     this.#onLost = (err) => {
       if (this.#state !== 'held') return;
       this.#state = 'lost';
-      this.#controller.abort(err);
+      this.#controller?.abort(err);
       this.#unclaim();
       this.emit('lost', err);
     };
@@ -77,6 +78,11 @@ export class Lock extends EventEmitter<LockEvents> implements Holder {
 
   /** Aborted when the lock is lost or released. Pass it to the work the lock guards. */
   get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#state === 'lost') this.#controller.abort(new LockLostError(`lock: ${this.name} was lost`));
+      else if (this.#state === 'released') this.#controller.abort(new StoppedError(`lock: ${this.name} released`));
+    }
     return this.#controller.signal;
   }
 
@@ -90,7 +96,7 @@ export class Lock extends EventEmitter<LockEvents> implements Holder {
     const wasHeld = this.#state === 'held';
     this.#state = 'released';
     this.session.off('lost', this.#onLost);
-    if (!this.#controller.signal.aborted) this.#controller.abort(new StoppedError(`lock: ${this.name} released`));
+    if (this.#controller !== undefined && !this.#controller.signal.aborted) this.#controller.abort(new StoppedError(`lock: ${this.name} released`));
     this.#unclaim();
     let deleted = false;
     try {
@@ -143,18 +149,23 @@ export interface LineSpec {
  * the session it created.
  */
 export async function holdLine(node: QuorumNode, spec: LineSpec, options: LockOptions, wait: boolean): Promise<Lock | undefined> {
+  const startedAtMs = performance.now();
   const { session, owned } = await sessionFor(node, options);
   const key = spec.key(session);
   let unclaim: () => void = () => undefined;
   let entered: Entered | undefined;
-  const waiting = composeSignal(spec.what, [options.signal, session.signal], options.timeoutMs);
+  // Built only when we must wait: the uncontended path allocates no signal or timer.
+  let waiting: ReturnType<typeof composeSignal> | undefined;
   try {
     unclaim = session.claim(key);
-    const e = await enterLine(node, session, key, '', spec.ownerPrefix, waiting.signal);
+    const e = await enterLine(node, session, key, '', spec.ownerPrefix, options.signal);
     entered = e;
     if (!spec.immediate(e)) {
+      const remainingMs = options.timeoutMs === undefined ? undefined : Math.max(0, options.timeoutMs - (performance.now() - startedAtMs));
+      waiting = composeSignal(spec.what, [options.signal, session.signal], remainingMs);
+      const signal = waiting.signal;
       if (!wait) {
-        const state = await spec.check(e, waiting.signal);
+        const state = await spec.check(e, signal);
         if (!state.mine) throw new LockLostError(`recipes: session ${session.leaseId} lost its place in line`);
         if (state.blocker !== undefined || state.waitPrefix !== undefined) {
           await deleteIfOwned(node, key, e.createRevision);
@@ -163,17 +174,21 @@ export async function holdLine(node: QuorumNode, spec: LineSpec, options: LockOp
           return undefined;
         }
       } else {
-        await awaitTurn(node, session, (signal) => spec.check(e, signal), waiting.signal);
+        await awaitTurn(node, session, (s) => spec.check(e, s), signal);
       }
     }
     return new Lock(node, spec.name, key, e.createRevision, session, owned, unclaim);
   } catch (err) {
     unclaim();
-    if (entered !== undefined && session.isOpen) await deleteIfOwned(node, entered.key, entered.createRevision).catch(() => false);
+    if (session.isOpen && !owned) {
+      // Leave the line so our key does not block others until the shared session ends.
+      if (entered !== undefined) await deleteIfOwned(node, entered.key, entered.createRevision).catch(() => false);
+      else await deleteIfLeased(node, key, session.leaseId).catch(() => undefined);
+    }
     if (owned) await session.close().catch(() => undefined);
     throw err;
   } finally {
-    waiting.dispose();
+    waiting?.dispose();
   }
 }
 

@@ -4,6 +4,7 @@
  * confirmed for a whole TTL — the session is `lost`: it emits `lost` once and aborts `signal`,
  * so work guarded by it can stop at once (DESIGN.md §7, "undetected lease loss").
  */
+import { setMaxListeners } from 'node:events';
 import { EventEmitter } from 'eventemitter3';
 import { InvalidArgumentError, LeaseNotFoundError, LockLostError, StoppedError } from '../errors.ts';
 import type { QuorumNode } from '../index.ts';
@@ -57,6 +58,8 @@ export class Session extends EventEmitter<SessionEvents> {
     this.ttlMs = ttlMs;
     this.#intervalMs = keepAliveIntervalMs;
     this.#confirmedAtMs = Date.now();
+    // Every lock, campaign and wait on this session listens to its signal: no listener cap.
+    setMaxListeners(0, this.#controller.signal);
     this.#schedule(this.#intervalMs);
   }
 

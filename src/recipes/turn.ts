@@ -45,7 +45,12 @@ export async function enterLine(node: QuorumNode, session: Session, key: string,
     .if(cmp.createRevision(key, '==', 0))
     .then(op.put(key, value, { lease: session.leaseId }), ownerRead)
     .else(op.get(key), ownerRead)
-    .commit(signal === undefined ? {} : { signal });
+    // No signal on the write: an aborted write has an unknown outcome and could leave our key behind.
+    .commit();
+  if (signal?.aborted === true) {
+    await deleteIfLeased(node, key, session.leaseId).catch(() => undefined);
+    throw abortError(signal, 'enter');
+  }
   const owner = (res.results[1] as RangeResult<unknown> | undefined)?.kvs[0];
   if (res.succeeded) {
     return { key, createRevision: res.revision, resumed: false, revision: res.revision, ...(owner === undefined ? {} : { owner }) };
@@ -88,6 +93,14 @@ export async function awaitTurn(node: QuorumNode, session: Session, check: (sign
     else if (state.waitPrefix !== undefined) await waitForEvent(node, { prefix: state.waitPrefix }, state.revision, signal, 'delete');
     else return;
   }
+}
+
+/**
+ * Removes our key after a failed entry whose outcome is unknown (the entry txn timed out): the key
+ * name embeds our lease and this session claims it in-process, so a key under our lease is ours.
+ */
+export async function deleteIfLeased(node: QuorumNode, key: string, leaseId: number): Promise<void> {
+  await node.txn().if(cmp.lease(key, '==', leaseId)).then(op.delete(key)).commit();
 }
 
 /** Deletes `key` only if it still has `createRevision`: a stale call can never delete a newer key. */

@@ -14,7 +14,7 @@ import { CorruptionError, InvalidArgumentError, QuorumError, RequestTooLargeErro
 import type { ConfState, Entry, HardState, LogIndex, Snapshot, Term } from '../protocol/types.ts';
 import { DirLock } from './dir-lock.ts';
 import { ensureDir, fsyncDir } from './fs-util.ts';
-import { assert, checkBatch, emptySnapshot, EMPTY_HARD_STATE, isIndex, LogState, type LogProjection } from './log-state.ts';
+import { assert, checkBatch, emptySnapshot, isIndex, LogState, type LogProjection } from './log-state.ts';
 import { encodeBatchItem, FRAME_HEADER_BYTES, WAL_FORMAT_VERSION, type BatchItem, type SegmentHeader } from './record-codec.ts';
 import { listSnapshotFiles, readSnapshotFile, snapshotFileName, writeSnapshotFile } from './snapshot-file.ts';
 import type { FileStorageOptions, SaveBatch, Storage } from './types.ts';
@@ -96,6 +96,8 @@ class FileStorage implements Storage {
   #snapshotChain: Promise<unknown> = Promise.resolve();
   /** Segment and snapshot-file deletions, one at a time. */
   #cleanupChain: Promise<unknown> = Promise.resolve();
+  /** Settles when close() has finished. */
+  #closed: Promise<void> = Promise.resolve();
 
   constructor(cfg: Config) {
     this.#cfg = cfg;
@@ -244,7 +246,6 @@ class FileStorage implements Storage {
     })();
     return this.#closed;
   }
-  #closed: Promise<void> = Promise.resolve();
 
   // ---- writes -------------------------------------------------------------------------------
 
@@ -503,4 +504,3 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-export { EMPTY_HARD_STATE };

@@ -128,19 +128,145 @@ export function isValidFrameAt(buf: Uint8Array, offset: number, size: number, ma
 
 const ENTRY_TYPE_CODES = { normal: 0, confChange: 1 } as const;
 
-/** Encodes one batch item. Entries are stored flat after their first index: term, type, data. */
+/**
+ * Encodes one batch item as standard msgpack — `[hardState | nil, snapshot | nil, firstIndex,
+ * [term, type, data, …]]` — written by hand: this is the hot path of every save, and a
+ * specialised two-pass encoder (size, then one allocation and straight writes) costs a fraction
+ * of a generic one for 256 entries. `decodeBatch` reads it back with msgpackr.
+ */
 export function encodeBatchItem(item: BatchItem): Buffer {
-  const hs = item.hardState === undefined ? null : [item.hardState.term, item.hardState.vote, item.hardState.commit];
-  const snap = item.snapshot === undefined ? null : [item.snapshot.index, item.snapshot.term, item.snapshot.reset];
-  const flat: (number | Uint8Array)[] = new Array<number | Uint8Array>(item.entries.length * 3);
-  let k = 0;
-  for (const e of item.entries) {
-    flat[k++] = e.term;
-    flat[k++] = ENTRY_TYPE_CODES[e.type];
-    flat[k++] = e.data;
+  const hs = item.hardState;
+  const vote = hs === undefined ? undefined : Buffer.from(hs.vote, 'utf8');
+  const snap = item.snapshot;
+  const ents = item.entries;
+  const first = ents.length === 0 ? 0 : (ents[0] as Entry).index;
+  let size = 1;
+  size += hs === undefined ? 1 : 1 + uintBytes(hs.term) + strHeaderBytes((vote as Buffer).length) + (vote as Buffer).length + uintBytes(hs.commit);
+  size += snap === undefined ? 1 : 1 + uintBytes(snap.index) + uintBytes(snap.term) + 1;
+  size += uintBytes(first) + arrayHeaderBytes(ents.length * 3);
+  for (const e of ents) size += uintBytes(e.term) + 1 + binHeaderBytes(e.data.length) + e.data.length;
+  const out = Buffer.allocUnsafe(size);
+  let o = 0;
+  out[o++] = 0x94;
+  if (hs === undefined) out[o++] = 0xc0;
+  else {
+    out[o++] = 0x93;
+    o = writeUint(out, o, hs.term);
+    o = writeStrHeader(out, o, (vote as Buffer).length);
+    o += (vote as Buffer).copy(out, o);
+    o = writeUint(out, o, hs.commit);
   }
-  const first = item.entries.length === 0 ? 0 : (item.entries[0] as Entry).index;
-  return packr.pack([hs, snap, first, flat]);
+  if (snap === undefined) out[o++] = 0xc0;
+  else {
+    out[o++] = 0x93;
+    o = writeUint(out, o, snap.index);
+    o = writeUint(out, o, snap.term);
+    out[o++] = snap.reset ? 0xc3 : 0xc2;
+  }
+  o = writeUint(out, o, first);
+  o = writeArrayHeader(out, o, ents.length * 3);
+  for (const e of ents) {
+    o = writeUint(out, o, e.term);
+    out[o++] = ENTRY_TYPE_CODES[e.type];
+    o = writeBinHeader(out, o, e.data.length);
+    out.set(e.data, o);
+    o += e.data.length;
+  }
+  if (o !== size) throw new Error(`storage: assertion failed: encoded ${o} of ${size} bytes`);
+  return out;
+}
+
+function uintBytes(v: number): number {
+  return v < 0x80 ? 1 : v <= 0xff ? 2 : v <= 0xffff ? 3 : v <= 0xffffffff ? 5 : 9;
+}
+
+function writeUint(out: Buffer, o: number, v: number): number {
+  if (v < 0x80) {
+    out[o] = v;
+    return o + 1;
+  }
+  if (v <= 0xff) {
+    out[o] = 0xcc;
+    out[o + 1] = v;
+    return o + 2;
+  }
+  if (v <= 0xffff) {
+    out[o] = 0xcd;
+    out.writeUInt16BE(v, o + 1);
+    return o + 3;
+  }
+  if (v <= 0xffffffff) {
+    out[o] = 0xce;
+    out.writeUInt32BE(v, o + 1);
+    return o + 5;
+  }
+  // Past 32 bits msgpackr writes (and reads back as a number) a float64; exact up to 2^53.
+  out[o] = 0xcb;
+  out.writeDoubleBE(v, o + 1);
+  return o + 9;
+}
+
+function strHeaderBytes(n: number): number {
+  return n < 32 ? 1 : n <= 0xff ? 2 : n <= 0xffff ? 3 : 5;
+}
+
+function writeStrHeader(out: Buffer, o: number, n: number): number {
+  if (n < 32) {
+    out[o] = 0xa0 | n;
+    return o + 1;
+  }
+  if (n <= 0xff) {
+    out[o] = 0xd9;
+    out[o + 1] = n;
+    return o + 2;
+  }
+  if (n <= 0xffff) {
+    out[o] = 0xda;
+    out.writeUInt16BE(n, o + 1);
+    return o + 3;
+  }
+  out[o] = 0xdb;
+  out.writeUInt32BE(n, o + 1);
+  return o + 5;
+}
+
+function arrayHeaderBytes(n: number): number {
+  return n < 16 ? 1 : n <= 0xffff ? 3 : 5;
+}
+
+function writeArrayHeader(out: Buffer, o: number, n: number): number {
+  if (n < 16) {
+    out[o] = 0x90 | n;
+    return o + 1;
+  }
+  if (n <= 0xffff) {
+    out[o] = 0xdc;
+    out.writeUInt16BE(n, o + 1);
+    return o + 3;
+  }
+  out[o] = 0xdd;
+  out.writeUInt32BE(n, o + 1);
+  return o + 5;
+}
+
+function binHeaderBytes(n: number): number {
+  return n <= 0xff ? 2 : n <= 0xffff ? 3 : 5;
+}
+
+function writeBinHeader(out: Buffer, o: number, n: number): number {
+  if (n <= 0xff) {
+    out[o] = 0xc4;
+    out[o + 1] = n;
+    return o + 2;
+  }
+  if (n <= 0xffff) {
+    out[o] = 0xc5;
+    out.writeUInt16BE(n, o + 1);
+    return o + 3;
+  }
+  out[o] = 0xc6;
+  out.writeUInt32BE(n, o + 1);
+  return o + 5;
 }
 
 export function encodeSegmentHeader(h: SegmentHeader): Buffer {

@@ -5,6 +5,7 @@
  * watch hub. Reads, watches and snapshots are served from the same in-memory keyspace.
  */
 import { CompactedError, FutureRevisionError, InvalidArgumentError, LeaseNotFoundError } from '../errors.ts';
+import type { WatchCancelReason } from '../errors.ts';
 import { encodeCommand } from './codec.ts';
 import { fnv1a32 } from './hash.ts';
 import { Lessor } from './lessor.ts';
@@ -151,6 +152,15 @@ export class Store {
     const m = options.maxBufferedEvents;
     if (m !== undefined && (!Number.isSafeInteger(m) || m <= 0)) throw new InvalidArgumentError('watch: maxBufferedEvents must be a positive integer');
     return this.#hub.watch(range, options);
+  }
+
+  /**
+   * End every watcher with a terminal `{ kind: 'cancelled', reason }` response (onReady is called).
+   * Call it before replacing this store (e.g. by `Store.restore` of a received snapshot) or on
+   * close, so no watcher stalls silently; consumers resume from their last revision + 1.
+   */
+  cancelWatchers(reason: WatchCancelReason = 'closed'): void {
+    this.#hub.cancelAll(reason, 'the store was closed or replaced');
   }
 
   lease(id: number): LeaseInfo | undefined {

@@ -14,7 +14,7 @@ import type { WatchCancelReason } from '../errors.ts';
 import { revisionExactly, toKeyValue } from './key-index.ts';
 import type { Revision } from './key-index.ts';
 import type { Change, Keyspace } from './mvcc.ts';
-import { boundsOf, inBounds } from './range.ts';
+import { boundsOf, inBounds, prefixEnd } from './range.ts';
 import type { Bounds } from './range.ts';
 import type { KeyRange, StoredWatchEvent, WatchOptions, WatchResponse, Watcher } from './types.ts';
 
@@ -60,7 +60,7 @@ class HubWatcher implements Watcher {
     this.#hub = hub;
     this.id = id;
     this.bounds = boundsOf(range);
-    this.prefix = 'prefix' in range ? range.prefix : undefined;
+    this.prefix = prefixOf(range);
     this.withPrev = options.prevKv === true;
     this.noPut = options.noPut === true;
     this.noDelete = options.noDelete === true;
@@ -209,6 +209,14 @@ export class WatchHub {
     touched.length = 0;
   }
 
+  /** End every watcher with a terminal cancellation (store replaced by a snapshot, node closing). */
+  cancelAll(reason: WatchCancelReason, message: string): void {
+    const all: HubWatcher[] = [...this.#unsynced, ...this.#ranges];
+    for (const set of this.#exact.values()) all.push(...set);
+    for (const byLen of this.#prefixes.values()) for (const set of byLen.values()) all.push(...set);
+    for (const w of all) this.#cancel(w, reason, new WatchCancelledError(reason, message));
+  }
+
   /** Compaction at `rev`: unsynced watchers that still need revisions at or below it are cancelled. */
   compacted(rev: number): void {
     for (const w of [...this.#unsynced]) {
@@ -329,6 +337,19 @@ function collect(w: HubWatcher, ev: EventPair, rev: number, touched: HubWatcher[
     w.pending = [e];
     touched.push(w);
   } else w.pending.push(e);
+}
+
+/**
+ * The prefix a range is equivalent to, if any: `{ prefix }` itself, `[p, prefixEnd(p))` (how etcd
+ * clients spell a prefix), or `{ start: '' }` (everything). Such watchers go to the prefix index.
+ */
+function prefixOf(range: KeyRange): string | undefined {
+  if ('prefix' in range) return range.prefix;
+  if ('start' in range) {
+    if (range.start === '' && range.end === undefined) return '';
+    if (range.start !== '' && range.end !== undefined && range.end === prefixEnd(range.start)) return range.start;
+  }
+  return undefined;
 }
 
 function getOrAdd<K>(map: Map<K, Set<HubWatcher>>, key: K): Set<HubWatcher> {

@@ -8,7 +8,7 @@
 import { request } from 'node:http';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createNode, memoryStorage } from '../../src/index.ts';
+import { clientUrlOf, createNode, memoryStorage } from '../../src/index.ts';
 import type { QuorumNode } from '../../src/index.ts';
 import { startClientServer } from '../../src/gateway/server.ts';
 import type { ClientServer } from '../../src/gateway/server.ts';
@@ -22,7 +22,7 @@ let node: QuorumNode;
 let server: ClientServer;
 let url = '';
 let appNode: QuorumNode;
-let appServer: ClientServer;
+let appUrl = '';
 
 test.before(async () => {
   node = await createNode({ id: 'g1', storage: memoryStorage(), codec: rawCodec, electionTimeoutMs: 300, heartbeatMs: 30 });
@@ -32,12 +32,12 @@ test.before(async () => {
   // A node with the default (msgpack) codec, as an app embeds it, serving the same API.
   appNode = await createNode({ id: 'app', storage: memoryStorage(), electionTimeoutMs: 300, heartbeatMs: 30, client: { port: 0 } });
   await appNode.ready({ timeoutMs: 10_000 });
-  appServer = await startClientServer(appNode, { port: 0 });
+  // createNode({ client }) started its endpoint through startClientServer.
+  appUrl = clientUrlOf(appNode) ?? '';
 });
 
 test.after(async () => {
   await server.close();
-  await appServer.close();
   await node.close();
   await appNode.close();
 });
@@ -225,10 +225,10 @@ test('bearer token: required (constant-time compare), bare token accepted, /heal
 test('a default-codec node shows app values as bytes: strings as UTF-8, structures as JSON', async () => {
   await appNode.put('/cfg/db', { host: 'db1', port: 5432 });
   await appNode.put('/cfg/name', 'hello');
-  const r = await post(appServer.url, '/v3/kv/range', { key: b64('/cfg/'), range_end: b64('/cfg0') });
+  const r = await post(appUrl, '/v3/kv/range', { key: b64('/cfg/'), range_end: b64('/cfg0') });
   const values = (r.json['kvs'] as Record<string, string>[]).map((kv) => unb64(kv['value']));
   assert.equal(values, ['{"host":"db1","port":5432}', 'hello']);
-  await post(appServer.url, '/v3/kv/put', { key: b64('/cfg/raw'), value: b64('bytes') });
+  await post(appUrl, '/v3/kv/put', { key: b64('/cfg/raw'), value: b64('bytes') });
   const back = await appNode.get<Uint8Array>('/cfg/raw');
   assert.is(Buffer.from(back?.value ?? new Uint8Array()).toString(), 'bytes');
 });

@@ -6,7 +6,7 @@
 // transfer, typed errors without a quorum, and a restarted member catching up by snapshot.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { QuorumError, StoppedError } from '../../src/errors.ts';
+import { QuorumError, StoppedError, TimeoutError } from '../../src/errors.ts';
 import type { QuorumNode } from '../../src/node/node.ts';
 import type { WatchEvent } from '../../src/node/types.ts';
 import { memoryTransport } from '../../src/transport/memory-transport.ts';
@@ -285,6 +285,33 @@ test('a member restarted far behind catches up by snapshot', async () => {
     await leader.put('/snap/new', 1);
     await until(() => got.length === 1, 1000, 'watch after snapshot');
     w.close();
+  } finally {
+    await c.closeAll();
+  }
+});
+
+test('an isolated leader: a proposed write rejects with TimeoutError (outcome unknown); duplicated messages never apply a command twice', async () => {
+  const c = await readyCluster();
+  try {
+    const leader = c.leader()!;
+    c.net.isolate(leader.id);
+    const err = await leader.put('/iso', 1, { timeoutMs: 300 }).catch((e: unknown) => e);
+    assert.instance(err, TimeoutError);
+    assert.match((err as TimeoutError).message, /outcome is unknown/);
+    c.net.heal();
+    await until(() => c.leader() !== undefined && c.leader()!.status().leader !== '', 3_000, 'leader after heal');
+    // Every message may be delivered twice (forwarded proposals included): each put applies once.
+    c.net.setFaults({ duplicateRate: 0.5 });
+    const f = followers(c)[0]!;
+    let expectedRevision = (await f.range({ prefix: '/dup/' })).revision;
+    for (let i = 0; i < 30; i++) {
+      const r = await f.put(`/dup/${i}`, i);
+      expectedRevision += 1;
+      assert.is(r.revision, expectedRevision, 'one revision per put');
+    }
+    c.net.clearFaults();
+    const r = await f.range({ prefix: '/dup/' });
+    assert.ok(r.kvs.every((kv) => kv.version === 1), 'no put applied twice');
   } finally {
     await c.closeAll();
   }

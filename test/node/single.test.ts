@@ -13,6 +13,8 @@ import {
   ConflictError,
   FutureRevisionError,
   InvalidArgumentError,
+  ProposalDroppedError,
+  StorageError,
   KeyExistsError,
   KeyNotFoundError,
   LeaseNotFoundError,
@@ -23,7 +25,7 @@ import {
   WatchCancelledError,
   isRetryable,
 } from '../../src/errors.ts';
-import { createNode } from '../../src/node/create.ts';
+import { clientUrlOf, createNode } from '../../src/node/create.ts';
 import type { QuorumNode } from '../../src/node/node.ts';
 import type { NodeOptions } from '../../src/node/options.ts';
 import { cmp, op } from '../../src/node/txn-builder.ts';
@@ -372,6 +374,68 @@ test('status and events on a single member', async () => {
   assert.equal(await node.cluster.members(), st.members);
   await sleep(1);
   await node.close();
+});
+
+test('limits: maxPendingProposals and maxWatchBufferedEvents (slow watcher)', async () => {
+  const node = await single({ maxPendingProposals: 2 });
+  try {
+    const results = await Promise.allSettled([node.put('/p/1', 1), node.put('/p/2', 2), node.put('/p/3', 3)]);
+    assert.is(results.filter((r) => r.status === 'fulfilled').length, 2);
+    const dropped = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    assert.instance(dropped.reason, ProposalDroppedError);
+    assert.ok(isRetryable(dropped.reason));
+    const slow = node.watch({ prefix: '/slow/' }, { maxBufferedEvents: 2 });
+    const it = slow[Symbol.asyncIterator]();
+    for (let i = 0; i < 5; i++) await node.put(`/slow/${i}`, i);
+    const err = await (async () => {
+      try {
+        for (;;) if ((await it.next()).done === true) return undefined;
+      } catch (e) {
+        return e;
+      }
+    })();
+    assert.instance(err, WatchCancelledError);
+    assert.is((err as WatchCancelledError).reason, 'slow');
+  } finally {
+    await node.close();
+  }
+});
+
+test('a storage failure stops the member (fail-stop) and emits error', async () => {
+  const storage = newStorage();
+  const node = await single({}, storage);
+  const errors: Error[] = [];
+  node.on('error', (e) => errors.push(e));
+  const save = storage.save.bind(storage);
+  storage.save = async () => {
+    throw new StorageError('storage: disk on fire');
+  };
+  const err = await node.put('/x', 1).catch((e: unknown) => e);
+  assert.instance(err, StoppedError);
+  await until(() => errors.length === 1, 1000, 'error event');
+  assert.instance(errors[0], StorageError);
+  await rejects(node.get('/x'), StoppedError);
+  storage.save = save;
+  await node.close();
+});
+
+test('recipes and client endpoint are wired: lock(), election(), client option', async () => {
+  const node = await single({ client: { host: '127.0.0.1', port: 0 } });
+  try {
+    const url = clientUrlOf(node);
+    assert.ok(url !== undefined && url.startsWith('http://127.0.0.1:'));
+    const health = await fetch(`${url}/health`);
+    assert.is(health.status, 200);
+    const lock = await node.lock('/locks/a', { ttlMs: 1_000 });
+    assert.ok(lock.fencingToken > 0);
+    assert.is(await lock.release(), true);
+    const election = node.election<string>('/elections/x');
+    await election.campaign('me');
+    await election.resign();
+  } finally {
+    await node.close();
+  }
+  assert.is(clientUrlOf(node) !== undefined, true);
 });
 
 test.run();

@@ -163,6 +163,31 @@ test('a removed leader steps down and the rest elect a new one', () => {
   assert.ok(c.node('c').state.includes('after'));
 });
 
+test('a member that saw an id removed accepts it again once a snapshot says it is back (sim finding F3)', () => {
+  const c = new Cluster(['a', 'b', 'c', 'd'], { bootstrap: true });
+  c.elect('a');
+  c.raw('a').proposeConfChange(cc('removeNode', 'd'));
+  c.stabilize();
+  c.run(2);
+  // c saw d removed; it misses d's re-add and learns it from a snapshot.
+  c.down.add('c');
+  c.raw('a').proposeConfChange(cc('addLearner', 'd'));
+  c.stabilize();
+  c.run(2);
+  c.propose('a', 'x');
+  c.node('a').compact();
+  c.down.delete('c');
+  c.run(3);
+  assert.ok(c.node('c').readies.some((rd) => rd.snapshot !== undefined), 'c learned the re-add from a snapshot');
+  c.raw('a').transferLeadership('c');
+  c.run(3);
+  assert.is(c.raw('c').status().role, 'leader');
+  c.propose('c', 'from-c');
+  c.run(2);
+  assert.ok(c.node('d').state.includes('from-c'), 'd replicates from c');
+  assert.is(c.raw('c').status().progress?.['d']?.match, c.raw('c').status().lastIndex);
+});
+
 test('a member that knows no membership (joiner / wiped) never grants a vote (sim finding F2)', () => {
   const n = new RawNode({ id: 'x', storage: new MemStorage(), random: mulberry32(1) });
   n.step({ type: 'vote', from: 'a', to: 'x', term: 5, logTerm: 1, index: 1, entries: [], commit: 0, reject: false, rejectHint: 0 });

@@ -1,5 +1,7 @@
 // Child process for the crash and lock tests (not a test itself). Modes:
-//   append <dir> <seed>  open fileStorage(dir), print "ready <first> <last>", then append entries
+//   append <dir> <seed>  wait for a "go" line on stdin (so the parent can start the next child
+//                        while the previous one still runs), open fileStorage(dir), print
+//                        "ready <first> <last>", then append entries
 //                        forever, printing "ack <lastIndex>" after each save resolves (durable);
 //                        every ~300 entries it also makes a snapshot and compacts.
 //   hold <dir>           open fileStorage(dir), print "ready", wait to be killed.
@@ -22,7 +24,22 @@ export function snapshotData(index: number): Uint8Array {
 
 const quiet = { info: () => undefined, warn: () => undefined };
 
+function waitForGo(): Promise<void> {
+  return new Promise((resolve) => {
+    let text = '';
+    const onData = (chunk: Buffer): void => {
+      text += chunk.toString('utf8');
+      if (!text.includes('go\n')) return;
+      process.stdin.off('data', onData);
+      process.stdin.pause();
+      resolve();
+    };
+    process.stdin.on('data', onData);
+  });
+}
+
 async function append(dir: string, seed: number): Promise<void> {
+  await waitForGo();
   const s = fileStorage(dir, { segmentBytes: CHILD_SEGMENT_BYTES, logger: quiet });
   await s.open();
   process.stdout.write(`ready ${s.firstIndex()} ${s.lastIndex()}\n`);

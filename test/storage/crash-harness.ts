@@ -4,7 +4,7 @@
 // checks that every acknowledged entry is present, in order, with the right content.
 import { join } from 'node:path';
 import { fileStorage } from '../../src/storage/index.ts';
-import { killHard, startChild } from './child-process.ts';
+import { killHard, startChild, type Child } from './child-process.ts';
 import { CHILD_SEGMENT_BYTES, snapshotData, termOf } from './crash-child.ts';
 import { entryData, prng, sameBytes } from './helpers.ts';
 
@@ -47,33 +47,49 @@ async function runLane(o: CrashRunOptions): Promise<CrashRunResult> {
   let maxAcked = 0;
   let tornTails = 0;
   let lastIndex = 0;
-  for (let cycle = 1; cycle <= o.cycles; cycle++) {
-    const child = startChild(['append', o.dir, String(o.seed + cycle)]);
-    try {
-      const ready = await child.waitFor(/^ready /, 30_000);
-      const childLast = Number(ready.split(' ')[2]);
-      if (childLast < maxAcked) throw new Error(`cycle ${cycle}: child recovered to ${childLast} < acknowledged ${maxAcked}`);
-      await new Promise((r) => setTimeout(r, Math.floor(rnd() * o.maxRunMs)));
-    } finally {
-      await killHard(child);
+  // The next child is started while the current one runs: it boots and waits for "go", so a
+  // cycle does not pay a whole process start.
+  let next: Child | undefined = startChild(['append', o.dir, String(o.seed + 1)]);
+  try {
+    for (let cycle = 1; cycle <= o.cycles; cycle++) {
+      const child: Child = next ?? startChild(['append', o.dir, String(o.seed + cycle)]);
+      next = undefined;
+      try {
+        child.proc.stdin.write('go\n');
+        const ready = await child.waitFor(/^ready /, 30_000);
+        if (cycle < o.cycles) next = startChild(['append', o.dir, String(o.seed + cycle + 1)]);
+        const childLast = Number(ready.split(' ')[2]);
+        if (childLast < maxAcked) throw new Error(`cycle ${cycle}: child recovered to ${childLast} < acknowledged ${maxAcked}`);
+        await new Promise((r) => setTimeout(r, Math.floor(rnd() * o.maxRunMs)));
+      } finally {
+        await killHard(child);
+      }
+      for (const line of child.lines) {
+        const m = /^ack (\d+)$/.exec(line);
+        if (m !== null) maxAcked = Math.max(maxAcked, Number(m[1]));
+      }
+      const r = await reopenAndVerify(o, maxAcked, cycle);
+      lastIndex = r.lastIndex;
+      if (r.torn) tornTails++;
+      o.log?.(`${o.dir} cycle ${cycle}: acked ${maxAcked}, recovered ${lastIndex}`);
     }
-    for (const line of child.lines) {
-      const m = /^ack (\d+)$/.exec(line);
-      if (m !== null) maxAcked = Math.max(maxAcked, Number(m[1]));
-    }
-    const warnings: string[] = [];
-    const s = fileStorage(o.dir, { segmentBytes: CHILD_SEGMENT_BYTES, logger: { info: () => undefined, warn: (_o, msg) => void warnings.push(msg) } });
-    await s.open();
-    try {
-      lastIndex = s.lastIndex();
-      verify(s, maxAcked, cycle, o.seed);
-    } finally {
-      await s.close();
-    }
-    if (warnings.some((w) => w.includes('torn'))) tornTails++;
-    o.log?.(`${o.dir} cycle ${cycle}: acked ${maxAcked}, recovered ${lastIndex}`);
+  } finally {
+    if (next !== undefined) await killHard(next);
   }
   return { cycles: o.cycles, acked: maxAcked, lastIndex, tornTails };
+}
+
+/** Opens the dir in this process (taking over the dead child's lock) and checks it. */
+async function reopenAndVerify(o: CrashRunOptions, maxAcked: number, cycle: number): Promise<{ lastIndex: number; torn: boolean }> {
+  const warnings: string[] = [];
+  const s = fileStorage(o.dir, { segmentBytes: CHILD_SEGMENT_BYTES, logger: { info: () => undefined, warn: (_o, msg) => void warnings.push(msg) } });
+  await s.open();
+  try {
+    verify(s, maxAcked, cycle, o.seed);
+    return { lastIndex: s.lastIndex(), torn: warnings.some((w) => w.includes('torn')) };
+  } finally {
+    await s.close();
+  }
 }
 
 function verify(s: ReturnType<typeof fileStorage>, maxAcked: number, cycle: number, seed: number): void {

@@ -16,7 +16,7 @@ test(`kill -9 at random moments, ${CYCLES} cycles: every acknowledged entry surv
   const dir = tempDir('crash');
   childScript();
   try {
-    const r = await runCrashLoop({ dir, cycles: CYCLES, seed, maxRunMs: 60, lanes: 2 });
+    const r = await runCrashLoop({ dir, cycles: CYCLES, seed, maxRunMs: 60, lanes: Number(process.env.QKV_CRASH_LANES ?? 2) });
     assert.is(r.cycles, CYCLES);
     assert.ok(r.acked > 0, 'the child acknowledged writes');
     console.log(`crash: ${r.cycles} cycles, ${r.acked} entries acknowledged, ${r.tornTails} torn tails truncated (seed ${seed})`);

@@ -86,6 +86,21 @@ test('batch items round-trip: hard state, snapshot marker, entries, several item
   assert.equal(decodeSegmentHeader(encodeSegmentHeader(h)), h);
 });
 
+test('the hand-written batch encoder emits exactly what msgpackr would, at every size boundary', () => {
+  const p = new Packr({ useRecords: false });
+  for (const v of [0, 1, 127, 128, 255, 256, 65535, 65536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1]) {
+    for (const len of [0, 1, 31, 32, 255, 256, 65535, 65536, 70000]) {
+      const data = Buffer.alloc(len, 3);
+      const vote = 'é'.repeat(len % 300);
+      const item = { entries: [{ term: v, index: v || 1, type: 'confChange' as const, data }], hardState: { term: v, vote, commit: v }, snapshot: { index: v, term: v, reset: len % 2 === 0 } };
+      const ref = p.pack([[v, vote, v], [v, v, len % 2 === 0], v || 1, [v, 1, data]]);
+      assert.ok(encodeBatchItem(item).equals(ref), `value ${v}, length ${len}`);
+    }
+  }
+  const many = entries(1, 40, 2);
+  assert.ok(encodeBatchItem({ entries: many }).equals(p.pack([null, null, 1, many.flatMap((e) => [e.term, e.type === 'normal' ? 0 : 1, e.data])])));
+});
+
 test('payload decoding rejects shapes this module never writes', () => {
   const p = new Packr({ useRecords: false });
   const bad: unknown[] = [

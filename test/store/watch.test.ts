@@ -150,7 +150,7 @@ test('10,000 indexed watchers (prefix, exact, range) each get exactly their even
   const ws: { w: Watcher; want: string[] }[] = [];
   for (let i = 0; i < 10_000; i++) {
     const kind = i % 3;
-    const range = kind === 0 ? { prefix: `/p/${i}/` } : kind === 1 ? { key: `/p/${i - 1}/x` } : { start: `/p/${i - 2}/`, end: `/p/${i - 2}/z` };
+    const range = kind === 0 ? (i % 2 === 0 ? { prefix: `/p/${i}/` } : { start: `/p/${i}/`, end: `/p/${i}0` }) : kind === 1 ? { key: `/p/${i - 1}/x` } : { start: `/p/${i - 2}/`, end: `/p/${i - 2}/z` };
     ws.push({ w: s.watch(range, opts()), want: [] });
   }
   for (let i = 0; i < 10_000; i += 3) put(s, `/p/${i}/x`);
@@ -172,6 +172,24 @@ test('an onReady that throws cannot break apply; the watcher ends with a closed 
   assert.ok(r?.kind === 'cancelled' && r.reason === 'closed' && r.error instanceof WatchCancelledError);
   put(s, 'b');
   assert.is(w.next(), undefined);
+});
+
+test('cancelWatchers ends every watcher (synced, replaying, any index) with a typed reason', () => {
+  const s = new Store();
+  put(s, 'a');
+  const ws = [
+    s.watch({ key: 'a' }, opts()),
+    s.watch({ prefix: '' }, opts()),
+    s.watch({ start: 'a', end: 'b' }, opts()),
+    s.watch({ start: 'a', end: 'c' }, opts()),
+    s.watch({ key: 'a' }, opts({ startRevision: 1 })),
+  ];
+  s.cancelWatchers('closed');
+  for (const w of ws) {
+    const r = w.next();
+    assert.ok(r?.kind === 'cancelled' && r.reason === 'closed' && r.error instanceof WatchCancelledError);
+    assert.is(w.next(), undefined);
+  }
 });
 
 test.run();

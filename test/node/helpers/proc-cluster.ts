@@ -59,7 +59,7 @@ export class Member {
     this.id = id;
     this.child = fork(script, [JSON.stringify(options)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.started = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${id} did not start within 20 s`)), 20_000);
+      const timer = setTimeout(() => reject(new Error(`${id} did not start within 60 s`)), 60_000);
       this.child.on('message', (msg: Record<string, unknown>) => {
         if (msg['started'] === true) {
           clearTimeout(timer);
@@ -191,6 +191,12 @@ export async function startProcCluster(n: number, options: object, extraPorts = 
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  await Promise.all(ids.map((id) => cluster.start(id)));
+  try {
+    await Promise.all(ids.map((id) => cluster.start(id)));
+  } catch (err) {
+    for (const m of members.values()) m.kill();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   return cluster;
 }
