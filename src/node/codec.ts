@@ -55,18 +55,43 @@ export interface Envelope {
   readonly command: Uint8Array;
 }
 
+const ENVELOPE_VERSION = 1;
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Binary, not msgpack, because it is on every write's path: `1 | memberLength (u8) | member (UTF-8)
+ * | incarnation (f64 BE) | seq (f64 BE) | command bytes`. Decoding does not copy the command.
+ */
 export function encodeEnvelope(env: Envelope): Uint8Array {
-  return packr.pack([1, env.id.member, env.id.incarnation, env.id.seq, env.command]);
+  const member = utf8.encode(env.id.member);
+  const head = 2 + member.length + 16;
+  const out = new Uint8Array(head + env.command.length);
+  out[0] = ENVELOPE_VERSION;
+  out[1] = member.length;
+  out.set(member, 2);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  view.setFloat64(2 + member.length, env.id.incarnation);
+  view.setFloat64(10 + member.length, env.id.seq);
+  out.set(env.command, head);
+  return out;
 }
 
 export function decodeEnvelope(data: Uint8Array): Envelope {
-  const raw = unpack(data, 'entry envelope');
-  if (!Array.isArray(raw) || raw.length !== 5 || raw[0] !== 1) throw new ProtocolError('node: bad entry envelope');
-  const [, member, incarnation, seq, command] = raw as unknown[];
-  if (typeof member !== 'string' || typeof incarnation !== 'number' || typeof seq !== 'number' || !(command instanceof Uint8Array)) {
-    throw new ProtocolError('node: bad entry envelope fields');
+  if (data.length < 18 || data[0] !== ENVELOPE_VERSION) throw new ProtocolError('node: bad entry envelope');
+  const memberLength = data[1] as number;
+  const head = 2 + memberLength + 16;
+  if (memberLength === 0 || data.length < head) throw new ProtocolError('node: bad entry envelope length');
+  let member: string;
+  try {
+    member = utf8Decoder.decode(data.subarray(2, 2 + memberLength));
+  } catch (err) {
+    throw new ProtocolError('node: bad entry envelope member', { cause: err });
   }
-  return { id: { member, incarnation, seq }, command };
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const incarnation = view.getFloat64(2 + memberLength);
+  const seq = view.getFloat64(10 + memberLength);
+  return { id: { member, incarnation, seq }, command: data.subarray(head) };
 }
 
 /** Application state inside a Raft snapshot. */

@@ -67,6 +67,9 @@ interface ConfWaiter {
   settle(err?: QuorumError): void;
 }
 
+/** App-message channel on which a follower asks the leader to transfer leadership. */
+const TRANSFER_CHANNEL = 'transfer';
+
 /** Ticks fed per loop turn at most, so a stalled event loop cannot fire a burst of elections. */
 const MAX_TICKS_PER_TURN = 5;
 
@@ -269,12 +272,17 @@ export class Driver extends EventEmitter<DriverEvents> {
     this.#unreachable.clear();
     for (const s of this.#snapshotStatus) raft.reportSnapshot(s.peer, s.delivered);
     this.#snapshotStatus = [];
-    this.#refreshSoftState();
     this.#feedProposals();
     this.#feedConfChanges();
-    if (this.#transferTo !== undefined) {
-      raft.transferLeadership(this.#transferTo);
+    if (this.#transferTo !== undefined && this.#leader !== '') {
+      const to = this.#transferTo;
       this.#transferTo = undefined;
+      if (this.#role === 'leader') raft.transferLeadership(to);
+      else {
+        // Only the leader can hand over: ask it (a driver-to-driver app message Raft never sees).
+        const payload = new TextEncoder().encode(to);
+        this.#transport?.send(this.#leader, [{ type: 'app', from: this.#config.id, to: this.#leader, channel: TRANSFER_CHANNEL, payload }]);
+      }
     }
     if (this.#leader !== '') {
       const ctx = this.#reads.maybeStartRound(now);
@@ -349,11 +357,6 @@ export class Driver extends EventEmitter<DriverEvents> {
     this.#maybeExpireLeases(now);
   }
 
-  #refreshSoftState(): void {
-    const st = this.#raft.status();
-    this.#updateRole(st.leader, st.role, st.term);
-  }
-
   #updateRole(leader: NodeId, role: RaftRole, term: number): void {
     const leaderChanged = leader !== this.#leader || (leader !== '' && term !== this.#term && role === 'leader');
     const roleChanged = role !== this.#role;
@@ -386,7 +389,9 @@ export class Driver extends EventEmitter<DriverEvents> {
   }
 
   async #handleReady(rd: Ready): Promise<void> {
+    // Role and leader changes surface in the Ready (never polled: status() allocates).
     if (rd.softState !== undefined) this.#updateRole(rd.softState.leader, rd.softState.role, rd.hardState?.term ?? this.#raft.status().term);
+    else if (rd.hardState !== undefined) this.#term = rd.hardState.term;
     this.#send(rd.messages);
     if (rd.mustSync || rd.entries.length > 0 || rd.snapshot !== undefined) {
       await this.#save(rd.entries, rd.hardState ?? this.#deferredHardState, rd.snapshot);
@@ -419,7 +424,6 @@ export class Driver extends EventEmitter<DriverEvents> {
   }
 
   #afterAdvance(): void {
-    this.#refreshSoftState();
     if (this.#campaignNow) {
       this.#campaignNow = false;
       const st = this.#raft.status();
@@ -731,6 +735,14 @@ export class Driver extends EventEmitter<DriverEvents> {
   }
 
   #onAppMessage(from: NodeId, m: AppMessage): void {
+    if (m.channel === TRANSFER_CHANNEL) {
+      const to = new TextDecoder().decode(m.payload);
+      if (this.#raft.status().confState.voters.includes(to)) {
+        this.#transferTo = to;
+        this.#kick();
+      }
+      return;
+    }
     if (m.channel !== LEASE_CHANNEL) return;
     let payload: ReturnType<typeof decodeLeasePayload>;
     try {
@@ -756,7 +768,16 @@ export class Driver extends EventEmitter<DriverEvents> {
     this.#leaseRpc.rejectAll(reason);
     for (const w of this.#confWaiters.values()) w.settle(reason);
     this.#confWaiters.clear();
-    if (this.#running) await new Promise<void>((resolve) => this.#idle.push(resolve));
+    if (this.#running) {
+      // Bounded: a storage write that never completes must not hang close().
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(100, this.#config.closeTimeoutMs));
+        this.#idle.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
     const errors: unknown[] = [];
     await this.#flushHardState().catch((err: unknown) => errors.push(err));
     await this.#transport?.stop().catch((err: unknown) => errors.push(err));

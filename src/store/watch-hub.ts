@@ -15,6 +15,7 @@ import { revisionExactly, toKeyValue } from './key-index.ts';
 import type { Revision } from './key-index.ts';
 import type { Change, Keyspace } from './mvcc.ts';
 import { boundsOf, inBounds, prefixEnd } from './range.ts';
+import { RangeIndex } from './range-index.ts';
 import type { Bounds } from './range.ts';
 import type { KeyRange, StoredWatchEvent, WatchOptions, WatchResponse, Watcher } from './types.ts';
 
@@ -27,7 +28,8 @@ function assert(cond: boolean, msg: string): asserts cond {
   if (!cond) throw new Error(`watch: assertion failed: ${msg}`);
 }
 
-type State = 'unsynced' | 'synced' | 'done';
+/** 'new' until watch() places it: not in any index yet. */
+type State = 'new' | 'unsynced' | 'synced' | 'done';
 
 function makeEvent(key: string, rec: Revision, prev: Revision | undefined, withPrev: boolean): StoredWatchEvent {
   const kv = toKeyValue(key, rec);
@@ -38,6 +40,9 @@ function makeEvent(key: string, rec: Revision, prev: Revision | undefined, withP
 class HubWatcher implements Watcher {
   readonly id: number;
   readonly bounds: Bounds;
+  /** = bounds.start / bounds.end, for the range index. */
+  readonly start: string;
+  readonly end: string | undefined;
   readonly prefix: string | undefined;
   readonly withPrev: boolean;
   readonly noPut: boolean;
@@ -45,7 +50,7 @@ class HubWatcher implements Watcher {
   readonly maxBufferedEvents: number;
   readonly onReady: () => void;
   readonly #hub: WatchHub;
-  state: State = 'synced';
+  state: State = 'new';
   /** Unsynced: the next revision to replay. Synced: events below it are not delivered (future start). */
   nextRev: number;
   progressPending = false;
@@ -60,6 +65,8 @@ class HubWatcher implements Watcher {
     this.#hub = hub;
     this.id = id;
     this.bounds = boundsOf(range);
+    this.start = this.bounds.start;
+    this.end = this.bounds.end;
     this.prefix = prefixOf(range);
     this.withPrev = options.prevKv === true;
     this.noPut = options.noPut === true;
@@ -137,7 +144,8 @@ export class WatchHub {
   readonly #prefixes = new Map<number, Map<string, Set<HubWatcher>>>();
   /** Distinct prefix lengths in #prefixes, ascending. */
   #prefixLengths: number[] = [];
-  readonly #ranges = new Set<HubWatcher>();
+  readonly #ranges = new RangeIndex<HubWatcher>();
+  readonly #rangeHits: HubWatcher[] = [];
   readonly #unsynced = new Set<HubWatcher>();
   #touched: HubWatcher[] = [];
 
@@ -192,7 +200,12 @@ export class WatchHub {
         const set = this.#prefixes.get(len)?.get(len === key.length ? key : key.slice(0, len));
         if (set !== undefined) for (const w of set) collect(w, ev, rev, touched);
       }
-      if (this.#ranges.size > 0) for (const w of this.#ranges) if (inBounds(w.bounds, key)) collect(w, ev, rev, touched);
+      if (this.#ranges.size > 0) {
+        const hits = this.#rangeHits;
+        this.#ranges.containing(key, hits);
+        for (let j = 0; j < hits.length; j++) collect(hits[j] as HubWatcher, ev, rev, touched);
+        hits.length = 0;
+      }
     }
     for (let i = 0; i < touched.length; i++) {
       const w = touched[i] as HubWatcher;
@@ -211,7 +224,8 @@ export class WatchHub {
 
   /** End every watcher with a terminal cancellation (store replaced by a snapshot, node closing). */
   cancelAll(reason: WatchCancelReason, message: string): void {
-    const all: HubWatcher[] = [...this.#unsynced, ...this.#ranges];
+    const all: HubWatcher[] = [...this.#unsynced];
+    this.#ranges.all(all);
     for (const set of this.#exact.values()) all.push(...set);
     for (const byLen of this.#prefixes.values()) for (const set of byLen.values()) all.push(...set);
     for (const w of all) this.#cancel(w, reason, new WatchCancelledError(reason, message));

@@ -51,11 +51,6 @@ export interface LinkStats {
   readonly maxSnapshotBufferedBytes: number;
 }
 
-interface Queued {
-  readonly message: PeerMessage;
-  readonly bytes: number;
-}
-
 interface OutboundSnapshot {
   readonly stream: number;
   readonly message: Message;
@@ -71,8 +66,10 @@ export class PeerLink {
   readonly #env: LinkEnv;
   #state: LinkState = 'backoff';
   #ws: WebSocket | undefined;
-  // Invariant: #queuedBytes is the sum of #queue[#head..].bytes; both bounded by the config.
-  #queue: Queued[] = [];
+  // Invariant: #queuedBytes is the sum of #queueBytes[#head..]; both bounded by the config.
+  // Parallel arrays (no per-message wrapper object) keep the hot path light on garbage.
+  #queue: PeerMessage[] = [];
+  #queueBytes: number[] = [];
   #head = 0;
   #queuedBytes = 0;
   #attempts = 0;
@@ -136,7 +133,8 @@ export class PeerLink {
         dropped = true;
         continue;
       }
-      this.#queue.push({ message, bytes });
+      this.#queue.push(message);
+      this.#queueBytes.push(bytes);
       this.#queuedBytes += bytes;
     }
     if (dropped) this.#env.unreachable(this.id);
@@ -249,7 +247,13 @@ export class PeerLink {
       return;
     }
     this.#state = 'connecting';
-    const ws = new WebSocket(this.#url, this.#dialOptions());
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.#url, this.#dialOptions());
+    } catch (err) {
+      this.#failed(err instanceof Error ? err.message : String(err));
+      return;
+    }
     ws.binaryType = 'nodebuffer';
     this.#ws = ws;
     let failure = '';
@@ -331,6 +335,7 @@ export class PeerLink {
 
   #clearQueue(): void {
     this.#queue = [];
+    this.#queueBytes = [];
     this.#head = 0;
     this.#queuedBytes = 0;
   }
@@ -388,16 +393,17 @@ export class PeerLink {
     const batch: PeerMessage[] = [];
     let bytes = 0;
     while (this.#head < this.#queue.length && batch.length < cfg.maxBatchMessages) {
-      const item = this.#queue[this.#head]!;
-      if (batch.length > 0 && bytes + item.bytes > cfg.maxBatchBytes) break;
-      batch.push(item.message);
-      bytes += item.bytes;
+      const itemBytes = this.#queueBytes[this.#head]!;
+      if (batch.length > 0 && bytes + itemBytes > cfg.maxBatchBytes) break;
+      batch.push(this.#queue[this.#head]!);
+      bytes += itemBytes;
       this.#head++;
     }
     this.#queuedBytes -= bytes;
     if (this.#head === this.#queue.length) this.#clearQueue();
     else if (this.#head > 4096) {
       this.#queue = this.#queue.slice(this.#head);
+      this.#queueBytes = this.#queueBytes.slice(this.#head);
       this.#head = 0;
     }
     const frame = this.#env.codec.encodeBatch(batch);

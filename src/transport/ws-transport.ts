@@ -261,14 +261,20 @@ export class WsTransport implements Transport {
     if (rejection !== undefined || claimed === undefined) {
       const r = rejection ?? new Rejection(400, 'missing sender id');
       this.#rejectedConnections++;
-      this.#config.logger.warn({ remote, claimed, reason: r.reason }, `transport: rejected peer connection from ${remote} (claims ${claimed ?? '?'}): ${r.reason}`);
+      // Unauthenticated input: printable and short before it reaches a log line.
+      const shown = (claimed ?? '?').slice(0, 80).replace(/[^\x20-\x7e]/g, '?');
+      const reasonShown = r.reason.slice(0, 300).replace(/[^\x20-\x7e]/g, '?');
+      this.#config.logger.warn({ remote, claimed: shown, reason: reasonShown }, `transport: rejected peer connection from ${remote} (claims ${shown}): ${reasonShown}`);
       const reason = r.publicReason.replace(/[^\x20-\x7e]/g, '?');
       socket.end(`HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? ''}\r\nConnection: close\r\n${HEADER_REJECT}: ${reason}\r\nContent-Length: 0\r\n\r\n`);
       setTimeout(() => socket.destroy(), 100).unref();
       return;
     }
     const wss = this.#wss;
-    if (wss === undefined) return socket.destroy() as unknown as void;
+    if (wss === undefined) {
+      socket.destroy();
+      return;
+    }
     wss.handleUpgrade(req, socket, head, (ws) => {
       if (this.#state !== 'running' || !this.#peers.has(claimed)) {
         ws.terminate();

@@ -217,8 +217,9 @@ test('membership: join as learner → promote → remove; transfer leadership', 
     members = await leader.cluster.members();
     assert.is(members.find((m) => m.id === 'n4')?.learner, false);
     await until(() => n4!.status().members.length === 4, 1000, 'n4 to see 4 members');
-    await leader.cluster.transferLeadership('n4');
-    assert.is(n4.status().role, 'leader');
+    // Asked on a follower: forwarded to the leader.
+    await followers(c)[0]!.cluster.transferLeadership('n4');
+    await until(() => n4!.status().role === 'leader', 2_000, 'n4 to lead');
     const removed = 'n1';
     await n4.cluster.remove(removed);
     members = await n4.cluster.members();

@@ -1,6 +1,6 @@
 // Proves lock safety across real processes: 3 member processes on loopback (ws transport, file
 // storage), 2 lock clients in each, contend for one lock. Faults: the process of a client that
-// just acquired the lock is paused with SIGSTOP for 2 s (past its 800 ms lease TTL) and resumed;
+// just acquired the lock is paused with SIGSTOP for 3 s (past its 800 ms lease TTL plus a failover) and resumed;
 // later another member is killed with SIGKILL. Every write to /protected is fenced with
 // cmp.owns(lock). We assert: no write reported accepted came from a holder that had been paused
 // past its TTL while it was the owner (the store refused them), and — from the surviving member's
@@ -76,7 +76,7 @@ test('lock safety across 3 member processes with SIGSTOP past the TTL and SIGKIL
     await Promise.all(ids.map((id) => waitFor(children, id, 'ready', 60_000)));
     for (const c of children.values()) c.send({ kind: 'go' });
 
-    // SIGSTOP the process of the next client to acquire, for 2 s (its lease TTL is 800 ms).
+    // SIGSTOP the process of the next client to acquire, for 3 s (its lease TTL is 800 ms).
     await sleep(1_000);
     const holder = await new Promise<Msg>((resolve) => {
       const seen = acquired.length;
@@ -91,7 +91,7 @@ test('lock safety across 3 member processes with SIGSTOP past the TTL and SIGKIL
     const stopped = children.get(holder.id) as ChildProcess;
     stopped.kill('SIGSTOP');
     for (const m of acquired) if (m.id === holder.id) paused.add(`${m.client}:${m.token}`);
-    await sleep(2_000);
+    await sleep(3_000);
     stopped.kill('SIGCONT');
     await sleep(1_500);
 

@@ -8,13 +8,18 @@
  * inbound messages can fall in between. Every durable write, apply, role change and read is
  * checked by the {@link Checker}.
  */
-import type { ConfState, Entry, Message, NodeId, ReadState, Snapshot } from '../../src/protocol/types.ts';
+import type { Entry, Message, NodeId, ReadState, Snapshot } from '../../src/protocol/types.ts';
 import type { RaftConfig, RaftStatus, Ready } from '../../src/raft/types.ts';
 import { bootstrapBatch } from '../../src/raft/conf-change.ts';
 import { ConfChangeInProgressError, ProposalDroppedError } from '../../src/errors.ts';
 import { Checker, INITIAL_STATE_HASH, SimViolation, applyHash, violate } from './checker.ts';
 import type { CoreFactory, RaftCore } from './core.ts';
+import { confString, ctxKey, decodeSnapshotData, describe, encodeSnapshotData } from './format.ts';
 import { Prng } from './prng.ts';
+import { drawSettings } from './settings.ts';
+import type { Settings } from './settings.ts';
+import { SimNode } from './sim-node.ts';
+import type { InFlight } from './sim-node.ts';
 import { SimStorage, StorageMisuse } from './sim-storage.ts';
 
 export interface SimOptions {
@@ -64,139 +69,9 @@ export interface SimResult {
   readonly settings: string;
 }
 
-interface Point {
-  readonly index: number;
-  readonly confState: ConfState;
-  readonly hash: number;
-}
-
-interface InFlight {
-  readonly msg: Message;
-  readonly at: number;
-}
-
-class SimNode {
-  readonly id: NodeId;
-  storage: SimStorage;
-  core: RaftCore | undefined;
-  state: 'up' | 'down' | 'stopped' = 'up';
-  incarnation = 0;
-  pending: Ready | undefined;
-  applied = 0;
-  hash = INITIAL_STATE_HASH;
-  /** Highest commit index seen in this incarnation (never decreases). */
-  commit = 0;
-  /** Indices up to here were reported committed to the checker in this incarnation. */
-  commitRecorded = 0;
-  status: RaftStatus | undefined;
-  conf: ConfState = { voters: [], learners: [] };
-  points: Point[] = [];
-  /** Outstanding ReadIndex requests of this incarnation: context key → acknowledged floor. */
-  reads = new Map<string, number>();
-  /** Leader terms whose log was checked for completeness. */
-  checkedTerm = -1;
-  downAt = 0;
-
-  constructor(id: NodeId, storage: SimStorage) {
-    this.id = id;
-    this.storage = storage;
-  }
-}
-
 const PAYLOAD_TAG = 0x51;
 /** Bound on deliveries within one tick (messages sent with no delay are due at once). */
 const MAX_DELIVERIES_PER_TICK = 20_000;
-
-function ctxKey(ctx: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < ctx.length; i++) s += (ctx[i] as number).toString(16).padStart(2, '0');
-  return s;
-}
-
-function encodeSnapshotData(index: number, hash: number): Uint8Array {
-  const out = new Uint8Array(12);
-  const view = new DataView(out.buffer);
-  view.setFloat64(0, index);
-  view.setUint32(8, hash);
-  return out;
-}
-
-function decodeSnapshotData(data: Uint8Array): { index: number; hash: number } {
-  if (data.length !== 12) throw new Error(`sim: snapshot data of ${data.length} bytes`);
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  return { index: view.getFloat64(0), hash: view.getUint32(8) };
-}
-
-function describe(m: Message): string {
-  let s = `${m.type} ${m.from}->${m.to} t${m.term}`;
-  switch (m.type) {
-    case 'append':
-      s += ` prev=${m.index}/${m.logTerm} n=${m.entries.length} c=${m.commit}`;
-      break;
-    case 'appendResponse':
-      s += ` i=${m.index}${m.reject ? ` REJ hint=${m.rejectHint}` : ''}`;
-      break;
-    case 'vote':
-    case 'preVote':
-      s += ` last=${m.index}/${m.logTerm}`;
-      break;
-    case 'voteResponse':
-    case 'preVoteResponse':
-      s += m.reject ? ' REJ' : ' ok';
-      break;
-    case 'heartbeat':
-      s += ` c=${m.commit}`;
-      break;
-    case 'snapshot':
-      s += ` snap=${m.snapshot?.meta.index ?? '?'}/${m.snapshot?.meta.term ?? '?'}`;
-      break;
-    case 'readIndexResponse':
-      s += ` i=${m.index}${m.reject ? ' REJ' : ''}`;
-      break;
-    case 'propose':
-      s += ` n=${m.entries.length}`;
-      break;
-    default:
-      break;
-  }
-  return s;
-}
-
-function confString(c: ConfState): string {
-  return `v[${c.voters.join(',')}]${c.learners.length > 0 ? ` l[${c.learners.join(',')}]` : ''}`;
-}
-
-/** Per-seed knobs, drawn once from the seed so each seed explores a different corner. */
-interface Settings {
-  readonly preVote: boolean;
-  readonly checkQuorum: boolean;
-  readonly leaseReads: boolean;
-  readonly maxMessageBytes: number;
-  readonly maxInflightMessages: number;
-  readonly disableProposalForwarding: boolean;
-  readonly dropRate: number;
-  readonly duplicateRate: number;
-  readonly maxDelayTicks: number;
-  readonly deferPersistRate: number;
-  readonly faultRate: number;
-}
-
-function drawSettings(rng: Prng): Settings {
-  const checkQuorum = rng.chance(0.8);
-  return {
-    preVote: rng.chance(0.8),
-    checkQuorum,
-    leaseReads: checkQuorum && rng.chance(0.25),
-    maxMessageBytes: rng.pick([40, 200, 1 << 20]),
-    maxInflightMessages: rng.pick([1, 4, 256]),
-    disableProposalForwarding: rng.chance(0.1),
-    dropRate: rng.pick([0, 0.02, 0.08, 0.2]),
-    duplicateRate: rng.pick([0, 0.02, 0.1]),
-    maxDelayTicks: rng.pick([0, 1, 3, 6]),
-    deferPersistRate: rng.pick([0, 0.2, 0.5]),
-    faultRate: rng.pick([0.3, 1, 2]),
-  };
-}
 
 export class SimCluster {
   readonly checker = new Checker();
