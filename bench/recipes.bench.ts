@@ -10,10 +10,8 @@
  * Options: QKV_BENCH_CYCLES (default 300), QKV_BENCH_PARALLEL_MS (default 2000),
  * QKV_BENCH_TRANSPORTS (default "memory,ws").
  */
-import { cmp, createNode, memoryStorage, memoryTransport, MemoryNetwork, op } from '../src/index.ts';
-import type { QuorumNode } from '../src/index.ts';
-import { acquireLock, createSession } from '../src/recipes/index.ts';
-import type { Session } from '../src/recipes/index.ts';
+import { acquireLock, cmp, createNode, createSession, MemoryNetwork, memoryStorage, memoryTransport, op } from '../src/index.ts';
+import type { QuorumNode, Session } from '../src/index.ts';
 
 const ROUNDS = Number(process.env['QKV_BENCH_ROUNDS'] ?? 3);
 const CYCLES = Number(process.env['QKV_BENCH_CYCLES'] ?? 300);

@@ -4,8 +4,8 @@
  * to each change. The view reads the prefix at revision R and watches from R + 1, so no change is
  * missed between the two. Run: `npm run example:config`.
  */
+import { createConfig } from '../src/index.ts';
 import type { QuorumNode } from '../src/index.ts';
-import { createConfig } from '../src/recipes/index.ts';
 import { say, startLocalCluster } from './support/local-cluster.ts';
 
 interface Flag {

@@ -5,9 +5,8 @@
  * Usage (by demo.ts): node --import tsx examples/demo-member.ts <id> <dataDir> <peersJson>
  */
 import { writeSync } from 'node:fs';
-import { cmp, createNode, op } from '../src/index.ts';
+import { acquireLock, cmp, createNode, op } from '../src/index.ts';
 import type { QuorumNode } from '../src/index.ts';
-import { acquireLock } from '../src/recipes/index.ts';
 
 export type DemoCommand =
   | { readonly type: 'status' }

@@ -4,8 +4,8 @@
  * clean shutdown; another's member goes away without a word and its entry disappears when its
  * lease expires. Run: `npm run example:discovery`.
  */
+import { createRegistry } from '../src/index.ts';
 import type { QuorumNode } from '../src/index.ts';
-import { createRegistry } from '../src/recipes/index.ts';
 import { say, startLocalCluster } from './support/local-cluster.ts';
 
 interface Endpoint {

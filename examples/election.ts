@@ -4,8 +4,8 @@
  * hosting the new leader shuts down and its lease expires, handing leadership on again.
  * Run: `npm run example:election`.
  */
-import { createElection } from '../src/recipes/index.ts';
-import type { Election } from '../src/recipes/index.ts';
+import { createElection } from '../src/index.ts';
+import type { Election } from '../src/index.ts';
 import { say, startLocalCluster } from './support/local-cluster.ts';
 
 const cluster = await startLocalCluster(3);

@@ -3,9 +3,8 @@
  * Each increment is a txn fenced with `cmp.owns(lock)`, so even a holder whose lease expired
  * during a pause could not write. Run: `npm run example:lock`.
  */
-import { cmp, op } from '../src/index.ts';
+import { acquireLock, cmp, op } from '../src/index.ts';
 import type { QuorumNode } from '../src/index.ts';
-import { acquireLock } from '../src/recipes/index.ts';
 import { say, startLocalCluster } from './support/local-cluster.ts';
 
 const ROUNDS = 3;

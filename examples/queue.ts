@@ -3,8 +3,8 @@
  * rest priority 5); consumers on all three members dequeue concurrently. Every job is handled
  * exactly once, urgent ones first. Run: `npm run example:queue`.
  */
+import { createQueue } from '../src/index.ts';
 import type { QuorumNode } from '../src/index.ts';
-import { createQueue } from '../src/recipes/index.ts';
 import { say, startLocalCluster } from './support/local-cluster.ts';
 
 interface Job {

@@ -6,10 +6,8 @@
  * scheduler is elected, the lost worker's jobs are reassigned once its registration expires, and
  * every job is done exactly once. Run: `npm run example:scheduling`.
  */
-import { cmp, op } from '../src/index.ts';
-import type { QuorumNode } from '../src/index.ts';
-import { createConfig, createElection, createRegistry } from '../src/recipes/index.ts';
-import type { Election } from '../src/recipes/index.ts';
+import { cmp, createConfig, createElection, createRegistry, op } from '../src/index.ts';
+import type { Election, QuorumNode } from '../src/index.ts';
 import { say, startLocalCluster } from './support/local-cluster.ts';
 
 const JOBS = 12;

@@ -149,7 +149,14 @@ export async function startClientServer(node: QuorumNode, options: ClientEndpoin
     config.tls === undefined
       ? createHttpServer(listener)
       : createHttpsServer(
-          { cert: pemOf(config.tls.cert), key: pemOf(config.tls.key), ...(config.tls.ca === undefined ? {} : { ca: pemOf(config.tls.ca), requestCert: true, rejectUnauthorized: true }) },
+          {
+            cert: pemOf(config.tls.cert),
+            key: pemOf(config.tls.key),
+            ...(config.tls.ca === undefined ? {} : { ca: pemOf(config.tls.ca), requestCert: true, rejectUnauthorized: true }),
+            // Node's default is 120 s: a client that never finishes TLS would hold a connection
+            // slot that long. The slow-client guard covers the TLS handshake too.
+            handshakeTimeout: Math.min(config.requestReadTimeoutMs, 60_000),
+          },
           listener,
         );
   server.maxConnections = config.maxConnections;

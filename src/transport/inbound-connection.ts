@@ -22,7 +22,13 @@ export interface InboundEnv {
 interface Reassembly {
   readonly stream: number;
   readonly message: Message;
-  readonly data: Uint8Array;
+  /** The size the sender announced (already checked against maxSnapshotBytes). */
+  readonly totalBytes: number;
+  // Invariant: received === sum of chunks' lengths <= totalBytes. Chunks are kept as they arrive
+  // and joined at the end, so memory follows the bytes actually received, never the announced
+  // size: a peer announcing 1 GiB and sending nothing costs nothing (and cannot make a huge
+  // up-front allocation fail with a RangeError inside a socket listener).
+  readonly chunks: Uint8Array[];
   received: number;
 }
 
@@ -98,7 +104,7 @@ export class InboundConnection {
       case 'snapshotBegin': {
         if (this.#reassembly !== undefined) throw new ProtocolError('transport: malformed frame: snapshot stream started while another is open');
         const begin = validateSnapshotBegin(decoded.body, ctx, env.config.maxSnapshotBytes);
-        this.#reassembly = { stream: begin.stream, message: begin.message, data: new Uint8Array(begin.totalBytes), received: 0 };
+        this.#reassembly = { stream: begin.stream, message: begin.message, totalBytes: begin.totalBytes, chunks: [], received: 0 };
         return;
       }
       case 'snapshotChunk': {
@@ -108,19 +114,21 @@ export class InboundConnection {
         if (decoded.bytes.byteLength === 0 || decoded.bytes.byteLength > env.config.snapshotChunkBytes * 4) {
           throw new ProtocolError(`transport: malformed frame: snapshot chunk of ${decoded.bytes.byteLength} bytes`);
         }
-        if (r.received + decoded.bytes.byteLength > r.data.byteLength) throw new ProtocolError('transport: malformed frame: snapshot chunk past the announced size');
-        r.data.set(decoded.bytes, r.received);
+        if (r.received + decoded.bytes.byteLength > r.totalBytes) throw new ProtocolError('transport: malformed frame: snapshot chunk past the announced size');
+        // The chunk is a view of its frame, which #onFrame gave exact-size memory of its own.
+        r.chunks.push(decoded.bytes);
         r.received += decoded.bytes.byteLength;
         return;
       }
       case 'snapshotEnd': {
         const r = this.#reassembly;
         if (r === undefined || r.stream !== decoded.stream) throw new ProtocolError(`transport: malformed frame: end of unknown snapshot stream ${decoded.stream}`);
-        if (r.received !== r.data.byteLength) throw new ProtocolError(`transport: malformed frame: snapshot ended after ${r.received} of ${r.data.byteLength} bytes`);
+        if (r.received !== r.totalBytes) throw new ProtocolError(`transport: malformed frame: snapshot ended after ${r.received} of ${r.totalBytes} bytes`);
         this.#reassembly = undefined;
         const snapshot = r.message.snapshot;
         if (snapshot === undefined) throw new ProtocolError('transport: malformed frame: snapshot stream without a snapshot');
-        env.deliver(this.peer, [{ ...r.message, snapshot: { meta: snapshot.meta, data: r.data } }]);
+        const data = joinChunks(r.chunks, r.totalBytes);
+        env.deliver(this.peer, [{ ...r.message, snapshot: { meta: snapshot.meta, data } }]);
         if (!this.#closed) this.#ws.send(env.codec.encodeSnapshotAck(r.stream, true));
         return;
       }
@@ -128,4 +136,14 @@ export class InboundConnection {
         throw new ProtocolError('transport: malformed frame: snapshot acknowledgement on an inbound connection');
     }
   }
+}
+
+function joinChunks(chunks: readonly Uint8Array[], totalBytes: number): Uint8Array {
+  const data = new Uint8Array(totalBytes);
+  let offset = 0;
+  for (const chunk of chunks) {
+    data.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return data;
 }

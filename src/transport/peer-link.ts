@@ -30,6 +30,20 @@ export const HEADER_TOKEN = 'x-quorumkv-token';
 export const HEADER_MEMBER = 'x-quorumkv-member';
 export const HEADER_REJECT = 'x-quorumkv-reject';
 
+/** `decodeURIComponent` that answers undefined instead of throwing on a malformed escape. */
+function safeDecode(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Remote text made short and printable before it reaches a log line. */
+function printable(text: string): string {
+  return text.slice(0, 200).replace(/[^\x20-\x7e]/g, '?');
+}
+
 export interface LinkEnv {
   readonly self: NodeId;
   readonly config: WsConfig;
@@ -258,15 +272,17 @@ export class PeerLink {
     this.#ws = ws;
     let failure = '';
     ws.on('upgrade', (res) => {
+      // The answering server's bytes: a malformed escape must not throw inside this listener
+      // (that would be an uncaught exception in the member's process).
       const member = res.headers[HEADER_MEMBER];
-      if (typeof member === 'string' && decodeURIComponent(member) !== this.id) {
-        failure = `reached member ${member} instead`;
+      if (typeof member === 'string' && safeDecode(member) !== this.id) {
+        failure = `reached member ${printable(member)} instead`;
         ws.terminate();
       }
     });
     ws.on('unexpected-response', (req, res) => {
       const reason = res.headers[HEADER_REJECT];
-      failure = `peer rejected the connection: ${res.statusCode ?? 0} ${typeof reason === 'string' ? reason : ''}`.trim();
+      failure = `peer rejected the connection: ${res.statusCode ?? 0} ${typeof reason === 'string' ? printable(reason) : ''}`.trim();
       req.destroy();
       ws.terminate();
     });

@@ -227,7 +227,16 @@ export class WsTransport implements Transport {
     const server: Server =
       cfg.tls === undefined
         ? createHttpServer()
-        : createHttpsServer({ cert: cfg.tls.cert, key: cfg.tls.key, ca: cfg.tls.ca as string | Buffer | (string | Buffer)[], requestCert: true, rejectUnauthorized: true });
+        : createHttpsServer({
+            cert: cfg.tls.cert,
+            key: cfg.tls.key,
+            ca: cfg.tls.ca as string | Buffer | (string | Buffer)[],
+            requestCert: true,
+            rejectUnauthorized: true,
+            // Node's default is 120 s: a dialer that opens TCP and never finishes TLS would hold
+            // one of maxConnections that long. Bound pending TLS handshakes like HTTP ones.
+            handshakeTimeout: cfg.handshakeTimeoutMs,
+          });
     server.maxConnections = cfg.maxConnections;
     server.headersTimeout = cfg.handshakeTimeoutMs;
     server.requestTimeout = cfg.handshakeTimeoutMs;

@@ -10,10 +10,8 @@
 // Seeded: QKV_SEED=<n> node --import tsx test/recipes/cluster.test.ts replays a run.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cmp, op } from '../../src/index.ts';
-import type { QuorumNode } from '../../src/index.ts';
-import { acquireLock, createElection, createQueue } from '../../src/recipes/index.ts';
-import type { Lock } from '../../src/recipes/index.ts';
+import { acquireLock, cmp, createElection, createQueue, op } from '../../src/index.ts';
+import type { Lock, QuorumNode } from '../../src/index.ts';
 import { sleep, startCluster, withTimeout, type TestCluster } from './helpers.ts';
 
 const seed = Number(process.env['QKV_SEED'] ?? Date.now() % 1_000_000);

@@ -4,9 +4,8 @@
 // during createConfig(): the final view equals the store and each key's changes are contiguous.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { QuorumNode } from '../../src/index.ts';
-import { createConfig } from '../../src/recipes/index.ts';
-import type { ConfigChange } from '../../src/recipes/index.ts';
+import { createConfig } from '../../src/index.ts';
+import type { ConfigChange, QuorumNode } from '../../src/index.ts';
 import { eventually, startSingle, withTimeout } from './helpers.ts';
 
 let node: QuorumNode;

@@ -5,10 +5,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LockLostError } from '../../src/errors.ts';
-import { cmp, op } from '../../src/index.ts';
-import type { QuorumNode } from '../../src/index.ts';
-import { createElection, createSession } from '../../src/recipes/index.ts';
-import type { ElectionLeader } from '../../src/recipes/index.ts';
+import { cmp, createElection, createSession, op } from '../../src/index.ts';
+import type { ElectionLeader, QuorumNode } from '../../src/index.ts';
 import { eventually, sleep, startSingle, withTimeout } from './helpers.ts';
 
 let node: QuorumNode;

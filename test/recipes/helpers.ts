@@ -1,6 +1,6 @@
 // Shared helpers of the recipe tests: single members and in-process clusters with fast timings,
 // bounded waits, and a spy that records the watches a recipe opens.
-import { createNode, memoryStorage, memoryTransport, MemoryNetwork } from '../../src/index.ts';
+import { createNode, MemoryNetwork, memoryStorage, memoryTransport } from '../../src/index.ts';
 import type { QuorumNode } from '../../src/index.ts';
 
 /** Fast Raft timings for tests: lease TTL floor = 1.5 × electionTimeoutMs = 300 ms. */

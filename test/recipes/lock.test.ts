@@ -6,10 +6,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AbortedError, InvalidArgumentError, LockLostError, TimeoutError } from '../../src/errors.ts';
-import { cmp, op } from '../../src/index.ts';
-import type { QuorumNode } from '../../src/index.ts';
-import { acquireLock, createRWLock, createSemaphore, createSession, lockKey, tryLock } from '../../src/recipes/index.ts';
-import type { Lock } from '../../src/recipes/index.ts';
+import { acquireLock, cmp, createRWLock, createSemaphore, createSession, lockKey, op, tryLock } from '../../src/index.ts';
+import type { Lock, QuorumNode } from '../../src/index.ts';
 import { sleep, spyWatches, startSingle, withTimeout } from './helpers.ts';
 
 let node: QuorumNode;

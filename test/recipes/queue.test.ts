@@ -4,8 +4,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AbortedError, InvalidArgumentError, TimeoutError } from '../../src/errors.ts';
+import { createQueue } from '../../src/index.ts';
 import type { QuorumNode } from '../../src/index.ts';
-import { createQueue } from '../../src/recipes/index.ts';
 import { sleep, startSingle, withTimeout } from './helpers.ts';
 
 let node: QuorumNode;

@@ -3,9 +3,8 @@
 // disappearing, re-registration after a lost session, and deregister.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { QuorumNode } from '../../src/index.ts';
-import { createRegistry } from '../../src/recipes/index.ts';
-import type { ServiceInstance } from '../../src/recipes/index.ts';
+import { createRegistry } from '../../src/index.ts';
+import type { QuorumNode, ServiceInstance } from '../../src/index.ts';
 import { eventually, startSingle, withTimeout } from './helpers.ts';
 
 let node: QuorumNode;

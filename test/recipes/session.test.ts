@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LeaseNotFoundError, LockLostError } from '../../src/errors.ts';
-import { createSession } from '../../src/recipes/index.ts';
+import { createSession } from '../../src/index.ts';
 import type { QuorumNode } from '../../src/index.ts';
 import { eventually, sleep, startSingle, withTimeout } from './helpers.ts';
 
