@@ -117,6 +117,12 @@ function runOnce(batchSize: number, durationMs: number, seed: number): Rate {
     elapsed = performance.now() - started;
   }
   const cpu = process.cpuUsage(cpuStarted);
+  // Sanity: the figure counts only what really committed — every member agrees on the commit.
+  const last = cluster.leader.core.status().lastIndex;
+  for (const m of cluster.members) {
+    const st = m.core.status();
+    if (st.commit !== last) throw new Error(`bench: ${m.id} commit ${st.commit} != leader last index ${last}`);
+  }
   const cpuMs = (cpu.user + cpu.system) / 1000;
   const committed = cluster.leaderApplied - startApplied;
   return { wall: (committed / elapsed) * 1000, cpu: (committed / cpuMs) * 1000 };

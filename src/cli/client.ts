@@ -71,17 +71,30 @@ export class ApiClient {
       };
       signal?.addEventListener('abort', stop, { once: true });
       res.setEncoding('utf8');
+      const fail = (err: unknown): void => {
+        res.destroy();
+        reject(err);
+      };
       res.on('data', (chunk: string) => {
         buffered += chunk;
+        // The endpoint's bytes: a line that never ends must not grow without bound, and a line
+        // that is not JSON must reject this call, not throw inside the listener (uncaught).
+        if (buffered.length > MAX_RESPONSE_BYTES) return fail(new CliError(`stream line over ${MAX_RESPONSE_BYTES} bytes`, EXIT_SERVER_ERROR));
         let nl: number;
         while ((nl = buffered.indexOf('\n')) >= 0) {
           const line = buffered.slice(0, nl).trim();
           buffered = buffered.slice(nl + 1);
           if (line === '') continue;
-          const msg = parseJson(line);
+          let msg: JsonObject;
+          try {
+            msg = parseJson(line);
+          } catch (err) {
+            return fail(err);
+          }
           chain = chain.then(async (go) => {
             if (!go) return false;
-            if (msg['error'] !== undefined) throw errorFromBody(200, msg['error'] as JsonObject);
+            const error = msg['error'];
+            if (error !== undefined) throw errorFromBody(200, typeof error === 'object' && error !== null ? (error as JsonObject) : { message: String(error) });
             const more = await onMessage((msg['result'] ?? {}) as JsonObject);
             if (!more) stop();
             return more;

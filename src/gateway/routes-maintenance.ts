@@ -51,13 +51,23 @@ export async function snapshotRoute(ctx: RouteContext, _req: IncomingMessage, re
     const part = bytes.subarray(offset, Math.min(bytes.length, offset + chunk));
     const remaining = bytes.length - offset - part.length;
     const ok = res.write(`${JSON.stringify({ result: { header: head, remaining_bytes: String(remaining), blob: b64(part) } })}\n`);
-    if (!ok) await new Promise<void>((resolve) => {
-      res.once('drain', resolve);
-      res.once('close', resolve);
-    });
+    if (!ok) await drainOrClose(res);
     if (bytes.length === 0) break;
   }
   res.end();
+}
+
+/** Waits for `drain` or `close`, removing both listeners after (one wait per chunk: none may pile up). */
+function drainOrClose(res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 /** etcd's `/health`: `{"health":"true"}` with 200 when a leader is known, else 503. */

@@ -43,52 +43,75 @@ function eventJson(ev: WatchEvent<unknown>): JsonObject {
   return out;
 }
 
+/**
+ * How long a watch response cancelled as slow may take to drain its last bytes before its
+ * connection is destroyed, in ms: a client that stopped reading would otherwise pin up to
+ * `maxWatchBufferBytes` (and its socket) for as long as it stays connected.
+ */
+export const SLOW_WATCH_DRAIN_MS = 5000;
+
 export async function watchRoute(ctx: RouteContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const w = parseCreate(ctx.body);
   const watch = ctx.node.watch(w.range, { ...w.options, signal: ctx.call.signal });
   const idField: JsonObject = w.watchId !== 0 ? { watch_id: String(w.watchId) } : {};
   res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-  const send = (result: JsonObject): void => {
-    if (res.writableEnded || res.destroyed) return;
-    res.write(`${JSON.stringify({ result: { header: header(ctx.node.status()), ...idField, ...result } })}\n`);
+  let slow = false;
+  const line = (result: JsonObject, revision?: number): string => `${JSON.stringify({ result: { header: header(ctx.node.status(), revision), ...idField, ...result } })}\n`;
+  const write = (result: JsonObject, revision?: number): void => {
+    // Once cancelled as slow, the cancel line is the last thing the client gets.
+    if (slow || res.writableEnded || res.destroyed) return;
+    res.write(line(result, revision));
+    // Every write is checked (events and progress alike): a client that stops reading must not
+    // make the response buffer grow without bound.
+    if (res.writableLength > ctx.config.maxWatchBufferBytes) {
+      slow = true;
+      res.write(line({ canceled: true, cancel_reason: `gateway: watch stream over ${ctx.config.maxWatchBufferBytes} unsent bytes (slow client)` }));
+      watch.close();
+    }
   };
-  send({ created: true });
+  write({ created: true });
   let pending: JsonObject[] = [];
   let lastRevision = 0;
   const flush = (): void => {
     if (pending.length === 0) return;
     const events = pending;
     pending = [];
-    if (res.writableEnded || res.destroyed) return;
-    res.write(`${JSON.stringify({ result: { header: header(ctx.node.status(), lastRevision), ...idField, events } })}\n`);
-    if (res.writableLength > ctx.config.maxWatchBufferBytes) {
-      send({ canceled: true, cancel_reason: `gateway: watch stream over ${ctx.config.maxWatchBufferBytes} unsent bytes (slow client)` });
-      watch.close();
-    }
+    write({ events }, lastRevision);
   };
-  await new Promise<void>((resolve) => {
-    watch.on('event', (ev: WatchEvent<unknown>) => {
-      if (pending.length === 0) setImmediate(flush);
-      pending.push(eventJson(ev));
-      lastRevision = ev.revision;
+  const onSocketClose = (): void => watch.close();
+  try {
+    await new Promise<void>((resolve) => {
+      watch.on('event', (ev: WatchEvent<unknown>) => {
+        if (pending.length === 0) setImmediate(flush);
+        pending.push(eventJson(ev));
+        lastRevision = ev.revision;
+      });
+      watch.on('progress', (p: { readonly revision: number }) => {
+        flush();
+        write({}, p.revision);
+      });
+      watch.on('error', (err: QuorumError) => {
+        flush();
+        const out: JsonObject = { canceled: true, cancel_reason: err.message, code: err.code };
+        if (err instanceof CompactedError) out['compact_revision'] = String(err.compactRevision);
+        write(out);
+      });
+      watch.on('close', () => {
+        flush();
+        resolve();
+      });
+      // One listener per watch on a socket that keep-alive may reuse for many requests: removed below.
+      req.socket.on('close', onSocketClose);
+      res.on('close', () => watch.close());
+      if (watch.closed) resolve();
     });
-    watch.on('progress', (p: { readonly revision: number }) => {
-      flush();
-      if (!res.writableEnded && !res.destroyed) res.write(`${JSON.stringify({ result: { header: header(ctx.node.status(), p.revision), ...idField } })}\n`);
-    });
-    watch.on('error', (err: QuorumError) => {
-      flush();
-      const out: JsonObject = { canceled: true, cancel_reason: err.message, code: err.code };
-      if (err instanceof CompactedError) out['compact_revision'] = String(err.compactRevision);
-      send(out);
-    });
-    watch.on('close', () => {
-      flush();
-      resolve();
-    });
-    req.socket.on('close', () => watch.close());
-    res.on('close', () => watch.close());
-    if (watch.closed) resolve();
-  });
+  } finally {
+    req.socket.off('close', onSocketClose);
+  }
   if (!res.writableEnded) res.end();
+  if (slow && !res.writableFinished) {
+    const timer = setTimeout(() => res.destroy(), SLOW_WATCH_DRAIN_MS);
+    timer.unref();
+    res.once('close', () => clearTimeout(timer));
+  }
 }

@@ -162,6 +162,8 @@ export async function startClientServer(node: QuorumNode, options: ClientEndpoin
   server.maxConnections = config.maxConnections;
   server.requestTimeout = config.requestReadTimeoutMs;
   server.headersTimeout = Math.min(config.requestReadTimeoutMs, 60_000);
+  // Node leaves the socket open after a TLS error (a handshake timeout included): close it.
+  server.on('tlsClientError', (_err: Error, socket: { destroy(): void }) => socket.destroy());
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();

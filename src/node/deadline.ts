@@ -13,6 +13,59 @@ export function timeoutOf(options: CallOptions | undefined, fallbackMs: number):
 }
 
 /**
+ * One pending call: settles once, by its operation, its deadline or its signal. A class rather
+ * than closures because it is created for every request on the hot path.
+ */
+class DeadlineCall<T> {
+  done = false;
+  timer: NodeJS.Timeout | undefined;
+  cancel: (() => void) | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly onTimeout: () => QuorumError;
+  readonly resolveCall: (value: T) => void;
+  readonly rejectCall: (err: unknown) => void;
+
+  constructor(signal: AbortSignal | undefined, onTimeout: () => QuorumError, resolve: (value: T) => void, reject: (err: unknown) => void) {
+    this.signal = signal;
+    this.onTimeout = onTimeout;
+    this.resolveCall = resolve;
+    this.rejectCall = reject;
+  }
+
+  #finish(): boolean {
+    if (this.done) return false;
+    this.done = true;
+    clearTimeout(this.timer);
+    this.signal?.removeEventListener('abort', this);
+    return true;
+  }
+
+  resolve(value: T): void {
+    if (this.#finish()) this.resolveCall(value);
+  }
+
+  reject(err: unknown): void {
+    if (this.#finish()) this.rejectCall(err);
+  }
+
+  /** The deadline or the signal won: cancel the operation. */
+  #lose(err: QuorumError): void {
+    if (!this.#finish()) return;
+    this.cancel?.();
+    this.rejectCall(err);
+  }
+
+  static fire<U>(call: DeadlineCall<U>): void {
+    call.#lose(call.onTimeout());
+  }
+
+  /** AbortSignal listener (EventListenerObject: no closure per call). */
+  handleEvent(): void {
+    this.#lose(new AbortedError());
+  }
+}
+
+/**
  * `register(resolve, reject)` starts the operation and returns its cancel function, called when
  * the deadline or the signal wins (not when the operation settles by itself).
  */
@@ -31,37 +84,16 @@ export function withDeadline<T>(
   const signal = options?.signal;
   if (signal?.aborted === true) return Promise.reject(new AbortedError());
   return new Promise<T>((resolve, reject) => {
-    let done = false;
-    let cancel: () => void = () => {};
-    const finish = (): boolean => {
-      if (done) return false;
-      done = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      return true;
-    };
-    const onAbort = (): void => {
-      if (!finish()) return;
-      cancel();
-      reject(new AbortedError());
-    };
-    const timer = setTimeout(() => {
-      if (!finish()) return;
-      cancel();
-      reject(onTimeout());
-    }, timeoutMs);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const call = new DeadlineCall<T>(signal, onTimeout, resolve, reject);
+    call.timer = setTimeout(DeadlineCall.fire, timeoutMs, call);
+    signal?.addEventListener('abort', call, { once: true });
     try {
-      cancel = register(
-        (value) => {
-          if (finish()) resolve(value);
-        },
-        (err) => {
-          if (finish()) reject(err);
-        },
+      call.cancel = register(
+        (value) => call.resolve(value),
+        (err) => call.reject(err),
       );
     } catch (err) {
-      if (finish()) reject(err);
+      call.reject(err);
     }
   });
 }

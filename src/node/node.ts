@@ -8,7 +8,7 @@ import { InvalidArgumentError, LeaseNotFoundError, QuorumError, StoppedError, Wa
 import type { NodeId } from '../protocol/types.ts';
 import { acquireLock, createElection } from '../recipes/index.ts';
 import type { Election, ElectionOptions, Lock, LockOptions } from '../recipes/index.ts';
-import type { Command, CommandResult } from '../store/types.ts';
+import type { Command, CommandResult, KeyRange, RangeOptions } from '../store/types.ts';
 import { encodeCommand } from '../store/codec.ts';
 import { encodeBackup, writeFileDurably } from './backup.ts';
 import { toDeleteRequest, toDeleteResult, toKeyValue, toPutRequest, toPutResult, toRangeOptions, toRangeResult, toTxnRequest, toTxnResult } from './convert.ts';
@@ -132,19 +132,20 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
     try {
       const range = toRange(key);
       const rangeOptions = options.revision === undefined ? GET_OPTIONS : toRangeOptions({ revision: options.revision, limit: 1 });
-      const read = (): KeyValue<T> | undefined => {
-        const kv = this.#driver.store.range(range, rangeOptions).kvs[0];
-        return kv === undefined ? undefined : toKeyValue<T>(kv, this.#codec);
-      };
       // Serializable reads take no barrier: no extra await on the hot path.
       if (options.consistency === 'serializable') {
         this.#checkOpen();
-        return Promise.resolve(read());
+        return Promise.resolve(this.#readOne<T>(range, rangeOptions));
       }
-      return this.#beforeRead(options).then(read);
+      return this.#beforeRead(options).then(() => this.#readOne<T>(range, rangeOptions));
     } catch (err) {
       return Promise.reject(err);
     }
+  }
+
+  #readOne<T>(range: KeyRange, rangeOptions: RangeOptions): KeyValue<T> | undefined {
+    const kv = this.#driver.store.range(range, rangeOptions).kvs[0];
+    return kv === undefined ? undefined : toKeyValue<T>(kv, this.#codec);
   }
 
   async range<T>(range: KeyOrRange, options: RangeCallOptions = {}): Promise<RangeResult<T>> {

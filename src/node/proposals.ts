@@ -53,6 +53,28 @@ export class DedupeTable {
   }
 }
 
+/** A class, not an object of closures: one is made per write. */
+class Pending implements PendingProposal {
+  readonly key: string;
+  readonly data: Uint8Array;
+  proposedTerm = 0;
+  proposedAtMs = 0;
+  queued = false;
+  readonly #owner: Map<string, PendingProposal>;
+  readonly #settle: (result: CommandResult | QuorumError) => void;
+
+  constructor(key: string, data: Uint8Array, owner: Map<string, PendingProposal>, settle: (result: CommandResult | QuorumError) => void) {
+    this.key = key;
+    this.data = data;
+    this.#owner = owner;
+    this.#settle = settle;
+  }
+
+  settle(result: CommandResult | QuorumError): void {
+    if (this.#owner.delete(this.key)) this.#settle(result);
+  }
+}
+
 export class Proposals {
   readonly incarnation: number;
   readonly #member: string;
@@ -79,18 +101,8 @@ export class Proposals {
   add(command: Uint8Array, settle: (result: CommandResult | QuorumError) => void): PendingProposal {
     if (this.#pending.size >= this.#max) throw new ProposalDroppedError(`too many pending proposals (maxPendingProposals ${this.#max})`);
     const id = this.nextId();
-    const key = proposalKey(id);
-    const pending: PendingProposal = {
-      key,
-      data: encodeEnvelope({ id, command }),
-      proposedTerm: 0,
-      proposedAtMs: 0,
-      queued: false,
-      settle: (result) => {
-        if (this.#pending.delete(key)) settle(result);
-      },
-    };
-    this.#pending.set(key, pending);
+    const pending = new Pending(proposalKey(id), encodeEnvelope({ id, command }), this.#pending, settle);
+    this.#pending.set(pending.key, pending);
     return pending;
   }
 

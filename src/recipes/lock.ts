@@ -99,10 +99,12 @@ export class Lock extends EventEmitter<LockEvents> implements Holder {
     if (this.#controller !== undefined && !this.#controller.signal.aborted) this.#controller.abort(new StoppedError(`lock: ${this.name} released`));
     this.#unclaim();
     let deleted = false;
-    try {
-      if (wasHeld || this.session.isOpen) deleted = await deleteIfOwned(this.#node, this.key, this.createRevision);
-    } finally {
-      if (this.#ownsSession) await this.session.close();
+    if (this.#ownsSession) {
+      // Our own session: revoking its lease deletes the key (and nothing else) in one proposal.
+      deleted = wasHeld && this.session.isOpen;
+      await this.session.close();
+    } else if (wasHeld || this.session.isOpen) {
+      deleted = await deleteIfOwned(this.#node, this.key, this.createRevision);
     }
     this.emit('released');
     return deleted;

@@ -250,6 +250,8 @@ export class WsTransport implements Transport {
       const plaintext = /http request/i.test(err.message);
       const reason = plaintext ? 'plaintext connection to a TLS member' : `untrusted, missing or invalid client certificate (${err.message})`;
       cfg.logger.warn({ remote, reason: err.message }, `transport: rejected connection from ${remote}: TLS handshake failed: ${reason}`);
+      // Node does not close the socket after a TLS error (a handshake timeout included).
+      socket.destroy();
     });
     server.on('clientError', (err: Error, socket: Duplex) => {
       cfg.logger.debug?.({ reason: err.message }, `transport: bad HTTP request on the peer listener: ${err.message}`);

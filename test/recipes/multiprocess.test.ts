@@ -5,7 +5,9 @@
 // cmp.owns(lock). We assert: no write reported accepted came from a holder that had been paused
 // past its TTL while it was the owner (the store refused them), and — from the surviving member's
 // MVCC history — every accepted write's fencing token was the lock owner's create revision at that
-// revision, with tokens strictly increasing.
+// revision, with tokens strictly increasing. A campaigner per member runs an election meanwhile;
+// every write fenced with cmp.owns(election) must come from the only leader (oldest key) at its
+// revision — at no revision are two campaigners leader.
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -22,6 +24,7 @@ interface Msg {
   readonly succeeded?: boolean;
   readonly revision?: number;
   readonly writes?: number;
+  readonly leaderWrites?: number;
   readonly violations?: string[];
 }
 
@@ -54,7 +57,7 @@ function waitFor(children: Map<string, ChildProcess>, id: string, kind: string, 
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-test('lock safety across 3 member processes with SIGSTOP past the TTL and SIGKILL', async () => {
+test('lock and election safety across 3 member processes with SIGSTOP past the TTL and SIGKILL', async () => {
   const root = mkdtempSync(join(tmpdir(), 'qkv-recipes-mp-'));
   const ids = ['m1', 'm2', 'm3'];
   const ports = await Promise.all(ids.map(() => freePort()));
@@ -112,9 +115,10 @@ test('lock safety across 3 member processes with SIGSTOP past the TTL and SIGKIL
     const reader = [...children.keys()].find((id) => id !== holder.id) ?? holder.id;
     children.get(reader)?.send({ kind: 'verify' });
     const verified = await waitFor(children, reader, 'verified', 30_000);
-    console.log(`multiprocess: history of /protected on ${reader}: ${verified.writes} writes, ${verified.violations?.length} violations`);
+    console.log(`multiprocess: history on ${reader}: ${verified.writes} lock-fenced writes, ${verified.leaderWrites} leader-fenced writes, ${verified.violations?.length} violations`);
     assert.equal(verified.violations, [], 'every accepted write came from the owner, tokens strictly increase');
     assert.ok((verified.writes ?? 0) >= accepted.length, 'every acknowledged write is in the history');
+    assert.ok((verified.leaderWrites ?? 0) >= 3, 'the election made progress');
   } finally {
     for (const c of children.values()) {
       c.kill('SIGCONT');
