@@ -11,6 +11,7 @@ import type { NodeOptions, QuorumNode, Transport } from '../index.ts';
 import { startClientServer } from '../gateway/server.ts';
 import type { ClientEndpointOptions, ClientServer } from '../gateway/server.ts';
 import { rawCodec } from '../gateway/values.ts';
+import { isLoopbackHost } from '../transport/ws-options.ts';
 import { parseInitialCluster } from './commands/maintenance.ts';
 import { CliError, EXIT_BAD_ARGS, EXIT_SERVER_ERROR } from './errors.ts';
 import type { Io } from './output.ts';
@@ -41,6 +42,8 @@ interface MemberPlan {
   readonly node: NodeOptions;
   readonly client: ClientEndpointOptions;
   readonly summary: readonly [string, string][];
+  /** Security warnings to print at startup (plaintext client traffic on a real network). */
+  readonly warnings: readonly string[];
 }
 
 function intFlag(raw: string, flag: string, min: number): number {
@@ -133,7 +136,15 @@ export function planMember(f: MemberFlags): MemberPlan {
     ['initial cluster', Object.entries(peers).map(([id, url]) => `${id}=${url}`).join(',')],
     ['initial cluster state', f.initialClusterState],
   ];
-  return { node, client: clientOptions(f, clientUrl), summary };
+  const warnings: string[] = [];
+  // The peer transport warns about plaintext peer traffic itself; the client endpoint has no
+  // logger, so its warning is ours: a bearer token over plain http is readable on the wire.
+  if (clientUrl.protocol === 'http:' && !isLoopbackHost(hostOf(clientUrl))) {
+    warnings.push(
+      `plaintext client traffic on non-loopback ${f.listenClientUrl}: requests${f.clientToken === undefined ? '' : ' and the client token'} are neither encrypted nor server-authenticated; use an https:// --listen-client-url with --cert-file/--key-file`,
+    );
+  }
+  return { node, client: clientOptions(f, clientUrl), summary, warnings };
 }
 
 function logLine(io: Io, level: 'I' | 'W' | 'E' | 'N', who: string, text: string): void {
@@ -173,6 +184,7 @@ export async function runMember(flags: MemberFlags, io: Io): Promise<number> {
     return err instanceof CliError ? err.exitCode : EXIT_BAD_ARGS;
   }
   for (const [label, value] of plan.summary) logLine(io, 'I', 'quorumkv', `${label} = ${value}`);
+  for (const warning of plan.warnings) logLine(io, 'W', 'quorumkv', warning);
   const stopping = untilSignal();
   let node: QuorumNode | undefined;
   let server: ClientServer | undefined;

@@ -38,7 +38,7 @@ import { Membership } from './membership.ts';
 import type { NodeConfig } from './options.ts';
 import { DedupeTable, Proposals, unknownOutcome } from './proposals.ts';
 import type { PendingProposal } from './proposals.ts';
-import { ReadBatcher } from './reads.ts';
+import { ReadBatcher, ReadCall } from './reads.ts';
 import type { CallOptions, Member } from './types.ts';
 
 export interface DriverEvents {
@@ -581,22 +581,16 @@ export class Driver extends EventEmitter<DriverEvents> {
   /** Waits until a linearizable read may run against the local store (ReadIndex). */
   readBarrier(options?: CallOptions): Promise<void> {
     if (this.#stopped) return Promise.reject(new StoppedError());
-    let waiter: { settle(err?: QuorumError): void } | undefined;
-    return withDeadline<void>(
-      options,
-      this.#config.requestTimeoutMs,
-      () => (this.#leader === '' ? new NoLeaderError('node: no leader within the request timeout') : new TimeoutError('node: linearizable read timed out')),
-      (resolve, reject) => {
-        const w = { settle: (err?: QuorumError) => (err === undefined ? resolve() : reject(err)) };
-        waiter = w;
-        this.#reads.enqueue(w);
-        this.#kick();
-        return () => this.#reads.cancel(w);
-      },
-    ).finally(() => {
-      waiter = undefined;
+    return withDeadline<void>(options, this.#config.requestTimeoutMs, this.#readTimeout, (resolve, reject) => {
+      const w = new ReadCall(resolve, reject);
+      this.#reads.enqueue(w);
+      this.#kick();
+      return () => this.#reads.cancel(w);
     });
   }
+
+  readonly #readTimeout = (): QuorumError =>
+    this.#leader === '' ? new NoLeaderError('node: no leader within the request timeout') : new TimeoutError('node: linearizable read timed out');
 
   /** Proposes a membership change; resolves once it is applied on this member. */
   confChange(type: ConfChangeType, nodeId: NodeId, url: string, options?: CallOptions): Promise<void> {

@@ -13,6 +13,22 @@ export interface ReadWaiter {
   settle(err?: QuorumError): void;
 }
 
+/** A read waiting on a round (a class: one per linearizable read). */
+export class ReadCall implements ReadWaiter {
+  readonly #resolve: () => void;
+  readonly #reject: (err: QuorumError) => void;
+
+  constructor(resolve: () => void, reject: (err: QuorumError) => void) {
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  settle(err?: QuorumError): void {
+    if (err === undefined) this.#resolve();
+    else this.#reject(err);
+  }
+}
+
 interface Round {
   readonly ctx: string;
   readonly waiters: ReadWaiter[];

@@ -88,6 +88,8 @@ export class PeerLink {
   #queuedBytes = 0;
   #attempts = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** Pings the open connection; cleared whenever that connection is no longer #ws. */
+  #pingTimer: NodeJS.Timeout | undefined;
   #flushQueued = false;
   #waitingDrain = false;
   #snapshot: OutboundSnapshot | undefined;
@@ -179,6 +181,7 @@ export class PeerLink {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     this.#clearTimer();
+    this.#clearPing();
     this.#clearQueue();
     if (this.#snapshot?.timer !== undefined) clearTimeout(this.#snapshot.timer);
     this.#snapshot = undefined;
@@ -289,10 +292,33 @@ export class PeerLink {
     ws.on('error', (err) => {
       if (failure === '') failure = err.message;
     });
-    ws.on('open', () => this.#opened());
+    let lastPongMs = 0;
+    ws.on('pong', () => {
+      lastPongMs = Date.now();
+    });
+    ws.on('open', () => {
+      if (this.#state === 'closed' || this.#ws !== ws) return;
+      lastPongMs = Date.now();
+      this.#clearPing();
+      // Liveness: a connection whose peer stopped answering pings is closed, so #failed reports
+      // it and the link redials, instead of queueing into a dead socket until TCP gives up.
+      this.#pingTimer = setInterval(() => {
+        if (this.#ws !== ws || ws.readyState !== WebSocket.OPEN) return this.#clearPing();
+        if (Date.now() - lastPongMs > this.#env.config.pingTimeoutMs) {
+          failure = `no answer to pings for ${this.#env.config.pingTimeoutMs} ms`;
+          this.#clearPing();
+          ws.terminate();
+          return;
+        }
+        ws.ping();
+      }, this.#env.config.pingIntervalMs);
+      this.#pingTimer.unref();
+      this.#opened();
+    });
     ws.on('message', (data: Buffer, isBinary: boolean) => this.#onControl(ws, data, isBinary));
     ws.on('close', (code, reason) => {
       if (this.#ws !== ws) return;
+      this.#clearPing();
       this.#ws = undefined;
       this.#failed(failure || `connection closed (${code} ${reason.toString()})`);
     });
@@ -333,6 +359,7 @@ export class PeerLink {
   }
 
   #disconnect(reason: string): void {
+    this.#clearPing();
     const ws = this.#ws;
     this.#ws = undefined;
     if (ws === undefined) return;
@@ -342,6 +369,11 @@ export class PeerLink {
     this.#clearQueue();
     this.#failSnapshot();
     this.#env.config.logger.info({ peer: this.id, reason }, `transport: dropped connection to ${this.id}: ${reason}`);
+  }
+
+  #clearPing(): void {
+    if (this.#pingTimer !== undefined) clearInterval(this.#pingTimer);
+    this.#pingTimer = undefined;
   }
 
   #clearTimer(): void {

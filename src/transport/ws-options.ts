@@ -52,6 +52,14 @@ export interface WsTransportOptions {
   readonly reconnectBaseMs?: number;
   /** Longest reconnect delay in ms. @default 5000 */
   readonly reconnectMaxMs?: number;
+  /**
+   * Interval of WebSocket pings on each outbound connection, in ms. A peer that vanished without
+   * closing (power loss, a partition that drops packets) is otherwise noticed only when TCP gives
+   * up, many minutes later. @default 2000
+   */
+  readonly pingIntervalMs?: number;
+  /** An outbound connection with no pong for this long is closed and redialed, in ms (> pingIntervalMs). @default 10000 */
+  readonly pingTimeoutMs?: number;
   /** Bound on a connection's HTTP upgrade handshake in ms. @default 5000 */
   readonly handshakeTimeoutMs?: number;
   /** Bounded wait of `stop()` for queued messages to be written, in ms. @default 2000 */
@@ -82,6 +90,8 @@ export interface WsConfig {
   readonly snapshotAckTimeoutMs: number;
   readonly reconnectBaseMs: number;
   readonly reconnectMaxMs: number;
+  readonly pingIntervalMs: number;
+  readonly pingTimeoutMs: number;
   readonly handshakeTimeoutMs: number;
   readonly drainTimeoutMs: number;
   readonly maxConnections: number;
@@ -120,6 +130,8 @@ export function normalizeWsOptions(options: WsTransportOptions): WsConfig {
     snapshotAckTimeoutMs: positiveInt('snapshotAckTimeoutMs', options.snapshotAckTimeoutMs, 30_000),
     reconnectBaseMs: positiveInt('reconnectBaseMs', options.reconnectBaseMs, 100),
     reconnectMaxMs: positiveInt('reconnectMaxMs', options.reconnectMaxMs, 5000),
+    pingIntervalMs: positiveInt('pingIntervalMs', options.pingIntervalMs, 2000),
+    pingTimeoutMs: positiveInt('pingTimeoutMs', options.pingTimeoutMs, 10_000),
     handshakeTimeoutMs: positiveInt('handshakeTimeoutMs', options.handshakeTimeoutMs, 5000),
     drainTimeoutMs: positiveInt('drainTimeoutMs', options.drainTimeoutMs, 2000, 0),
     maxConnections: positiveInt('maxConnections', options.maxConnections, 256),
@@ -132,6 +144,7 @@ export function normalizeWsOptions(options: WsTransportOptions): WsConfig {
   if (config.snapshotChunkBytes + CHUNK_HEADER_BYTES > config.maxPayloadBytes) {
     throw new RangeError('transport: snapshotChunkBytes + 13 must not exceed maxPayloadBytes');
   }
+  if (config.pingTimeoutMs <= config.pingIntervalMs) throw new RangeError('transport: pingTimeoutMs must be greater than pingIntervalMs');
   if (config.reconnectMaxMs < config.reconnectBaseMs) throw new RangeError('transport: reconnectMaxMs must be >= reconnectBaseMs');
   if (config.tls !== undefined && (!config.tls.cert || !config.tls.key || !config.tls.ca)) {
     throw new RangeError('transport: tls needs cert, key and ca');

@@ -76,6 +76,7 @@ export class WsTransport implements Transport {
   #wss: WebSocketServer | undefined;
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   #stopPromise: Promise<void> | undefined;
+  #listening: Promise<void> | undefined;
   #rejectedConnections = 0;
   #rejectedFrames = 0;
   #receivedMessages = 0;
@@ -127,13 +128,14 @@ export class WsTransport implements Transport {
     this.#handlers = handlers;
     const server = this.#createServer();
     this.#server = server;
-    await new Promise<void>((resolve, reject) => {
+    this.#listening = new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.#config.port, this.#config.host, () => {
         server.off('error', reject);
         resolve();
       });
     });
+    await this.#listening;
     server.on('error', (err) => logError(this.#config.logger, { err: err.message }, `transport: listener error: ${err.message}`));
     this.#state = 'running';
     this.#logSecurityPosture();
@@ -174,6 +176,9 @@ export class WsTransport implements Transport {
   }
 
   async #stop(): Promise<void> {
+    // A stop() during start() waits for the listener: closing a server whose listen() is still
+    // pending does nothing, and start() would then bring the transport up after it was stopped.
+    if (this.#state === 'starting') await this.#listening?.catch(() => undefined);
     const wasRunning = this.#state === 'running';
     this.#state = 'stopping';
     if (wasRunning) {

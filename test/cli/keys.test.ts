@@ -1,6 +1,7 @@
 // Proves the CLI's pure pieces: v2 key normalization and the directory/prefix mapping, etcd's
 // prefix range end, the exact etcdctl v2 error line and JSON, endpoint error bodies turned into
-// CLI errors, and member config validation (flags → node options) — no network, no processes.
+// CLI errors, and member config validation (flags → node options, plus the plaintext warning for
+// a non-loopback http client URL) — no network, no processes.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { errorFromBody } from '../../src/cli/client.ts';
@@ -65,6 +66,22 @@ test('member flags are validated into node options', () => {
   assert.throws(() => planMember({ ...base, heartbeatInterval: 'fast' }), /--heartbeat-interval/);
   assert.throws(() => planMember({ ...base, listenClientUrl: 'https://127.0.0.1:2379' }), /--cert-file/);
   assert.throws(() => parseInitialCluster('n1'), /name=ws/);
+});
+
+test('a member warns about plaintext client traffic on a non-loopback address', () => {
+  const base = {
+    name: 'n1',
+    listenPeerUrl: 'ws://127.0.0.1:2380',
+    initialClusterState: 'new',
+    heartbeatInterval: '100',
+    electionTimeout: '1000',
+    snapshotCount: '10000',
+  };
+  assert.equal(planMember({ ...base, listenClientUrl: 'http://127.0.0.1:2379' }).warnings, []);
+  assert.equal(planMember({ ...base, listenClientUrl: 'http://[::1]:2379' }).warnings, []);
+  const open = planMember({ ...base, listenClientUrl: 'http://0.0.0.0:2379', clientToken: 't' }).warnings;
+  assert.is(open.length, 1);
+  assert.match(open[0] ?? '', /plaintext client traffic on non-loopback http:\/\/0\.0\.0\.0:2379: requests and the client token/);
 });
 
 test('tables are aligned', () => {

@@ -65,6 +65,7 @@ test('lock and election safety across 3 member processes with SIGSTOP past the T
   const children = new Map<string, ChildProcess>();
   const writes: Msg[] = [];
   const acquired: Msg[] = [];
+  const leaderWrites: Msg[] = [];
   const paused = new Set<string>(); // clients whose process was stopped while they held the lock
   try {
     for (const id of ids) {
@@ -73,6 +74,7 @@ test('lock and election safety across 3 member processes with SIGSTOP past the T
         const m = raw as Msg;
         if (m.kind === 'write') writes.push(m);
         if (m.kind === 'acquired') acquired.push(m);
+        if (m.kind === 'leader-write') leaderWrites.push(m);
       });
       children.set(id, child);
     }
@@ -115,7 +117,7 @@ test('lock and election safety across 3 member processes with SIGSTOP past the T
     const reader = [...children.keys()].find((id) => id !== holder.id) ?? holder.id;
     children.get(reader)?.send({ kind: 'verify' });
     const verified = await waitFor(children, reader, 'verified', 30_000);
-    console.log(`multiprocess: history on ${reader}: ${verified.writes} lock-fenced writes, ${verified.leaderWrites} leader-fenced writes, ${verified.violations?.length} violations`);
+    console.log(`multiprocess: history on ${reader}: ${verified.writes} lock-fenced writes, ${verified.leaderWrites} leader-fenced writes (${leaderWrites.filter((w) => w.succeeded === false).length} stale ones refused), ${verified.violations?.length} violations`);
     assert.equal(verified.violations, [], 'every accepted write came from the owner, tokens strictly increase');
     assert.ok((verified.writes ?? 0) >= accepted.length, 'every acknowledged write is in the history');
     assert.ok((verified.leaderWrites ?? 0) >= 3, 'the election made progress');

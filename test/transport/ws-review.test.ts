@@ -1,11 +1,14 @@
 // Proves fixes from the transport review, each against a live member on 127.0.0.1 with an
 // uncaughtException trap (a throw inside a socket listener is an uncaught exception, which would
 // kill a real member): a peer URL whose server answers the upgrade with a malformed
-// `x-quorumkv-member` escape is refused without an uncaught exception; a snapshot stream header
+// `x-quorumkv-member` escape is refused without an uncaught exception; an outbound connection
+// to a peer that completed the handshake and then went silent is closed once its pings go
+// unanswered for pingTimeoutMs, then redialed; a snapshot stream header
 // announcing a size no ArrayBuffer can hold (allowed by a large maxSnapshotBytes) allocates
 // nothing up front, so it neither throws nor stops the connection, and a stream that does arrive
 // is reassembled exactly; and a TLS listener closes a connection that never finishes its TLS
-// handshake within handshakeTimeoutMs (Node's default would hold it 120 s).
+// handshake within handshakeTimeoutMs (Node's default would hold it 120 s); and a stop() issued
+// while start() is still binding leaves no listener or outbound link behind.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
@@ -44,15 +47,16 @@ function connectAs(url: string, peer: string): Promise<WebSocket> {
   });
 }
 
-test('a malformed member header in the upgrade answer is refused, not thrown', async () => {
-  // A fake "peer" that completes the WebSocket handshake but names itself with a broken escape.
+/** A fake "peer" that completes the WebSocket handshake naming itself `member`, then stays silent (no pongs). */
+async function silentPeer(member: string): Promise<string> {
   const fake = createServer();
   const sockets = new Set<Duplex>();
   fake.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
     sockets.add(socket);
     socket.on('error', () => {});
+    socket.on('data', () => {}); // reads and ignores every frame, pings included
     const accept = createHash('sha1').update(`${String(req.headers['sec-websocket-key'])}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nx-quorumkv-member: %E0%A4%A\r\n\r\n`);
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nx-quorumkv-member: ${member}\r\n\r\n`);
   });
   await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
   started.push({
@@ -62,12 +66,28 @@ test('a malformed member header in the upgrade answer is refused, not thrown', a
         fake.close(() => resolve());
       }),
   });
+  return `ws://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+}
+
+test('a malformed member header in the upgrade answer is refused, not thrown', async () => {
+  const url = await silentPeer('%E0%A4%A');
   const log = capturingLogger();
-  const t = wsTransport({ listen: { host: '127.0.0.1', port: 0 }, peers: { n2: `ws://127.0.0.1:${(fake.address() as AddressInfo).port}` }, logger: log, reconnectBaseMs: 20, reconnectMaxMs: 50 });
+  const t = wsTransport({ listen: { host: '127.0.0.1', port: 0 }, peers: { n2: url }, logger: log, reconnectBaseMs: 20, reconnectMaxMs: 50 });
   started.push(t);
   await t.start('n1', recorder());
   await waitFor(() => log.has(/cannot reach n2: reached member %E0%A4%A instead/), 'the dialer refuses the impostor');
   assert.equal(uncaught, [], 'no uncaught exception');
+});
+
+test('an outbound connection whose peer stops answering pings is closed and redialed', async () => {
+  const url = await silentPeer('n2');
+  const log = capturingLogger();
+  const t = wsTransport({ listen: { host: '127.0.0.1', port: 0 }, peers: { n2: url }, logger: log, pingIntervalMs: 50, pingTimeoutMs: 200, reconnectBaseMs: 20, reconnectMaxMs: 50 });
+  started.push(t);
+  await t.start('n1', recorder());
+  await waitFor(() => t.stats().peers['n2']?.state === 'open', 'the connection to open');
+  await waitFor(() => log.has(/cannot reach n2: no answer to pings for 200 ms/), 'the dead connection to be noticed', 3000);
+  await waitFor(() => t.stats().peers['n2']?.state === 'open', 'the link to redial');
 });
 
 test('a huge announced snapshot allocates nothing up front; a real stream still reassembles', async () => {
@@ -120,6 +140,16 @@ test('a TLS connection that never handshakes is closed after handshakeTimeoutMs'
     sock.destroy();
   }
   assert.ok(Date.now() - t0 < 4000);
+});
+
+test('stop() during start() leaves nothing listening or dialing', async () => {
+  const t = wsTransport({ listen: { host: '127.0.0.1', port: 0 }, peers: { n2: 'ws://127.0.0.1:1' }, logger: capturingLogger() });
+  const starting = t.start('n1', recorder());
+  const stopping = t.stop();
+  await starting;
+  await stopping;
+  assert.equal(t.stats().peers, {}, 'no outbound link left');
+  assert.is(t.boundPort, 0, 'the listener is closed');
 });
 
 test.run();
