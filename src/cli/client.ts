@@ -27,6 +27,13 @@ export interface ClientOptions {
 /** Largest response body the client buffers (a range can be big). @default 256 MiB */
 export const MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
 
+/**
+ * Stream messages parsed but not yet handled before the reader pauses the socket (exec-watch runs
+ * one command per change): the backlog stays bounded here, and a server that keeps sending sees
+ * backpressure and cancels the watch as slow instead. @default 256
+ */
+export const MAX_PENDING_STREAM_MESSAGES = 256;
+
 class ConnectError extends Error {}
 
 export class ApiClient {
@@ -65,6 +72,7 @@ export class ApiClient {
     await new Promise<void>((resolve, reject) => {
       let buffered = '';
       let chain = Promise.resolve(true);
+      let pending = 0;
       const stop = (): void => {
         res.destroy();
         resolve();
@@ -91,7 +99,11 @@ export class ApiClient {
           } catch (err) {
             return fail(err);
           }
+          pending += 1;
+          if (pending >= MAX_PENDING_STREAM_MESSAGES) res.pause();
           chain = chain.then(async (go) => {
+            pending -= 1;
+            if (pending < MAX_PENDING_STREAM_MESSAGES / 2 && res.isPaused()) res.resume();
             if (!go) return false;
             const error = msg['error'];
             if (error !== undefined) throw errorFromBody(200, typeof error === 'object' && error !== null ? (error as JsonObject) : { message: String(error) });

@@ -47,6 +47,7 @@ export function normalizeClientOptions(options: ClientEndpointOptions | undefine
     maxBodyBytes: Math.ceil((maxRequestBytes * 4) / 3) + overhead,
     maxConnections: int(o.maxConnections, 'maxConnections', 1024, 1),
     maxWatchStreams: int(o.maxWatchStreams, 'maxWatchStreams', 1000, 0),
+    maxSnapshotStreams: int(o.maxSnapshotStreams, 'maxSnapshotStreams', 2, 0),
     maxWatchBufferBytes: int(o.maxWatchBufferBytes, 'maxWatchBufferBytes', 4 * MIB, 1024),
     snapshotChunkBytes: int(o.snapshotChunkBytes, 'snapshotChunkBytes', 64 * 1024, 1024, 16 * MIB),
     requestTimeoutMs: o.requestTimeoutMs === undefined ? undefined : int(o.requestTimeoutMs, 'requestTimeoutMs', 0, 1),

@@ -45,8 +45,9 @@ function eventJson(ev: WatchEvent<unknown>): JsonObject {
 
 /**
  * How long a watch response cancelled as slow may take to drain its last bytes before its
- * connection is destroyed, in ms: a client that stopped reading would otherwise pin up to
- * `maxWatchBufferBytes` (and its socket) for as long as it stays connected.
+ * connection is destroyed, in ms (or `requestReadTimeoutMs`, the slow-client guard, when that is
+ * shorter): a client that stopped reading would otherwise pin up to `maxWatchBufferBytes` (and
+ * its socket) for as long as it stays connected.
  */
 export const SLOW_WATCH_DRAIN_MS = 5000;
 
@@ -110,7 +111,7 @@ export async function watchRoute(ctx: RouteContext, req: IncomingMessage, res: S
   }
   if (!res.writableEnded) res.end();
   if (slow && !res.writableFinished) {
-    const timer = setTimeout(() => res.destroy(), SLOW_WATCH_DRAIN_MS);
+    const timer = setTimeout(() => res.destroy(), Math.min(SLOW_WATCH_DRAIN_MS, ctx.config.requestReadTimeoutMs));
     timer.unref();
     res.once('close', () => clearTimeout(timer));
   }

@@ -68,6 +68,7 @@ interface ServerState {
   readonly tokenDigest: Buffer | undefined;
   url: string;
   watchStreams: number;
+  snapshotStreams: number;
 }
 
 async function handle(state: ServerState, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -96,19 +97,19 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     sendJson(res, 200, await route.handler(ctx));
     return;
   }
-  if (path === '/v3/watch') {
-    if (state.watchStreams >= state.config.maxWatchStreams) {
-      throw new UnreachableError(`gateway: ${state.config.maxWatchStreams} watch streams already open (maxWatchStreams); retry later`);
-    }
-    state.watchStreams += 1;
-    try {
-      await route.handler(ctx, req, res);
-    } finally {
-      state.watchStreams -= 1;
-    }
-    return;
+  // Streams are bounded by kind: watches hold a connection, snapshots a whole snapshot in memory.
+  const kind = path === '/v3/watch' ? 'watchStreams' : 'snapshotStreams';
+  const limit = kind === 'watchStreams' ? state.config.maxWatchStreams : state.config.maxSnapshotStreams;
+  if (state[kind] >= limit) {
+    const option = kind === 'watchStreams' ? 'maxWatchStreams' : 'maxSnapshotStreams';
+    throw new UnreachableError(`gateway: ${limit} ${kind === 'watchStreams' ? 'watch' : 'snapshot'} streams already open (${option}); retry later`);
   }
-  await route.handler(ctx, req, res);
+  state[kind] += 1;
+  try {
+    await route.handler(ctx, req, res);
+  } finally {
+    state[kind] -= 1;
+  }
 }
 
 function onRequest(state: ServerState, req: IncomingMessage, res: ServerResponse): void {
@@ -143,6 +144,7 @@ export async function startClientServer(node: QuorumNode, options: ClientEndpoin
     tokenDigest: config.token === undefined ? undefined : digest(config.token),
     url: '',
     watchStreams: 0,
+    snapshotStreams: 0,
   };
   const listener = (req: IncomingMessage, res: ServerResponse): void => onRequest(state, req, res);
   const server: Server =

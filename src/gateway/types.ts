@@ -33,6 +33,11 @@ export interface ClientEndpointOptions {
   readonly maxConnections?: number;
   /** Concurrent `/v3/watch` streams. @default 1000 */
   readonly maxWatchStreams?: number;
+  /**
+   * Concurrent `/v3/maintenance/snapshot` streams. Each holds a whole encoded snapshot in memory
+   * until its client has read it, so they are few. @default 2
+   */
+  readonly maxSnapshotStreams?: number;
   /** Bytes queued on a slow watch stream's socket before the watch is cancelled. @default 4 MiB */
   readonly maxWatchBufferBytes?: number;
   /** Bytes of snapshot per streamed chunk of `/v3/maintenance/snapshot`. @default 64 KiB */
@@ -61,6 +66,7 @@ export interface ClientEndpointConfig {
   readonly maxBodyBytes: number;
   readonly maxConnections: number;
   readonly maxWatchStreams: number;
+  readonly maxSnapshotStreams: number;
   readonly maxWatchBufferBytes: number;
   readonly snapshotChunkBytes: number;
   readonly requestTimeoutMs: number | undefined;

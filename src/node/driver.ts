@@ -10,7 +10,6 @@
 import { EventEmitter } from 'eventemitter3';
 import {
   ConfChangeInProgressError,
-  LeaseNotFoundError,
   MemberExistsError,
   MemberNotFoundError,
   NoLeaderError,
@@ -26,13 +25,13 @@ import { RawNode } from '../raft/raw-node.ts';
 import type { Ready } from '../raft/types.ts';
 import type { Storage } from '../storage/types.ts';
 import { decodeCommand, encodeCommand } from '../store/codec.ts';
-import { LeaseExpiry } from '../store/lease-expiry.ts';
 import { Store } from '../store/store.ts';
 import type { Command, CommandResult, StoreLimits } from '../store/types.ts';
 import type { Transport } from '../transport/types.ts';
 import { decodeAppSnapshot, decodeConfContext, decodeEnvelope, encodeAppSnapshot, encodeConfContext, proposalKey } from './codec.ts';
 import { withDeadline } from './deadline.ts';
-import { decodeLeasePayload, LEASE_CHANNEL, LeaseRpc } from './leases.ts';
+import { LEASE_CHANNEL } from './leases.ts';
+import { LeaseKeeper } from './lease-keeper.ts';
 import type { LeaseReply } from './leases.ts';
 import { Membership } from './membership.ts';
 import type { NodeConfig } from './options.ts';
@@ -85,11 +84,11 @@ export class Driver extends EventEmitter<DriverEvents> {
   // Invariant: appliedIndex <= raft commit; it only grows (snapshot install jumps forward).
   #appliedIndex: number;
   #snapshotIndex: number;
+  /** Highest index passed to storage.compact(); entries before it are gone from the log. */
+  #compactedTo = 0;
   readonly #proposals: Proposals;
   readonly #reads: ReadBatcher;
-  readonly #leaseRpc: LeaseRpc;
-  #expiry: LeaseExpiry | undefined;
-  readonly #revoking = new Map<number, number>();
+  readonly #leases: LeaseKeeper;
   readonly #confWaiters = new Map<string, ConfWaiter>();
   #confSeq = 0;
 
@@ -149,7 +148,23 @@ export class Driver extends EventEmitter<DriverEvents> {
     });
     this.#proposals = new Proposals(config.id, 1 + Math.floor(config.random() * 2 ** 40), config.maxPendingProposals);
     this.#reads = new ReadBatcher(config.maxPendingReads);
-    this.#leaseRpc = new LeaseRpc(config.id, (to, msg) => this.#transport?.send(to, [msg]));
+    this.#leases = new LeaseKeeper({
+      self: config.id,
+      now: config.now,
+      requestTimeoutMs: config.requestTimeoutMs,
+      retryMs: config.electionTimeoutMs,
+      logger: config.logger,
+      stopped: () => this.#stopped,
+      isLeader: () => this.#role === 'leader',
+      leader: () => this.#leader,
+      lease: (id) => this.#store.lease(id),
+      waitForLeader: (options) => this.waitForLeader(options),
+      send: (to, msg) => this.#transport?.send(to, [msg]),
+      proposeRevoke: (id) => {
+        // A revoke that fails is proposed again on a later tick while the lease stays expired.
+        this.propose(encodeCommand({ type: 'leaseRevoke', id })).catch(() => {});
+      },
+    });
   }
 
   get store(): Store {
@@ -354,7 +369,7 @@ export class Driver extends EventEmitter<DriverEvents> {
         if (!p.queued && p.proposedTerm !== 0 && now - p.proposedAtMs >= this.#config.electionTimeoutMs) this.#queueProposal(p);
       }
     }
-    this.#maybeExpireLeases(now);
+    this.#leases.expire(now);
   }
 
   #updateRole(leader: NodeId, role: RaftRole, term: number): void {
@@ -364,8 +379,8 @@ export class Driver extends EventEmitter<DriverEvents> {
     if (roleChanged) {
       const wasLeader = this.#role === 'leader';
       this.#role = role;
-      if (role === 'leader') this.#becomeLeader();
-      else if (wasLeader) this.#expiry = undefined;
+      if (role === 'leader') this.#leases.becomeLeader(this.#store.leases());
+      else if (wasLeader) this.#leases.stepDown();
       this.emit('role', { role, term });
     }
     if (leader !== this.#leader) {
@@ -378,14 +393,6 @@ export class Driver extends EventEmitter<DriverEvents> {
       }
     }
     if (leaderChanged) this.emit('leader', { leader, term });
-  }
-
-  #becomeLeader(): void {
-    // A new leader gives every lease a fresh full TTL (etcd): no lease expires early across failover.
-    const expiry = new LeaseExpiry(this.#config.now);
-    for (const lease of this.#store.leases()) expiry.track(lease.id, lease.ttlMs);
-    this.#expiry = expiry;
-    this.#revoking.clear();
   }
 
   async #handleReady(rd: Ready): Promise<void> {
@@ -472,7 +479,7 @@ export class Driver extends EventEmitter<DriverEvents> {
     this.#appliedIndex = snap.meta.index;
     this.#snapshotIndex = snap.meta.index;
     for (const [id, url] of Object.entries(app.members)) if (id !== this.#config.id && url !== '') this.#transport?.addPeer(id, url);
-    if (this.#role === 'leader') this.#becomeLeader();
+    if (this.#role === 'leader') this.#leases.becomeLeader(this.#store.leases());
     this.emit('store', this.#store);
   }
 
@@ -502,10 +509,9 @@ export class Driver extends EventEmitter<DriverEvents> {
   }
 
   #afterCommand(result: CommandResult): void {
-    if (result.type === 'leaseGrant') this.#expiry?.track(result.id, result.ttlMs);
+    if (result.type === 'leaseGrant') this.#leases.onGrant(result.id, result.ttlMs);
     else if (result.type === 'leaseRevoke') {
-      this.#expiry?.forget(result.id);
-      this.#revoking.delete(result.id);
+      this.#leases.onRevoke(result.id);
       this.emit('leaseGone', result.id);
     }
   }
@@ -543,8 +549,13 @@ export class Driver extends EventEmitter<DriverEvents> {
     await this.#flushHardState();
     await this.#storage.createSnapshot(index, this.#raft.status().confState, data);
     this.#snapshotIndex = index;
+    // Storage serves no entry at or below its latest snapshot (firstIndex() is snapshot + 1), so
+    // the compaction point is measured against what we compacted last, not against firstIndex().
     const compactTo = index - this.#config.snapshotCatchUpEntries;
-    if (compactTo > this.#storage.firstIndex()) await this.#storage.compact(compactTo);
+    if (compactTo > this.#compactedTo) {
+      await this.#storage.compact(compactTo);
+      this.#compactedTo = compactTo;
+    }
   }
 
   /** The application state at `appliedIndex`: store + membership + dedupe table. */
@@ -663,69 +674,14 @@ export class Driver extends EventEmitter<DriverEvents> {
 
   // ---------------------------------------------------------------- leases
 
-  #maybeExpireLeases(now: number): void {
-    const expiry = this.#expiry;
-    if (expiry === undefined || this.#role !== 'leader') return;
-    for (const id of expiry.expired()) {
-      const since = this.#revoking.get(id);
-      if (since !== undefined && now - since < this.#config.electionTimeoutMs) continue;
-      this.#revoking.set(id, now);
-      this.propose(encodeLeaseRevoke(id)).catch(() => {
-        // A failed revoke is retried on a later tick while the lease stays expired.
-      });
-    }
-  }
-
   /** Leader-local keepAlive, or forwarded to the leader. Resolves with the remaining ms. */
   async keepAlive(id: number, options?: CallOptions): Promise<number> {
-    const reply = await this.#leaseQuery('keepAlive', id, options);
-    return reply.remainingMs;
+    return (await this.#leases.query('keepAlive', id, options)).remainingMs;
   }
 
   /** Remaining ms and granted TTL as the leader knows them. */
   leaseQuery(id: number, options?: CallOptions): Promise<LeaseReply> {
-    return this.#leaseQuery('timeToLive', id, options);
-  }
-
-  async #leaseQuery(op: 'keepAlive' | 'timeToLive', id: number, options?: CallOptions): Promise<LeaseReply> {
-    if (this.#stopped) throw new StoppedError();
-    const deadline = Date.now() + (options?.timeoutMs ?? this.#config.requestTimeoutMs);
-    for (;;) {
-      await this.waitForLeader(withRemaining(options, deadline));
-      let reply: LeaseReply;
-      if (this.#role === 'leader') reply = this.#answerLease(op, id);
-      else {
-        try {
-          reply = await withDeadline<LeaseReply>(
-            withRemaining(options, deadline),
-            this.#config.requestTimeoutMs,
-            () => new TimeoutError(`node: lease ${op} got no answer from the leader`),
-            (resolve, reject) => {
-              this.#leaseRpc.request(this.#leader, op, id, Math.max(1, deadline - Date.now())).then(resolve, reject);
-              return () => {};
-            },
-          );
-        } catch (err) {
-          if (err instanceof NoLeaderError && Date.now() < deadline) continue; // Asked a stale leader.
-          throw err;
-        }
-      }
-      if (reply.remainingMs < 0) throw new LeaseNotFoundError(id);
-      return reply;
-    }
-  }
-
-  #answerLease(op: 'keepAlive' | 'timeToLive', id: number): LeaseReply {
-    const expiry = this.#expiry;
-    const info = this.#store.lease(id);
-    if (expiry === undefined || info === undefined) return { remainingMs: -1, grantedTtlMs: 0 };
-    let remaining = op === 'keepAlive' ? expiry.renew(id) : expiry.remaining(id);
-    if (remaining < 0) {
-      // Applied here but not yet tracked (grant raced the election): track it now with a full TTL.
-      expiry.track(id, info.ttlMs);
-      remaining = info.ttlMs;
-    }
-    return { remainingMs: remaining, grantedTtlMs: info.ttlMs };
+    return this.#leases.query('timeToLive', id, options);
   }
 
   #onAppMessage(from: NodeId, m: AppMessage): void {
@@ -737,17 +693,7 @@ export class Driver extends EventEmitter<DriverEvents> {
       }
       return;
     }
-    if (m.channel !== LEASE_CHANNEL) return;
-    let payload: ReturnType<typeof decodeLeasePayload>;
-    try {
-      payload = decodeLeasePayload(m.payload);
-    } catch (err) {
-      this.#config.logger.warn({ err, from }, 'node: dropped a bad lease message');
-      return;
-    }
-    if (payload.kind === 'res') this.#leaseRpc.onReply(payload);
-    else if (this.#role !== 'leader') this.#leaseRpc.reply(from, payload.req, 'notLeader');
-    else this.#leaseRpc.reply(from, payload.req, this.#answerLease(payload.op, payload.id));
+    if (m.channel === LEASE_CHANNEL) this.#leases.onMessage(from, m.payload);
   }
 
   // ---------------------------------------------------------------- stop
@@ -759,7 +705,7 @@ export class Driver extends EventEmitter<DriverEvents> {
     if (this.#tickTimer !== undefined) clearInterval(this.#tickTimer);
     this.#proposals.rejectAll(reason);
     this.#reads.rejectAll(reason);
-    this.#leaseRpc.rejectAll(reason);
+    this.#leases.rejectAll(reason);
     for (const w of this.#confWaiters.values()) w.settle(reason);
     this.#confWaiters.clear();
     if (this.#running) {
@@ -787,18 +733,6 @@ export class Driver extends EventEmitter<DriverEvents> {
     this.emit('error', error);
     void this.stop(new StoppedError(`node: stopped after a fatal error: ${error.message}`, { cause: error }));
   }
-
-  /** Whether `proposalKey` ids are remembered (tests). */
-  hasApplied(key: string): boolean {
-    return this.#dedupe.has(key);
-  }
 }
 
-function withRemaining(options: CallOptions | undefined, deadline: number): CallOptions {
-  const timeoutMs = Math.max(1, deadline - Date.now());
-  return options?.signal === undefined ? { timeoutMs } : { timeoutMs, signal: options.signal };
-}
 
-function encodeLeaseRevoke(id: number): Uint8Array {
-  return encodeCommand({ type: 'leaseRevoke', id });
-}

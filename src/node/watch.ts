@@ -85,6 +85,13 @@ export class Watch<T = unknown> extends EventEmitter<WatchEvents<T>> implements 
     this.#scheduleDrain();
   }
 
+  /** Attaching an `event`/`progress` listener switches to eager draining: drain what is waiting. */
+  override on<E extends EventEmitter.EventNames<WatchEvents<T>>>(event: E, fn: EventEmitter.EventListener<WatchEvents<T>, E>, context?: unknown): this {
+    super.on(event, fn, context);
+    if (event === 'event' || event === 'progress') this.#scheduleDrain();
+    return this;
+  }
+
   /** Ask for a `progress` event at the current revision once caught up. */
   requestProgress(): void {
     this.#watcher?.requestProgress();

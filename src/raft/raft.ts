@@ -44,11 +44,6 @@ export class Raft {
   role: RaftRole = 'follower';
   voters: readonly NodeId[] = [];
   learners: readonly NodeId[] = [];
-  /**
-   * Members this one saw removed (since it started): their messages are dropped. Unknown ids are
-   * NOT dropped — a lagging member must hear from a leader it has not yet learned was added.
-   */
-  readonly removed = new Set<NodeId>();
   /** Index of the conf change entry (or snapshot) the membership above reflects. */
   confIndex: LogIndex = 0;
   /** Replication progress of every member but this one; maintained on the leader only. */
@@ -106,8 +101,6 @@ export class Raft {
     this.voters = conf.voters.slice();
     this.learners = conf.learners.slice();
     this.confIndex = index;
-    // An id that is a member again (re-added, or so says a snapshot) is no longer shut out.
-    if (this.removed.size > 0) for (const id of [...this.voters, ...this.learners]) this.removed.delete(id);
     if (this.role === 'leader') this.syncProgress();
   }
 
@@ -144,8 +137,6 @@ export class Raft {
       return;
     }
     this.setConf(next, index);
-    if (cc.type === 'removeNode') this.removed.add(cc.nodeId);
-    else this.removed.delete(cc.nodeId);
     this.cfg.logger.info({ id: this.id, change: cc.type, node: cc.nodeId, index }, 'raft: applied conf change');
     if (this.role !== 'leader') return;
     if (!this.promotable()) {

@@ -87,11 +87,12 @@ export class RawNode {
       r.cfg.logger.warn({ id: r.id, to: msg.to, from: msg.from }, 'raft: dropping message addressed to another member');
       return;
     }
-    // Only members known to be removed are shut out. An id missing from our membership may be
-    // a member we have not yet learned was added (our applied config lags the log): it may be
-    // the very leader we must learn that from. Terms make stale members' messages harmless.
-    if (msg.from === r.id || (r.removed.has(msg.from) && !r.isMember(msg.from))) {
-      r.cfg.logger.debug({ id: r.id, from: msg.from, type: msg.type }, 'raft: dropping message from a removed member');
+    // No membership filter (as etcd-io/raft): a member's applied configuration may lag the log
+    // arbitrarily, and an id may be removed and re-added, so the sender may be the very leader
+    // we must learn the membership from. Terms, pre-vote and leader stickiness make messages
+    // from stale or removed members harmless; the transport authenticates peers.
+    if (msg.from === r.id) {
+      r.cfg.logger.debug({ id: r.id, type: msg.type }, 'raft: dropping a message from myself');
       return;
     }
     r.step(msg);

@@ -399,6 +399,9 @@ class FileStorage implements Storage {
     if (index > s.hardState.commit) throw new InvalidArgumentError(`storage: snapshot index ${index} is past the durable commit ${s.hardState.commit}`);
     if (!isConfState(confState)) throw new InvalidArgumentError('storage: confState must hold voters and learners as string arrays');
     if (!(data instanceof Uint8Array)) throw new InvalidArgumentError('storage: snapshot data must be a Uint8Array');
+    // From now on a save must not touch the log at or below this snapshot: replay applies the
+    // marker before any later record and would reject such a record as corruption at open().
+    this.#projection = { ...this.#projection, snapshotIndex: Math.max(this.#projection.snapshotIndex, index) };
     const snap: Snapshot = {
       meta: { index, term: s.term(index), confState: { voters: [...confState.voters], learners: [...confState.learners] } },
       data,

@@ -154,10 +154,16 @@ export class LogState {
     this.#snapshot = snap;
   }
 
-  /** A snapshot the application made: moves the first index, keeps the log. */
+  /**
+   * A snapshot the application made: moves the first index. Entries at or below it can no longer
+   * be read (term() and entries() answer LogCompactedError there), so they leave memory now,
+   * whether or not compact() is ever called; compact() deletes their WAL segments. This is also
+   * what a reopen holds (trimToSnapshot).
+   */
   setSnapshot(snap: Snapshot): void {
     assert(snap.meta.index <= this.lastIndex(), 'snapshot past the last index');
     this.#snapshot = snap;
+    this.trimToSnapshot();
   }
 
   /** Appends entries, replacing any suffix from the first one's index on (§5.3). */

@@ -105,6 +105,8 @@ class MemoryStorageImpl implements MemoryStorage {
     if (!isIndex(index) || index <= current) throw new InvalidArgumentError(`storage: snapshot index ${index} is not after the current snapshot ${current}`);
     if (index > s.lastIndex()) throw new InvalidArgumentError(`storage: snapshot index ${index} is past the last durable index ${s.lastIndex()}`);
     if (index > s.hardState.commit) throw new InvalidArgumentError(`storage: snapshot index ${index} is past the durable commit ${s.hardState.commit}`);
+    // Later saves must not touch the log at or below this snapshot (as in fileStorage).
+    this.#projection = { ...this.#projection, snapshotIndex: Math.max(this.#projection.snapshotIndex, index) };
     const snap: Snapshot = {
       meta: { index, term: s.term(index), confState: { voters: [...confState.voters], learners: [...confState.learners] } },
       data,

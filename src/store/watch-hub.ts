@@ -23,6 +23,13 @@ import type { KeyRange, StoredWatchEvent, WatchOptions, WatchResponse, Watcher }
 export const DEFAULT_MAX_BUFFERED_EVENTS = 10_000;
 /** A replay chunk stops at the first revision boundary at or after this many events. @default 1000 */
 export const REPLAY_CHUNK_EVENTS = 1000;
+/**
+ * Revisions of one replay window: within it each key's history chain is walked once, not once per
+ * revision, so replaying a hot key's long history costs O(n²/window) chain steps, not O(n²).
+ */
+const REPLAY_WINDOW_REVISIONS = 4096;
+/** Consumed buffer slots kept before the buffer array is compacted (see HubWatcher.#shift). */
+const MIN_BUFFER_COMPACT_SLOTS = 64;
 
 function assert(cond: boolean, msg: string): asserts cond {
   if (!cond) throw new Error(`watch: assertion failed: ${msg}`);
@@ -81,8 +88,17 @@ class HubWatcher implements Watcher {
   }
 
   push(resp: WatchResponse, events: number): void {
-    this.#buffer.push(resp);
+    // A progress response right behind another one supersedes it: repeated requestProgress()
+    // calls (or a progress timer) on a watcher nobody drains must not grow the buffer.
+    const tail = this.#buffer.length - 1;
+    if (resp.kind === 'progress' && tail >= this.#head && this.#buffer[tail]?.kind === 'progress') this.#buffer[tail] = resp;
+    else this.#buffer.push(resp);
     this.bufferedEvents += events;
+  }
+
+  /** Slots the buffer array holds (consumed ones included); bounded, see #shift. For tests. */
+  get bufferSlots(): number {
+    return this.#buffer.length;
   }
 
   clearBuffer(): void {
@@ -108,6 +124,12 @@ class HubWatcher implements Watcher {
     if (resp.kind === 'events') this.bufferedEvents -= resp.events.length;
     if (this.#head === this.#buffer.length) {
       this.#buffer.length = 0; // reuse the array: no allocation per drained response
+      this.#head = 0;
+    } else if (this.#head >= MIN_BUFFER_COMPACT_SLOTS && this.#head * 2 >= this.#buffer.length) {
+      // A consumer that reads one response at a time while new ones keep arriving never drains
+      // the array; drop the consumed slots (amortized O(1)) so it cannot grow without bound.
+      this.#buffer.copyWithin(0, this.#head);
+      this.#buffer.length -= this.#head;
       this.#head = 0;
     }
     return resp;
@@ -245,13 +267,18 @@ export class WatchHub {
     assert(w.nextRev > ks.compactRevision, 'compaction cancels watchers it overtakes');
     const events: StoredWatchEvent[] = [];
     let last = 0;
+    const window: ReplayWindow = { end: 0, records: new Map() };
     while (w.nextRev <= ks.revision && events.length < REPLAY_CHUNK_EVENTS) {
       const rev = w.nextRev++;
+      if (rev > window.end) {
+        window.end = Math.min(ks.revision, rev + REPLAY_WINDOW_REVISIONS - 1);
+        window.records.clear();
+      }
       const entry = ks.logAt(rev);
       assert(entry !== undefined, 'log covers (compactRevision, revision]');
       const before = events.length;
-      if (typeof entry === 'string') this.#replayKey(w, entry, rev, events);
-      else for (const key of entry) this.#replayKey(w, key, rev, events);
+      if (typeof entry === 'string') this.#replayKey(w, entry, rev, window, events);
+      else for (const key of entry) this.#replayKey(w, key, rev, window, events);
       if (events.length > before) last = rev;
     }
     if (w.nextRev > ks.revision) {
@@ -265,9 +292,9 @@ export class WatchHub {
     return events.length > 0 ? { kind: 'events', events, revision: last } : undefined;
   }
 
-  #replayKey(w: HubWatcher, key: string, rev: number, out: StoredWatchEvent[]): void {
+  #replayKey(w: HubWatcher, key: string, rev: number, window: ReplayWindow, out: StoredWatchEvent[]): void {
     if (!inBounds(w.bounds, key)) return;
-    const rec = revisionExactly(this.#ks.head(key), rev);
+    const rec = recordAt(this.#ks.head(key), key, rev, window);
     assert(rec !== undefined, 'a logged write is in its key history');
     if (!w.wants(rec)) return;
     const prev = rec.prev !== undefined && rec.prev.version > 0 ? rec.prev : undefined;
@@ -332,6 +359,29 @@ function notify(w: HubWatcher): void {
   } catch (err) {
     w.fail(new WatchCancelledError('closed', 'onReady threw', { cause: err }));
   }
+}
+
+/**
+ * Per key, the records written inside the current replay window that are not replayed yet,
+ * newest first (so the next one to replay is at the end). Built by one walk of the key's chain
+ * on its first write in the window; revisions are replayed in ascending order, so each later
+ * write of that key in the window is the next record popped.
+ */
+interface ReplayWindow {
+  end: number;
+  readonly records: Map<string, Revision[]>;
+}
+
+function recordAt(head: Revision | undefined, key: string, rev: number, window: ReplayWindow): Revision | undefined {
+  let pending = window.records.get(key);
+  if (pending === undefined) {
+    pending = [];
+    for (let r = head; r !== undefined && r.modRevision >= rev; r = r.prev) if (r.modRevision <= window.end) pending.push(r);
+    window.records.set(key, pending);
+  }
+  const next = pending[pending.length - 1];
+  if (next !== undefined && next.modRevision === rev) return pending.pop();
+  return revisionExactly(head, rev); // not expected (a key is written once per revision); stay correct anyway
 }
 
 /** One change and its two lazily built event shapes, shared by every watcher it matches. */

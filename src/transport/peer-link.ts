@@ -277,8 +277,12 @@ export class PeerLink {
     ws.on('upgrade', (res) => {
       // The answering server's bytes: a malformed escape must not throw inside this listener
       // (that would be an uncaught exception in the member's process).
+      // Every quorumkv member names itself; a server that does not is not the peer we meant.
       const member = res.headers[HEADER_MEMBER];
-      if (typeof member === 'string' && safeDecode(member) !== this.id) {
+      if (typeof member !== 'string') {
+        failure = 'reached a server that does not name itself as a quorumkv member';
+        ws.terminate();
+      } else if (safeDecode(member) !== this.id) {
         failure = `reached member ${printable(member)} instead`;
         ws.terminate();
       }
@@ -366,8 +370,12 @@ export class PeerLink {
     ws.removeAllListeners();
     ws.on('error', () => {});
     ws.terminate();
+    // Queued messages are lost with the connection: Raft must hear of it, as on any failure.
+    const hadQueued = this.#queue.length > this.#head;
+    this.#dropped += this.#queue.length - this.#head;
     this.#clearQueue();
     this.#failSnapshot();
+    if (hadQueued) this.#env.unreachable(this.id);
     this.#env.config.logger.info({ peer: this.id, reason }, `transport: dropped connection to ${this.id}: ${reason}`);
   }
 

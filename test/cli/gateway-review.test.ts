@@ -1,18 +1,21 @@
 // Proves fixes from the operators'-surface review, against the real client endpoint served over a
 // scripted fake node (only status/watch/snapshotBytes, so each scenario is exact and fast) on
 // 127.0.0.1: a watch client that stops reading is cancelled even when only progress
-// notifications flow (its buffer stays bounded); sequential watches on one kept-alive connection
+// notifications flow (its buffer stays bounded), and its connection is dropped when it still has
+// not drained after the grace; sequential watches on one kept-alive connection
 // leave no listeners behind on the socket; a streamed snapshot under backpressure leaves no
-// listeners behind on the response and arrives whole; an https endpoint closes a connection that
+// listeners behind on the response and arrives whole; concurrent snapshot streams (each holding
+// a whole snapshot in memory) are bounded by maxSnapshotStreams; an https endpoint closes a connection that
 // never finishes TLS within the read timeout; and the CLI's stream reader rejects a non-JSON or
-// never-ending line from an endpoint instead of throwing inside a socket listener.
+// never-ending line from an endpoint instead of throwing inside a socket listener, and stops
+// reading (so the endpoint sees backpressure) while its handler lags.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { EventEmitter } from 'node:events';
 import { createServer, request, Agent } from 'node:http';
 import type { Server } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { connect as netConnect } from 'node:net';
+import { connect as netConnect, Socket as NetSocket } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { startClientServer } from '../../src/gateway/server.ts';
 import type { ClientEndpointOptions, ClientServer } from '../../src/gateway/server.ts';
@@ -40,7 +43,7 @@ interface Fake {
   readonly watches: FakeWatch[];
 }
 
-function fakeNode(opts: { onWatch?: (w: FakeWatch) => void; snapshot?: Uint8Array } = {}): Fake {
+function fakeNode(opts: { onWatch?: (w: FakeWatch) => void; snapshot?: Uint8Array; snapshotGate?: Promise<void> } = {}): Fake {
   const watches: FakeWatch[] = [];
   const status = { id: 'f1', role: 'leader', term: 2, leader: 'f1', commitIndex: 5, appliedIndex: 5, revision: 7, compactRevision: 0, members: [] };
   const node = {
@@ -51,7 +54,10 @@ function fakeNode(opts: { onWatch?: (w: FakeWatch) => void; snapshot?: Uint8Arra
       opts.onWatch?.(w);
       return w;
     },
-    snapshotBytes: async () => opts.snapshot ?? new Uint8Array(0),
+    snapshotBytes: async () => {
+      await opts.snapshotGate;
+      return opts.snapshot ?? new Uint8Array(0);
+    },
   };
   return { node: node as unknown as QuorumNode, watches };
 }
@@ -93,6 +99,36 @@ test('a stalled watch client is cancelled when only progress notifications flow'
   const w = fake.watches[0]!;
   for (let i = 0; i < 200_000 && !w.closed; i++) w.emit('progress', { revision: 7 });
   assert.ok(w.closed, 'the watch was cancelled as slow');
+});
+
+/** Whether the server's end of `client`'s connection is still open in this process. */
+function serverEndOpen(client: Socket, serverPort: number): boolean {
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  return handles.some((h) => h instanceof NetSocket && !h.destroyed && h.localPort === serverPort && h.remotePort === client.localPort);
+}
+
+test('a watch cancelled as slow whose client never drains it is closed after the drain grace', async () => {
+  const fake = fakeNode();
+  const server = await serve(fake, { maxWatchBufferBytes: 1024, requestReadTimeoutMs: 300 });
+  const body = JSON.stringify({ create_request: { key: b64('a') } });
+  const port = Number(new URL(server.url).port);
+  const sock: Socket = netConnect(port, '127.0.0.1');
+  sock.on('error', () => {});
+  closers.push(() => void sock.destroy());
+  sock.write(`POST /v3/watch HTTP/1.1\r\nhost: x\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
+  sock.pause();
+  await until(() => fake.watches.length === 1, 'the watch');
+  const w = fake.watches[0]!;
+  const kv = { key: 'a', value: new Uint8Array(4096), createRevision: 2, modRevision: 2, version: 1, lease: 0 };
+  for (let i = 0; i < 20_000 && !w.closed; i++) {
+    w.emit('event', { type: 'put', kv, revision: 2 });
+    if (i % 100 === 99) await new Promise((r) => setImmediate(r)); // let each batch flush
+  }
+  assert.ok(w.closed, 'the watch was cancelled as slow');
+  assert.ok(serverEndOpen(sock, port), 'the connection is open while the grace runs');
+  await new Promise((r) => setTimeout(r, 1000));
+  console.log('DBG', sock.localPort, port, (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().filter((h) => h instanceof NetSocket).map((h) => [(h as NetSocket).localPort, (h as NetSocket).remotePort, (h as NetSocket).destroyed, (h as NetSocket).writableLength]));
+  await until(() => !serverEndOpen(sock, port), 'the server to drop the stalled connection', 3000);
 });
 
 test('sequential watches on one kept-alive connection leave no socket listeners behind', async () => {
@@ -138,6 +174,31 @@ test('a streamed snapshot under backpressure leaves no listeners behind and arri
   assert.equal(leakWarnings().map((w) => w.message), []);
 });
 
+test('concurrent snapshot streams are bounded by maxSnapshotStreams', async () => {
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  let calls = 0;
+  const fake = fakeNode({ snapshot: new Uint8Array(10), snapshotGate: gate });
+  const snapshotBytes = (fake.node as unknown as { snapshotBytes: () => Promise<Uint8Array> }).snapshotBytes;
+  (fake.node as unknown as { snapshotBytes: () => Promise<Uint8Array> }).snapshotBytes = () => {
+    calls += 1;
+    return snapshotBytes();
+  };
+  const server = await serve(fake, { maxSnapshotStreams: 1 });
+  const first = fetch(`${server.url}/v3/maintenance/snapshot`, { method: 'POST', body: '{}' });
+  await until(() => calls === 1, 'the first snapshot to start');
+  const second = await fetch(`${server.url}/v3/maintenance/snapshot`, { method: 'POST', body: '{}' });
+  assert.is(second.status, 503);
+  assert.match(await second.text(), /maxSnapshotStreams/);
+  open();
+  const res = await first;
+  assert.is(res.status, 200);
+  await res.text();
+  const third = await fetch(`${server.url}/v3/maintenance/snapshot`, { method: 'POST', body: '{}' });
+  assert.is(third.status, 200, 'the slot is free again');
+  await third.text();
+});
+
 test('an https endpoint closes a connection that never finishes TLS within the read timeout', async () => {
   const dir = new URL('../fixtures/tls/', import.meta.url);
   const tls = { cert: readFileSync(new URL('n1.crt', dir)), key: readFileSync(new URL('n1.key', dir)) };
@@ -180,6 +241,40 @@ test('the CLI stream reader rejects a non-JSON line instead of throwing in a lis
   assert.match(String((err as Error).message), /not a JSON object/);
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(uncaught, []);
+});
+
+test('the CLI stream reader stops reading while its handler lags (bounded backlog)', async () => {
+  const line = `${JSON.stringify({ result: { events: [], pad: 'x'.repeat(1000) } })}\n`;
+  const capBytes = 32 * 1024 * 1024;
+  let written = 0;
+  let stalled = false;
+  const url = await fakeEndpoint((res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    const pump = (): void => {
+      while (written < capBytes) {
+        written += line.length;
+        if (!res.write(line)) {
+          const timer = setTimeout(() => (stalled = true), 300);
+          res.once('drain', () => {
+            clearTimeout(timer);
+            pump();
+          });
+          return;
+        }
+      }
+      res.end();
+    };
+    pump();
+  });
+  const client = new ApiClient({ endpoints: [url], dialTimeoutMs: 2000, commandTimeoutMs: 2000 });
+  const stop = new AbortController();
+  // A handler that never finishes its first message, as exec-watch with a long-running command.
+  const done = client.stream('/v3/watch', {}, () => new Promise<boolean>(() => {}), stop.signal);
+  await until(() => stalled || written >= capBytes, 'the server to stall or finish', 8000);
+  stop.abort();
+  await done;
+  assert.ok(stalled, `the server saw backpressure (it wrote ${written} bytes)`);
+  assert.ok(written < capBytes / 2, `written ${written} bytes`);
 });
 
 test.run();

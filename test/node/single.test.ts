@@ -224,6 +224,23 @@ test('watch: from now, startRevision replay, prevKv, filters, emitter + iterator
   }
 });
 
+test('watch: a listener attached later still gets the waiting events', async () => {
+  const node = await single();
+  try {
+    await node.put('/late/a', 1);
+    await node.put('/late/b', 2);
+    const w = node.watch({ prefix: '/late/' }, { startRevision: 1 });
+    await sleep(20);
+    const got: number[] = [];
+    w.on('event', (ev) => got.push(ev.revision));
+    await until(() => got.length === 2, 1000, 'late listener');
+    assert.equal(got, [1, 2]);
+    w.close();
+  } finally {
+    await node.close();
+  }
+});
+
 test('watch: compacted start revision → CompactedError; node close → WatchCancelledError(closed)', async () => {
   const node = await single();
   await node.put('/k', 1);

@@ -108,7 +108,7 @@ test('a new leader refuses a change until its own first entry is applied', () =>
   assert.throws(() => c.raw('a').proposeConfChange(cc('addLearner', 'x')), (e: unknown) => e instanceof ConfChangeInProgressError);
 });
 
-test('remove a follower: the quorum shrinks and its messages are ignored', () => {
+test('remove a follower: the quorum shrinks and the removed member cannot disrupt the leader', () => {
   const c = new Cluster(['a', 'b', 'c']);
   c.elect('a');
   c.raw('a').proposeConfChange(cc('removeNode', 'c'));
@@ -123,7 +123,7 @@ test('remove a follower: the quorum shrinks and its messages are ignored', () =>
   c.run(20);
   assert.is(c.raw('a').status().role, 'leader');
   assert.is(c.raw('a').status().term, term);
-  // Even a vote request with a huge term from the removed member is dropped.
+  // Even a vote request with a huge term from the removed member is ignored (leader stickiness).
   c.raw('a').step({ type: 'vote', from: 'c', to: 'a', term: term + 100, logTerm: 99, index: 999, entries: [], commit: 0, reject: false, rejectHint: 0 });
   assert.is(c.raw('a').status().term, term);
 });

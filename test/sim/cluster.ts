@@ -28,7 +28,7 @@ export interface SimOptions {
   readonly members?: number;
   /** Steps of the chaos phase (each step is one event plus the Ready processing it causes). @default 3000 */
   readonly steps?: number;
-  /** Ticks allowed after healing for a leader to appear and every member to converge. @default 1500 */
+  /** Ticks allowed after healing for a leader to appear and every member to converge (50 election timeouts). @default 500 */
   readonly livenessTicks?: number;
   readonly createCore: CoreFactory;
   /** Print every trace line as it happens. */
@@ -750,7 +750,7 @@ export class SimCluster {
     this.#blocked.clear();
     this.#log('SETTLE: heal network, restart everyone, no more faults');
     for (const node of this.#nodes.values()) if (node.state === 'down') this.#start(node);
-    const limit = this.#options.livenessTicks ?? 1500;
+    const limit = this.#options.livenessTicks ?? 500;
     let proposed = false;
     for (let t = 0; t < limit; t++) {
       this.#tickAndDeliver(false);

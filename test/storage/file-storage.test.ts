@@ -161,6 +161,24 @@ test('a received snapshot replaces the log and survives restart', async () => {
   await s.close();
 });
 
+test('a save touching the log at or below a made snapshot is rejected, so the WAL stays replayable', async () => {
+  // Replay applies the snapshot marker before later records and refuses one that rewrites the
+  // log under it; such a save used to be written anyway, and the next open() failed.
+  const d = dir();
+  let s = await open(d);
+  await s.save({ entries: entries(1, 10, 1), hardState: { term: 1, vote: '', commit: 10 } });
+  await s.createSnapshot(8, { voters: ['a'], learners: [] }, Buffer.from('s8'));
+  await rejects(s.save({ entries: entries(5, 2, 2) }), (e: unknown) => e instanceof InvalidArgumentError, 'overwrite under the snapshot');
+  const received = { meta: { index: 7, term: 2, confState: { voters: ['a'], learners: [] } }, data: Buffer.from('r7') };
+  await rejects(s.save({ snapshot: received, entries: [] }), (e: unknown) => e instanceof InvalidArgumentError, 'older received snapshot');
+  await s.save({ entries: entries(9, 3, 2) }); // an overwrite above the snapshot is still fine
+  await s.close();
+  s = await open(d);
+  assertLog(s, 9, 11, () => 2);
+  assert.is(s.snapshot().meta.index, 8);
+  await s.close();
+});
+
 test('bad arguments and limits reject with typed errors and leave the storage usable', async () => {
   const s = await open(dir(), 4096, { maxRecordBytes: 2048 });
   await s.save({ entries: entries(1, 3, 1) });

@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import { InvalidArgumentError, StoppedError } from '../../src/errors.ts';
 import { LogCompactedError, LogUnavailableError } from '../../src/raft/types.ts';
 import { memoryStorage } from '../../src/storage/index.ts';
+import { LogState } from '../../src/storage/log-state.ts';
 import { entries, entry, prng, rejects, sameBytes } from './helpers.ts';
 
 test('reads, overwrite, snapshot and compaction follow the contract', async () => {
@@ -32,6 +33,42 @@ test('reads, overwrite, snapshot and compaction follow the contract', async () =
   assert.equal(s.initialState().confState, { voters: ['a', 'b'], learners: [] });
   await s.close();
   assert.throws(() => s.lastIndex(), (e: unknown) => e instanceof StoppedError);
+});
+
+test('a save touching the log at or below a made snapshot is rejected with InvalidArgumentError', async () => {
+  const s = memoryStorage();
+  await s.save({ entries: entries(1, 10, 1), hardState: { term: 1, vote: '', commit: 10 } });
+  const made = s.createSnapshot(8, { voters: ['a'], learners: [] }, Buffer.from('s8'));
+  // Checked at once, even before the snapshot is synced (saves are applied in call order).
+  await rejects(s.save({ entries: entries(5, 2, 2) }), (e) => e instanceof InvalidArgumentError);
+  await made;
+  await s.compact(9);
+  await rejects(s.save({ entries: entries(8, 2, 2) }), (e) => e instanceof InvalidArgumentError);
+  await s.save({ entries: entries(9, 2, 2) });
+  assert.is(s.lastIndex(), 10);
+  assert.is(s.term(9), 2);
+});
+
+test('a made snapshot frees the entries it covers from memory even if compact() is never called', async () => {
+  // They can no longer be read (term()/entries() below the snapshot throw LogCompactedError);
+  // a driver that never compacts must not hold the whole log in memory until a restart.
+  const state = new LogState();
+  state.append(entries(1, 1000, 1));
+  state.setHardState({ term: 1, vote: '', commit: 1000 });
+  state.setSnapshot({ meta: { index: 900, term: 1, confState: { voters: ['a'], learners: [] } }, data: new Uint8Array() });
+  assert.is(state.offset, 901);
+  assert.is(state.term(900), 1);
+  assert.is(state.entries(901, 1001, 1e9).length, 100);
+  state.compact(850); // an older compaction point is a no-op now
+  assert.is(state.offset, 901);
+  const s = memoryStorage();
+  await s.save({ entries: entries(1, 50, 1), hardState: { term: 1, vote: '', commit: 50 } });
+  await s.createSnapshot(40, { voters: ['a'], learners: [] }, Buffer.from('s'));
+  await s.compact(30);
+  assert.is(s.firstIndex(), 41);
+  assert.is(s.entries(41, 51, 1e9).length, 10);
+  await s.save({ entries: entries(51, 1, 2) });
+  assert.is(s.term(51), 2);
 });
 
 test('crash keeps synced writes only; unsynced saves of the old instance reject', async () => {

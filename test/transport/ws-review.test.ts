@@ -1,7 +1,9 @@
 // Proves fixes from the transport review, each against a live member on 127.0.0.1 with an
 // uncaughtException trap (a throw inside a socket listener is an uncaught exception, which would
 // kill a real member): a peer URL whose server answers the upgrade with a malformed
-// `x-quorumkv-member` escape is refused without an uncaught exception; an outbound connection
+// `x-quorumkv-member` escape is refused without an uncaught exception, and one that does not name
+// itself at all is refused too; messages queued while connecting are reported unreachable when
+// the peer's address changes (never dropped silently); an outbound connection
 // to a peer that completed the handshake and then went silent is closed once its pings go
 // unanswered for pingTimeoutMs, then redialed; a snapshot stream header
 // announcing a size no ArrayBuffer can hold (allowed by a large maxSnapshotBytes) allocates
@@ -15,8 +17,8 @@ import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { connect as netConnect } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { connect as netConnect, createServer as createNetServer } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import { wsTransport } from '../../src/transport/ws-transport.ts';
@@ -47,8 +49,8 @@ function connectAs(url: string, peer: string): Promise<WebSocket> {
   });
 }
 
-/** A fake "peer" that completes the WebSocket handshake naming itself `member`, then stays silent (no pongs). */
-async function silentPeer(member: string): Promise<string> {
+/** A fake "peer" that completes the WebSocket handshake naming itself `member` (or not at all), then stays silent (no pongs). */
+async function silentPeer(member: string | undefined): Promise<string> {
   const fake = createServer();
   const sockets = new Set<Duplex>();
   fake.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
@@ -56,7 +58,7 @@ async function silentPeer(member: string): Promise<string> {
     socket.on('error', () => {});
     socket.on('data', () => {}); // reads and ignores every frame, pings included
     const accept = createHash('sha1').update(`${String(req.headers['sec-websocket-key'])}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nx-quorumkv-member: ${member}\r\n\r\n`);
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n${member === undefined ? '' : `x-quorumkv-member: ${member}\r\n`}\r\n`);
   });
   await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
   started.push({
@@ -77,6 +79,42 @@ test('a malformed member header in the upgrade answer is refused, not thrown', a
   await t.start('n1', recorder());
   await waitFor(() => log.has(/cannot reach n2: reached member %E0%A4%A instead/), 'the dialer refuses the impostor');
   assert.equal(uncaught, [], 'no uncaught exception');
+});
+
+test('a server that does not name itself as a member is refused', async () => {
+  const url = await silentPeer(undefined);
+  const log = capturingLogger();
+  const t = wsTransport({ listen: { host: '127.0.0.1', port: 0 }, peers: { n2: url }, logger: log, reconnectBaseMs: 20, reconnectMaxMs: 50 });
+  started.push(t);
+  await t.start('n1', recorder());
+  await waitFor(() => log.has(/cannot reach n2: reached a server that does not name itself/), 'the dialer refuses the anonymous server');
+});
+
+test('messages queued while connecting are reported unreachable when the address changes', async () => {
+  // A TCP listener that never answers the upgrade keeps the link 'connecting', so sends queue up.
+  const sockets = new Set<Socket>();
+  const mute = createNetServer((sock) => {
+    sockets.add(sock);
+    sock.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+  started.push({
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        mute.close(() => resolve());
+      }),
+  });
+  const rec = recorder();
+  const t = wsTransport({ listen: { host: '127.0.0.1', port: 0 }, peers: { n2: `ws://127.0.0.1:${(mute.address() as AddressInfo).port}` }, logger: capturingLogger() });
+  started.push(t);
+  await t.start('n1', rec);
+  await waitFor(() => t.stats().peers['n2']?.state === 'connecting', 'the link to be connecting');
+  t.send('n2', [msg('n1', 'n2', 1), msg('n1', 'n2', 2)]);
+  assert.is(t.stats().peers['n2']?.queuedMessages, 2);
+  t.addPeer('n2', 'ws://127.0.0.1:1');
+  await waitFor(() => rec.unreachable.includes('n2'), 'n2 to be reported unreachable', 2000);
+  assert.is(t.stats().peers['n2']?.droppedMessages, 2);
 });
 
 test('an outbound connection whose peer stops answering pings is closed and redialed', async () => {
