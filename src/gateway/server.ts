@@ -147,11 +147,15 @@ export async function startClientServer(node: QuorumNode, options: ClientEndpoin
     snapshotStreams: 0,
   };
   const listener = (req: IncomingMessage, res: ServerResponse): void => onRequest(state, req, res);
+  // Node enforces the read timeouts below only when it sweeps its connections, every 30 s by
+  // default: sweep often enough that a slow client is dropped close to requestReadTimeoutMs.
+  const http = { connectionsCheckingInterval: Math.min(1000, config.requestReadTimeoutMs) };
   const server: Server =
     config.tls === undefined
-      ? createHttpServer(listener)
+      ? createHttpServer(http, listener)
       : createHttpsServer(
           {
+            ...http,
             cert: pemOf(config.tls.cert),
             key: pemOf(config.tls.key),
             ...(config.tls.ca === undefined ? {} : { ca: pemOf(config.tls.ca), requestCert: true, rejectUnauthorized: true }),

@@ -8,34 +8,25 @@
  * `messagesAfterPersist` → install snapshot → apply committed entries → release reads → advance.
  */
 import { EventEmitter } from 'eventemitter3';
-import {
-  ConfChangeInProgressError,
-  MemberExistsError,
-  MemberNotFoundError,
-  NoLeaderError,
-  ProposalDroppedError,
-  QuorumError,
-  RequestTooLargeError,
-  StoppedError,
-  TimeoutError,
-} from '../errors.ts';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { MemberNotFoundError, NoLeaderError, ProposalDroppedError, QuorumError, RequestTooLargeError, StoppedError, TimeoutError } from '../errors.ts';
 import type { ConfChangeType, Entry, HardState, Message, NodeId, PeerMessage, RaftRole, Snapshot, AppMessage } from '../protocol/types.ts';
-import { decodeConfChange } from '../raft/conf-change.ts';
 import { RawNode } from '../raft/raw-node.ts';
-import type { Ready } from '../raft/types.ts';
+import type { RaftStatus, Ready } from '../raft/types.ts';
 import type { Storage } from '../storage/types.ts';
-import { decodeCommand, encodeCommand } from '../store/codec.ts';
-import { Store } from '../store/store.ts';
-import type { Command, CommandResult, StoreLimits } from '../store/types.ts';
+import { encodeCommand } from '../store/codec.ts';
+import type { Store } from '../store/store.ts';
+import type { CommandResult, StoreLimits } from '../store/types.ts';
 import type { Transport } from '../transport/types.ts';
-import { decodeAppSnapshot, decodeConfContext, decodeEnvelope, encodeAppSnapshot, encodeConfContext, proposalKey } from './codec.ts';
+import { AppliedState } from './applied-state.ts';
+import { ConfChanges } from './conf-changes.ts';
+import type { MemberChange } from './conf-changes.ts';
 import { withDeadline } from './deadline.ts';
 import { LEASE_CHANNEL } from './leases.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
 import type { LeaseReply } from './leases.ts';
-import { Membership } from './membership.ts';
 import type { NodeConfig } from './options.ts';
-import { DedupeTable, Proposals, unknownOutcome } from './proposals.ts';
+import { Proposals, unknownOutcome } from './proposals.ts';
 import type { PendingProposal } from './proposals.ts';
 import { ReadBatcher, ReadCall } from './reads.ts';
 import type { CallOptions, Member } from './types.ts';
@@ -43,7 +34,7 @@ import type { CallOptions, Member } from './types.ts';
 export interface DriverEvents {
   leader: (info: { readonly leader: NodeId; readonly term: number }) => void;
   role: (info: { readonly role: RaftRole; readonly term: number }) => void;
-  member: (info: { readonly type: 'add' | 'promote' | 'remove'; readonly id: NodeId; readonly url: string; readonly learner: boolean }) => void;
+  member: (info: MemberChange) => void;
   error: (err: Error) => void;
   /** The store object was replaced by a snapshot from the leader. */
   store: (store: Store) => void;
@@ -62,41 +53,37 @@ export interface DriverInit {
   readonly limits: StoreLimits;
 }
 
-interface ConfWaiter {
-  settle(err?: QuorumError): void;
-}
-
 /** App-message channel on which a follower asks the leader to transfer leadership. */
 const TRANSFER_CHANNEL = 'transfer';
 
 /** Ticks fed per loop turn at most, so a stalled event loop cannot fire a burst of elections. */
 const MAX_TICKS_PER_TURN = 5;
 
+/**
+ * The loop yields to the event loop (setImmediate) after this many Ready batches or this many ms
+ * without one, whichever comes first. A storage whose save resolves without a macrotask (memory
+ * storage) and a caller awaiting writes in a tight loop would otherwise keep the loop in
+ * microtasks forever: no tick, lease expiry, timeout or socket callback would ever run.
+ */
+const MAX_READIES_PER_TURN = 64;
+const MAX_TURN_MS = 10;
+
 export class Driver extends EventEmitter<DriverEvents> {
   readonly #config: NodeConfig;
   readonly #storage: Storage;
   readonly #transport: Transport | undefined;
-  readonly #limits: StoreLimits;
   readonly #raft: RawNode;
-  #store: Store;
-  readonly #membership = new Membership();
-  #dedupe: DedupeTable;
-  // Invariant: appliedIndex <= raft commit; it only grows (snapshot install jumps forward).
-  #appliedIndex: number;
+  /** Store + peer URLs + dedupe table at the applied index. */
+  readonly #state: AppliedState;
   #snapshotIndex: number;
-  /** Highest index passed to storage.compact(); entries before it are gone from the log. */
-  #compactedTo = 0;
   readonly #proposals: Proposals;
   readonly #reads: ReadBatcher;
   readonly #leases: LeaseKeeper;
-  readonly #confWaiters = new Map<string, ConfWaiter>();
-  #confSeq = 0;
+  readonly #confChanges: ConfChanges;
 
   // Inputs queued for the loop.
   #inbox: Message[] = [];
   #toPropose: PendingProposal[] = [];
-  #toConfChange: { type: ConfChangeType; nodeId: NodeId; context: Uint8Array }[] = [];
-  #retryConfChanges: { type: ConfChangeType; nodeId: NodeId; context: Uint8Array }[] = [];
   #transferTo: NodeId | undefined;
   #unreachable = new Set<NodeId>();
   #snapshotStatus: { peer: NodeId; delivered: boolean }[] = [];
@@ -113,6 +100,8 @@ export class Driver extends EventEmitter<DriverEvents> {
   #stopped = false;
   #idle: (() => void)[] = [];
   #tickTimer: NodeJS.Timeout | undefined;
+  /** Raft's status as last read; served once the storage it reads from is closed or failed. */
+  #lastStatus: RaftStatus;
 
   constructor(init: DriverInit) {
     super();
@@ -120,18 +109,8 @@ export class Driver extends EventEmitter<DriverEvents> {
     this.#config = config;
     this.#storage = storage;
     this.#transport = init.transport;
-    this.#limits = init.limits;
     const snap = storage.snapshot();
-    if (snap.meta.index > 0) {
-      const app = decodeAppSnapshot(snap.data);
-      this.#store = Store.restore(app.store, init.limits);
-      this.#membership.reset(app.members);
-      this.#dedupe = new DedupeTable(config.dedupeEntries, app.dedupe);
-    } else {
-      this.#store = new Store(init.limits);
-      this.#dedupe = new DedupeTable(config.dedupeEntries);
-    }
-    this.#appliedIndex = snap.meta.index;
+    this.#state = new AppliedState(init.limits, config.dedupeEntries, snap);
     this.#snapshotIndex = snap.meta.index;
     this.#raft = new RawNode({
       id: config.id,
@@ -157,7 +136,7 @@ export class Driver extends EventEmitter<DriverEvents> {
       stopped: () => this.#stopped,
       isLeader: () => this.#role === 'leader',
       leader: () => this.#leader,
-      lease: (id) => this.#store.lease(id),
+      lease: (id) => this.#state.store.lease(id),
       waitForLeader: (options) => this.waitForLeader(options),
       send: (to, msg) => this.#transport?.send(to, [msg]),
       proposeRevoke: (id) => {
@@ -165,14 +144,26 @@ export class Driver extends EventEmitter<DriverEvents> {
         this.propose(encodeCommand({ type: 'leaseRevoke', id })).catch(() => {});
       },
     });
+    this.#confChanges = new ConfChanges({
+      self: config.id,
+      requestTimeoutMs: config.requestTimeoutMs,
+      membership: this.#state.membership,
+      transport: this.#transport,
+      incarnation: this.#proposals.incarnation,
+      confState: () => this.raftStatus().confState,
+      kick: () => this.#kick(),
+      member: (change) => this.emit('member', change),
+      removed: () => this.emit('removed'),
+    });
+    this.#lastStatus = this.#raft.status();
   }
 
   get store(): Store {
-    return this.#store;
+    return this.#state.store;
   }
 
   get appliedIndex(): number {
-    return this.#appliedIndex;
+    return this.#state.appliedIndex;
   }
 
   get leader(): NodeId {
@@ -195,12 +186,22 @@ export class Driver extends EventEmitter<DriverEvents> {
     return this.#config.id;
   }
 
-  raftStatus(): ReturnType<RawNode['status']> {
-    return this.#raft.status();
+  /**
+   * Raft's status. Never throws: once the member stopped (storage closed or failed, which Raft
+   * reads from) it is the last status read before that.
+   */
+  raftStatus(): RaftStatus {
+    if (this.#stopped) return this.#lastStatus;
+    try {
+      this.#lastStatus = this.#raft.status();
+    } catch (err) {
+      this.#config.logger.debug({ err }, 'node: raft status unavailable; serving the last one');
+    }
+    return this.#lastStatus;
   }
 
   members(): Member[] {
-    return this.#membership.list(this.#raft.status().confState);
+    return this.#state.membership.list(this.raftStatus().confState);
   }
 
   /** Starts the transport and the tick timer, then runs the loop once (re-delivers committed entries). */
@@ -242,6 +243,8 @@ export class Driver extends EventEmitter<DriverEvents> {
   }
 
   async #run(): Promise<void> {
+    let readies = 0;
+    let turnStartMs = performance.now();
     try {
       do {
         this.#again = false;
@@ -252,6 +255,14 @@ export class Driver extends EventEmitter<DriverEvents> {
           if (this.#stopped) return;
           this.#raft.advance();
           this.#afterAdvance();
+          readies += 1;
+          if (readies >= MAX_READIES_PER_TURN || performance.now() - turnStartMs >= MAX_TURN_MS) {
+            // Let timers and I/O run (see MAX_READIES_PER_TURN); inputs queue meanwhile.
+            await yieldToEventLoop();
+            if (this.#stopped) return;
+            readies = 0;
+            turnStartMs = performance.now();
+          }
           this.#feed();
         }
         if (!this.#stopped) await this.#maybeSnapshot();
@@ -288,7 +299,7 @@ export class Driver extends EventEmitter<DriverEvents> {
     for (const s of this.#snapshotStatus) raft.reportSnapshot(s.peer, s.delivered);
     this.#snapshotStatus = [];
     this.#feedProposals();
-    this.#feedConfChanges();
+    if (this.#leader !== '') this.#confChanges.feed(raft);
     if (this.#transferTo !== undefined && this.#leader !== '') {
       const to = this.#transferTo;
       this.#transferTo = undefined;
@@ -333,33 +344,8 @@ export class Driver extends EventEmitter<DriverEvents> {
     this.#toPropose.push(p);
   }
 
-  #feedConfChanges(): void {
-    if (this.#toConfChange.length === 0 || this.#leader === '') return;
-    const queue = this.#toConfChange;
-    this.#toConfChange = [];
-    for (const cc of queue) {
-      const ctx = decodeConfContext(cc.context);
-      if (!this.#confWaiters.has(ctx.proposal)) continue; // Gave up meanwhile.
-      try {
-        this.#raft.proposeConfChange(cc);
-      } catch (err) {
-        if (err instanceof ConfChangeInProgressError || err instanceof ProposalDroppedError) {
-          // One change at a time (or a fresh leader not yet settled): retry on a later tick.
-          this.#retryConfChanges.push(cc);
-          continue;
-        }
-        const waiter = this.#confWaiters.get(ctx.proposal);
-        this.#confWaiters.delete(ctx.proposal);
-        waiter?.settle(err instanceof QuorumError ? err : new ProposalDroppedError(String(err)));
-      }
-    }
-  }
-
   #onTick(now: number): void {
-    if (this.#retryConfChanges.length > 0) {
-      this.#toConfChange.push(...this.#retryConfChanges);
-      this.#retryConfChanges = [];
-    }
+    this.#confChanges.retryRefused();
     this.#reads.retryStale(now, this.#config.electionTimeoutMs);
     // Re-propose writes forwarded to a leader that have waited an election timeout (the forward
     // may have been lost): the dedupe table makes a second copy a no-op. A leader's own
@@ -379,7 +365,7 @@ export class Driver extends EventEmitter<DriverEvents> {
     if (roleChanged) {
       const wasLeader = this.#role === 'leader';
       this.#role = role;
-      if (role === 'leader') this.#leases.becomeLeader(this.#store.leases());
+      if (role === 'leader') this.#leases.becomeLeader(this.#state.store.leases());
       else if (wasLeader) this.#leases.stepDown();
       this.emit('role', { role, term });
     }
@@ -409,11 +395,11 @@ export class Driver extends EventEmitter<DriverEvents> {
       this.#deferredHardState = rd.hardState;
     }
     this.#send(rd.messagesAfterPersist);
-    if (rd.snapshot !== undefined && rd.snapshot.meta.index > this.#appliedIndex) this.#installSnapshot(rd.snapshot);
+    if (rd.snapshot !== undefined && rd.snapshot.meta.index > this.#state.appliedIndex) this.#installSnapshot(rd.snapshot);
     for (const entry of rd.committedEntries) this.#applyEntry(entry);
     for (const rs of rd.readStates) this.#reads.onReadState(rs.context, rs.index);
     for (const ctx of rd.droppedReads) this.#reads.onDropped(ctx);
-    this.#reads.release(this.#appliedIndex);
+    this.#reads.release(this.#state.appliedIndex);
   }
 
   /** One storage write + fsync for a Ready batch (group commit). */
@@ -472,41 +458,22 @@ export class Driver extends EventEmitter<DriverEvents> {
   // ---------------------------------------------------------------- apply
 
   #installSnapshot(snap: Snapshot): void {
-    const app = decodeAppSnapshot(snap.data);
-    this.#store = Store.restore(app.store, this.#limits);
-    this.#membership.reset(app.members);
-    this.#dedupe = new DedupeTable(this.#config.dedupeEntries, app.dedupe);
-    this.#appliedIndex = snap.meta.index;
+    const members = this.#state.install(snap);
     this.#snapshotIndex = snap.meta.index;
-    for (const [id, url] of Object.entries(app.members)) if (id !== this.#config.id && url !== '') this.#transport?.addPeer(id, url);
-    if (this.#role === 'leader') this.#leases.becomeLeader(this.#store.leases());
-    this.emit('store', this.#store);
+    for (const [id, url] of Object.entries(members)) if (id !== this.#config.id && url !== '') this.#transport?.addPeer(id, url);
+    if (this.#role === 'leader') this.#leases.becomeLeader(this.#state.store.leases());
+    this.emit('store', this.#state.store);
   }
 
   #applyEntry(entry: Entry): void {
-    if (entry.index <= this.#appliedIndex) return;
-    this.#appliedIndex = entry.index;
-    if (entry.type === 'confChange') {
-      this.#applyConfChange(entry);
-      return;
-    }
-    if (entry.data.length === 0) return; // A new leader's empty entry (§5.4.2).
-    const env = decodeEnvelope(entry.data);
-    const key = proposalKey(env.id);
-    if (this.#dedupe.has(key)) return; // A re-proposed copy: the first one was applied.
-    this.#dedupe.add(key);
-    let result: CommandResult | QuorumError;
-    let cmd: Command | undefined;
-    try {
-      cmd = decodeCommand(env.command);
-      result = this.#store.apply(cmd);
-    } catch (err) {
-      if (!(err instanceof QuorumError)) throw err;
-      result = err;
-    }
+    const applied = this.#state.apply(entry, this.#applyConfChange);
+    if (applied === undefined) return;
+    const { id, result } = applied;
     if (!(result instanceof QuorumError)) this.#afterCommand(result);
-    if (env.id.member === this.#config.id && env.id.incarnation === this.#proposals.incarnation) this.#proposals.get(key)?.settle(result);
+    if (id.member === this.#config.id && id.incarnation === this.#proposals.incarnation) this.#proposals.get(applied.key)?.settle(result);
   }
+
+  readonly #applyConfChange = (entry: Entry): void => this.#confChanges.apply(entry);
 
   #afterCommand(result: CommandResult): void {
     if (result.type === 'leaseGrant') this.#leases.onGrant(result.id, result.ttlMs);
@@ -516,51 +483,24 @@ export class Driver extends EventEmitter<DriverEvents> {
     }
   }
 
-  #applyConfChange(entry: Entry): void {
-    const cc = decodeConfChange(entry.data);
-    if (cc === undefined) return;
-    const ctx = decodeConfContext(cc.context);
-    const self = this.#config.id;
-    const learner = cc.type === 'addLearner';
-    if (cc.type === 'addVoter' || cc.type === 'addLearner') {
-      if (ctx.url !== '') this.#membership.set(cc.nodeId, ctx.url);
-      if (cc.nodeId !== self && ctx.url !== '') this.#transport?.addPeer(cc.nodeId, ctx.url);
-      this.emit('member', { type: 'add', id: cc.nodeId, url: ctx.url, learner });
-    } else if (cc.type === 'promoteLearner') {
-      this.emit('member', { type: 'promote', id: cc.nodeId, url: this.#membership.url(cc.nodeId) ?? '', learner: false });
-    } else {
-      const url = this.#membership.url(cc.nodeId) ?? '';
-      this.#membership.delete(cc.nodeId);
-      if (cc.nodeId !== self) this.#transport?.removePeer(cc.nodeId);
-      this.emit('member', { type: 'remove', id: cc.nodeId, url, learner: false });
-      if (cc.nodeId === self) queueMicrotask(() => this.emit('removed'));
-    }
-    const waiter = this.#confWaiters.get(ctx.proposal);
-    this.#confWaiters.delete(ctx.proposal);
-    waiter?.settle();
-  }
-
   // ---------------------------------------------------------------- snapshots
 
   async #maybeSnapshot(): Promise<void> {
-    if (this.#appliedIndex - this.#snapshotIndex < this.#config.snapshotEvery) return;
-    const index = this.#appliedIndex;
+    if (this.#state.appliedIndex - this.#snapshotIndex < this.#config.snapshotEvery) return;
+    const index = this.#state.appliedIndex;
     const data = this.snapshotData();
     await this.#flushHardState();
     await this.#storage.createSnapshot(index, this.#raft.status().confState, data);
     this.#snapshotIndex = index;
-    // Storage serves no entry at or below its latest snapshot (firstIndex() is snapshot + 1), so
-    // the compaction point is measured against what we compacted last, not against firstIndex().
-    const compactTo = index - this.#config.snapshotCatchUpEntries;
-    if (compactTo > this.#compactedTo) {
-      await this.#storage.compact(compactTo);
-      this.#compactedTo = compactTo;
-    }
+    // Storage never serves an entry at or below its latest snapshot (firstIndex() is snapshot
+    // index + 1), so nothing older is of any use, not even to a slow follower (it gets this
+    // snapshot): compact the whole prefix, which deletes its WAL segments.
+    await this.#storage.compact(index + 1);
   }
 
   /** The application state at `appliedIndex`: store + membership + dedupe table. */
   snapshotData(): Uint8Array {
-    return encodeAppSnapshot({ store: this.#store.snapshot().encode(), members: this.#membership.toRecord(), dedupe: this.#dedupe.keys() });
+    return this.#state.encode();
   }
 
   // ---------------------------------------------------------------- proposals
@@ -606,31 +546,13 @@ export class Driver extends EventEmitter<DriverEvents> {
   /** Proposes a membership change; resolves once it is applied on this member. */
   confChange(type: ConfChangeType, nodeId: NodeId, url: string, options?: CallOptions): Promise<void> {
     if (this.#stopped) return Promise.reject(new StoppedError());
-    const conf = this.#raft.status().confState;
-    const isVoter = conf.voters.includes(nodeId);
-    const isLearner = conf.learners.includes(nodeId);
-    if ((type === 'addVoter' || type === 'addLearner') && (isVoter || isLearner)) return Promise.reject(new MemberExistsError(nodeId));
-    if (type === 'promoteLearner' && !isLearner) return Promise.reject(new MemberNotFoundError(`${nodeId} (as a learner)`));
-    if (type === 'removeNode' && !isVoter && !isLearner) return Promise.reject(new MemberNotFoundError(nodeId));
-    this.#confSeq += 1;
-    const proposal = `${this.#config.id}/${this.#proposals.incarnation}/cc${this.#confSeq}`;
-    return withDeadline<void>(
-      options,
-      this.#config.requestTimeoutMs,
-      () => unknownOutcome('the membership change was not applied within the timeout'),
-      (resolve, reject) => {
-        this.#confWaiters.set(proposal, { settle: (err) => (err === undefined ? resolve() : reject(err)) });
-        this.#toConfChange.push({ type, nodeId, context: encodeConfContext({ url, proposal }) });
-        this.#kick();
-        return () => this.#confWaiters.delete(proposal);
-      },
-    );
+    return this.#confChanges.request(type, nodeId, url, options);
   }
 
   /** Asks Raft to hand leadership to `to`; resolves when `to` is the leader. */
   transferLeadership(to: NodeId, options?: CallOptions): Promise<void> {
     if (this.#stopped) return Promise.reject(new StoppedError());
-    if (!this.#raft.status().confState.voters.includes(to)) return Promise.reject(new MemberNotFoundError(`${to} (as a voter)`));
+    if (!this.raftStatus().confState.voters.includes(to)) return Promise.reject(new MemberNotFoundError(`${to} (as a voter)`));
     if (this.#leader === to) return Promise.resolve();
     return withDeadline<void>(
       options,
@@ -701,13 +623,13 @@ export class Driver extends EventEmitter<DriverEvents> {
   /** Stops timers, rejects everything pending, stops the transport, closes storage. */
   async stop(reason: QuorumError = new StoppedError()): Promise<void> {
     if (this.#stopped) return;
+    this.raftStatus(); // The last status, served after stop (storage will be closed).
     this.#stopped = true;
     if (this.#tickTimer !== undefined) clearInterval(this.#tickTimer);
     this.#proposals.rejectAll(reason);
     this.#reads.rejectAll(reason);
     this.#leases.rejectAll(reason);
-    for (const w of this.#confWaiters.values()) w.settle(reason);
-    this.#confWaiters.clear();
+    this.#confChanges.rejectAll(reason);
     if (this.#running) {
       // Bounded: a storage write that never completes must not hang close().
       await new Promise<void>((resolve) => {

@@ -58,7 +58,13 @@ export interface NodeOptions {
   readonly leaseReads?: boolean;
   /** Snapshot the store every this many applied entries. @default 10_000 */
   readonly snapshotEvery?: number;
-  /** Log entries kept behind a snapshot so slow followers catch up without one. @default 5_000 */
+  /**
+   * @deprecated Has no effect; still validated (a non-negative integer) so existing configs keep
+   * working. Storage never serves a log entry at or below its latest snapshot, so entries kept
+   * behind it could not help a slow follower: the driver compacts the whole log prefix after each
+   * snapshot, and a follower behind the leader's latest snapshot catches up by that snapshot.
+   * @default min(5_000, snapshotEvery)
+   */
   readonly snapshotCatchUpEntries?: number;
   /** Default bound on every call in ms. @default 5_000 */
   readonly requestTimeoutMs?: number;
@@ -108,6 +114,7 @@ export interface NodeConfig {
   readonly checkQuorum: boolean;
   readonly leaseReads: boolean;
   readonly snapshotEvery: number;
+  /** @deprecated Unused (see {@link NodeOptions.snapshotCatchUpEntries}). */
   readonly snapshotCatchUpEntries: number;
   readonly requestTimeoutMs: number;
   readonly closeTimeoutMs: number;

@@ -136,7 +136,10 @@ export class Watch<T = unknown> extends EventEmitter<WatchEvents<T>> implements 
       {
         this.#sinceProgress = true;
         const before = this.#lastRevision;
-        for (const ev of response.events) if (ev.kv.modRevision > before) this.#deliver(ev);
+        for (const ev of response.events) {
+          if (ev.kv.modRevision > before) this.#deliver(ev);
+          if (this.#ended) return; // Cancelled as slow by #deliver.
+        }
         if (response.revision > this.#lastRevision) this.#lastRevision = response.revision;
         return;
       }
@@ -164,7 +167,15 @@ export class Watch<T = unknown> extends EventEmitter<WatchEvents<T>> implements 
       revision,
     };
     if (stored.prevKv !== undefined) ev.prevKv = toKeyValue<T>(stored.prevKv, codec);
-    if (this.#iterating) this.#buffer.push(ev);
+    if (this.#iterating) {
+      // With a listener the store's buffer drains eagerly into this one; bound it the same way
+      // (an iterator alone pulls one response at a time, so only a listener can outrun it).
+      if (this.#buffer.length >= this.#settings.maxBufferedEvents && this.#eager()) {
+        this.#end(new WatchCancelledError('slow', `more than ${this.#settings.maxBufferedEvents} events not taken by the iterator`));
+        return;
+      }
+      this.#buffer.push(ev);
+    }
     this.emit('event', ev);
   }
 

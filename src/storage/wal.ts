@@ -225,21 +225,30 @@ export class WalWriter {
   // Invariant: bytes [0, #offset) of the live segment are durable records; the rest are zeros.
   #offset: number;
   #headerEnd: number;
+  /**
+   * Size of the live segment file: its preallocated size (or more, after an oversized first
+   * record). A record that does not fit goes to a new segment, so only a segment's first record
+   * ever grows a file. Not `cfg.segmentBytes`: a segment resumed after a restart with a larger
+   * option keeps the size it was preallocated to, and a write growing it past that could be
+   * torn into a state recovery must call corruption (a record running past the end of a file).
+   */
+  #capacity: number;
   readonly #segments: SegmentInfo[];
 
-  private constructor(cfg: WalConfig, fd: number, seq: number, offset: number, headerEnd: number, segments: SegmentInfo[]) {
+  private constructor(cfg: WalConfig, fd: number, seq: number, offset: number, headerEnd: number, capacity: number, segments: SegmentInfo[]) {
     this.#cfg = cfg;
     this.#fd = fd;
     this.#seq = seq;
     this.#offset = offset;
     this.#headerEnd = headerEnd;
+    this.#capacity = capacity;
     this.#segments = segments;
   }
 
   /** Creates segment 0 of an empty WAL. */
   static async create(cfg: WalConfig, header: SegmentHeader): Promise<WalWriter> {
     const { fd, headerEnd } = await createSegment(cfg, header);
-    return new WalWriter(cfg, fd, header.seq, headerEnd, headerEnd, [{ seq: header.seq, prevIndex: header.prevIndex }]);
+    return new WalWriter(cfg, fd, header.seq, headerEnd, headerEnd, Math.max(cfg.segmentBytes, headerEnd), [{ seq: header.seq, prevIndex: header.prevIndex }]);
   }
 
   /** Reopens the last replayed segment for appending, zeroing anything after `tailOffset`. */
@@ -247,7 +256,9 @@ export class WalWriter {
     const tail = replay.segments[replay.segments.length - 1];
     if (tail === undefined) throw new Error('storage: assertion failed: resume without segments');
     const fd = await openFile(join(cfg.dir, segmentFileName(tail.seq)), fs.constants.O_RDWR);
+    let capacity: number;
     try {
+      capacity = await fileSize(fd);
       if (replay.truncated && replay.tornEnd > replay.tailOffset) {
         // Zero the torn record in place (never shrink the file: see SegmentHeader.segmentBytes).
         await writevAll(fd, [Buffer.alloc(replay.tornEnd - replay.tailOffset)], replay.tailOffset);
@@ -257,7 +268,7 @@ export class WalWriter {
       await closeFd(fd).catch(() => undefined);
       throw err;
     }
-    return new WalWriter(cfg, fd, tail.seq, replay.tailOffset, replay.tailHeaderEnd, replay.segments.slice());
+    return new WalWriter(cfg, fd, tail.seq, replay.tailOffset, replay.tailHeaderEnd, capacity, replay.segments.slice());
   }
 
   get segments(): readonly SegmentInfo[] {
@@ -276,11 +287,12 @@ export class WalWriter {
   async append(payload: readonly Buffer[], cut: (seq: number) => SegmentHeader): Promise<void> {
     let bytes = FRAME_HEADER_BYTES;
     for (const p of payload) bytes += p.length;
-    if (this.#offset > this.#headerEnd && this.#offset + bytes > this.#cfg.segmentBytes) await this.#rotate(cut(this.#seq + 1));
+    if (this.#offset > this.#headerEnd && this.#offset + bytes > this.#capacity) await this.#rotate(cut(this.#seq + 1));
     const frame = encodeFrameHeader(RECORD_BATCH, payload);
     await writevAll(this.#fd, [frame, ...payload], this.#offset);
     await fdatasync(this.#fd);
     this.#offset += bytes;
+    if (this.#offset > this.#capacity) this.#capacity = this.#offset; // an oversized first record grew the file
   }
 
   async #rotate(header: SegmentHeader): Promise<void> {
@@ -293,6 +305,7 @@ export class WalWriter {
     this.#seq = header.seq;
     this.#offset = headerEnd;
     this.#headerEnd = headerEnd;
+    this.#capacity = Math.max(this.#cfg.segmentBytes, headerEnd);
     this.#segments.push({ seq: header.seq, prevIndex: header.prevIndex });
     await closeFd(old);
   }
@@ -318,6 +331,10 @@ export class WalWriter {
   async close(): Promise<void> {
     await closeFd(this.#fd);
   }
+}
+
+function fileSize(fd: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.fstat(fd, (err, st) => (err ? reject(err) : resolve(st.size))));
 }
 
 /** temp file → header → preallocate → fsync → rename → dir fsync; returns the open live fd. */

@@ -234,7 +234,9 @@ export class WatchHub {
       const events = w.pending as StoredWatchEvent[];
       w.pending = undefined;
       if (w.state !== 'synced') continue;
-      if (w.bufferedEvents + events.length > w.maxBufferedEvents) {
+      // An empty buffer always takes one whole revision (as replay does): a delete of a large
+      // prefix or a lease revoke must not cancel every watcher on it that is keeping up.
+      if (w.bufferedEvents > 0 && w.bufferedEvents + events.length > w.maxBufferedEvents) {
         this.#cancel(w, 'slow', new WatchCancelledError('slow', `more than ${w.maxBufferedEvents} events buffered`));
         continue;
       }

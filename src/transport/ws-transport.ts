@@ -229,10 +229,15 @@ export class WsTransport implements Transport {
 
   #createServer(): Server {
     const cfg = this.#config;
+    // Node enforces headersTimeout/requestTimeout only when it sweeps its connections, every
+    // 30 s by default: sweep often enough that a silent or trickling dialer is dropped close to
+    // handshakeTimeoutMs, not up to 30 s later (each one holds one of maxConnections).
+    const http = { connectionsCheckingInterval: Math.min(1000, cfg.handshakeTimeoutMs) };
     const server: Server =
       cfg.tls === undefined
-        ? createHttpServer()
+        ? createHttpServer(http)
         : createHttpsServer({
+            ...http,
             cert: cfg.tls.cert,
             key: cfg.tls.key,
             ca: cfg.tls.ca as string | Buffer | (string | Buffer)[],

@@ -6,7 +6,8 @@
 // leave no listeners behind on the socket; a streamed snapshot under backpressure leaves no
 // listeners behind on the response and arrives whole; concurrent snapshot streams (each holding
 // a whole snapshot in memory) are bounded by maxSnapshotStreams; an https endpoint closes a connection that
-// never finishes TLS within the read timeout; and the CLI's stream reader rejects a non-JSON or
+// never finishes TLS within the read timeout, and a plain one whose headers never end is dropped
+// near it (Node sweeps only every 30 s by default) while a watch stream outlives it; and the CLI's stream reader rejects a non-JSON or
 // never-ending line from an endpoint instead of throwing inside a socket listener, and stops
 // reading (so the endpoint sees backpressure) while its handler lags.
 import { test } from 'uvu';
@@ -109,7 +110,9 @@ function serverEndOpen(client: Socket, serverPort: number): boolean {
 
 test('a watch cancelled as slow whose client never drains it is closed after the drain grace', async () => {
   const fake = fakeNode();
-  const server = await serve(fake, { maxWatchBufferBytes: 1024, requestReadTimeoutMs: 300 });
+  // The kernel's socket buffers (several MiB on loopback) fill first; only then does the
+  // response's own buffer pass 1 MiB and pin memory in this process.
+  const server = await serve(fake, { maxWatchBufferBytes: 1024 * 1024, requestReadTimeoutMs: 300 });
   const body = JSON.stringify({ create_request: { key: b64('a') } });
   const port = Number(new URL(server.url).port);
   const sock: Socket = netConnect(port, '127.0.0.1');
@@ -126,8 +129,6 @@ test('a watch cancelled as slow whose client never drains it is closed after the
   }
   assert.ok(w.closed, 'the watch was cancelled as slow');
   assert.ok(serverEndOpen(sock, port), 'the connection is open while the grace runs');
-  await new Promise((r) => setTimeout(r, 1000));
-  console.log('DBG', sock.localPort, port, (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().filter((h) => h instanceof NetSocket).map((h) => [(h as NetSocket).localPort, (h as NetSocket).remotePort, (h as NetSocket).destroyed, (h as NetSocket).writableLength]));
   await until(() => !serverEndOpen(sock, port), 'the server to drop the stalled connection', 3000);
 });
 
@@ -209,6 +210,33 @@ test('an https endpoint closes a connection that never finishes TLS within the r
   let closed = false;
   sock.on('close', () => (closed = true));
   await until(() => closed, 'the silent TLS connection to be closed');
+});
+
+test('a client whose request headers never end is dropped near requestReadTimeoutMs', async () => {
+  const server = await serve(fakeNode(), { requestReadTimeoutMs: 300 });
+  const sock = netConnect(Number(new URL(server.url).port), '127.0.0.1');
+  sock.on('error', () => {});
+  sock.on('data', () => {}); // reads, so the server's answer and close are seen
+  closers.push(() => void sock.destroy());
+  let closed = false;
+  sock.on('close', () => (closed = true));
+  sock.write('POST /v3/kv/range HTTP/1.1\r\nhost: x\r\n');
+  await until(() => closed, 'the slow client to be dropped', 3000);
+});
+
+test('a watch stream outlives requestReadTimeoutMs (the read timeout covers only the request)', async () => {
+  const fake = fakeNode();
+  const server = await serve(fake, { requestReadTimeoutMs: 300 });
+  const aborter = new AbortController();
+  closers.push(() => aborter.abort());
+  const res = await fetch(`${server.url}/v3/watch`, { method: 'POST', body: JSON.stringify({ create_request: { key: b64('a') } }), signal: aborter.signal });
+  const reader = res.body!.getReader();
+  await reader.read(); // created
+  await new Promise((r) => setTimeout(r, 1500));
+  fake.watches[0]!.emit('event', { type: 'put', kv: { key: 'a', value: new Uint8Array([1]), createRevision: 2, modRevision: 2, version: 1, lease: 0 }, revision: 2 });
+  const { value } = await reader.read();
+  assert.match(new TextDecoder().decode(value), /"events"/);
+  aborter.abort();
 });
 
 async function fakeEndpoint(reply: (res: import('node:http').ServerResponse) => void): Promise<string> {

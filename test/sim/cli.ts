@@ -1,5 +1,5 @@
 /**
- * `npm run sim -- --seeds N --first-seed S [--members 3|5] [--steps K] [--rejoin-wiped] [--verbose]`
+ * `npm run sim -- --seeds N --first-seed S [--members 3|5] [--steps K] [--rejoin-wiped] [--reorder] [--verbose]`
  *
  * Runs N seeds of the deterministic Raft simulation against the real core. On a violation it
  * prints the seed, the invariant, a trace tail and the command that replays it, and exits 1.
@@ -13,17 +13,18 @@ const DEFAULT_SEEDS = 150;
 
 function usage(message: string): never {
   console.error(`sim: ${message}`);
-  console.error('usage: npm run sim -- --seeds N --first-seed S [--members 3|5] [--steps K] [--rejoin-wiped] [--verbose]');
+  console.error('usage: npm run sim -- --seeds N --first-seed S [--members 3|5] [--steps K] [--rejoin-wiped] [--reorder] [--verbose]');
   process.exit(2);
 }
 
-function parseArgs(argv: readonly string[]): { seeds: number; firstSeed: number; members?: number; steps?: number; verbose: boolean; rejoinWiped: boolean } {
+function parseArgs(argv: readonly string[]): { seeds: number; firstSeed: number; members?: number; steps?: number; verbose: boolean; rejoinWiped: boolean; reorder?: boolean } {
   let seeds = DEFAULT_SEEDS;
   let firstSeed = 1;
   let members: number | undefined;
   let steps: number | undefined;
   let verbose = false;
   let rejoinWiped = false;
+  let reorder: boolean | undefined;
   const int = (name: string, value: string | undefined, min: number): number => {
     const n = Number(value);
     if (value === undefined || !Number.isSafeInteger(n) || n < min) usage(`${name} needs an integer >= ${min}`);
@@ -39,9 +40,10 @@ function parseArgs(argv: readonly string[]): { seeds: number; firstSeed: number;
     } else if (arg === '--steps') steps = int('--steps', argv[++i], 1);
     else if (arg === '--verbose') verbose = true;
     else if (arg === '--rejoin-wiped') rejoinWiped = true;
+    else if (arg === '--reorder') reorder = true;
     else usage(`unknown argument ${arg ?? ''}`);
   }
-  return { seeds, firstSeed, ...(members !== undefined ? { members } : {}), ...(steps !== undefined ? { steps } : {}), verbose, rejoinWiped };
+  return { seeds, firstSeed, ...(members !== undefined ? { members } : {}), ...(steps !== undefined ? { steps } : {}), verbose, rejoinWiped, ...(reorder !== undefined ? { reorder } : {}) };
 }
 
 const args = parseArgs(process.argv.slice(2));

@@ -28,12 +28,14 @@ export interface SimOptions {
   readonly members?: number;
   /** Steps of the chaos phase (each step is one event plus the Ready processing it causes). @default 3000 */
   readonly steps?: number;
-  /** Ticks allowed after healing for a leader to appear and every member to converge (50 election timeouts). @default 500 */
+  /** Ticks allowed after healing for a leader to appear and every member to converge (100 election timeouts). @default 1000 */
   readonly livenessTicks?: number;
   readonly createCore: CoreFactory;
   /** Print every trace line as it happens. */
   readonly verbose?: boolean;
   readonly log?: (line: string) => void;
+  /** Force messages on one link to overtake each other (otherwise drawn per seed, 30 %). */
+  readonly reorder?: boolean;
   /** Re-add removed ids with wiped storage (unsafe under a reused id; see FINDINGS.md F2). @default false */
   readonly rejoinWiped?: boolean;
   /** Trace lines kept for the report of a violation. @default 40 */
@@ -99,6 +101,8 @@ export class SimCluster {
   readonly #rng: Prng;
   readonly #nodes = new Map<NodeId, SimNode>();
   #queue: InFlight[] = [];
+  /** Latest delivery tick per link, for FIFO links. */
+  #linkClock = new Map<string, number>();
   /** Blocked directed links, as "from>to". */
   #blocked = new Set<string>();
   #now = 0;
@@ -116,7 +120,7 @@ export class SimCluster {
   constructor(options: SimOptions) {
     this.#options = options;
     this.#rng = new Prng(options.seed);
-    this.settings = drawSettings(this.#rng);
+    this.settings = drawSettings(this.#rng, options.seed, options.reorder);
     this.#traceTail = options.traceTail ?? 40;
     const members = options.members ?? 3;
     const voters = Array.from({ length: members }, (_, i) => `n${i + 1}`);
@@ -252,11 +256,21 @@ export class SimCluster {
 
   #send(msgs: readonly Message[]): void {
     for (const m of msgs) {
-      this.#queue.push({ msg: m, at: this.#now + this.#rng.int(this.settings.maxDelayTicks + 1) });
+      this.#enqueue(m, this.#now + this.#rng.int(this.settings.maxDelayTicks + 1));
       if (this.#faults && this.#rng.chance(this.settings.duplicateRate)) {
-        this.#queue.push({ msg: m, at: this.#now + this.#rng.int(this.settings.maxDelayTicks + 2) });
+        this.#enqueue(m, this.#now + this.#rng.int(this.settings.maxDelayTicks + 2));
       }
     }
+  }
+
+  #enqueue(msg: Message, at: number): void {
+    if (!this.settings.reorderWithinLink || !this.#faults) {
+      // FIFO per link (and always once healed): a message is never due before one sent earlier on the same link.
+      const link = `${msg.from}>${msg.to}`;
+      at = Math.max(at, this.#linkClock.get(link) ?? 0);
+      this.#linkClock.set(link, at);
+    }
+    this.#queue.push({ msg, at });
   }
 
   #dueCount(): number {
@@ -270,7 +284,15 @@ export class SimCluster {
     const due: number[] = [];
     for (let i = 0; i < this.#queue.length; i++) if ((this.#queue[i] as InFlight).at <= this.#now) due.push(i);
     if (due.length === 0) return false;
-    const pos = this.#faults ? this.#rng.pick(due) : (due[0] as number);
+    let pos = this.#faults ? this.#rng.pick(due) : (due[0] as number);
+    if (!this.settings.reorderWithinLink || !this.#faults) {
+      // Deliver the oldest due message of the chosen link (the queue is in send order).
+      const chosen = (this.#queue[pos] as InFlight).msg;
+      pos = due.find((i) => {
+        const m = (this.#queue[i] as InFlight).msg;
+        return m.from === chosen.from && m.to === chosen.to;
+      }) as number;
+    }
     const { msg } = this.#queue[pos] as InFlight;
     this.#queue.splice(pos, 1);
     const to = this.#nodes.get(msg.to);
@@ -708,7 +730,10 @@ export class SimCluster {
   #tickAndDeliver(allowDefer: boolean): void {
     this.#tick();
     this.#drive(allowDefer);
-    for (let k = 0; k < MAX_DELIVERIES_PER_TICK; k++) {
+    for (let k = 0; ; k++) {
+      if (k === MAX_DELIVERIES_PER_TICK) {
+        violate('liveness', `message storm: more than ${MAX_DELIVERIES_PER_TICK} deliveries within tick ${this.#now}`);
+      }
       if (!this.#deliverOne()) {
         // Nothing due: finish deferred persists only sometimes (they may stay pending across ticks).
         if (!this.#drive(allowDefer) || this.#dueCount() === 0) break;
@@ -750,7 +775,7 @@ export class SimCluster {
     this.#blocked.clear();
     this.#log('SETTLE: heal network, restart everyone, no more faults');
     for (const node of this.#nodes.values()) if (node.state === 'down') this.#start(node);
-    const limit = this.#options.livenessTicks ?? 500;
+    const limit = this.#options.livenessTicks ?? 1000;
     let proposed = false;
     for (let t = 0; t < limit; t++) {
       this.#tickAndDeliver(false);
@@ -800,7 +825,7 @@ export class SimCluster {
 
   describeSettings(): string {
     const s = this.settings;
-    return `preVote=${s.preVote} checkQuorum=${s.checkQuorum} leaseReads=${s.leaseReads} maxMessageBytes=${s.maxMessageBytes} maxInflight=${s.maxInflightMessages} noForward=${s.disableProposalForwarding} drop=${s.dropRate} dup=${s.duplicateRate} delay<=${s.maxDelayTicks} deferPersist=${s.deferPersistRate} faults×${s.faultRate}`;
+    return `preVote=${s.preVote} checkQuorum=${s.checkQuorum} leaseReads=${s.leaseReads} maxMessageBytes=${s.maxMessageBytes} maxInflight=${s.maxInflightMessages} noForward=${s.disableProposalForwarding} reorder=${s.reorderWithinLink} drop=${s.dropRate} dup=${s.duplicateRate} delay<=${s.maxDelayTicks} deferPersist=${s.deferPersistRate} faults×${s.faultRate}`;
   }
 }
 

@@ -14,6 +14,7 @@ export interface RunOptions {
   readonly livenessTicks?: number;
   readonly verbose?: boolean;
   readonly rejoinWiped?: boolean;
+  readonly reorder?: boolean;
   readonly createCore: CoreFactory;
   readonly log?: (line: string) => void;
 }
@@ -22,15 +23,16 @@ export function membersFor(seed: number, fixed: number | undefined): number {
   return fixed ?? (seed % 2 === 0 ? 3 : 5);
 }
 
-export function replayCommand(seed: number, options: Pick<RunOptions, 'members' | 'steps' | 'rejoinWiped'>): string {
+export function replayCommand(seed: number, options: Pick<RunOptions, 'members' | 'steps' | 'rejoinWiped' | 'reorder'>): string {
   let cmd = `npm run sim -- --seeds 1 --first-seed ${seed}`;
   if (options.members !== undefined) cmd += ` --members ${options.members}`;
   if (options.steps !== undefined) cmd += ` --steps ${options.steps}`;
   if (options.rejoinWiped === true) cmd += ' --rejoin-wiped';
+  if (options.reorder === true) cmd += ' --reorder';
   return `${cmd} --verbose`;
 }
 
-export function formatViolation(result: SimResult, options: Pick<RunOptions, 'members' | 'steps' | 'rejoinWiped'>): string {
+export function formatViolation(result: SimResult, options: Pick<RunOptions, 'members' | 'steps' | 'rejoinWiped' | 'reorder'>): string {
   const v = result.violation;
   if (v === undefined) return '';
   const lines = [
@@ -63,6 +65,7 @@ export function runSeeds(options: RunOptions): RunSummary {
       ...(options.livenessTicks !== undefined ? { livenessTicks: options.livenessTicks } : {}),
       ...(options.verbose === true ? { verbose: true } : {}),
       ...(options.rejoinWiped === true ? { rejoinWiped: true } : {}),
+      ...(options.reorder === true ? { reorder: true } : {}),
       ...(options.log !== undefined ? { log: options.log } : {}),
     });
     results.push(result);

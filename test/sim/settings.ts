@@ -1,5 +1,5 @@
 /** The knobs each seed draws for itself, so every seed explores a different corner of the space. */
-import type { Prng } from './prng.ts';
+import { Prng } from './prng.ts';
 
 /** Per-seed knobs, drawn once from the seed so each seed explores a different corner. */
 export interface Settings {
@@ -14,9 +14,14 @@ export interface Settings {
   readonly maxDelayTicks: number;
   readonly deferPersistRate: number;
   readonly faultRate: number;
+  /**
+   * Messages on one link may overtake each other. Real transports (TCP, WebSocket) keep order per
+   * link, so most seeds do too; drawn from its own stream so it does not shift the other knobs.
+   */
+  readonly reorderWithinLink: boolean;
 }
 
-export function drawSettings(rng: Prng): Settings {
+export function drawSettings(rng: Prng, seed: number, reorder: boolean | undefined): Settings {
   const checkQuorum = rng.chance(0.8);
   return {
     preVote: rng.chance(0.8),
@@ -30,6 +35,7 @@ export function drawSettings(rng: Prng): Settings {
     maxDelayTicks: rng.pick([0, 1, 3, 6]),
     deferPersistRate: rng.pick([0, 0.2, 0.5]),
     faultRate: rng.pick([0.3, 1, 2]),
+    reorderWithinLink: reorder ?? new Prng(seed ^ 0x2545f491).chance(0.3),
   };
 }
 

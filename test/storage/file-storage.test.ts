@@ -179,6 +179,25 @@ test('a save touching the log at or below a made snapshot is rejected, so the WA
   await s.close();
 });
 
+test('reopened with a larger segmentBytes, the live segment is not grown past its preallocated size', async () => {
+  // A write growing a file can be torn into a record that runs past the end of the file, which
+  // recovery must treat as corruption (it is not the segment's first record): so a resumed
+  // segment keeps its own size and a record that does not fit starts a new segment.
+  const d = dir();
+  let s = await open(d, 4096);
+  await s.save({ entries: entries(1, 5, 1) });
+  await s.close();
+  s = await open(d, 1 << 20);
+  for (let i = 6; i <= 60; i += 5) await s.save({ entries: entries(i, 5, 1) });
+  const first = segments(d)[0] as string;
+  assert.ok(segments(d).length >= 2, 'a new segment was cut');
+  assert.ok(statSync(join(d, first)).size <= 4096, `the resumed segment is ${statSync(join(d, first)).size} bytes`);
+  await s.close();
+  s = await open(d, 1 << 20);
+  assertLog(s, 1, 64, () => 1);
+  await s.close();
+});
+
 test('bad arguments and limits reject with typed errors and leave the storage usable', async () => {
   const s = await open(dir(), 4096, { maxRecordBytes: 2048 });
   await s.save({ entries: entries(1, 3, 1) });

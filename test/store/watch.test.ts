@@ -1,8 +1,10 @@
 // Proves the watch hub's guarantees beyond the model test: resuming from a long past history in
 // bounded chunks of whole revisions, joining the live stream with no gap or duplicate while
 // writes interleave with the replay, compaction cancelling a replay or a too-old start, slow
-// watchers cancelled with a typed error, progress responses, filters, cancel(), future starts,
-// and that 10,000 indexed watchers each get exactly their events.
+// watchers cancelled with a typed error (but never for one large revision into an empty buffer),
+// progress responses that coalesce, a bounded buffer array, replay of a hot key's long history
+// that is not quadratic, filters, cancel(), future starts, and that 10,000 indexed watchers each
+// get exactly their events.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { CompactedError, WatchCancelledError } from '../../src/errors.ts';
@@ -246,6 +248,19 @@ test('a consumer that stays one response behind does not grow the buffer array',
   const slots = (w as unknown as { bufferSlots: number }).bufferSlots;
   assert.ok(slots < 200, `buffer array holds ${slots} slots`);
   assert.is(eventsOf(drainAll(w)).length, 1);
+});
+
+test('a revision larger than maxBufferedEvents reaches a watcher that keeps up; a lagging one is cancelled', () => {
+  const s = new Store();
+  for (let i = 0; i < 50; i++) put(s, `r/${i}`);
+  const keepsUp = s.watch({ prefix: 'r/' }, opts({ maxBufferedEvents: 10 }));
+  const lags = s.watch({ prefix: 'r/' }, opts({ maxBufferedEvents: 10 }));
+  put(s, 'r/0');
+  assert.is(keepsUp.next()?.kind, 'events');
+  s.apply({ type: 'delete', request: { range: { prefix: 'r/' } } }); // 50 events at one revision
+  const r = keepsUp.next();
+  assert.ok(r?.kind === 'events' && r.events.length === 50 && r.revision === 52);
+  assert.equal(drainAll(lags).map((x) => x.kind), ['cancelled']);
 });
 
 test.run();

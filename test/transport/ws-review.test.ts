@@ -9,7 +9,9 @@
 // announcing a size no ArrayBuffer can hold (allowed by a large maxSnapshotBytes) allocates
 // nothing up front, so it neither throws nor stops the connection, and a stream that does arrive
 // is reassembled exactly; and a TLS listener closes a connection that never finishes its TLS
-// handshake within handshakeTimeoutMs (Node's default would hold it 120 s); and a stop() issued
+// handshake within handshakeTimeoutMs (Node's default would hold it 120 s), and a plaintext
+// dialer whose upgrade headers never end is dropped near handshakeTimeoutMs (Node sweeps only
+// every 30 s by default); and a stop() issued
 // while start() is still binding leaves no listener or outbound link behind.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -178,6 +180,23 @@ test('a TLS connection that never handshakes is closed after handshakeTimeoutMs'
     sock.destroy();
   }
   assert.ok(Date.now() - t0 < 4000);
+});
+
+test('a dialer that never sends its upgrade request is dropped near handshakeTimeoutMs', async () => {
+  const t = wsTransport({ listen: { host: '127.0.0.1', port: 0 }, peers: {}, logger: capturingLogger(), handshakeTimeoutMs: 300 });
+  started.push(t);
+  await t.start('n1', recorder());
+  const sock = netConnect(t.boundPort, '127.0.0.1');
+  sock.on('error', () => {});
+  sock.on('data', () => {}); // reads, so the server's close is seen
+  let closed = false;
+  sock.on('close', () => (closed = true));
+  sock.write('GET / HTTP/1.1\r\nhost: x\r\n'); // headers that never end
+  try {
+    await waitFor(() => closed, 'the silent dialer to be dropped', 3000);
+  } finally {
+    sock.destroy();
+  }
 });
 
 test('stop() during start() leaves nothing listening or dialing', async () => {

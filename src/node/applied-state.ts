@@ -1,0 +1,102 @@
+/**
+ * The replicated application state at `appliedIndex`: the store, the members' peer URLs and the
+ * dedupe table of applied proposal ids — exactly what a snapshot holds. Applying is deterministic
+ * (DESIGN.md §1): the same log gives the same state on every member, byte for byte.
+ */
+import { QuorumError } from '../errors.ts';
+import type { Entry, Snapshot } from '../protocol/types.ts';
+import { decodeCommand } from '../store/codec.ts';
+import { Store } from '../store/store.ts';
+import type { CommandResult, StoreLimits } from '../store/types.ts';
+import { decodeAppSnapshot, decodeEnvelope, encodeAppSnapshot, proposalKey } from './codec.ts';
+import type { ProposalId } from './codec.ts';
+import { Membership } from './membership.ts';
+import { DedupeTable } from './proposals.ts';
+
+/** A command applied by {@link AppliedState.apply}: its proposal id and the store's answer. */
+export interface AppliedCommand {
+  readonly id: ProposalId;
+  readonly key: string;
+  readonly result: CommandResult | QuorumError;
+}
+
+export class AppliedState {
+  readonly #limits: StoreLimits;
+  readonly #dedupeEntries: number;
+  #store: Store;
+  /** Peer URLs; one object for the member's lifetime (a snapshot resets its contents). */
+  readonly membership = new Membership();
+  #dedupe: DedupeTable;
+  // Invariant: appliedIndex <= raft commit; it only grows (a snapshot install jumps forward).
+  #appliedIndex: number;
+
+  /** The state of `snapshot` (empty when its index is 0). */
+  constructor(limits: StoreLimits, dedupeEntries: number, snapshot: Snapshot) {
+    this.#limits = limits;
+    this.#dedupeEntries = dedupeEntries;
+    this.#appliedIndex = snapshot.meta.index;
+    if (snapshot.meta.index > 0) {
+      const app = decodeAppSnapshot(snapshot.data);
+      this.#store = Store.restore(app.store, limits);
+      this.membership.reset(app.members);
+      this.#dedupe = new DedupeTable(dedupeEntries, app.dedupe);
+    } else {
+      this.#store = new Store(limits);
+      this.#dedupe = new DedupeTable(dedupeEntries);
+    }
+  }
+
+  get store(): Store {
+    return this.#store;
+  }
+
+  get appliedIndex(): number {
+    return this.#appliedIndex;
+  }
+
+  /** Replaces everything with a snapshot from the leader (the store becomes a new object). */
+  install(snapshot: Snapshot): Readonly<Record<string, string>> {
+    const app = decodeAppSnapshot(snapshot.data);
+    this.#store = Store.restore(app.store, this.#limits);
+    this.membership.reset(app.members);
+    this.#dedupe = new DedupeTable(this.#dedupeEntries, app.dedupe);
+    this.#appliedIndex = snapshot.meta.index;
+    return app.members;
+  }
+
+  /**
+   * Applies one committed entry. Returns the command applied now, or undefined for an entry
+   * already applied, a new leader's empty entry, a re-proposed copy of an applied proposal, or a
+   * membership change (handed to `onConfChange`, which owns that side).
+   */
+  apply(entry: Entry, onConfChange: (entry: Entry) => void): AppliedCommand | undefined {
+    if (entry.index <= this.#appliedIndex) return undefined;
+    this.#appliedIndex = entry.index;
+    if (entry.type === 'confChange') {
+      onConfChange(entry);
+      return undefined;
+    }
+    if (entry.data.length === 0) return undefined; // A new leader's empty entry (§5.4.2).
+    const env = decodeEnvelope(entry.data);
+    const key = proposalKey(env.id);
+    if (this.#dedupe.has(key)) return undefined; // A re-proposed copy: the first one was applied.
+    this.#dedupe.add(key);
+    let result: CommandResult | QuorumError;
+    try {
+      result = this.#store.apply(decodeCommand(env.command));
+    } catch (err) {
+      // A typed error is the command's answer (and the store changed nothing); anything else is a bug.
+      if (!(err instanceof QuorumError)) throw err;
+      result = err;
+    }
+    return { id: env.id, key, result };
+  }
+
+  /**
+   * The snapshot bytes of this state. Synchronous and O(keys): the store's encode blocks the
+   * event loop for as long as it runs (see docs/node.md, "Snapshots and restart").
+   */
+  encode(): Uint8Array {
+    return encodeAppSnapshot({ store: this.#store.snapshot().encode(), members: this.membership.toRecord(), dedupe: this.#dedupe.keys() });
+  }
+}
