@@ -1,5 +1,6 @@
 // Proves memoryStorage keeps the Storage contract (same reads, overwrite, snapshots, compaction,
-// typed errors) and models power loss: crash() keeps exactly the synced (resolved) writes, may
+// typed errors, saves under a made snapshot rejected, entries under a durable snapshot freed
+// from memory without compact()) and models power loss: crash() keeps exactly the synced (resolved) writes, may
 // keep a prefix of the oldest unsynced save's entries but never its hard state, and stops the
 // old instance. Seeded where random.
 import { test } from 'uvu';

@@ -1,0 +1,158 @@
+// Proves driver-loop properties the API tests do not reach: the log is really compacted after
+// snapshots (file storage: first index advances, old entries unreadable, WAL segment files stay
+// bounded) while a member far behind still catches up by snapshot; a tight `await put()` loop on
+// memory storage never starves timers (ticks, lease expiry, the caller's own setTimeout);
+// `status()` after `close()` is the last status, synchronously; and a watch with both a listener
+// and an idle iterator is cancelled as slow instead of buffering without bound. Real Raft core,
+// store and driver; members share a MemoryNetwork; file storage lives in a temp directory.
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { WatchCancelledError } from '../../src/errors.ts';
+import { createNode } from '../../src/node/create.ts';
+import type { QuorumNode } from '../../src/node/node.ts';
+import type { NodeOptions } from '../../src/node/options.ts';
+import { LogCompactedError } from '../../src/raft/types.ts';
+import { fileStorage } from '../../src/storage/file-storage.ts';
+import type { Storage } from '../../src/storage/types.ts';
+import { listSegments } from '../../src/storage/wal.ts';
+import { MemoryNetwork, memoryTransport } from '../../src/transport/memory-transport.ts';
+import { FAST, newStorage, peerUrls, quietLogger, until } from './helpers/cluster.ts';
+
+function segmentCount(dir: string): number {
+  return listSegments(readdirSync(dir)).length;
+}
+
+test('snapshots compact the log: WAL bounded, old entries gone, a far-behind member catches up by snapshot', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'qkv-compact-'));
+  const net = new MemoryNetwork({ seed: 11 });
+  const ids = ['n1', 'n2', 'n3'];
+  const peers = peerUrls(ids);
+  const nodes = new Map<string, QuorumNode>();
+  const storages = new Map<string, Storage>();
+  const start = async (id: string): Promise<QuorumNode> => {
+    // 4 KiB segments (the storage minimum) and 1 KiB values: a few entries per segment.
+    const storage = fileStorage(join(root, id), { segmentBytes: 4096, logger: quietLogger });
+    storages.set(id, storage);
+    const node = await createNode({ id, peers, storage, transport: memoryTransport(net), logger: quietLogger, ...FAST, snapshotEvery: 10 } as NodeOptions);
+    nodes.set(id, node);
+    return node;
+  };
+  try {
+    await Promise.all(ids.map(start));
+    await Promise.all([...nodes.values()].map((n) => n.ready()));
+    const leader = nodes.get(nodes.get('n1')!.status().leader)!;
+    const lagging = [...nodes.values()].find((n) => n !== leader)!;
+    const laggingId = lagging.id;
+    await lagging.close();
+    nodes.delete(laggingId);
+
+    const value = 'v'.repeat(1024);
+    const puts = 120;
+    for (let i = 0; i < puts; i += 4) {
+      await Promise.all([0, 1, 2, 3].map((k) => leader.put(`/c/${i + k}`, value)));
+    }
+    const storage = storages.get(leader.id)!;
+    await until(() => storage.snapshot().meta.index >= 100, 3_000, 'snapshots on the leader');
+    // The log was compacted: nothing at or below the snapshot is readable, and the WAL segments
+    // holding it were deleted (120 KiB of entries would need ~30 segments of 4 KiB).
+    const first = storage.firstIndex();
+    assert.ok(first > 100, `firstIndex advanced (${first})`);
+    assert.throws(() => storage.entries(1, 2, 1 << 20), (e: unknown) => e instanceof LogCompactedError);
+    const segments = segmentCount(join(root, leader.id));
+    assert.ok(segments <= 8, `WAL bounded: ${segments} segment files after ${puts} puts of 1 KiB`);
+
+    // The lagging member restarts from its own files, far behind the leader's first index.
+    const back = await start(laggingId);
+    await back.ready({ timeoutMs: 5_000 });
+    const r = await back.range({ prefix: '/c/' }, { countOnly: true, consistency: 'serializable' });
+    assert.is(r.count, puts);
+    assert.ok(storages.get(laggingId)!.snapshot().meta.index >= 100, 'caught up by installing a snapshot');
+    assert.is((await back.put('/c/after', 1)).revision, puts + 1);
+  } finally {
+    await Promise.all([...nodes.values()].map((n) => n.close().catch(() => {})));
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a tight await-put loop on memory storage does not starve ticks, lease expiry or timers', async () => {
+  // electionTimeoutMs 20 → lease TTL floor 30 ms.
+  const node = await createNode({ id: 'n1', storage: newStorage(), logger: quietLogger, heartbeatMs: 5, electionTimeoutMs: 20, requestTimeoutMs: 3_000 });
+  try {
+    await node.ready();
+    const lease = await node.grantLease(30);
+    await node.put('/ephemeral', 1, { lease: lease.id });
+    let expired = false;
+    lease.on('expired', () => {
+      expired = true;
+    });
+    let timerFired = false;
+    const timer = setTimeout(() => {
+      timerFired = true;
+    }, 5);
+    const deadline = Date.now() + 400;
+    let i = 0;
+    // No await of anything but put(): the driver alone must hand the event loop back.
+    while (Date.now() < deadline && !(timerFired && expired)) await node.put(`/tight/${i++ % 16}`, i);
+    clearTimeout(timer);
+    assert.ok(timerFired, `a 5 ms timer fired during ${i} puts`);
+    assert.ok(expired, `the 30 ms lease expired during ${i} puts`);
+    assert.is(await node.get('/ephemeral'), undefined);
+  } finally {
+    await node.close();
+  }
+});
+
+test('status() after close() is the last known status, synchronously and without throwing', async () => {
+  const node = await createNode({ id: 'n1', storage: newStorage(), logger: quietLogger, ...FAST });
+  await node.ready();
+  await node.put('/s', 1);
+  const before = node.status();
+  await node.close();
+  const after = node.status();
+  assert.is(after.id, 'n1');
+  assert.is(after.revision, before.revision);
+  assert.is(after.appliedIndex, before.appliedIndex);
+  assert.is(after.commitIndex, before.commitIndex);
+  assert.is(after.term, before.term);
+  assert.equal(after.members, before.members);
+});
+
+test('a watch with a listener and an idle iterator is cancelled as slow past maxBufferedEvents', async () => {
+  const node = await createNode({ id: 'n1', storage: newStorage(), logger: quietLogger, ...FAST });
+  try {
+    await node.ready();
+    const watch = node.watch({ prefix: '/w/' }, { maxBufferedEvents: 5 });
+    let seen = 0;
+    let error: unknown;
+    watch.on('event', () => seen++);
+    watch.on('error', (err) => {
+      error = err;
+    });
+    const it = watch[Symbol.asyncIterator]();
+    for (let i = 0; i < 10; i++) await node.put(`/w/${i}`, i);
+    await until(() => error !== undefined, 1_000, 'slow cancellation');
+    assert.instance(error, WatchCancelledError);
+    assert.is((error as WatchCancelledError).reason, 'slow');
+    assert.ok(seen >= 5);
+    // The iterator still yields what it buffered, then ends with the error.
+    let got = 0;
+    try {
+      for (;;) {
+        const r = await it.next();
+        if (r.done === true) break;
+        got++;
+      }
+      assert.unreachable('iterator should end with the error');
+    } catch (err) {
+      assert.instance(err, WatchCancelledError);
+    }
+    assert.is(got, 5);
+  } finally {
+    await node.close();
+  }
+});
+
+test.run();
