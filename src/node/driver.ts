@@ -287,13 +287,9 @@ export class Driver extends EventEmitter<DriverEvents> {
     }
     const inbox = this.#inbox;
     this.#inbox = [];
-    for (const m of inbox) {
-      try {
-        raft.step(m);
-      } catch (err) {
-        this.#config.logger.debug({ err, from: m.from, type: m.type }, 'node: raft rejected a message');
-      }
-    }
+    // Raft drops invalid messages itself (with a warning); anything it throws is a failed
+    // invariant or a failed storage, which stops this member (#fail) — never caught and ignored.
+    for (const m of inbox) raft.step(m);
     for (const peer of this.#unreachable) raft.reportUnreachable(peer);
     this.#unreachable.clear();
     for (const s of this.#snapshotStatus) raft.reportSnapshot(s.peer, s.delivered);

@@ -102,6 +102,11 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
     });
   }
 
+  /** Whether this member is closing or stopped (`close()`, a fatal error, or removal from the cluster). */
+  get closed(): boolean {
+    return this.#closing !== undefined || this.#driver.stopped;
+  }
+
   /** @internal Registers work for `close()` (e.g. the client endpoint). */
   addCloseHook(hook: CloseHook): void {
     this.#closeHooks.push(hook);
@@ -295,6 +300,10 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
 
   // ------------------------------------------------------------------ status / maintenance
 
+  /**
+   * This member's volatile state. Synchronous and never throws: after `close()` (or a fatal
+   * error) it is the last status known before the member stopped. Use {@link closed} to tell.
+   */
   status(): NodeStatus {
     const st = this.#driver.raftStatus();
     const store = this.#driver.store;

@@ -2,18 +2,20 @@
 // snapshots (file storage: first index advances, old entries unreadable, WAL segment files stay
 // bounded) while a member far behind still catches up by snapshot; a tight `await put()` loop on
 // memory storage never starves timers (ticks, lease expiry, the caller's own setTimeout);
-// `status()` after `close()` is the last status, synchronously; and a watch with both a listener
-// and an idle iterator is cancelled as slow instead of buffering without bound. Real Raft core,
+// `status()` after `close()` is the last status, synchronously; a watch with both a listener and
+// an idle iterator is cancelled as slow instead of buffering without bound; and a failed Raft
+// invariant while stepping a message stops the member instead of being swallowed. Real Raft core,
 // store and driver; members share a MemoryNetwork; file storage lives in a temp directory.
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { WatchCancelledError } from '../../src/errors.ts';
+import { StoppedError, WatchCancelledError } from '../../src/errors.ts';
 import { createNode } from '../../src/node/create.ts';
 import type { QuorumNode } from '../../src/node/node.ts';
 import type { NodeOptions } from '../../src/node/options.ts';
+import { AssertionError } from '../../src/raft/assert.ts';
 import { LogCompactedError } from '../../src/raft/types.ts';
 import { fileStorage } from '../../src/storage/file-storage.ts';
 import type { Storage } from '../../src/storage/types.ts';
@@ -110,7 +112,9 @@ test('status() after close() is the last known status, synchronously and without
   await node.ready();
   await node.put('/s', 1);
   const before = node.status();
+  assert.is(node.closed, false);
   await node.close();
+  assert.is(node.closed, true);
   const after = node.status();
   assert.is(after.id, 'n1');
   assert.is(after.revision, before.revision);
@@ -154,5 +158,56 @@ test('a watch with a listener and an idle iterator is cancelled as slow past max
     await node.close();
   }
 });
+
+test('a failed Raft invariant while stepping a message stops the member (never swallowed)', async () => {
+  const net = new MemoryNetwork({ seed: 5 });
+  const ids = ['n1', 'n2', 'n3'];
+  const peers = peerUrls(ids);
+  let armed = false;
+  const wrap = (storage: Storage): Storage =>
+    new Proxy(storage, {
+      get(target, prop) {
+        // Reading a term is what stepping an append does; armed, it fails like a broken invariant.
+        if (prop === 'term' && armed) {
+          return () => {
+            throw new AssertionError('injected by the test');
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  const nodes = await Promise.all(
+    ids.map((id) =>
+      createNode({ id, peers, storage: id === 'n3' ? wrap(newStorage()) : newStorage(), transport: memoryTransport(net), logger: quietLogger, ...FAST } as NodeOptions),
+    ),
+  );
+  try {
+    await Promise.all(nodes.map((n) => n.ready()));
+    const victim = nodes.find((n) => n.id === 'n3')!;
+    const errors: Error[] = [];
+    victim.on('error', (err) => errors.push(err));
+    const writer = nodes.find((n) => n.id !== 'n3' && n.status().role === 'leader') ?? nodes.find((n) => n.id !== 'n3')!;
+    armed = true;
+    for (let i = 0; i < 5 && errors.length === 0; i++) await writer.put(`/x/${i}`, i);
+    await until(() => errors.length > 0, 2_000, 'the member to stop on the failed invariant');
+    assert.match(errors[0]!.message, /assertion failed/);
+    await until(() => victim.closed, 1_000, 'closed');
+    await rejects(victim.put('/after', 1));
+  } finally {
+    armed = false;
+    await Promise.all(nodes.map((n) => n.close().catch(() => {})));
+  }
+});
+
+async function rejects(p: Promise<unknown>): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    assert.instance(err, StoppedError);
+    return;
+  }
+  assert.unreachable('expected StoppedError');
+}
 
 test.run();

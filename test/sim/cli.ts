@@ -9,7 +9,7 @@ import { createRawNode } from './raw-node-factory.ts';
 import { runSeeds } from './run.ts';
 
 /** Seeds run by default: about a minute on a 2-core machine. */
-const DEFAULT_SEEDS = 150;
+const DEFAULT_SEEDS = 300;
 
 function usage(message: string): never {
   console.error(`sim: ${message}`);

@@ -13,8 +13,8 @@ import { runSeeds } from './run.ts';
 
 /** Seed range and size chosen to stay well under 40 s on a 2-core machine. */
 const FIRST_SEED = Number(process.env.QKV_SIM_FIRST_SEED ?? 1);
-const SEEDS = Number(process.env.QKV_SIM_SEEDS ?? 200);
-const STEPS = Number(process.env.QKV_SIM_STEPS ?? 800);
+const SEEDS = Number(process.env.QKV_SIM_SEEDS ?? 250);
+const STEPS = Number(process.env.QKV_SIM_STEPS ?? 1000);
 
 test('the harness reports a core that never elects a leader as a liveness violation', () => {
   const r = runSeed({ seed: 1, createCore: (c) => new FakeCore(c), steps: 300, livenessTicks: 30 });

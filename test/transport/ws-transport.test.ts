@@ -97,6 +97,7 @@ test('dead peer (refused): queue stays empty-bounded and onUnreachable is called
 test('stalled peer (never reads): queue and socket buffer stay bounded, onUnreachable called', async () => {
   const sockets: Socket[] = [];
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: false });
+  wss.on('headers', (headers) => headers.push('x-quorumkv-member: n2')); // dialers check who answered
   wss.on('connection', (ws, req) => {
     req.socket.pause(); // Accepts the handshake, then never reads: the TCP window fills up.
     sockets.push(req.socket);
