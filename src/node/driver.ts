@@ -8,7 +8,6 @@
  * `messagesAfterPersist` → install snapshot → apply committed entries → release reads → advance.
  */
 import { EventEmitter } from 'eventemitter3';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { MemberNotFoundError, NoLeaderError, ProposalDroppedError, QuorumError, RequestTooLargeError, StoppedError, TimeoutError } from '../errors.ts';
 import type { ConfChangeType, Entry, HardState, Message, NodeId, PeerMessage, RaftRole, Snapshot, AppMessage } from '../protocol/types.ts';
 import { RawNode } from '../raft/raw-node.ts';
@@ -29,6 +28,7 @@ import type { NodeConfig } from './options.ts';
 import { Proposals, unknownOutcome } from './proposals.ts';
 import type { PendingProposal } from './proposals.ts';
 import { ReadBatcher, ReadCall } from './reads.ts';
+import { TurnBudget, yieldTurn } from './turn-budget.ts';
 import type { CallOptions, Member } from './types.ts';
 
 export interface DriverEvents {
@@ -58,15 +58,6 @@ const TRANSFER_CHANNEL = 'transfer';
 
 /** Ticks fed per loop turn at most, so a stalled event loop cannot fire a burst of elections. */
 const MAX_TICKS_PER_TURN = 5;
-
-/**
- * The loop yields to the event loop (setImmediate) after this many Ready batches or this many ms
- * without one, whichever comes first. A storage whose save resolves without a macrotask (memory
- * storage) and a caller awaiting writes in a tight loop would otherwise keep the loop in
- * microtasks forever: no tick, lease expiry, timeout or socket callback would ever run.
- */
-const MAX_READIES_PER_TURN = 64;
-const MAX_TURN_MS = 10;
 
 export class Driver extends EventEmitter<DriverEvents> {
   readonly #config: NodeConfig;
@@ -100,6 +91,8 @@ export class Driver extends EventEmitter<DriverEvents> {
   #stopped = false;
   #idle: (() => void)[] = [];
   #tickTimer: NodeJS.Timeout | undefined;
+  /** Bounds how long the loop keeps the event loop busy (turn-budget.ts). */
+  readonly #turn = new TurnBudget();
   /** Raft's status as last read; served once the storage it reads from is closed or failed. */
   #lastStatus: RaftStatus;
 
@@ -243,8 +236,6 @@ export class Driver extends EventEmitter<DriverEvents> {
   }
 
   async #run(): Promise<void> {
-    let readies = 0;
-    let turnStartMs = performance.now();
     try {
       do {
         this.#again = false;
@@ -255,13 +246,10 @@ export class Driver extends EventEmitter<DriverEvents> {
           if (this.#stopped) return;
           this.#raft.advance();
           this.#afterAdvance();
-          readies += 1;
-          if (readies >= MAX_READIES_PER_TURN || performance.now() - turnStartMs >= MAX_TURN_MS) {
-            // Let timers and I/O run (see MAX_READIES_PER_TURN); inputs queue meanwhile.
-            await yieldToEventLoop();
+          if (this.#turn.spend()) {
+            // Let ticks, timers and I/O run (see turn-budget.ts); inputs queue meanwhile.
+            await yieldTurn();
             if (this.#stopped) return;
-            readies = 0;
-            turnStartMs = performance.now();
           }
           this.#feed();
         }

@@ -11,6 +11,7 @@ import type { Election, ElectionOptions, Lock, LockOptions } from '../recipes/in
 import type { Command, CommandResult, KeyRange, RangeOptions } from '../store/types.ts';
 import { encodeCommand } from '../store/codec.ts';
 import { encodeBackup, writeFileDurably } from './backup.ts';
+import { timeoutOf } from './deadline.ts';
 import { toDeleteRequest, toDeleteResult, toKeyValue, toPutRequest, toPutResult, toRangeOptions, toRangeResult, toTxnRequest, toTxnResult } from './convert.ts';
 import type { Driver } from './driver.ts';
 import { Lease } from './leases.ts';
@@ -87,12 +88,11 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
     driver.on('error', (err) => this.emit('error', err));
     driver.on('store', (store) => {
       for (const w of this.#watches) w.reattach(store);
+      // A lease revoked while this member was behind was never applied here: the snapshot that
+      // replaced the store is the only news of it.
+      for (const id of [...this.#leaseHandles.keys()]) if (store.lease(id) === undefined) this.#leaseGone(id);
     });
-    driver.on('leaseGone', (id) => {
-      const handles = this.#leaseHandles.get(id);
-      this.#leaseHandles.delete(id);
-      for (const h of handles ?? []) h.markExpired();
-    });
+    driver.on('leaseGone', (id) => this.#leaseGone(id));
     driver.on('removed', () => {
       this.#config.logger.warn({ id: this.id }, 'node: this member was removed from the cluster; closing');
       void this.#shutdown(false);
@@ -105,6 +105,12 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
   /** Whether this member is closing or stopped (`close()`, a fatal error, or removal from the cluster). */
   get closed(): boolean {
     return this.#closing !== undefined || this.#driver.stopped;
+  }
+
+  #leaseGone(id: number): void {
+    const handles = this.#leaseHandles.get(id);
+    this.#leaseHandles.delete(id);
+    for (const h of handles ?? []) h.markExpired();
   }
 
   /** @internal Registers work for `close()` (e.g. the client endpoint). */
@@ -123,12 +129,16 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
 
   async put<T>(key: string, value: T, options: PutOptions<T> = {}): Promise<PutResult<T>> {
     let lease = options.lease;
+    let call: CallOptions = options;
     if (options.ttlMs !== undefined) {
       if (lease !== undefined) throw new InvalidArgumentError('node: put takes lease or ttlMs, not both');
+      // One deadline for both steps: the grant and the put share the call's timeoutMs.
+      const deadline = Date.now() + timeoutOf(options, this.#config.requestTimeoutMs);
       lease = (await this.grantLease(options.ttlMs, callOf(options))).id;
+      call = remaining(options, deadline);
     }
     const request = toPutRequest(key, value, options as PutOptions, this.#codec, lease);
-    const result = await this.#write({ type: 'put', request }, options);
+    const result = await this.#write({ type: 'put', request }, call);
     if (result.type !== 'put') throw unexpected(result);
     return toPutResult<T>(result.result, this.#codec);
   }

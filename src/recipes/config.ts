@@ -8,7 +8,11 @@
 import { EventEmitter } from 'eventemitter3';
 import { CompactedError, InvalidArgumentError, QuorumError, StoppedError, WatchCancelledError } from '../errors.ts';
 import type { KeyValue, QuorumNode, WatchEvent } from '../index.ts';
-import { abortError, composeSignal, prefixOf, type WaitOptions } from './util.ts';
+import { abortError, composeSignal, isTransient, prefixOf, sleep, type WaitOptions } from './util.ts';
+
+/** First and longest pause between resync attempts that failed for a passing reason, in ms. */
+const RESYNC_RETRY_MIN_MS = 50;
+const RESYNC_RETRY_MAX_MS = 1_000;
 
 /** Changes an iterator of `changes()` may buffer before it fails as slow. */
 export const DEFAULT_MAX_BUFFERED_CHANGES = 10_000;
@@ -109,6 +113,11 @@ export class Config<T = unknown> extends EventEmitter<ConfigEvents<T>> {
     const waiting = composeSignal('config wait', [options.signal], options.timeoutMs);
     try {
       await new Promise<void>((resolve, reject) => {
+        // An already-aborted signal never fires 'abort' again: reject now instead of hanging.
+        if (waiting.signal.aborted) {
+          reject(abortError(waiting.signal, 'config wait'));
+          return;
+        }
         const waiter = { revision, resolve };
         this.#waiters.add(waiter);
         waiting.signal.addEventListener('abort', () => {
@@ -195,14 +204,32 @@ export class Config<T = unknown> extends EventEmitter<ConfigEvents<T>> {
       const resync = err instanceof CompactedError || (err instanceof WatchCancelledError && (err.reason === 'compacted' || err.reason === 'slow'));
       if (resync) {
         this.#watch = undefined;
-        this.load().then(
-          () => this.emit('resync', this.#revision),
-          (e: unknown) => this.#fail(e instanceof QuorumError ? e : new StoppedError('config: resync failed', { cause: e })),
-        );
+        void this.#resync();
         return;
       }
       this.#fail(err);
     });
+  }
+
+  /**
+   * Re-reads the prefix after the watch was cancelled. A read that fails for a passing reason (no
+   * leader during a failover, a timeout) is retried with backoff rather than ending the view.
+   */
+  async #resync(): Promise<void> {
+    for (let delayMs = RESYNC_RETRY_MIN_MS; !this.#closed; delayMs = Math.min(delayMs * 2, RESYNC_RETRY_MAX_MS)) {
+      try {
+        await this.load();
+        if (!this.#closed) this.emit('resync', this.#revision);
+        return;
+      } catch (e) {
+        if (this.#closed) return;
+        if (!isTransient(e)) {
+          this.#fail(e instanceof QuorumError ? e : new StoppedError('config: resync failed', { cause: e }));
+          return;
+        }
+        await sleep(delayMs);
+      }
+    }
   }
 
   #fail(err: QuorumError): void {

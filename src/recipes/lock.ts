@@ -10,8 +10,8 @@ import { EventEmitter } from 'eventemitter3';
 import { LockLostError, StoppedError } from '../errors.ts';
 import type { QuorumNode } from '../index.ts';
 import { createSession, type Session } from './session.ts';
-import { awaitTurn, checkPredecessor, deleteIfLeased, deleteIfOwned, enterLine, type Entered, type TurnCheck } from './turn.ts';
-import { composeSignal, leaseHex, prefixOf, type Holder, type WaitOptions } from './util.ts';
+import { awaitTurn, checkPredecessor, deleteIfOwned, enterLine, leaveLine, type Entered, type TurnCheck } from './turn.ts';
+import { composeSignal, leaseHex, prefixOf, withAbortReason, type Holder, type WaitOptions } from './util.ts';
 
 export interface LockOptions extends WaitOptions {
   /**
@@ -167,7 +167,7 @@ export async function holdLine(node: QuorumNode, spec: LineSpec, options: LockOp
       waiting = composeSignal(spec.what, [options.signal, session.signal], remainingMs);
       const signal = waiting.signal;
       if (!wait) {
-        const state = await spec.check(e, signal);
+        const state = await withAbortReason(signal, spec.what, () => spec.check(e, signal));
         if (!state.mine) throw new LockLostError(`recipes: session ${session.leaseId} lost its place in line`);
         if (state.blocker !== undefined || state.waitPrefix !== undefined) {
           await deleteIfOwned(node, key, e.createRevision);
@@ -184,8 +184,7 @@ export async function holdLine(node: QuorumNode, spec: LineSpec, options: LockOp
     unclaim();
     if (session.isOpen && !owned) {
       // Leave the line so our key does not block others until the shared session ends.
-      if (entered !== undefined) await deleteIfOwned(node, entered.key, entered.createRevision).catch(() => false);
-      else await deleteIfLeased(node, key, session.leaseId).catch(() => undefined);
+      await leaveLine(node, session, key, entered?.createRevision);
     }
     if (owned) await session.close().catch(() => undefined);
     throw err;

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, KeyExistsError } from '../errors.ts';
 import { cmp, op } from '../index.ts';
 import type { KeyValue, QuorumNode } from '../index.ts';
-import { abortError, composeSignal, prefixOf, waitForEvent, type WaitOptions } from './util.ts';
+import { abortError, composeSignal, prefixOf, waitForEvent, withAbortReason, type WaitOptions } from './util.ts';
 
 /** Highest (least urgent) priority; priorities are integers 0 … 99,999, lower leaves first. */
 export const MAX_QUEUE_PRIORITY = 99_999;
@@ -75,7 +75,8 @@ export class Queue<T = unknown> {
     const waiting = composeSignal(`dequeue ${this.prefix}`, [options.signal], options.timeoutMs);
     try {
       for (;;) {
-        const got = await this.#claimHead(waiting.signal);
+        const signal = waiting.signal;
+        const got = await withAbortReason(signal, 'dequeue', () => this.#claimHead(signal));
         if (got.item !== undefined) return got.item;
         if (got.empty) await waitForEvent(this.#node, { prefix: this.prefix }, got.revision, waiting.signal, 'put');
       }

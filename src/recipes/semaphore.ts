@@ -27,14 +27,17 @@ export interface Semaphore {
 }
 
 async function checkPermit(node: QuorumNode, prefix: string, key: string, createRevision: number, permits: number, signal: AbortSignal): Promise<TurnCheck> {
-  // `count` is every key created at or before ours; the newest of them must be ours.
+  // The keys created at or before ours, newest first: the first must be ours, the rest are older.
+  // Counted from `kvs`, never from `count`: `count` is taken before the create-revision filter (as
+  // in etcd), so it would also count the waiters behind us and hold back a waiter owed a permit.
+  // At most `permits` older keys are needed to decide, so the read is bounded by permits + 1.
   const res = await node.range(
     { prefix },
-    { maxCreateRevision: createRevision, sort: { by: 'createRevision', order: 'desc' }, limit: 1, keysOnly: true, signal },
+    { maxCreateRevision: createRevision, sort: { by: 'createRevision', order: 'desc' }, limit: permits + 1, keysOnly: true, signal },
   );
   const first = res.kvs[0];
   const mine = first !== undefined && first.key === key && first.createRevision === createRevision;
-  const older = res.count - 1;
+  const older = res.kvs.length - 1;
   return { mine, revision: res.revision, ...(older < permits ? {} : { waitPrefix: prefix }) };
 }
 

@@ -1,8 +1,13 @@
 /**
  * Session: a lease kept alive in the background, the thing locks, elections and registrations
- * hang off (etcd's `concurrency.Session`). When the lease is gone — expired, revoked, or not
- * confirmed for a whole TTL — the session is `lost`: it emits `lost` once and aborts `signal`,
- * so work guarded by it can stop at once (DESIGN.md §7, "undetected lease loss").
+ * hang off (etcd's `concurrency.Session`). When the lease is gone — expired or revoked, as the
+ * node reports it or a keep-alive answers `LeaseNotFound` — the session is `lost`: it emits `lost`
+ * once and aborts `signal`, so work guarded by it can stop at once (DESIGN.md §7, "undetected lease
+ * loss"). A keep-alive that merely fails (`TimeoutError`, `NoLeaderError` during a failover) is
+ * retried and never declares the lease lost by itself: a new leader renews every lease to its full
+ * TTL, so the lease outlives the failover, and a false `lost` would drop locks and leaders for
+ * nothing. While the cluster cannot be reached, `unconfirmedMs` says how long the lease has gone
+ * unconfirmed; fence protected writes with `cmp.owns`, which is safe either way.
  */
 import { setMaxListeners } from 'node:events';
 import { EventEmitter } from 'eventemitter3';
@@ -23,14 +28,18 @@ export interface SessionOptions {
    * campaigns keyed by the lease id are found again. Rejects with `LeaseNotFoundError` if it is gone.
    */
   readonly leaseId?: number;
-  /** Period of the keep-alive calls in ms (floor 50). @default ttlMs / 3 */
+  /**
+   * Period of the keep-alive calls in ms (floor 50); must be below `ttlMs`, or the lease expires
+   * between two calls. Each call also gives up after this long, so a lost request is retried in
+   * time. @default ttlMs / 3
+   */
   readonly keepAliveIntervalMs?: number;
   /** Aborts the initial grant/confirm call. */
   readonly signal?: AbortSignal;
 }
 
 export interface SessionEvents {
-  /** The lease is gone (or could not be confirmed for a whole TTL). Emitted once. */
+  /** The lease is gone (the node saw it expire or be revoked, or a keep-alive found it missing). Emitted once. */
   lost: [error: LockLostError];
   /** `close()` finished. */
   closed: [];
@@ -45,7 +54,7 @@ export class Session extends EventEmitter<SessionEvents> {
   readonly #intervalMs: number;
   readonly #controller = new AbortController();
   #timer: ReturnType<typeof setTimeout> | undefined;
-  /** Local time (ms) the lease was last confirmed alive; it cannot have expired before this + ttlMs. */
+  /** Local time (ms) a keep-alive last confirmed the lease; it cannot have expired before this + ttlMs. */
   #confirmedAtMs: number;
   #state: 'open' | 'lost' | 'closed' = 'open';
   /** Keys (lock/election prefixes) this session is queued on in this process; see {@link claim}. */
@@ -79,6 +88,15 @@ export class Session extends EventEmitter<SessionEvents> {
   /** True while the lease is believed alive and `close()` has not been called. */
   get isOpen(): boolean {
     return this.#state === 'open';
+  }
+
+  /**
+   * Ms since a keep-alive last confirmed the lease. Above `ttlMs`, the cluster has been out of
+   * reach for longer than the TTL: the lease may have expired there (or been renewed by a new
+   * leader); the session stays open until it learns which.
+   */
+  get unconfirmedMs(): number {
+    return Math.max(0, Date.now() - this.#confirmedAtMs);
   }
 
   /**
@@ -144,7 +162,8 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.#state !== 'open') return;
     const sentAtMs = Date.now();
     try {
-      const remainingMs = await this.node.keepAliveLease(this.leaseId);
+      // Bounded by the period, so a request lost in a failover is retried before the TTL runs out.
+      const remainingMs = await this.node.keepAliveLease(this.leaseId, { timeoutMs: this.#intervalMs });
       if (this.#state !== 'open') return;
       if (remainingMs <= 0) {
         this.markLost('keep-alive found the lease expired');
@@ -162,13 +181,10 @@ export class Session extends EventEmitter<SessionEvents> {
         this.markLost('the node stopped');
         return;
       }
-      // Not confirmed for a whole TTL: the lease may have expired on the cluster. Declare it lost
-      // rather than let a holder act on a lock it may no longer own.
-      if (Date.now() - this.#confirmedAtMs >= this.ttlMs || !isTransient(err)) {
-        this.markLost(`not confirmed for ${Date.now() - this.#confirmedAtMs} ms (${err instanceof Error ? err.message : String(err)})`);
-        return;
-      }
-      this.#schedule(Math.max(MIN_KEEP_ALIVE_INTERVAL_MS, Math.min(this.#intervalMs, this.ttlMs / 10)));
+      // Anything else (no leader, timeout, unreachable) says nothing about the lease: a new leader
+      // renews every lease to its full TTL, so it outlives a failover. Retry soon; only the cluster
+      // saying the lease is gone makes the session lost.
+      this.#schedule(isTransient(err) ? Math.max(MIN_KEEP_ALIVE_INTERVAL_MS, Math.min(this.#intervalMs, this.ttlMs / 10)) : this.#intervalMs);
     }
   }
 }
@@ -184,6 +200,9 @@ export class Session extends EventEmitter<SessionEvents> {
 export async function createSession(node: QuorumNode, options: SessionOptions = {}): Promise<Session> {
   const ttlMs = options.ttlMs ?? DEFAULT_SESSION_TTL_MS;
   if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new InvalidArgumentError('session: ttlMs must be a positive number');
+  if (options.keepAliveIntervalMs !== undefined && !(options.keepAliveIntervalMs > 0 && options.keepAliveIntervalMs < ttlMs)) {
+    throw new InvalidArgumentError('session: keepAliveIntervalMs must be a positive number below ttlMs (the lease would expire between keep-alives)');
+  }
   const intervalMs = Math.max(MIN_KEEP_ALIVE_INTERVAL_MS, options.keepAliveIntervalMs ?? Math.floor(ttlMs / 3));
   const call = options.signal === undefined ? {} : { signal: options.signal };
   if (options.leaseId !== undefined) {

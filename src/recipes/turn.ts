@@ -9,7 +9,7 @@ import { LockLostError } from '../errors.ts';
 import { cmp, op } from '../index.ts';
 import type { KeyValue, QuorumNode, RangeResult } from '../index.ts';
 import type { Session } from './session.ts';
-import { abortError, waitForDelete, waitForEvent } from './util.ts';
+import { abortError, isTransient, sleep, waitForDelete, waitForEvent, withAbortReason } from './util.ts';
 
 /** What a participant's turn check found at one revision. */
 export interface TurnCheck {
@@ -48,7 +48,7 @@ export async function enterLine(node: QuorumNode, session: Session, key: string,
     // No signal on the write: an aborted write has an unknown outcome and could leave our key behind.
     .commit();
   if (signal?.aborted === true) {
-    await deleteIfLeased(node, key, session.leaseId).catch(() => undefined);
+    await leaveLine(node, session, key, undefined);
     throw abortError(signal, 'enter');
   }
   const owner = (res.results[1] as RangeResult<unknown> | undefined)?.kvs[0];
@@ -87,11 +87,35 @@ export async function checkPredecessor(node: QuorumNode, prefix: string, key: st
 export async function awaitTurn(node: QuorumNode, session: Session, check: (signal: AbortSignal) => Promise<TurnCheck>, signal: AbortSignal): Promise<void> {
   for (;;) {
     if (signal.aborted) throw abortError(signal, 'wait');
-    const state = await check(signal);
+    const state = await withAbortReason(signal, 'wait', () => check(signal));
     if (!state.mine || session.isLost) throw new LockLostError(`recipes: session ${session.leaseId} lost its place in line (lease expired or key deleted)`);
     if (state.blocker !== undefined) await waitForDelete(node, state.blocker, state.revision, signal);
     else if (state.waitPrefix !== undefined) await waitForEvent(node, { prefix: state.waitPrefix }, state.revision, signal, 'delete');
     else return;
+  }
+}
+
+/** Attempts to take our key out of the line before leaving it to the session's end. */
+export const LEAVE_LINE_ATTEMPTS = 5;
+/** Pause before the first retry of a failed leave, doubled each time, in ms. */
+const LEAVE_LINE_RETRY_MS = 50;
+
+/**
+ * Takes a participant that gives up (abort, timeout, failure) out of the line: deletes its key,
+ * guarded by `createRevision` when known, else by its lease. A delete that fails for a passing
+ * reason (no leader, timeout) is retried: on a shared session nothing else would ever remove the
+ * key, and it would block everyone behind it until the session ends. Never throws.
+ */
+export async function leaveLine(node: QuorumNode, session: Session, key: string, createRevision: number | undefined): Promise<void> {
+  for (let attempt = 1, delayMs = LEAVE_LINE_RETRY_MS; session.isOpen; attempt++, delayMs *= 2) {
+    try {
+      if (createRevision === undefined) await deleteIfLeased(node, key, session.leaseId);
+      else await deleteIfOwned(node, key, createRevision);
+      return;
+    } catch (err) {
+      if (attempt >= LEAVE_LINE_ATTEMPTS || !isTransient(err)) return;
+      await sleep(delayMs);
+    }
   }
 }
 

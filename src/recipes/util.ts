@@ -67,6 +67,20 @@ export function composeSignal(
   };
 }
 
+/**
+ * Runs `call` (a node request given `signal`); if it fails because `signal` aborted, rejects with
+ * the signal's typed reason instead — the node rejects an aborted request with a plain
+ * `AbortedError`, which would hide a `TimeoutError` (timeoutMs) or `LockLostError` (session lost).
+ */
+export async function withAbortReason<T>(signal: AbortSignal, what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (signal.aborted) throw abortError(signal, what);
+    throw err;
+  }
+}
+
 /** Resolves after `ms`, or rejects when `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

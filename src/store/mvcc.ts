@@ -21,8 +21,26 @@ export interface Change {
 /** Keys written at one revision, in op order: a string for the common single-key case. */
 export type LogEntry = string | readonly string[];
 
+/**
+ * The mutable slot holding one key's newest record, shared by the B+ tree and the hash index.
+ * An overwrite of a key whose cell was created since the last snapshot just repoints `head`
+ * (one hash lookup, no B-tree descent). A cell older than the last snapshot may be referenced by
+ * that snapshot's tree clone, so it is never mutated again: the write replaces it with a new
+ * cell (the tree's copy-on-write path), which keeps snapshots exactly what they captured.
+ */
+export class Cell {
+  head: Revision;
+  /** The snapshot epoch this cell was created in; mutable only while it is the current epoch. */
+  readonly epoch: number;
+
+  constructor(head: Revision, epoch: number) {
+    this.head = head;
+    this.epoch = epoch;
+  }
+}
+
 export class Keyspace {
-  readonly tree: OrderedMap<Revision>;
+  readonly tree: OrderedMap<Cell>;
   // Invariant: compactRevision <= revision.
   revision = 0;
   compactRevision = 0;
@@ -37,25 +55,27 @@ export class Keyspace {
    * Hash index of the same heads as `tree`: point reads and the read-before-write of every put
    * cost one hash lookup instead of a B-tree descent. Invariant: same entries as `tree`.
    */
-  readonly #heads = new Map<string, Revision>();
+  readonly #heads = new Map<string, Cell>();
+  /** Bumped by every `cloneTree()`: cells of an older epoch are frozen (see Cell). */
+  #epoch = 0;
 
   constructor() {
-    this.tree = new OrderedMap<Revision>();
+    this.tree = new OrderedMap<Cell>();
   }
 
   /** The newest record of `key` (possibly a tombstone), or undefined. */
   head(key: string): Revision | undefined {
-    return this.#heads.get(key);
+    return this.#heads.get(key)?.head;
   }
 
   /** The live record of `key` now. */
   live(key: string): Revision | undefined {
-    const rec = this.#heads.get(key);
-    return rec !== undefined && rec.version > 0 ? rec : undefined;
+    const cell = this.#heads.get(key);
+    return cell !== undefined && cell.head.version > 0 ? cell.head : undefined;
   }
 
   liveAt(key: string, rev: number): Revision | undefined {
-    return liveAt(this.#heads.get(key), rev);
+    return liveAt(this.#heads.get(key)?.head, rev);
   }
 
   /**
@@ -63,8 +83,21 @@ export class Keyspace {
    * to it), which is therefore what undo restores.
    */
   setHead(key: string, rec: Revision): void {
-    this.tree.set(key, rec);
-    this.#heads.set(key, rec);
+    const cell = this.#heads.get(key);
+    if (cell !== undefined && cell.epoch === this.#epoch) {
+      cell.head = rec;
+      return;
+    }
+    const fresh = new Cell(rec, this.#epoch);
+    this.tree.set(key, fresh);
+    this.#heads.set(key, fresh);
+  }
+
+  /** An O(1) copy-on-write clone of the tree for a snapshot; freezes every existing cell. */
+  cloneTree(): OrderedMap<Cell> {
+    const clone = this.tree.clone();
+    this.#epoch++;
+    return clone;
   }
 
   /** Undo a `setHead` (transaction rollback). */
@@ -114,7 +147,7 @@ export class Keyspace {
   #compactKey(key: string, rev: number, visited: Set<string>): void {
     if (visited.has(key)) return;
     visited.add(key);
-    const head = this.#heads.get(key);
+    const head = this.#heads.get(key)?.head;
     if (head === undefined) return;
     const kept = keptRecords(head, rev);
     if (kept === undefined) return; // chain already minimal below rev

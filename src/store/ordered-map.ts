@@ -18,6 +18,9 @@ function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** What a forRange callback returns to stop the walk (shared: never mutated). */
+const BREAK: { break: true } = Object.freeze({ break: true as const });
+
 /** B+ tree branching factor: 64 keeps leaves cache-friendly and clone() cheap. */
 const MAX_NODE_SIZE = 64;
 
@@ -50,14 +53,12 @@ export class OrderedMap<V> {
    */
   forRange(start: string, end: string | undefined, visit: (key: string, value: V) => boolean | void): void {
     if (end !== undefined && end <= start) return;
-    // entries() reuses one pair array, so the walk allocates nothing per entry.
-    const pair: (string | V)[] = [];
-    const it = this.#tree.entries(start, pair);
-    for (let step = it.next(); !step.done; step = it.next()) {
-      const key = step.value[0];
-      if (end !== undefined && key >= end) return;
-      if (visit(key, step.value[1]) === true) return;
-    }
+    const tree = this.#tree;
+    if (tree.size === 0) return;
+    // The tree's own callback walk: leaf arrays are read in place, with no iterator result object
+    // per entry (entries() allocates one per step).
+    const high = end ?? (tree.maxKey() as string);
+    tree.forRange(start, high, end === undefined, (key: string, value: V) => (visit(key, value) === true ? BREAK : undefined));
   }
 
   /**

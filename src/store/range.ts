@@ -49,7 +49,8 @@ export function forEachLive(ks: Keyspace, range: KeyRange, rev: number, visit: (
     if (rec !== undefined) visit(b.key, rec);
     return;
   }
-  ks.tree.forRange(b.start, b.end, (key, head) => {
+  ks.tree.forRange(b.start, b.end, (key, cell) => {
+    const head = cell.head;
     const rec = current ? (head.version > 0 ? head : undefined) : liveAt(head, rev);
     if (rec !== undefined) visit(key, rec);
   });
@@ -110,29 +111,49 @@ function passesFilters(rec: Revision, o: RangeOptions): boolean {
 export function rangeQuery(ks: Keyspace, range: KeyRange, options: RangeOptions = {}, servedRevision = ks.revision): StoredRangeResult {
   const rev = readRevision(ks, options.revision);
   if ('key' in range) return singleKeyQuery(ks, range.key, rev, options, servedRevision);
-  const limit = options.limit !== undefined && options.limit > 0 ? options.limit : Infinity;
-  const countOnly = options.countOnly === true;
-  const filtered = hasFilters(options);
-  // With plain key order we can stop collecting after limit + 1 (enough to know `more`).
-  const plainKeyOrder = options.sort === undefined || (options.sort.by === 'key' && options.sort.order !== 'desc');
   const b = boundsOf(range);
-  const end = b.end;
+  const countOnly = options.countOnly === true;
+  if (countOnly) {
+    let count = 0;
+    ks.tree.forRange(b.start, b.end, (_key, cell) => {
+      if (visibleAt(cell.head, rev) !== undefined) count++;
+    });
+    return { kvs: [], count, more: false, revision: servedRevision };
+  }
+  const limit = options.limit !== undefined && options.limit > 0 ? options.limit : Infinity;
+  const filtered = hasFilters(options);
+  // Plain key order: build the result directly (no intermediate entries), stop collecting at
+  // `limit` (one more match sets `more`) and keep walking only to count.
+  if (options.sort === undefined || (options.sort.by === 'key' && options.sort.order !== 'desc')) {
+    const keysOnly = options.keysOnly === true;
+    const kvs: StoredKeyValue[] = [];
+    let count = 0;
+    let more = false;
+    ks.tree.forRange(b.start, b.end, (key, cell) => {
+      const rec = visibleAt(cell.head, rev);
+      if (rec === undefined) return;
+      count++;
+      if (more || (filtered && !passesFilters(rec, options))) return;
+      if (kvs.length < limit) kvs.push(toKeyValue(key, rec, keysOnly));
+      else more = true;
+    });
+    return { kvs, count, more, revision: servedRevision };
+  }
   const entries: Entry[] = [];
   let count = 0;
-  // A plain loop over the B-tree iterator: no callback closures on the read hot path.
-  const it = ks.tree.scan(b.start);
-  for (let step = it.next(); !step.done; step = it.next()) {
-    const key = step.value[0];
-    if (end !== undefined && key >= end) break;
-    const head = step.value[1];
-    const rec = rev === 0 ? (head.version > 0 ? head : undefined) : liveAt(head, rev);
-    if (rec === undefined) continue;
+  ks.tree.forRange(b.start, b.end, (key, cell) => {
+    const rec = visibleAt(cell.head, rev);
+    if (rec === undefined) return;
     count++;
-    if (countOnly || (plainKeyOrder && entries.length > limit)) continue;
     if (!filtered || passesFilters(rec, options)) entries.push({ key, rec });
-  }
-  if (countOnly) return { kvs: [], count, more: false, revision: servedRevision };
+  });
   return finish(entries, count, limit, options, servedRevision);
+}
+
+/** The live record at `rev`, where rev 0 means the head (current state). */
+function visibleAt(head: Revision, rev: number): Revision | undefined {
+  if (rev === 0) return head.version > 0 ? head : undefined;
+  return liveAt(head, rev);
 }
 
 function hasFilters(o: RangeOptions): boolean {

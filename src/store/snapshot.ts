@@ -16,6 +16,7 @@ import { packr } from './codec.ts';
 import { Revision, revisionExactly } from './key-index.ts';
 import { Lessor } from './lessor.ts';
 import { Keyspace } from './mvcc.ts';
+import type { Cell } from './mvcc.ts';
 import type { LogEntry } from './mvcc.ts';
 import type { OrderedMap } from './ordered-map.ts';
 
@@ -28,7 +29,7 @@ export interface StoreSnapshot {
 }
 
 export function capture(ks: Keyspace, lessor: Lessor): StoreSnapshot {
-  const tree: OrderedMap<Revision> = ks.tree.clone();
+  const tree: OrderedMap<Cell> = ks.cloneTree();
   const revision = ks.revision;
   const compactRevision = ks.compactRevision;
   const leases = lessor.table();
@@ -39,7 +40,8 @@ export function capture(ks: Keyspace, lessor: Lessor): StoreSnapshot {
     revision,
     encode(): Uint8Array {
       const kvs: unknown[] = [];
-      for (const [key, head] of tree.entries()) {
+      for (const [key, cell] of tree.entries()) {
+        const head = cell.head;
         let n = 0;
         for (let r: Revision | undefined = head; r !== undefined; r = r.prev) n++;
         kvs.push(key, n);

@@ -61,11 +61,18 @@ class HubWatcher implements Watcher {
   /** Unsynced: the next revision to replay. Synced: events below it are not delivered (future start). */
   nextRev: number;
   progressPending = false;
-  /** Scratch list used by publish() to group one revision's events. */
+  /**
+   * Scratch state of publish(), grouping one revision's events: the first matching change
+   * (`pendingFirst`), and only from the second one on a list (`pending`, first included). Most
+   * revisions write one key, so most deliveries allocate nothing per watcher (see deliver()).
+   */
+  pendingFirst: EventPair | undefined = undefined;
   pending: StoredWatchEvent[] | undefined = undefined;
-  // Invariant: bufferedEvents = number of events in buffer[head..].
+  // Invariant: head <= tail <= buffer.length; bufferedEvents = number of events in buffer[head..tail).
   #buffer: (WatchResponse | undefined)[] = [];
   #head = 0;
+  /** buffer[head..tail) holds the undelivered responses; slots from tail on are spare (undefined). */
+  #tail = 0;
   bufferedEvents = 0;
 
   constructor(hub: WatchHub, id: number, range: KeyRange, options: WatchOptions, startRevision: number) {
@@ -90,13 +97,18 @@ class HubWatcher implements Watcher {
   push(resp: WatchResponse, events: number): void {
     // A progress response right behind another one supersedes it: repeated requestProgress()
     // calls (or a progress timer) on a watcher nobody drains must not grow the buffer.
-    const tail = this.#buffer.length - 1;
-    if (resp.kind === 'progress' && tail >= this.#head && this.#buffer[tail]?.kind === 'progress') this.#buffer[tail] = resp;
-    else this.#buffer.push(resp);
+    const last = this.#tail - 1;
+    if (resp.kind === 'progress' && last >= this.#head && this.#buffer[last]?.kind === 'progress') this.#buffer[last] = resp;
+    else {
+      // Slots past #tail are kept (undefined) from earlier use: refilling them allocates nothing.
+      if (this.#tail < this.#buffer.length) this.#buffer[this.#tail] = resp;
+      else this.#buffer.push(resp);
+      this.#tail++;
+    }
     this.bufferedEvents += events;
   }
 
-  /** Slots the buffer array holds (consumed ones included); bounded, see #shift. For tests. */
+  /** Slots the buffer array holds (consumed and spare ones included); bounded, see #shift. For tests. */
   get bufferSlots(): number {
     return this.#buffer.length;
   }
@@ -104,32 +116,38 @@ class HubWatcher implements Watcher {
   clearBuffer(): void {
     this.#buffer = [];
     this.#head = 0;
+    this.#tail = 0;
     this.bufferedEvents = 0;
   }
 
   next(): WatchResponse | undefined {
-    if (this.#head < this.#buffer.length) return this.#shift();
+    if (this.#head < this.#tail) return this.#shift();
     if (this.state === 'unsynced') {
       const resp = this.#hub.replay(this);
       if (resp !== undefined) return resp;
-      if (this.#head < this.#buffer.length) return this.#shift();
+      if (this.#head < this.#tail) return this.#shift();
     }
     return undefined;
   }
 
   #shift(): WatchResponse {
-    const resp = this.#buffer[this.#head] as WatchResponse;
-    this.#buffer[this.#head] = undefined; // let it be collected
+    const buffer = this.#buffer;
+    const resp = buffer[this.#head] as WatchResponse;
+    buffer[this.#head] = undefined; // let it be collected
     this.#head++;
     if (resp.kind === 'events') this.bufferedEvents -= resp.events.length;
-    if (this.#head === this.#buffer.length) {
-      this.#buffer.length = 0; // reuse the array: no allocation per drained response
+    if (this.#head === this.#tail) {
+      // Drained: reuse the slots (no allocation per delivered response), unless a burst grew
+      // the array, which is then released.
       this.#head = 0;
-    } else if (this.#head >= MIN_BUFFER_COMPACT_SLOTS && this.#head * 2 >= this.#buffer.length) {
+      this.#tail = 0;
+      if (buffer.length > MIN_BUFFER_COMPACT_SLOTS) buffer.length = 0;
+    } else if (this.#head >= MIN_BUFFER_COMPACT_SLOTS && this.#head * 2 >= this.#tail) {
       // A consumer that reads one response at a time while new ones keep arriving never drains
       // the array; drop the consumed slots (amortized O(1)) so it cannot grow without bound.
-      this.#buffer.copyWithin(0, this.#head);
-      this.#buffer.length -= this.#head;
+      buffer.copyWithin(0, this.#head, this.#tail);
+      this.#tail -= this.#head;
+      buffer.length = this.#tail;
       this.#head = 0;
     }
     return resp;
@@ -212,7 +230,7 @@ export class WatchHub {
     for (let i = 0; i < changes.length; i++) {
       const ch = changes[i] as Change;
       const key = ch.key;
-      const ev: EventPair = { change: ch, plain: undefined, withPrev: undefined };
+      const ev = newEventPair(ch);
       // Plain loops (no per-event closures): this is the hot path of watch delivery.
       const exact = this.#exact.get(key);
       if (exact !== undefined) for (const w of exact) collect(w, ev, rev, touched);
@@ -231,16 +249,16 @@ export class WatchHub {
     }
     for (let i = 0; i < touched.length; i++) {
       const w = touched[i] as HubWatcher;
-      const events = w.pending as StoredWatchEvent[];
-      w.pending = undefined;
+      const resp = pendingResponse(w, rev);
       if (w.state !== 'synced') continue;
+      const n = resp.events.length;
       // An empty buffer always takes one whole revision (as replay does): a delete of a large
       // prefix or a lease revoke must not cancel every watcher on it that is keeping up.
-      if (w.bufferedEvents > 0 && w.bufferedEvents + events.length > w.maxBufferedEvents) {
+      if (w.bufferedEvents > 0 && w.bufferedEvents + n > w.maxBufferedEvents) {
         this.#cancel(w, 'slow', new WatchCancelledError('slow', `more than ${w.maxBufferedEvents} events buffered`));
         continue;
       }
-      w.push({ kind: 'events', events, revision: rev }, events.length);
+      w.push(resp, n);
       notify(w);
     }
     touched.length = 0;
@@ -386,23 +404,49 @@ function recordAt(head: Revision | undefined, key: string, rev: number, window: 
   return revisionExactly(head, rev); // not expected (a key is written once per revision); stay correct anyway
 }
 
-/** One change and its two lazily built event shapes, shared by every watcher it matches. */
+/**
+ * One change and its two lazily built event shapes, shared by every watcher it matches; likewise
+ * the one-event response of each shape, shared by every watcher that gets only this change in
+ * the revision (responses are read-only to consumers).
+ */
 interface EventPair {
   readonly change: Change;
   plain: StoredWatchEvent | undefined;
   withPrev: StoredWatchEvent | undefined;
+  plainResponse: EventsResponse | undefined;
+  withPrevResponse: EventsResponse | undefined;
+}
+
+type EventsResponse = Extract<WatchResponse, { kind: 'events' }>;
+
+function newEventPair(change: Change): EventPair {
+  return { change, plain: undefined, withPrev: undefined, plainResponse: undefined, withPrevResponse: undefined };
+}
+
+function eventFor(w: HubWatcher, ev: EventPair): StoredWatchEvent {
+  const ch = ev.change;
+  return w.withPrev ? (ev.withPrev ??= makeEvent(ch.key, ch.rec, ch.prev, true)) : (ev.plain ??= makeEvent(ch.key, ch.rec, undefined, false));
 }
 
 function collect(w: HubWatcher, ev: EventPair, rev: number, touched: HubWatcher[]): void {
-  const ch = ev.change;
-  if (w.nextRev > rev || !w.wants(ch.rec)) return;
-  const e = w.withPrev
-    ? (ev.withPrev ??= makeEvent(ch.key, ch.rec, ch.prev, true))
-    : (ev.plain ??= makeEvent(ch.key, ch.rec, undefined, false));
-  if (w.pending === undefined) {
-    w.pending = [e];
+  if (w.nextRev > rev || !w.wants(ev.change.rec)) return;
+  const first = w.pendingFirst;
+  if (first === undefined) {
+    w.pendingFirst = ev;
     touched.push(w);
-  } else w.pending.push(e);
+  } else if (w.pending === undefined) w.pending = [eventFor(w, first), eventFor(w, ev)];
+  else w.pending.push(eventFor(w, ev));
+}
+
+/** The response publish() hands `w` for revision `rev`; resets the scratch state. */
+function pendingResponse(w: HubWatcher, rev: number): EventsResponse {
+  const first = w.pendingFirst as EventPair;
+  const events = w.pending;
+  w.pendingFirst = undefined;
+  w.pending = undefined;
+  if (events !== undefined) return { kind: 'events', events, revision: rev };
+  if (w.withPrev) return (first.withPrevResponse ??= { kind: 'events', events: [eventFor(w, first)], revision: rev });
+  return (first.plainResponse ??= { kind: 'events', events: [eventFor(w, first)], revision: rev });
 }
 
 /**

@@ -3,9 +3,11 @@
 // bounded) while a member far behind still catches up by snapshot; a tight `await put()` loop on
 // memory storage never starves timers (ticks, lease expiry, the caller's own setTimeout);
 // `status()` after `close()` is the last status, synchronously; a watch with both a listener and
-// an idle iterator is cancelled as slow instead of buffering without bound; and a failed Raft
-// invariant while stepping a message stops the member instead of being swallowed. Real Raft core,
-// store and driver; members share a MemoryNetwork; file storage lives in a temp directory.
+// an idle iterator is cancelled as slow instead of buffering without bound; a failed Raft
+// invariant while stepping a message stops the member instead of being swallowed; and a lease
+// revoked while a member was behind fires `expired` there when the snapshot replaces its store.
+// Real Raft core, store and driver; members share a MemoryNetwork; file storage lives in a temp
+// directory. Each test fails with the corresponding driver fix reverted.
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -196,6 +198,36 @@ test('a failed Raft invariant while stepping a message stops the member (never s
     await rejects(victim.put('/after', 1));
   } finally {
     armed = false;
+    await Promise.all(nodes.map((n) => n.close().catch(() => {})));
+  }
+});
+
+test('a lease revoked while a member was behind: its handle there emits expired when the snapshot arrives', async () => {
+  const net = new MemoryNetwork({ seed: 9 });
+  const ids = ['n1', 'n2', 'n3'];
+  const peers = peerUrls(ids);
+  const nodes = await Promise.all(
+    ids.map((id) => createNode({ id, peers, storage: newStorage(), transport: memoryTransport(net), logger: quietLogger, ...FAST, snapshotEvery: 10 } as NodeOptions)),
+  );
+  try {
+    await Promise.all(nodes.map((n) => n.ready()));
+    const leader = nodes.find((n) => n.id === nodes[0]!.status().leader)!;
+    const behind = nodes.find((n) => n !== leader)!;
+    const lease = await behind.grantLease(60_000);
+    let expired = false;
+    lease.on('expired', () => {
+      expired = true;
+    });
+    net.isolate(behind.id);
+    await leader.revokeLease(lease.id);
+    for (let i = 0; i < 30; i++) await leader.put(`/behind/${i}`, i);
+    const leaderApplied = leader.status().appliedIndex;
+    assert.is(expired, false);
+    net.heal();
+    await until(() => behind.status().appliedIndex >= leaderApplied, 5_000, 'the member to catch up');
+    assert.ok(behind.status().appliedIndex > 0);
+    await until(() => expired, 1_000, 'expired on the member that caught up by snapshot');
+  } finally {
     await Promise.all(nodes.map((n) => n.close().catch(() => {})));
   }
 });

@@ -2,10 +2,13 @@
 // (invalid values left out), change events and iterators in revision order, and — the point of
 // reading at R then watching from R + 1 — no update missed while a writer writes continuously
 // during createConfig(): the final view equals the store and each key's changes are contiguous.
+// A cancelled watch whose resync read first fails with NoLeaderError (a failover) is retried, not
+// left dead (a proxy node injects both), and waitForRevision with an aborted signal rejects at once.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { AbortedError, CompactedError, NoLeaderError } from '../../src/errors.ts';
 import { createConfig } from '../../src/index.ts';
-import type { ConfigChange, QuorumNode } from '../../src/index.ts';
+import type { ConfigChange, QuorumNode, Watch } from '../../src/index.ts';
 import { eventually, startSingle, withTimeout } from './helpers.ts';
 
 let node: QuorumNode;
@@ -80,6 +83,65 @@ test('no missed update between the read and the watch', async () => {
   assert.equal(history, expected);
   assert.is(history.at(-1), written);
   assert.is(history[0], initialMax + 1, 'the first change after the read follows the snapshot');
+  config.close();
+});
+
+test('a resync that first meets no leader is retried, and the view catches up', async () => {
+  const watches: Watch<unknown>[] = [];
+  let failReads = 0;
+  const flaky = new Proxy(node, {
+    get(target, prop, receiver) {
+      if (prop === 'watch') {
+        return (range: unknown, options?: unknown) => {
+          const w = (target.watch as (r: unknown, o?: unknown) => Watch<unknown>).call(target, range, options);
+          watches.push(w);
+          return w;
+        };
+      }
+      if (prop === 'range') {
+        return async (range: unknown, options?: unknown) => {
+          if (failReads > 0) {
+            failReads--;
+            throw new NoLeaderError();
+          }
+          return (target.range as (r: unknown, o?: unknown) => Promise<unknown>).call(target, range, options);
+        };
+      }
+      const v: unknown = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  await node.put('/cfg/flaky/a', 1);
+  const config = await createConfig<number>(flaky, '/cfg/flaky');
+  const errors: unknown[] = [];
+  config.on('error', (e) => errors.push(e));
+  let resynced = false;
+  config.on('resync', () => (resynced = true));
+  // The watch is cancelled as compacted; the first two re-reads find no leader.
+  failReads = 2;
+  const first = watches[0] as Watch<unknown>;
+  first.emit('error', new CompactedError(1, 2));
+  first.close();
+  await node.put('/cfg/flaky/b', 2);
+  await eventually(() => resynced, 3_000, 'resync after the failover');
+  assert.equal(errors, []);
+  assert.is(config.get('b'), 2, 'a write made during the outage is in the view');
+  const rev = (await node.put('/cfg/flaky/c', 3)).revision;
+  await withTimeout(config.waitForRevision(rev), 2_000, 'the new watch follows');
+  assert.is(config.get('c'), 3);
+  config.close();
+});
+
+test('waitForRevision with an already-aborted signal rejects at once', async () => {
+  const config = await createConfig(node, '/cfg/aborted');
+  const controller = new AbortController();
+  controller.abort();
+  try {
+    await withTimeout(config.waitForRevision(config.revision + 1_000, { signal: controller.signal }), 1_000, 'waitForRevision');
+    assert.unreachable();
+  } catch (err) {
+    assert.instance(err, AbortedError);
+  }
   config.close();
 });
 

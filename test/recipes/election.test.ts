@@ -1,10 +1,11 @@
 // Proves the Election recipe on a single in-process member: campaign resolves only when elected,
 // leadership passes in campaign order on resign, proclaim/resign are guarded by the leader key's
 // create revision (a deposed leader cannot overwrite or delete), observe() reports every leader
-// change, and a campaigner resumes its place after a restart with the same session.
+// change — even a leader that takes over and resigns while the observer is slow to re-read (a proxy
+// delays its reads) — and a campaigner resumes its place after a restart with the same session.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { LockLostError } from '../../src/errors.ts';
+import { AbortedError, InvalidArgumentError, LockLostError } from '../../src/errors.ts';
 import { cmp, createElection, createSession, op } from '../../src/index.ts';
 import type { ElectionLeader, QuorumNode } from '../../src/index.ts';
 import { eventually, sleep, startSingle, withTimeout } from './helpers.ts';
@@ -105,6 +106,78 @@ test('resume after restart with the same lease keeps the place in line', async (
   assert.is((await resumed.leader())?.value, 'v2');
   await resumed.resign();
   await after.close();
+});
+
+test('observe() reports a leader that comes and goes while the observer is between reads', async () => {
+  // The observer's reads after the first are delayed: by the time it re-reads after A's key is
+  // deleted, B has been elected and has resigned. It must still report A, B, C in that order.
+  let reads = 0;
+  const slow = new Proxy(node, {
+    get(target, prop, receiver) {
+      if (prop === 'range') {
+        return async (range: unknown, options?: unknown) => {
+          if (reads++ > 0) await sleep(300);
+          return (target.range as (r: unknown, o?: unknown) => Promise<unknown>).call(target, range, options);
+        };
+      }
+      const v: unknown = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const a = createElection<string>(node, '/elections/gap', { ttlMs: 1_000 });
+  const b = createElection<string>(node, '/elections/gap', { ttlMs: 1_000 });
+  const c = createElection<string>(node, '/elections/gap', { ttlMs: 1_000 });
+  await a.campaign('a');
+  const bElected = b.campaign('b');
+  await sleep(20);
+  const cElected = c.campaign('c');
+  await sleep(20);
+  const stop = new AbortController();
+  const seen: string[] = [];
+  const observer = (async () => {
+    for await (const l of createElection<string>(slow, '/elections/gap').observe({ signal: stop.signal })) {
+      seen.push(l.value);
+      if (l.value === 'c') stop.abort();
+    }
+  })();
+  await eventually(() => seen.length === 1, 2_000, 'observer saw a');
+  await a.resign();
+  await withTimeout(bElected, 2_000, 'b elected');
+  await b.resign();
+  await withTimeout(cElected, 2_000, 'c elected');
+  await withTimeout(observer, 3_000, 'observer reaches c');
+  assert.equal(seen, ['a', 'b', 'c']);
+  await c.resign();
+});
+
+test('a second campaign() on the same handle while the first starts is refused (one key per campaigner)', async () => {
+  const e = createElection<string>(node, '/elections/twice', { ttlMs: 1_000 });
+  const first = e.campaign('one');
+  try {
+    await e.campaign('two');
+    assert.unreachable();
+  } catch (err) {
+    assert.instance(err, InvalidArgumentError);
+  }
+  await withTimeout(first, 2_000, 'first campaign');
+  const line = await node.range({ prefix: '/elections/twice/' }, { keysOnly: true });
+  assert.is(line.kvs.length, 1, 'exactly one key in the line');
+  await e.resign();
+  assert.is((await node.range({ prefix: '/elections/twice/' }, { countOnly: true })).count, 0);
+});
+
+test('resign() while campaign() is still creating its session cancels the campaign', async () => {
+  const e = createElection<string>(node, '/elections/early-resign', { ttlMs: 1_000 });
+  const campaigning = e.campaign('x');
+  await e.resign();
+  try {
+    await withTimeout(campaigning, 2_000, 'campaign');
+    assert.unreachable();
+  } catch (err) {
+    assert.instance(err, AbortedError);
+  }
+  assert.ok(!e.isLeader);
+  assert.is((await node.range({ prefix: '/elections/early-resign/' }, { countOnly: true })).count, 0);
 });
 
 test.run();

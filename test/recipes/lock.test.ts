@@ -216,4 +216,97 @@ test('semaphore: at most N holders, FIFO admission', async () => {
   assert.is(await sem.available(), 2);
 });
 
+test('semaphore: a waiter owed a permit is admitted although newer waiters queue behind it', async () => {
+  // Regression: the permit check counted every key under the prefix (a range's `count` ignores the
+  // create-revision filter), so waiters behind C made C wait for a permit that was already free.
+  const sem = createSemaphore(node, '/sem/owed', 2, { ttlMs: 1_000 });
+  const a = await sem.acquire();
+  const b = await sem.acquire();
+  const c = sem.acquire();
+  await sleep(30);
+  const d = sem.acquire();
+  await sleep(30);
+  await a.release();
+  const cp = await withTimeout(c, 1_000, 'C gets the permit A gave back while B still holds');
+  let dIn = false;
+  void d.then(() => (dIn = true));
+  await sleep(50);
+  assert.ok(!dIn, 'D still waits: B and C hold both permits');
+  await b.release();
+  const dp = await withTimeout(d, 1_000, 'D after B');
+  await cp.release();
+  await dp.release();
+  assert.is(await sem.available(), 2);
+});
+
+test('a timeout that fires during a turn check still rejects with TimeoutError, and leaves the line', async () => {
+  // The node rejects an aborted read with a plain AbortedError; the recipe must report the reason
+  // it aborted for (here timeoutMs). The proxy makes every read slower than the timeout.
+  const slow = new Proxy(node, {
+    get(target, prop, receiver) {
+      if (prop === 'range') {
+        return async (range: unknown, options?: unknown) => {
+          await sleep(300);
+          return (target.range as (r: unknown, o?: unknown) => Promise<unknown>).call(target, range, options);
+        };
+      }
+      const v: unknown = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const held = await acquireLock(node, '/locks/slow-check', { ttlMs: 1_000 });
+  try {
+    await acquireLock(slow, '/locks/slow-check', { ttlMs: 1_000, timeoutMs: 100 });
+    assert.unreachable();
+  } catch (err) {
+    assert.instance(err, TimeoutError);
+  }
+  assert.equal(await keysUnder('/locks/slow-check/'), [held.key]);
+  await held.release();
+});
+
+test('a waiter that gives up leaves the line even if its first deletes meet a failover', async () => {
+  // On a shared session nothing else removes a waiter's key: a single failed delete would leave an
+  // orphan that blocks the line until the session ends. The proxy lets the entry txn through, then
+  // fails the next two txns with TimeoutError (not applied), as a leader change would.
+  let commits = 0;
+  const flaky = new Proxy(node, {
+    get(target, prop, receiver) {
+      if (prop === 'txn') {
+        return () => {
+          const builder = target.txn();
+          const wrapped: unknown = new Proxy(builder, {
+            get(b, p, r) {
+              if (p === 'commit') {
+                return async (options?: unknown) => {
+                  commits++;
+                  if (commits === 2 || commits === 3) throw new TimeoutError();
+                  return (b.commit as (o?: unknown) => Promise<unknown>).call(b, options);
+                };
+              }
+              const v: unknown = Reflect.get(b, p, r);
+              return typeof v === 'function' ? (...a: unknown[]) => ((v as (...x: unknown[]) => unknown).apply(b, a), wrapped) : v;
+            },
+          });
+          return wrapped;
+        };
+      }
+      const v: unknown = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const held = await acquireLock(node, '/locks/orphan', { ttlMs: 1_000 });
+  const session = await createSession(node, { ttlMs: 1_000 });
+  try {
+    await acquireLock(flaky, '/locks/orphan', { session, timeoutMs: 100 });
+    assert.unreachable();
+  } catch (err) {
+    assert.instance(err, TimeoutError);
+  }
+  assert.ok(commits >= 4, `the leave was retried (${commits} txns)`);
+  assert.equal(await keysUnder('/locks/orphan/'), [held.key], 'no orphan waiter key');
+  await held.release();
+  await session.close();
+});
+
 test.run();
