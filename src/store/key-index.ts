@@ -1,30 +1,44 @@
 /**
- * One key's history: an immutable, newest-first chain of revisions. A tombstone (version 0) marks
- * a delete. Records are never mutated once linked, so a B-tree clone taken for a snapshot keeps
- * seeing exactly the history it captured; compaction copies the part of a chain it keeps.
+ * One key's history: a newest-first chain of revisions. A tombstone (version 0) marks a delete.
+ * History records (everything behind the head) are never mutated, so a B-tree clone taken for a
+ * snapshot keeps seeing exactly the history it captured; compaction copies the part of a chain it
+ * keeps. The head record is the one exception: while no snapshot can hold it (its `epoch` is the
+ * keyspace's current one) an overwrite rewrites it in place (see Keyspace.writeHead), so a put
+ * costs one hash lookup and no B-tree descent, and a read one hash lookup and no extra hop.
  */
 import type { StoredKeyValue } from './types.ts';
 
 export const EMPTY_VALUE: Uint8Array = new Uint8Array(0);
 
-export class Revision {
-  readonly value: Uint8Array;
-  /** 0 for a tombstone. */
-  readonly createRevision: number;
-  readonly modRevision: number;
-  /** 0 for a tombstone, else 1 on creation, +1 per put. */
-  readonly version: number;
-  readonly lease: number;
-  /** The next older revision of the same key, or undefined once compacted away. */
-  readonly prev: Revision | undefined;
+/** The epoch of a history record: never rewritten in place. */
+export const FROZEN = -1;
 
-  constructor(value: Uint8Array, createRevision: number, modRevision: number, version: number, lease: number, prev: Revision | undefined) {
+/**
+ * One record. Fields are written only by Keyspace (head records of the current epoch); everyone
+ * else treats a record as read-only and must not keep a head record across a write of its key
+ * (Keyspace.writeHead returns the immutable copy of what it replaced for that).
+ */
+export class Revision {
+  value: Uint8Array;
+  /** 0 for a tombstone. */
+  createRevision: number;
+  modRevision: number;
+  /** 0 for a tombstone, else 1 on creation, +1 per put. */
+  version: number;
+  lease: number;
+  /** The next older revision of the same key, or undefined once compacted away. */
+  prev: Revision | undefined;
+  /** Snapshot epoch in which this head may be rewritten in place; FROZEN for history records. */
+  epoch: number;
+
+  constructor(value: Uint8Array, createRevision: number, modRevision: number, version: number, lease: number, prev: Revision | undefined, epoch = FROZEN) {
     this.value = value;
     this.createRevision = createRevision;
     this.modRevision = modRevision;
     this.version = version;
     this.lease = lease;
     this.prev = prev;
+    this.epoch = epoch;
   }
 
   get live(): boolean {

@@ -5,7 +5,7 @@
  * successful one bumps the revision exactly once.
  */
 import { OrderedMap } from './ordered-map.ts';
-import { EMPTY_VALUE, Revision, liveAt } from './key-index.ts';
+import { EMPTY_VALUE, FROZEN, Revision, liveAt } from './key-index.ts';
 
 function assert(cond: boolean, msg: string): asserts cond {
   if (!cond) throw new Error(`mvcc: assertion failed: ${msg}`);
@@ -21,26 +21,8 @@ export interface Change {
 /** Keys written at one revision, in op order: a string for the common single-key case. */
 export type LogEntry = string | readonly string[];
 
-/**
- * The mutable slot holding one key's newest record, shared by the B+ tree and the hash index.
- * An overwrite of a key whose cell was created since the last snapshot just repoints `head`
- * (one hash lookup, no B-tree descent). A cell older than the last snapshot may be referenced by
- * that snapshot's tree clone, so it is never mutated again: the write replaces it with a new
- * cell (the tree's copy-on-write path), which keeps snapshots exactly what they captured.
- */
-export class Cell {
-  head: Revision;
-  /** The snapshot epoch this cell was created in; mutable only while it is the current epoch. */
-  readonly epoch: number;
-
-  constructor(head: Revision, epoch: number) {
-    this.head = head;
-    this.epoch = epoch;
-  }
-}
-
 export class Keyspace {
-  readonly tree: OrderedMap<Cell>;
+  readonly tree: OrderedMap<Revision>;
   // Invariant: compactRevision <= revision.
   revision = 0;
   compactRevision = 0;
@@ -55,57 +37,92 @@ export class Keyspace {
    * Hash index of the same heads as `tree`: point reads and the read-before-write of every put
    * cost one hash lookup instead of a B-tree descent. Invariant: same entries as `tree`.
    */
-  readonly #heads = new Map<string, Cell>();
-  /** Bumped by every `cloneTree()`: cells of an older epoch are frozen (see Cell). */
+  readonly #heads = new Map<string, Revision>();
+  /** Bumped by every `cloneTree()`: head records of an older epoch are frozen (see writeHead). */
   #epoch = 0;
 
   constructor() {
-    this.tree = new OrderedMap<Cell>();
-  }
-
-  /** The newest record of `key` (possibly a tombstone), or undefined. */
-  head(key: string): Revision | undefined {
-    return this.#heads.get(key)?.head;
-  }
-
-  /** The live record of `key` now. */
-  live(key: string): Revision | undefined {
-    const cell = this.#heads.get(key);
-    return cell !== undefined && cell.head.version > 0 ? cell.head : undefined;
-  }
-
-  liveAt(key: string, rev: number): Revision | undefined {
-    return liveAt(this.#heads.get(key)?.head, rev);
+    this.tree = new OrderedMap<Revision>();
   }
 
   /**
-   * Make `rec` the head of `key`'s chain. `rec.prev` must be the current head (every write links
-   * to it), which is therefore what undo restores.
+   * The newest record of `key` (possibly a tombstone), or undefined. It may be rewritten in place
+   * by the next write of `key`: read what you need before writing.
    */
-  setHead(key: string, rec: Revision): void {
-    const cell = this.#heads.get(key);
-    if (cell !== undefined && cell.epoch === this.#epoch) {
-      cell.head = rec;
-      return;
-    }
-    const fresh = new Cell(rec, this.#epoch);
-    this.tree.set(key, fresh);
-    this.#heads.set(key, fresh);
+  head(key: string): Revision | undefined {
+    return this.#heads.get(key);
   }
 
-  /** An O(1) copy-on-write clone of the tree for a snapshot; freezes every existing cell. */
-  cloneTree(): OrderedMap<Cell> {
+  /** The live record of `key` now (same caveat as head()). */
+  live(key: string): Revision | undefined {
+    const rec = this.#heads.get(key);
+    return rec !== undefined && rec.version > 0 ? rec : undefined;
+  }
+
+  liveAt(key: string, rev: number): Revision | undefined {
+    return liveAt(this.#heads.get(key), rev);
+  }
+
+  /**
+   * Make (value, createRevision, modRevision, version, lease) the newest record of `key`, linked
+   * to the current one. Returns the record it replaced as immutable history (undefined when the
+   * key had none): use that, not an earlier head(), for prevKv, events and undo.
+   *
+   * A head of the current epoch is rewritten in place (no B-tree descent): no snapshot can hold
+   * it, since every snapshot's clone bumps the epoch. An older head may be in a snapshot's tree:
+   * it is left as it is (it becomes history) and a new head record goes into the tree.
+   */
+  writeHead(key: string, value: Uint8Array, createRevision: number, modRevision: number, version: number, lease: number): Revision | undefined {
+    const head = this.#heads.get(key);
+    if (head !== undefined && head.epoch === this.#epoch) {
+      const old = new Revision(head.value, head.createRevision, head.modRevision, head.version, head.lease, head.prev);
+      head.value = value;
+      head.createRevision = createRevision;
+      head.modRevision = modRevision;
+      head.version = version;
+      head.lease = lease;
+      head.prev = old;
+      return old;
+    }
+    if (head !== undefined) head.epoch = FROZEN;
+    this.#install(key, new Revision(value, createRevision, modRevision, version, lease, head, this.#epoch));
+    return head;
+  }
+
+  /** Make the (fresh, unshared) chain `rec` the history of `key` (compaction, restore). */
+  setHead(key: string, rec: Revision): void {
+    rec.epoch = this.#epoch;
+    this.#install(key, rec);
+  }
+
+  #install(key: string, rec: Revision): void {
+    this.tree.set(key, rec);
+    this.#heads.set(key, rec);
+  }
+
+  /** An O(1) copy-on-write clone of the tree for a snapshot; freezes every current head. */
+  cloneTree(): OrderedMap<Revision> {
     const clone = this.tree.clone();
     this.#epoch++;
     return clone;
   }
 
-  /** Undo a `setHead` (transaction rollback). */
+  /** Undo a `writeHead` (transaction rollback): `old` is what it returned. */
   restoreHead(key: string, old: Revision | undefined): void {
     if (old === undefined) {
       this.tree.delete(key);
       this.#heads.delete(key);
-    } else this.setHead(key, old);
+      return;
+    }
+    const head = this.#heads.get(key);
+    assert(head !== undefined, 'rollback of a written key');
+    assert(head.epoch === this.#epoch, 'no snapshot is taken inside a command');
+    head.value = old.value;
+    head.createRevision = old.createRevision;
+    head.modRevision = old.modRevision;
+    head.version = old.version;
+    head.lease = old.lease;
+    head.prev = old.prev;
   }
 
   /** Record that revision `rev` (= revision + 1) wrote `keys`, and make it current. */
@@ -147,7 +164,7 @@ export class Keyspace {
   #compactKey(key: string, rev: number, visited: Set<string>): void {
     if (visited.has(key)) return;
     visited.add(key);
-    const head = this.#heads.get(key)?.head;
+    const head = this.#heads.get(key);
     if (head === undefined) return;
     const kept = keptRecords(head, rev);
     if (kept === undefined) return; // chain already minimal below rev
@@ -183,8 +200,4 @@ function keptRecords(head: Revision, rev: number): Revision[] | undefined {
     kept.push(rec);
   }
   return kept;
-}
-
-export function tombstone(rev: number, prev: Revision | undefined): Revision {
-  return new Revision(EMPTY_VALUE, 0, rev, 0, 0, prev);
 }

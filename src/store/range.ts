@@ -49,8 +49,7 @@ export function forEachLive(ks: Keyspace, range: KeyRange, rev: number, visit: (
     if (rec !== undefined) visit(b.key, rec);
     return;
   }
-  ks.tree.forRange(b.start, b.end, (key, cell) => {
-    const head = cell.head;
+  ks.tree.forRange(b.start, b.end, (key, head) => {
     const rec = current ? (head.version > 0 ? head : undefined) : liveAt(head, rev);
     if (rec !== undefined) visit(key, rec);
   });
@@ -115,8 +114,8 @@ export function rangeQuery(ks: Keyspace, range: KeyRange, options: RangeOptions 
   const countOnly = options.countOnly === true;
   if (countOnly) {
     let count = 0;
-    ks.tree.forRange(b.start, b.end, (_key, cell) => {
-      if (visibleAt(cell.head, rev) !== undefined) count++;
+    ks.tree.forRange(b.start, b.end, (_key, head) => {
+      if (visibleAt(head, rev) !== undefined) count++;
     });
     return { kvs: [], count, more: false, revision: servedRevision };
   }
@@ -129,8 +128,8 @@ export function rangeQuery(ks: Keyspace, range: KeyRange, options: RangeOptions 
     const kvs: StoredKeyValue[] = [];
     let count = 0;
     let more = false;
-    ks.tree.forRange(b.start, b.end, (key, cell) => {
-      const rec = visibleAt(cell.head, rev);
+    ks.tree.forRange(b.start, b.end, (key, head) => {
+      const rec = visibleAt(head, rev);
       if (rec === undefined) return;
       count++;
       if (more || (filtered && !passesFilters(rec, options))) return;
@@ -141,8 +140,8 @@ export function rangeQuery(ks: Keyspace, range: KeyRange, options: RangeOptions 
   }
   const entries: Entry[] = [];
   let count = 0;
-  ks.tree.forRange(b.start, b.end, (key, cell) => {
-    const rec = visibleAt(cell.head, rev);
+  ks.tree.forRange(b.start, b.end, (key, head) => {
+    const rec = visibleAt(head, rev);
     if (rec === undefined) return;
     count++;
     if (!filtered || passesFilters(rec, options)) entries.push({ key, rec });

@@ -16,7 +16,6 @@ import { packr } from './codec.ts';
 import { Revision, revisionExactly } from './key-index.ts';
 import { Lessor } from './lessor.ts';
 import { Keyspace } from './mvcc.ts';
-import type { Cell } from './mvcc.ts';
 import type { LogEntry } from './mvcc.ts';
 import type { OrderedMap } from './ordered-map.ts';
 
@@ -29,7 +28,7 @@ export interface StoreSnapshot {
 }
 
 export function capture(ks: Keyspace, lessor: Lessor): StoreSnapshot {
-  const tree: OrderedMap<Cell> = ks.cloneTree();
+  const tree: OrderedMap<Revision> = ks.cloneTree();
   const revision = ks.revision;
   const compactRevision = ks.compactRevision;
   const leases = lessor.table();
@@ -40,8 +39,7 @@ export function capture(ks: Keyspace, lessor: Lessor): StoreSnapshot {
     revision,
     encode(): Uint8Array {
       const kvs: unknown[] = [];
-      for (const [key, cell] of tree.entries()) {
-        const head = cell.head;
+      for (const [key, head] of tree.entries()) {
         let n = 0;
         for (let r: Revision | undefined = head; r !== undefined; r = r.prev) n++;
         kvs.push(key, n);
