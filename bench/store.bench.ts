@@ -60,27 +60,31 @@ const baselineMap = new Map<string, number>(lookups.map((k, i) => [k, i]));
 bench('baseline: Map.get', () => {
   do_not_optimize(baselineMap.get(lookups[n++ & 0xffff] as string));
 });
-bench('get (range {key})', () => {
+const getOne = (): void => {
   do_not_optimize(store.range({ key: lookups[n++ & 0xffff] as string }));
-});
-bench('applied put (overwrite)', () => {
+};
+const putOne = (): void => {
   do_not_optimize(store.apply({ type: 'put', request: { key: lookups[n++ & 0xffff] as string, value: newValue } }));
-});
-bench('prefix range of 100 keys', () => {
+};
+const rangeOne = (): void => {
   const r = store.range(prefixes[n++ & 0xfff] as { prefix: string });
   if (r.kvs.length !== GROUP) throw new Error('bad range');
   do_not_optimize(r);
-});
+};
+bench('get (range {key})', getOne);
+bench('applied put (overwrite)', putOne);
+bench('prefix range of 100 keys', rangeOne);
 
 // Watch fan-out: 10,000 watchers on one prefix, one put each iteration → 10,000 events delivered
 // (buffered, onReady called, then drained with next()).
 const WATCHERS = 10_000;
 const fanout: Watcher[] = [];
 for (let i = 0; i < WATCHERS; i++) fanout.push(store.watch({ prefix: '/hot/' }, { onReady: () => {} }));
-bench(`watch fan-out: 1 put → ${WATCHERS} prefix watchers`, () => {
+const fanoutOne = (): void => {
   store.apply({ type: 'put', request: { key: '/hot/key', value: newValue } });
   for (let i = 0; i < WATCHERS; i++) do_not_optimize((fanout[i] as Watcher).next());
-});
+};
+bench(`watch fan-out: 1 put → ${WATCHERS} prefix watchers`, fanoutOne);
 
 // Distinct prefixes: 10,000 watchers on 10,000 different prefixes, one put into each.
 const spread: Watcher[] = [];
@@ -89,6 +93,29 @@ bench(`watch spread: ${WATCHERS} puts → ${WATCHERS} distinct-prefix watchers`,
   for (let g = 0; g < WATCHERS; g++) store.apply({ type: 'put', request: { key: keyOf(g * GROUP), value: newValue } });
   for (let g = 0; g < WATCHERS; g++) do_not_optimize((spread[g] as Watcher).next());
 });
+
+/**
+ * CPU time per operation (process.cpuUsage around a fixed number of calls, median of 7 rounds):
+ * less distorted than wall-clock when other jobs share the cores. Runs after the watch spread
+ * bench is registered but before mitata, on the same store.
+ */
+function cpuNsPerOp(fn: () => void, calls: number, perCall = 1): number {
+  const rounds: number[] = [];
+  for (let r = 0; r < 7; r++) {
+    const c0 = process.cpuUsage();
+    for (let i = 0; i < calls; i++) fn();
+    const c = process.cpuUsage(c0);
+    rounds.push(((c.user + c.system) * 1000) / (calls * perCall));
+  }
+  rounds.sort((a, b) => a - b);
+  return rounds[3] as number;
+}
+const cpu = {
+  get: cpuNsPerOp(getOne, 100_000),
+  put: cpuNsPerOp(putOne, 50_000),
+  range: cpuNsPerOp(rangeOne, 5_000),
+  fanout: cpuNsPerOp(fanoutOne, 20, WATCHERS),
+};
 
 const loadavg = (await import('node:os')).loadavg();
 const snapStart = performance.now();
@@ -110,6 +137,10 @@ console.log(`applied put:             ${ops('applied put (overwrite)')}  target 
 console.log(`prefix range of 100:     ${ops('prefix range of 100 keys')}  target ≥ 100,000/s`);
 console.log(`watch events (fan-out):  ${ops(`watch fan-out: 1 put → ${WATCHERS} prefix watchers`, WATCHERS)}  target ≥ 1,000,000/s`);
 console.log(`watch events (spread, incl. the puts): ${ops(`watch spread: ${WATCHERS} puts → ${WATCHERS} distinct-prefix watchers`, WATCHERS)}`);
+console.log(
+  `CPU time per op (median of 7): get ${cpu.get.toFixed(0)} ns, put ${cpu.put.toFixed(0)} ns, ` +
+    `prefix range of 100 ${cpu.range.toFixed(0)} ns, fan-out ${cpu.fanout.toFixed(0)} ns/event`,
+);
 console.log(`memory beyond key+value: ${(totalPerKey - payload).toFixed(0)} B/key  target ≤ 400`);
 console.log(`load average during the run: ${loadavg.map((x) => x.toFixed(1)).join(' ')} (${(await import('node:os')).cpus().length} cores)`);
 console.log(`snapshot(): ${snapMs.toFixed(2)} ms (O(1) clone)`);

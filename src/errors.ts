@@ -35,7 +35,8 @@ export type ErrorCode =
   | 'UNREACHABLE'
   | 'PROTOCOL'
   | 'UNAUTHENTICATED'
-  | 'LOCK_LOST';
+  | 'LOCK_LOST'
+  | 'MEMBER_REMOVED';
 
 /** etcd v2 numeric error codes, shown by the CLI as `Error:  100: Key not found (/a) [5]`. */
 export const ETCD_V2_CODES: Readonly<Partial<Record<ErrorCode, number>>> = Object.freeze({
@@ -281,5 +282,16 @@ export class UnauthenticatedError extends QuorumError {
 export class LockLostError extends QuorumError {
   constructor(message: string, options?: QuorumErrorOptions) {
     super('LOCK_LOST', message, false, options);
+  }
+}
+
+/**
+ * A member id that was removed from the cluster can never join again (etcd's `IsIDRemoved`): its
+ * old incarnation's votes and log may still count in some member's stale configuration, so a
+ * fresh member under that id could help elect a leader that lacks committed entries. Use a new id.
+ */
+export class MemberRemovedError extends QuorumError {
+  constructor(id: string, options?: QuorumErrorOptions) {
+    super('MEMBER_REMOVED', `cluster: member id ${id} was removed and cannot be reused; add the member under a new id`, false, options);
   }
 }

@@ -24,7 +24,7 @@ export class AppliedState {
   readonly #limits: StoreLimits;
   readonly #dedupeEntries: number;
   #store: Store;
-  /** Peer URLs; one object for the member's lifetime (a snapshot resets its contents). */
+  /** Peer URLs and removed ids; one object for the member's lifetime (a snapshot resets its contents). */
   readonly membership = new Membership();
   #dedupe: DedupeTable;
   // Invariant: appliedIndex <= raft commit; it only grows (a snapshot install jumps forward).
@@ -61,7 +61,7 @@ export class AppliedState {
     this.membership.reset(app.members);
     this.#dedupe = new DedupeTable(this.#dedupeEntries, app.dedupe);
     this.#appliedIndex = snapshot.meta.index;
-    return app.members;
+    return this.membership.urls();
   }
 
   /**

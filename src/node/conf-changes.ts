@@ -7,7 +7,7 @@
  * One change at a time: Raft refuses a second one until the first is applied, so a refused change
  * is retried on the next tick until its caller's deadline.
  */
-import { ConfChangeInProgressError, MemberExistsError, MemberNotFoundError, ProposalDroppedError, QuorumError } from '../errors.ts';
+import { ConfChangeInProgressError, MemberExistsError, MemberNotFoundError, MemberRemovedError, ProposalDroppedError, QuorumError } from '../errors.ts';
 import type { ConfChange, ConfChangeType, ConfState, Entry, NodeId } from '../protocol/types.ts';
 import { decodeConfChange } from '../raft/conf-change.ts';
 import type { RawNode } from '../raft/raw-node.ts';
@@ -68,6 +68,10 @@ export class ConfChanges {
     const isVoter = conf.voters.includes(nodeId);
     const isLearner = conf.learners.includes(nodeId);
     if ((type === 'addVoter' || type === 'addLearner') && (isVoter || isLearner)) return Promise.reject(new MemberExistsError(nodeId));
+    // A removed id never comes back (etcd's IsIDRemoved; FINDINGS F2): a wiped member under an old
+    // id could vote as the old incarnation in a stale configuration and elect a leader that
+    // lacks committed entries. Checked against this member's applied state (see docs/raft.md).
+    if ((type === 'addVoter' || type === 'addLearner') && host.membership.isRemoved(nodeId)) return Promise.reject(new MemberRemovedError(nodeId));
     if (type === 'promoteLearner' && !isLearner) return Promise.reject(new MemberNotFoundError(`${nodeId} (as a learner)`));
     if (type === 'removeNode' && !isVoter && !isLearner) return Promise.reject(new MemberNotFoundError(nodeId));
     this.#seq += 1;

@@ -26,6 +26,10 @@ export class Inflights {
     this.#bytes = new Float64Array(capacity);
   }
 
+  get capacity(): number {
+    return this.#capacity;
+  }
+
   get count(): number {
     return this.#count;
   }

@@ -29,6 +29,14 @@ export class Progress {
   sentCommit: LogIndex = 0;
   /** Send an append at the next flush even if it carries nothing (detects lost appends). */
   forceSend = false;
+  /**
+   * Appends allowed in flight in replicate state, at most the inflights' capacity
+   * (`maxInflightMessages`). Halved by each fresh rejection in replicate state, grown by one per
+   * acknowledgement — slow start after a loss, so a link that reorders or drops gets small
+   * bursts and a healthy one soon gets the whole window again.
+   */
+  // Invariant: 1 <= window <= inflights.capacity.
+  window: number;
   readonly inflights: Inflights;
 
   constructor(next: LogIndex, learner: boolean, maxInflightMessages: number, maxInflightBytes: number) {
@@ -36,6 +44,7 @@ export class Progress {
     this.next = next;
     this.learner = learner;
     this.inflights = new Inflights(maxInflightMessages, maxInflightBytes);
+    this.window = maxInflightMessages;
   }
 
   #resetState(state: ProgressState): void {
@@ -91,21 +100,46 @@ export class Progress {
   }
 
   /**
-   * Handles a rejected append that probed at `rejected`; `hint` is where the follower suggests
-   * to continue (fast back-off). Returns false when the rejection is stale.
+   * Handles a rejected append whose previous entry was `rejected`. `followerHint` is the hint as
+   * the follower sent it (an index its log reached when it rejected); `hint` is where the
+   * leader would continue after mapping that hint through its own terms (fast back-off).
+   * Returns false when the rejection is stale and must be ignored.
+   *
+   * On a link that reorders (a reconnecting transport, the simulator's `--reorder`), answers to
+   * pipelined appends arrive long after newer ones; acting on every one of them resets the
+   * window over and over (finding F4). A rejection carries news only if it is newer than what
+   * the leader already knows:
+   * - `rejected <= match`: the follower acknowledged that entry already;
+   * - `followerHint < match`: the follower's log has grown past the hint since it rejected. (A
+   *   follower holding [1, match] of our log hints at least `match`: every entry up to match
+   *   has a term <= the rejected one's, so the conflict search cannot go below it.)
+   * - in probe state, anything but the answer to the last probe (at `next - 1`), as in etcd.
+   * A fresh rejection never moves `next` below `match + 1`: those entries are known held.
    */
-  maybeDecrTo(rejected: LogIndex, hint: LogIndex): boolean {
+  maybeDecrTo(rejected: LogIndex, followerHint: LogIndex, hint: LogIndex): boolean {
+    if (rejected <= this.match) return false;
+    if (followerHint < this.match) return false;
     if (this.state === 'replicate') {
-      // A rejection at or below match is stale: the follower already acknowledged more.
-      if (rejected <= this.match) return false;
-      this.next = this.match + 1;
-      return true;
+      // Something we sent is missing (lost, or still overtaken): probe from the follower's
+      // hint, and halve the window so a reordering link is not flooded again at once.
+      this.window = Math.max(1, Math.floor(this.window / 2));
+      this.becomeProbe();
+    } else if (this.next - 1 !== rejected) {
+      return false;
     }
-    // In probe state only the rejection of the last probe (at next - 1) is meaningful.
-    if (this.next - 1 !== rejected) return false;
     this.next = Math.max(Math.min(rejected, hint + 1), this.match + 1);
     this.probeSent = false;
     return true;
+  }
+
+  /** An acknowledgement in replicate state: the link delivers, let the window grow again. */
+  growWindow(): void {
+    if (this.window < this.inflights.capacity) this.window++;
+  }
+
+  /** Whether the in-flight window (the bounded one, or the current reduced one) is full. */
+  windowFull(): boolean {
+    return this.inflights.full() || this.inflights.count >= this.window;
   }
 
   /** Whether the leader must hold further appends to this follower. */
@@ -114,7 +148,7 @@ export class Progress {
       case 'probe':
         return this.probeSent;
       case 'replicate':
-        return this.inflights.full();
+        return this.windowFull();
       case 'snapshot':
         return true;
     }

@@ -157,10 +157,7 @@ function handleAppendResponse(r: Raft, m: Message): void {
     let next = m.rejectHint;
     // The follower's hint names its term at that index: skip our entries of later terms too.
     if (m.logTerm > 0) next = r.log.findConflictByTerm(m.rejectHint, m.logTerm);
-    if (pr.maybeDecrTo(m.index, next)) {
-      if (pr.state === 'replicate') pr.becomeProbe();
-      r.needsFlush = true;
-    }
+    if (pr.maybeDecrTo(m.index, m.rejectHint, next)) r.needsFlush = true;
     return;
   }
   if (pr.maybeUpdate(m.index) || (pr.match === m.index && pr.state === 'probe')) {
@@ -168,7 +165,10 @@ function handleAppendResponse(r: Raft, m: Message): void {
     else if (pr.state === 'snapshot' && pr.match >= pr.pendingSnapshot) {
       pr.becomeProbe();
       pr.becomeReplicate();
-    } else if (pr.state === 'replicate') pr.inflights.freeLE(m.index);
+    } else if (pr.state === 'replicate') {
+      pr.inflights.freeLE(m.index);
+      pr.growWindow();
+    }
     maybeCommit(r);
     r.needsFlush = true;
     if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) {
@@ -192,7 +192,7 @@ function handleHeartbeatResponse(r: Raft, m: Message): void {
   if (pr.match < r.log.lastIndex()) {
     // The follower lags: perhaps appends were lost. Free one window slot and send (even an
     // empty append) so a lost message turns into a rejection and a probe.
-    if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
+    if (pr.state === 'replicate' && pr.windowFull()) pr.inflights.freeFirstOne();
     pr.forceSend = true;
     r.needsFlush = true;
   }

@@ -65,7 +65,7 @@ export class Config<T = unknown> extends EventEmitter<ConfigEvents<T>> {
   readonly #maxBuffered: number;
   readonly #values = new Map<string, T>();
   readonly #subscribers = new Set<Subscriber<T>>();
-  readonly #waiters = new Set<{ revision: number; resolve: () => void }>();
+  readonly #waiters = new Set<{ revision: number; resolve: () => void; reject: (err: QuorumError) => void }>();
   #revision = 0;
   #watch: ReturnType<QuorumNode['watch']> | undefined;
   #closed = false;
@@ -110,6 +110,7 @@ export class Config<T = unknown> extends EventEmitter<ConfigEvents<T>> {
   /** Resolves once the view reflects `revision` (e.g. the revision `set()` returned). */
   async waitForRevision(revision: number, options: WaitOptions = {}): Promise<void> {
     if (this.#revision >= revision) return;
+    if (this.#closed) throw new StoppedError('config: closed');
     const waiting = composeSignal('config wait', [options.signal], options.timeoutMs);
     try {
       await new Promise<void>((resolve, reject) => {
@@ -118,7 +119,7 @@ export class Config<T = unknown> extends EventEmitter<ConfigEvents<T>> {
           reject(abortError(waiting.signal, 'config wait'));
           return;
         }
-        const waiter = { revision, resolve };
+        const waiter = { revision, resolve, reject };
         this.#waiters.add(waiter);
         waiting.signal.addEventListener('abort', () => {
           this.#waiters.delete(waiter);
@@ -170,6 +171,13 @@ export class Config<T = unknown> extends EventEmitter<ConfigEvents<T>> {
     this.#watch?.close();
     this.#watch = undefined;
     for (const sub of this.#subscribers) sub.wake?.();
+    // The view will not advance any more: a pending wait would otherwise never settle.
+    this.#rejectWaiters(new StoppedError('config: closed'));
+  }
+
+  #rejectWaiters(err: QuorumError): void {
+    for (const w of [...this.#waiters]) w.reject(err);
+    this.#waiters.clear();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -233,6 +241,7 @@ export class Config<T = unknown> extends EventEmitter<ConfigEvents<T>> {
   }
 
   #fail(err: QuorumError): void {
+    this.#rejectWaiters(err);
     for (const sub of this.#subscribers) {
       sub.failed = err;
       sub.wake?.();

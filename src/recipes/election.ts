@@ -9,10 +9,10 @@
 import { EventEmitter } from 'eventemitter3';
 import { AbortedError, CompactedError, InvalidArgumentError, LockLostError, WatchCancelledError } from '../errors.ts';
 import { cmp, op } from '../index.ts';
-import type { KeyValue, QuorumNode } from '../index.ts';
+import type { KeyValue, QuorumNode, RangeResult } from '../index.ts';
 import { createSession, type Session } from './session.ts';
-import { awaitTurn, checkPredecessor, deleteIfLeased, deleteIfOwned, enterLine } from './turn.ts';
-import { composeSignal, leaseHex, prefixOf, waitForEvent, type Holder, type WaitOptions } from './util.ts';
+import { awaitTurn, checkPredecessor, deleteIfOwned, enterLine, leaveLine } from './turn.ts';
+import { composeSignal, leaseHex, prefixOf, withAbortReason, type Holder, type WaitOptions } from './util.ts';
 
 export interface ElectionOptions {
   /** Session to campaign with. Without it, `campaign()` creates one of `ttlMs`, closed by `resign()`/`close()`. */
@@ -106,15 +106,38 @@ export class Election<T = unknown> extends EventEmitter<ElectionEvents<T>> imple
    */
   async campaign(value: T, options: WaitOptions = {}): Promise<void> {
     if (this.#active) throw new InvalidArgumentError(`election: ${this.name}: already campaigning or leader; resign first`);
-    const session = await this.#sessionFor(options.signal);
-    const key = `${this.#prefix}${leaseHex(session.leaseId)}`;
-    this.#unclaim = session.claim(key);
+    // `timeoutMs` bounds the whole campaign, the session grant included (with no leader the grant
+    // would otherwise last the node's own request timeout).
+    const bound = composeSignal(`campaign ${this.name}`, [options.signal], options.timeoutMs);
+    // Set before the first await: a second campaign() meanwhile must be refused, not create a
+    // second session and a second key in the line for this one campaigner.
     this.#active = true;
+    let session: Session;
+    let waiting: ReturnType<typeof composeSignal>;
+    const cancel = new AbortController();
+    // Set before the first await too, so a resign() meanwhile cancels this campaign.
+    this.#campaignAbort = cancel;
+    let key: string;
+    try {
+      session = await withAbortReason(bound.signal, `campaign ${this.name}`, () => this.#sessionFor(bound.signal));
+      if (cancel.signal.aborted) throw new AbortedError(`election: ${this.name}: resigned while campaigning`);
+      key = `${this.#prefix}${leaseHex(session.leaseId)}`;
+      // Before anything is written: a key claimed by another campaigner on this session is theirs.
+      this.#unclaim = session.claim(key);
+      waiting = composeSignal(`campaign ${this.name}`, [bound.signal, session.signal, cancel.signal]);
+    } catch (err) {
+      bound.dispose();
+      // After a resign() meanwhile, a newer campaign may own the state: touch it only if it is ours.
+      const current = this.#campaignAbort === cancel;
+      if (current) {
+        this.#campaignAbort = undefined;
+        this.#forget();
+      }
+      if ((current || !this.#active) && this.#ownsSession) await this.#closeSession();
+      throw err;
+    }
     this.#key = key;
     this.#createRevision = 0;
-    const cancel = new AbortController();
-    this.#campaignAbort = cancel;
-    const waiting = composeSignal(`campaign ${this.name}`, [options.signal, session.signal, cancel.signal], options.timeoutMs);
     try {
       const e = await enterLine(this.#node, session, key, value, this.#prefix, waiting.signal);
       this.#key = key;
@@ -128,16 +151,18 @@ export class Election<T = unknown> extends EventEmitter<ElectionEvents<T>> imple
       session.on('lost', this.#onLost);
       this.emit('leader', { key, value, createRevision: e.createRevision, modRevision: e.revision, leaseId: session.leaseId });
     } catch (err) {
-      this.#leader = false;
-      this.#forget();
-      // Withdraw: our key (guarded by its create revision) must not block the line.
-      if (session.isOpen) {
-        if (this.#createRevision !== 0) await deleteIfOwned(this.#node, key, this.#createRevision).catch(() => false);
-        else await deleteIfLeased(this.#node, key, session.leaseId).catch(() => undefined);
+      // After a resign() and a new campaign() meanwhile, the state is the new campaign's.
+      const current = this.#campaignAbort === cancel;
+      if (current) {
+        this.#leader = false;
+        this.#forget();
+        // Withdraw: our key (guarded by its create revision) must not block the line.
+        await leaveLine(this.#node, session, key, this.#createRevision === 0 ? undefined : this.#createRevision);
+        if (this.#ownsSession) await this.#closeSession();
       }
-      if (this.#ownsSession) await this.#closeSession();
       throw err;
     } finally {
+      bound.dispose();
       waiting.dispose();
       if (this.#campaignAbort === cancel) this.#campaignAbort = undefined;
     }
@@ -239,26 +264,31 @@ export class Election<T = unknown> extends EventEmitter<ElectionEvents<T>> imple
   }
 }
 
-/** Leader changes of the election under `prefix` (see {@link Election.observe}). */
+/**
+ * Leader changes of the election under `prefix` (see {@link Election.observe}). Each step reads the
+ * leader at a known revision — the current one at first, then exactly the revision at which the
+ * previous leader key was deleted (or the first key appeared) — and follows that key from the next
+ * revision. So a leader that takes over and resigns while this loop is between reads is still
+ * reported: there is no gap. Only when that history was compacted does it fall back to now.
+ */
 async function* observeLeaders<T>(node: QuorumNode, prefix: string, signal?: AbortSignal): AsyncGenerator<ElectionLeader<T>> {
   const stop = signal ?? new AbortController().signal;
   let last: { key: string; modRevision: number } | undefined;
+  /** Revision to read the leader at next; undefined = the current revision. */
+  let at: number | undefined;
   for (;;) {
     if (stop.aborted) return;
-    const res = await node.range({ prefix }, { sort: { by: 'createRevision', order: 'asc' }, limit: 1, signal: stop }).catch((err: unknown) => {
-      if (stop.aborted) return undefined;
-      throw err;
-    });
-    if (res === undefined) return;
+    const read = await leaderAt(node, prefix, at, stop);
+    if (read === undefined) return;
+    at = undefined;
+    // A read at a past revision reports the current revision as `revision`: follow from the one read.
+    const { res, revision } = read;
     const kv = res.kvs[0];
     if (kv === undefined) {
-      // Nobody campaigns: wait for the first key to appear.
-      try {
-        await waitForEvent(node, { prefix }, res.revision, stop, 'put');
-      } catch (err) {
-        if (stop.aborted) return;
-        throw err;
-      }
+      // Nobody campaigns: the first put under the prefix is the next leader; read it at that revision.
+      const next = await firstPut(node, prefix, revision, stop);
+      if (next === undefined) return;
+      at = next === 'now' ? undefined : next;
       continue;
     }
     if (last === undefined || last.key !== kv.key || last.modRevision !== kv.modRevision) {
@@ -266,21 +296,70 @@ async function* observeLeaders<T>(node: QuorumNode, prefix: string, signal?: Abo
       yield toLeader<T>(kv);
     }
     // Follow the leader key: proclaims are puts; its deletion hands over to the next in line.
-    const watch = node.watch<unknown>(kv.key, { startRevision: res.revision + 1, signal: stop });
+    const watch = node.watch<unknown>(kv.key, { startRevision: revision + 1, signal: stop });
     try {
       for await (const ev of watch) {
-        if (ev.type === 'delete') break;
+        if (ev.type === 'delete') {
+          at = ev.revision;
+          break;
+        }
         last = { key: ev.kv.key, modRevision: ev.kv.modRevision };
         yield toLeader<T>(ev.kv);
       }
     } catch (err) {
       if (stop.aborted) return;
-      if (!(err instanceof CompactedError) && !(err instanceof WatchCancelledError && err.reason === 'compacted')) throw err;
+      if (!isCompaction(err)) throw err;
     } finally {
       watch.close();
     }
     if (stop.aborted) return;
   }
+}
+
+function isCompaction(err: unknown): boolean {
+  return err instanceof CompactedError || (err instanceof WatchCancelledError && err.reason === 'compacted');
+}
+
+/**
+ * The oldest key under `prefix` at revision `at` (now if undefined, or if `at` was compacted) and
+ * the revision it was read at; undefined once `stop` aborts.
+ */
+async function leaderAt(
+  node: QuorumNode,
+  prefix: string,
+  at: number | undefined,
+  stop: AbortSignal,
+): Promise<{ res: RangeResult<unknown>; revision: number } | undefined> {
+  const options = { sort: { by: 'createRevision', order: 'asc' }, limit: 1, signal: stop } as const;
+  try {
+    if (at === undefined) {
+      const res = await node.range({ prefix }, options);
+      return { res, revision: res.revision };
+    }
+    return { res: await node.range({ prefix }, { ...options, revision: at }), revision: at };
+  } catch (err) {
+    if (stop.aborted) return undefined;
+    if (at !== undefined && err instanceof CompactedError) return leaderAt(node, prefix, undefined, stop);
+    throw err;
+  }
+}
+
+/**
+ * The revision of the first put under `prefix` after `afterRevision`; `'now'` if that history was
+ * compacted (the caller re-reads the current state); undefined once `stop` aborts.
+ */
+async function firstPut(node: QuorumNode, prefix: string, afterRevision: number, stop: AbortSignal): Promise<number | 'now' | undefined> {
+  const watch = node.watch<unknown>({ prefix }, { startRevision: afterRevision + 1, noDelete: true, signal: stop });
+  try {
+    for await (const ev of watch) if (ev.type === 'put') return ev.revision;
+  } catch (err) {
+    if (stop.aborted) return undefined;
+    if (!isCompaction(err)) throw err;
+    return 'now';
+  } finally {
+    watch.close();
+  }
+  return undefined;
 }
 
 /** A handle on election `name` (keys under `<name>/`). Nothing is written until `campaign()`. */

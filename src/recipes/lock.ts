@@ -117,11 +117,18 @@ export class Lock extends EventEmitter<LockEvents> implements Holder {
 
 async function sessionFor(node: QuorumNode, options: LockOptions): Promise<{ session: Session; owned: boolean }> {
   if (options.session !== undefined) return { session: options.session, owned: false };
-  const session = await createSession(node, {
-    ...(options.ttlMs === undefined ? {} : { ttlMs: options.ttlMs }),
-    ...(options.signal === undefined ? {} : { signal: options.signal }),
-  });
-  return { session, owned: true };
+  // `timeoutMs` bounds the grant too: with no leader it would otherwise last the node's own
+  // request timeout, however small the caller's limit.
+  const bound = options.timeoutMs === undefined ? undefined : composeSignal('lock session', [options.signal], options.timeoutMs);
+  const signal = bound?.signal ?? options.signal;
+  const grant = (): Promise<Session> =>
+    createSession(node, { ...(options.ttlMs === undefined ? {} : { ttlMs: options.ttlMs }), ...(signal === undefined ? {} : { signal }) });
+  try {
+    const session = await (signal === undefined ? grant() : withAbortReason(signal, 'lock session', grant));
+    return { session, owned: true };
+  } finally {
+    bound?.dispose();
+  }
 }
 
 /** `lockKey(name, leaseId)`: the key a session holds or waits for lock `name` with. */
@@ -154,12 +161,19 @@ export async function holdLine(node: QuorumNode, spec: LineSpec, options: LockOp
   const startedAtMs = performance.now();
   const { session, owned } = await sessionFor(node, options);
   const key = spec.key(session);
-  let unclaim: () => void = () => undefined;
+  let unclaim: () => void;
+  try {
+    // Outside the cleanup below: if another user of this session holds or waits with this key,
+    // the key is theirs, and leaving the line would delete it from under them.
+    unclaim = session.claim(key);
+  } catch (err) {
+    if (owned) await session.close().catch(() => undefined);
+    throw err;
+  }
   let entered: Entered | undefined;
   // Built only when we must wait: the uncontended path allocates no signal or timer.
   let waiting: ReturnType<typeof composeSignal> | undefined;
   try {
-    unclaim = session.claim(key);
     const e = await enterLine(node, session, key, '', spec.ownerPrefix, options.signal);
     entered = e;
     if (!spec.immediate(e)) {

@@ -5,7 +5,7 @@
  * successful one bumps the revision exactly once.
  */
 import { OrderedMap } from './ordered-map.ts';
-import { EMPTY_VALUE, FROZEN, Revision, liveAt } from './key-index.ts';
+import { Revision, liveAt } from './key-index.ts';
 
 function assert(cond: boolean, msg: string): asserts cond {
   if (!cond) throw new Error(`mvcc: assertion failed: ${msg}`);
@@ -65,28 +65,28 @@ export class Keyspace {
 
   /**
    * Make (value, createRevision, modRevision, version, lease) the newest record of `key`, linked
-   * to the current one. Returns the record it replaced as immutable history (undefined when the
-   * key had none): use that, not an earlier head(), for prevKv, events and undo.
+   * to the current one; `head` must be `this.head(key)` (the caller has just read it: passing it
+   * saves a second hash lookup). Returns the new head, whose `prev` is the record it replaced as
+   * immutable history (undefined when the key had none): use that, not the earlier head, for
+   * prevKv, events and undo.
    *
    * A head of the current epoch is rewritten in place (no B-tree descent): no snapshot can hold
    * it, since every snapshot's clone bumps the epoch. An older head may be in a snapshot's tree:
    * it is left as it is (it becomes history) and a new head record goes into the tree.
    */
-  writeHead(key: string, value: Uint8Array, createRevision: number, modRevision: number, version: number, lease: number): Revision | undefined {
-    const head = this.#heads.get(key);
+  writeHead(key: string, head: Revision | undefined, value: Uint8Array, createRevision: number, modRevision: number, version: number, lease: number): Revision {
     if (head !== undefined && head.epoch === this.#epoch) {
-      const old = new Revision(head.value, head.createRevision, head.modRevision, head.version, head.lease, head.prev);
+      head.prev = new Revision(head.value, head.createRevision, head.modRevision, head.version, head.lease, head.prev);
       head.value = value;
       head.createRevision = createRevision;
       head.modRevision = modRevision;
       head.version = version;
       head.lease = lease;
-      head.prev = old;
-      return old;
+      return head;
     }
-    if (head !== undefined) head.epoch = FROZEN;
-    this.#install(key, new Revision(value, createRevision, modRevision, version, lease, head, this.#epoch));
-    return head;
+    const rec = new Revision(value, createRevision, modRevision, version, lease, head, this.#epoch);
+    this.#install(key, rec);
+    return rec;
   }
 
   /** Make the (fresh, unshared) chain `rec` the history of `key` (compaction, restore). */

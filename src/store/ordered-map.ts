@@ -61,14 +61,6 @@ export class OrderedMap<V> {
     tree.forRange(start, high, end === undefined, (key: string, value: V) => (visit(key, value) === true ? BREAK : undefined));
   }
 
-  /**
-   * An iterator over entries with key >= start, in key order; the caller stops at its end key.
-   * The yielded pair array is reused between steps (no allocation per entry): read it at once.
-   */
-  scan(start: string): Iterator<[string, V]> {
-    return this.#tree.entries(start, []);
-  }
-
   /** Entries in key order (tests, snapshots). */
   *entries(): IterableIterator<[string, V]> {
     for (const [k, v] of this.#tree.entries()) yield [k, v];

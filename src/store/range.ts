@@ -55,6 +55,9 @@ export function forEachLive(ks: Keyspace, range: KeyRange, rev: number, visit: (
   });
 }
 
+/** The options of a read that passed none (shared, never mutated). */
+const NO_OPTIONS: RangeOptions = Object.freeze({});
+
 /** Resolve the read revision: 0/undefined = current (returned as 0); typed errors outside [compactRevision, current]. */
 export function readRevision(ks: Keyspace, requested: number | undefined): number {
   const rev = requested ?? 0;
@@ -107,7 +110,7 @@ function passesFilters(rec: Revision, o: RangeOptions): boolean {
  * Serve a range read. `servedRevision` is what the result reports (the visible revision, which
  * inside a transaction includes its earlier writes).
  */
-export function rangeQuery(ks: Keyspace, range: KeyRange, options: RangeOptions = {}, servedRevision = ks.revision): StoredRangeResult {
+export function rangeQuery(ks: Keyspace, range: KeyRange, options: RangeOptions = NO_OPTIONS, servedRevision = ks.revision): StoredRangeResult {
   const rev = readRevision(ks, options.revision);
   if ('key' in range) return singleKeyQuery(ks, range.key, rev, options, servedRevision);
   const b = boundsOf(range);

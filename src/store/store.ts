@@ -9,7 +9,7 @@ import type { WatchCancelReason } from '../errors.ts';
 import { encodeCommand } from './codec.ts';
 import { fnv1a32 } from './hash.ts';
 import { Lessor } from './lessor.ts';
-import { Keyspace, tombstone } from './mvcc.ts';
+import { Keyspace } from './mvcc.ts';
 import { rangeQuery } from './range.ts';
 import { capture, restore } from './snapshot.ts';
 import type { StoreSnapshot } from './snapshot.ts';
@@ -131,10 +131,7 @@ export class Store {
     if (!this.#lessor.has(id)) throw new LeaseNotFoundError(id);
     const keys = this.#lessor.revoke(id);
     const w = new Writer(this.#ks, this.#lessor, false);
-    for (const key of keys) {
-      const cur = this.#ks.live(key);
-      if (cur !== undefined) w.write(key, tombstone(w.rev, cur), cur);
-    }
+    for (const key of keys) if (this.#ks.live(key) !== undefined) w.remove(key);
     this.#commit(w);
     return { type: 'leaseRevoke', id, revision: this.#ks.revision, deleted: w.changes.length };
   }

@@ -4,9 +4,9 @@
  * Errors thrown part-way leave undo records so the store can roll the command back whole.
  */
 import { ConflictError, KeyExistsError, KeyNotFoundError, LeaseNotFoundError } from '../errors.ts';
-import { Revision, toKeyValue } from './key-index.ts';
+import { EMPTY_VALUE, toKeyValue } from './key-index.ts';
+import type { Revision } from './key-index.ts';
 import type { Lessor } from './lessor.ts';
-import { tombstone } from './mvcc.ts';
 import type { Change, Keyspace } from './mvcc.ts';
 import { forEachLive, rangeQuery } from './range.ts';
 import type {
@@ -50,11 +50,25 @@ export class Writer {
     return this.changes.length > 0 ? this.rev : this.ks.revision;
   }
 
-  write(key: string, rec: Revision, prev: Revision | undefined): void {
-    this.ks.setHead(key, rec);
-    this.undo?.push({ key, old: rec.prev });
-    this.lessor.move(key, prev?.lease ?? 0, rec.version > 0 ? rec.lease : 0);
+  /**
+   * Write the new newest record of `key` (version 0 = tombstone); `head` must be
+   * `ks.head(key)`, read just before. Returns the live record it replaced (immutable), or
+   * undefined when the key was absent or deleted.
+   */
+  write(key: string, head: Revision | undefined, value: Uint8Array, createRevision: number, version: number, lease: number): Revision | undefined {
+    const rec = this.ks.writeHead(key, head, value, createRevision, this.rev, version, lease);
+    const old = rec.prev;
+    this.undo?.push({ key, old });
+    const prev = old !== undefined && old.version > 0 ? old : undefined;
+    this.lessor.move(key, prev === undefined ? 0 : prev.lease, version > 0 ? lease : 0);
+    // `rec` is read by publish() within this apply, before any later write of the key.
     this.changes.push({ key, rec, prev });
+    return prev;
+  }
+
+  /** Delete `key` (a tombstone at this revision); returns the live record it replaced. */
+  remove(key: string): Revision | undefined {
+    return this.write(key, this.ks.head(key), EMPTY_VALUE, 0, 0, 0);
   }
 
   /** Undo every write, newest first (transaction failed). */
@@ -64,8 +78,9 @@ export class Writer {
     for (let i = undo.length - 1; i >= 0; i--) {
       const u = undo[i] as UndoRecord;
       const cur = this.ks.head(u.key);
-      this.ks.restoreHead(u.key, u.old);
+      // Read the lease before restoreHead rewrites the head in place.
       const from = cur !== undefined && cur.version > 0 ? cur.lease : 0;
+      this.ks.restoreHead(u.key, u.old);
       const to = u.old !== undefined && u.old.version > 0 ? u.old.lease : 0;
       this.lessor.move(u.key, from, to);
     }
@@ -111,24 +126,21 @@ export function doPut(w: Writer, req: PutRequest): StoredPutResult {
   const lease = req.ignoreLease === true ? (cur as Revision).lease : (req.lease ?? 0);
   if (lease !== 0 && !w.lessor.has(lease)) throw new LeaseNotFoundError(lease);
   const value = req.ignoreValue === true ? (cur as Revision).value : req.value;
-  const rec =
-    cur === undefined
-      ? new Revision(value, w.rev, w.rev, 1, lease, head)
-      : new Revision(value, cur.createRevision, w.rev, cur.version + 1, lease, head);
-  w.write(key, rec, cur);
-  if (req.prevKv === true && cur !== undefined) return { revision: w.rev, prevKv: toKeyValue(key, cur) };
+  // `cur` is the head record, rewritten in place by write(): use what write() returns after it.
+  const prev = cur === undefined ? w.write(key, head, value, w.rev, 1, lease) : w.write(key, head, value, cur.createRevision, cur.version + 1, lease);
+  if (req.prevKv === true && prev !== undefined) return { revision: w.rev, prevKv: toKeyValue(key, prev) };
   return { revision: w.rev };
 }
 
 export function doDelete(w: Writer, req: DeleteRequest): StoredDeleteResult {
   const range = req.range;
   if (req.expect !== undefined && 'key' in range) checkExpectation(range.key, req.expect, w.ks.live(range.key));
-  const victims: { key: string; rec: Revision }[] = [];
-  forEachLive(w.ks, range, 0, (key, rec) => victims.push({ key, rec }));
+  const victims: string[] = [];
+  forEachLive(w.ks, range, 0, (key) => victims.push(key));
   const prevKvs: StoredKeyValue[] | undefined = req.prevKv === true ? [] : undefined;
-  for (const v of victims) {
-    w.write(v.key, tombstone(w.rev, v.rec), v.rec);
-    prevKvs?.push(toKeyValue(v.key, v.rec));
+  for (const key of victims) {
+    const prev = w.remove(key) as Revision;
+    prevKvs?.push(toKeyValue(key, prev));
   }
   const revision = w.visibleRevision;
   return prevKvs === undefined ? { revision, deleted: victims.length } : { revision, deleted: victims.length, prevKvs };

@@ -70,25 +70,28 @@ interface Walk {
   bytes: number;
 }
 
-function checkKey(w: Walk, key: unknown, allowEmpty = false): void {
+/** Checks a key (or range bound); returns its share of the encoded-size bound. */
+function checkKey(limits: ResolvedLimits, key: unknown, allowEmpty = false): number {
   if (typeof key !== 'string') throw bad('key must be a string');
   if (key.length === 0 && !allowEmpty) throw bad('key must not be empty');
-  const max = w.limits.maxKeyBytes;
+  const max = limits.maxKeyBytes;
   if (key.length * 3 > max) {
     const n = utf8Length(key);
     if (n > max) throw new RequestTooLargeError('key', n, max);
   }
-  w.bytes += key.length * 3 + 8;
+  return key.length * 3 + 8;
 }
 
-function checkRange(w: Walk, r: unknown): void {
+/** Checks a range's shape and bounds; returns its share of the encoded-size bound. */
+function checkRange(limits: ResolvedLimits, r: unknown): number {
   if (!isObj(r)) throw bad('range must be an object');
-  if ('key' in r) checkKey(w, r['key']);
-  else if ('prefix' in r) checkKey(w, r['prefix'], true);
-  else if ('start' in r) {
-    checkKey(w, r['start'], true);
-    if (r['end'] !== undefined) checkKey(w, r['end'], true);
-  } else throw bad('range needs key, prefix or start');
+  if ('key' in r) return checkKey(limits, r['key']);
+  if ('prefix' in r) return checkKey(limits, r['prefix'], true);
+  if ('start' in r) {
+    const n = checkKey(limits, r['start'], true);
+    return r['end'] === undefined ? n : n + checkKey(limits, r['end'], true);
+  }
+  throw bad('range needs key, prefix or start');
 }
 
 function checkExpect(e: unknown): void {
@@ -105,7 +108,7 @@ function checkExpect(e: unknown): void {
 
 function checkPut(w: Walk, r: unknown): void {
   if (!isObj(r)) throw bad('put request must be an object');
-  checkKey(w, r['key']);
+  w.bytes += checkKey(w.limits, r['key']);
   const v = r['value'];
   if (!(v instanceof Uint8Array)) throw bad('value must be a Uint8Array');
   w.bytes += v.length + 16;
@@ -118,7 +121,7 @@ function checkPut(w: Walk, r: unknown): void {
 
 function checkDelete(w: Walk, r: unknown): void {
   if (!isObj(r)) throw bad('delete request must be an object');
-  checkRange(w, r['range']);
+  w.bytes += checkRange(w.limits, r['range']);
   optBool(r, 'prevKv');
   checkExpect(r['expect']);
   if (r['expect'] !== undefined && !('key' in (r['range'] as Obj))) throw bad('delete expect needs a single-key range');
@@ -150,7 +153,7 @@ function checkTxn(w: Walk, t: unknown, depth: number): number {
   let n = compare.length;
   for (const c of compare as unknown[]) {
     if (!isObj(c)) throw bad('compare must be an object');
-    checkRange(w, c['range']);
+    w.bytes += checkRange(w.limits, c['range']);
     if (!TARGETS.has(c['target'] as string)) throw bad('compare target is invalid');
     if (!OPS.has(c['op'] as string)) throw bad('compare op is invalid');
     const v = c['value'];
@@ -165,7 +168,7 @@ function checkTxn(w: Walk, t: unknown, depth: number): number {
     if (op['type'] === 'put') checkPut(w, op['request']);
     else if (op['type'] === 'delete') checkDelete(w, op['request']);
     else if (op['type'] === 'range') {
-      checkRange(w, op['range']);
+      w.bytes += checkRange(w.limits, op['range']);
       checkRangeOptions(op['options']);
     } else if (op['type'] === 'txn') n += checkTxn(w, op['request'], depth + 1);
     else throw bad('txn op type is invalid');
@@ -263,6 +266,6 @@ export function validateCommand(cmd: Command, limits: ResolvedLimits, measure: (
 
 /** Shape checks for a read (Store.range / watch), which do not go through a command. */
 export function checkRead(range: KeyRange, options: unknown, limits: ResolvedLimits): void {
-  checkRange({ limits, bytes: 0 }, range);
-  checkRangeOptions(options);
+  checkRange(limits, range);
+  if (options !== undefined) checkRangeOptions(options);
 }

@@ -430,12 +430,15 @@ function eventFor(w: HubWatcher, ev: EventPair): StoredWatchEvent {
 
 function collect(w: HubWatcher, ev: EventPair, rev: number, touched: HubWatcher[]): void {
   if (w.nextRev > rev || !w.wants(ev.change.rec)) return;
+  // Build the event now, before any onReady runs: the change's head record may be rewritten by
+  // a later write of its key.
+  const e = eventFor(w, ev);
   const first = w.pendingFirst;
   if (first === undefined) {
     w.pendingFirst = ev;
     touched.push(w);
-  } else if (w.pending === undefined) w.pending = [eventFor(w, first), eventFor(w, ev)];
-  else w.pending.push(eventFor(w, ev));
+  } else if (w.pending === undefined) w.pending = [eventFor(w, first), e];
+  else w.pending.push(e);
 }
 
 /** The response publish() hands `w` for revision `rev`; resets the scratch state. */

@@ -3,10 +3,11 @@
 // reading at R then watching from R + 1 — no update missed while a writer writes continuously
 // during createConfig(): the final view equals the store and each key's changes are contiguous.
 // A cancelled watch whose resync read first fails with NoLeaderError (a failover) is retried, not
-// left dead (a proxy node injects both), and waitForRevision with an aborted signal rejects at once.
+// left dead (a proxy node injects both); waitForRevision with an aborted signal rejects at once,
+// and one pending when the view closes rejects with StoppedError.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AbortedError, CompactedError, NoLeaderError } from '../../src/errors.ts';
+import { AbortedError, CompactedError, NoLeaderError, StoppedError } from '../../src/errors.ts';
 import { createConfig } from '../../src/index.ts';
 import type { ConfigChange, QuorumNode, Watch } from '../../src/index.ts';
 import { eventually, startSingle, withTimeout } from './helpers.ts';
@@ -143,6 +144,18 @@ test('waitForRevision with an already-aborted signal rejects at once', async () 
     assert.instance(err, AbortedError);
   }
   config.close();
+});
+
+test('close() rejects a pending waitForRevision instead of leaving it hanging', async () => {
+  const config = await createConfig(node, '/cfg/closing');
+  const waiting = config.waitForRevision(config.revision + 1_000);
+  config.close();
+  try {
+    await withTimeout(waiting, 1_000, 'waitForRevision');
+    assert.unreachable();
+  } catch (err) {
+    assert.instance(err, StoppedError);
+  }
 });
 
 test.run();

@@ -5,7 +5,7 @@
 // delays its reads) — and a campaigner resumes its place after a restart with the same session.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AbortedError, InvalidArgumentError, LockLostError } from '../../src/errors.ts';
+import { AbortedError, InvalidArgumentError, LockLostError, TimeoutError } from '../../src/errors.ts';
 import { cmp, createElection, createSession, op } from '../../src/index.ts';
 import type { ElectionLeader, QuorumNode } from '../../src/index.ts';
 import { eventually, sleep, startSingle, withTimeout } from './helpers.ts';
@@ -178,6 +178,38 @@ test('resign() while campaign() is still creating its session cancels the campai
   }
   assert.ok(!e.isLeader);
   assert.is((await node.range({ prefix: '/elections/early-resign/' }, { countOnly: true })).count, 0);
+});
+
+test('timeoutMs bounds the whole campaign, the session grant included', async () => {
+  const slowGrant = new Proxy(node, {
+    get(target, prop, receiver) {
+      if (prop === 'grantLease') {
+        return async (ttlMs: number, options?: { signal?: AbortSignal }) => {
+          // Slow, but like the node it gives up as soon as the caller's signal aborts.
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, 400);
+            options?.signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+          });
+          return target.grantLease(ttlMs, options);
+        };
+      }
+      const v: unknown = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const e = createElection<string>(slowGrant, '/elections/slow-grant', { ttlMs: 1_000 });
+  const startedAt = Date.now();
+  try {
+    await e.campaign('x', { timeoutMs: 100 });
+    assert.unreachable('elected after its timeout');
+  } catch (err) {
+    assert.instance(err, TimeoutError);
+  }
+  assert.ok(Date.now() - startedAt < 350, `rejected after ${Date.now() - startedAt} ms`);
+  assert.ok(!e.isLeader);
+  // The handle is usable again after the failed campaign.
+  await withTimeout(createElection<string>(node, '/elections/slow-grant', { ttlMs: 1_000 }).campaign('y').then(() => undefined), 2_000, 'another campaign');
+  assert.is((await e.leader())?.value, 'y');
 });
 
 test.run();

@@ -152,7 +152,9 @@ test('one session cannot queue twice on the same lock', async () => {
   } catch (err) {
     assert.instance(err, InvalidArgumentError);
   }
-  await a.release();
+  // The refused second acquire must not have touched the first one's key (same name, same lease).
+  assert.is((await node.get(a.key))?.createRevision, a.createRevision, 'the holder still holds');
+  assert.ok(await a.release(), 'release deletes the still-held key');
   await session.close();
 });
 
@@ -307,6 +309,63 @@ test('a waiter that gives up leaves the line even if its first deletes meet a fa
   assert.equal(await keysUnder('/locks/orphan/'), [held.key], 'no orphan waiter key');
   await held.release();
   await session.close();
+});
+
+test('a waiter whose predecessor gives up re-checks: it keeps waiting for the real holder', async () => {
+  // W2 watches W1 only. W1 times out and deletes its key: W2 wakes, but the holder is still there,
+  // so W2 must re-check, watch the holder now, and take the lock only after the holder releases.
+  const spy = spyWatches(node);
+  const held = await acquireLock(node, '/locks/giveup', { ttlMs: 1_000 });
+  const w1 = acquireLock(node, '/locks/giveup', { ttlMs: 1_000, timeoutMs: 150 });
+  await sleep(30);
+  let w2In = false;
+  const w2 = acquireLock(spy.node, '/locks/giveup', { ttlMs: 1_000 }).then((l) => {
+    w2In = true;
+    return l;
+  });
+  try {
+    await w1;
+    assert.unreachable();
+  } catch (err) {
+    assert.instance(err, TimeoutError);
+  }
+  await sleep(100);
+  assert.ok(!w2In, 'W2 does not take a lock that is still held');
+  assert.ok(spy.watched.some((w) => w.includes(held.key)), 'W2 now watches the holder');
+  await held.release();
+  const l2 = await withTimeout(w2, 1_000, 'W2 after the holder');
+  assert.ok(l2.fencingToken > held.fencingToken);
+  await l2.release();
+});
+
+test('timeoutMs also bounds granting the lock session', async () => {
+  // With no leader the grant would last the node's own request timeout; the proxy makes it slow.
+  const slowGrant = new Proxy(node, {
+    get(target, prop, receiver) {
+      if (prop === 'grantLease') {
+        return async (ttlMs: number, options?: { signal?: AbortSignal }) => {
+          // Slow, but like the node it gives up as soon as the caller's signal aborts.
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, 400);
+            options?.signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+          });
+          return target.grantLease(ttlMs, options);
+        };
+      }
+      const v: unknown = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const startedAt = Date.now();
+  try {
+    await acquireLock(slowGrant, '/locks/slow-grant', { ttlMs: 1_000, timeoutMs: 100 });
+    assert.unreachable('acquired after its timeout');
+  } catch (err) {
+    assert.instance(err, TimeoutError);
+  }
+  assert.ok(Date.now() - startedAt < 350, `rejected after ${Date.now() - startedAt} ms`);
+  await sleep(400);
+  assert.equal(await keysUnder('/locks/slow-grant/'), []);
 });
 
 test.run();

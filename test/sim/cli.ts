@@ -59,12 +59,13 @@ const confs = ok.reduce((s, r) => s + r.stats.confChanges, 0);
 const crashes = ok.reduce((s, r) => s + r.stats.crashes, 0);
 const settle = ok.map((r) => r.stats.convergedAfterTicks).sort((a, b) => a - b);
 const settleMax = settle.length > 0 ? (settle[settle.length - 1] as number) : 0;
+const slowest = ok.find((r) => r.stats.convergedAfterTicks === settleMax);
 const settleMedian = settle.length > 0 ? (settle[Math.floor(settle.length / 2)] as number) : 0;
 console.log(
   `seeds ${args.firstSeed}..${args.firstSeed + args.seeds - 1} in ${(ms / 1000).toFixed(1)}s: ` +
     `${leaders} leaders, ${applied} entries applied (max index per seed, summed), ${snaps} snapshots installed, ` +
     `${reads} reads checked, ${confs} conf changes proposed, ${crashes} crashes; ` +
-    `converged after healing within ${settleMedian} ticks (median), ${settleMax} (max)`,
+    `converged after healing within ${settleMedian} ticks (median), ${settleMax} (max${slowest !== undefined && ok.length > 1 ? `, seed ${slowest.seed}` : ''})`,
 );
 console.log(`${summary.seeds} seeds, ${summary.violations.length} violations`);
 process.exit(summary.violations.length === 0 ? 0 : 1);
