@@ -6,7 +6,7 @@
 //             from this process; timings include the client and gRPC.
 // Prints one Markdown table of medians with a quorumkv / etcd ratio column.
 //
-//   npm run bench:cluster                        # defaults (~2–3 min on the 2-core VM)
+//   npm run bench:cluster                        # defaults (~3 min on the loaded 2-core VM)
 //   QKV_BENCH_SCALE=0.3 npm run bench:cluster    # shorter run
 //   QKV_ETCD_BIN=/path/to/etcd                   # etcd binary (default: `etcd` on PATH)
 //   QKV_BENCH_ETCD=0                             # skip the etcd side
@@ -35,12 +35,12 @@ interface Counts {
   readonly serGets: number;
 }
 const n = (base: number, min: number): number => Math.max(min, Math.round(base * scale));
-const SEQ_PUTS = n(2_000, 100);
-const FLOOD_PUTS = n(20_000, 1_000);
+const SEQ_PUTS = n(1_000, 100);
+const FLOOD_PUTS = n(10_000, 1_000);
 const QKV_COUNTS: Counts = { seqPuts: SEQ_PUTS, floodPuts: FLOOD_PUTS, linGets: n(60_000, 1_000), serGets: n(1_000_000, 10_000) };
 // The etcd3/grpc-js client costs ~1.5–2 ms of CPU per call on the 2-core VM, so etcd's floods get
-// smaller counts to keep the default run near 2.5 minutes.
-const ETCD_COUNTS: Counts = { seqPuts: SEQ_PUTS, floodPuts: n(10_000, 1_000), linGets: n(10_000, 1_000), serGets: n(10_000, 1_000) };
+// smaller counts to keep the default run under ~3 minutes on the loaded VM.
+const ETCD_COUNTS: Counts = { seqPuts: SEQ_PUTS, floodPuts: n(5_000, 1_000), linGets: n(5_000, 1_000), serGets: n(5_000, 1_000) };
 
 type Where = 'leader' | 'follower';
 type Consistency = 'linearizable' | 'serializable';
