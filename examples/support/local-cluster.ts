@@ -18,13 +18,9 @@ export interface LocalCluster {
 
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
-/** A member's role, or 'closed' (status() throws once a member is closed). */
+/** A member's role, or 'closed'. */
 export function roleOf(node: QuorumNode): string {
-  try {
-    return node.status().role;
-  } catch {
-    return 'closed';
-  }
+  return node.closed ? 'closed' : node.status().role;
 }
 
 /** Starts `size` members (`n1`…) and resolves once they agree on a leader. */
