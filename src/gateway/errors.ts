@@ -23,6 +23,7 @@ const STATUS: Readonly<Partial<Record<ErrorCode, number>>> = Object.freeze({
   KEY_EXISTS: 409,
   CONFLICT: 409,
   MEMBER_EXISTS: 409,
+  MEMBER_REMOVED: 409,
   DIR_NOT_EMPTY: 409,
   NOT_A_FILE: 409,
   NOT_A_DIR: 409,
