@@ -217,8 +217,11 @@ test('membership: join as learner → promote → remove; transfer leadership', 
     members = await leader.cluster.members();
     assert.is(members.find((m) => m.id === 'n4')?.learner, false);
     await until(() => n4!.status().members.length === 4, 1000, 'n4 to see 4 members');
-    // Asked on a follower: forwarded to the leader.
-    await followers(c)[0]!.cluster.transferLeadership('n4');
+    // Asked on a follower: forwarded to the leader. The follower must have applied the promotion
+    // itself first (promote() resolves once the leader applied it; followers may lag a beat).
+    const asker = followers(c)[0]!;
+    await until(() => asker.status().members.find((m) => m.id === 'n4')?.learner === false, 1000, 'the asking follower to see n4 promoted');
+    await asker.cluster.transferLeadership('n4');
     await until(() => n4!.status().role === 'leader', 2_000, 'n4 to lead');
     const removed = 'n1';
     await n4.cluster.remove(removed);
