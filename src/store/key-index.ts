@@ -2,19 +2,16 @@
  * One key's history: a newest-first chain of revisions. A tombstone (version 0) marks a delete.
  * History records (everything behind the head) are never mutated, so a B-tree clone taken for a
  * snapshot keeps seeing exactly the history it captured; compaction copies the part of a chain it
- * keeps. The head record is the one exception: while no snapshot can hold it (its `epoch` is the
- * keyspace's current one) an overwrite rewrites it in place (see Keyspace.writeHead), so a put
+ * keeps. The head record is the one exception: while no snapshot can hold it (it was written
+ * after the last snapshot was taken) an overwrite rewrites it in place (see Keyspace.writeHead), so a put
  * costs one hash lookup and no B-tree descent, and a read one hash lookup and no extra hop.
  */
 import type { StoredKeyValue } from './types.ts';
 
 export const EMPTY_VALUE: Uint8Array = new Uint8Array(0);
 
-/** The epoch of a history record: never rewritten in place. */
-export const FROZEN = -1;
-
 /**
- * One record. Fields are written only by Keyspace (head records of the current epoch); everyone
+ * One record. Fields are written only by Keyspace (heads written since the last snapshot); everyone
  * else treats a record as read-only and must not keep a head record across a write of its key
  * (Keyspace.writeHead returns the immutable copy of what it replaced for that).
  */
@@ -28,17 +25,13 @@ export class Revision {
   lease: number;
   /** The next older revision of the same key, or undefined once compacted away. */
   prev: Revision | undefined;
-  /** Snapshot epoch in which this head may be rewritten in place; FROZEN for history records. */
-  epoch: number;
-
-  constructor(value: Uint8Array, createRevision: number, modRevision: number, version: number, lease: number, prev: Revision | undefined, epoch = FROZEN) {
+  constructor(value: Uint8Array, createRevision: number, modRevision: number, version: number, lease: number, prev: Revision | undefined) {
     this.value = value;
     this.createRevision = createRevision;
     this.modRevision = modRevision;
     this.version = version;
     this.lease = lease;
     this.prev = prev;
-    this.epoch = epoch;
   }
 
   get live(): boolean {

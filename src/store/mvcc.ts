@@ -38,8 +38,12 @@ export class Keyspace {
    * cost one hash lookup instead of a B-tree descent. Invariant: same entries as `tree`.
    */
   readonly #heads = new Map<string, Revision>();
-  /** Bumped by every `cloneTree()`: head records of an older epoch are frozen (see writeHead). */
-  #epoch = 0;
+  /**
+   * The revision at the last `cloneTree()`: a head with modRevision at or below it may be held by
+   * a snapshot's tree and is never rewritten in place (see writeHead). Heads built by compaction
+   * or restore may be treated as frozen without being shared, which only costs one tree write.
+   */
+  #frozenRevision = 0;
 
   constructor() {
     this.tree = new OrderedMap<Revision>();
@@ -70,12 +74,12 @@ export class Keyspace {
    * immutable history (undefined when the key had none): use that, not the earlier head, for
    * prevKv, events and undo.
    *
-   * A head of the current epoch is rewritten in place (no B-tree descent): no snapshot can hold
-   * it, since every snapshot's clone bumps the epoch. An older head may be in a snapshot's tree:
-   * it is left as it is (it becomes history) and a new head record goes into the tree.
+   * A head written after the last snapshot was taken is rewritten in place (no B-tree descent):
+   * no snapshot can hold it. An older head may be in a snapshot's tree: it is left as it is (it
+   * becomes history) and a new head record goes into the tree.
    */
   writeHead(key: string, head: Revision | undefined, value: Uint8Array, createRevision: number, modRevision: number, version: number, lease: number): Revision {
-    if (head !== undefined && head.epoch === this.#epoch) {
+    if (head !== undefined && head.modRevision > this.#frozenRevision) {
       head.prev = new Revision(head.value, head.createRevision, head.modRevision, head.version, head.lease, head.prev);
       head.value = value;
       head.createRevision = createRevision;
@@ -84,14 +88,13 @@ export class Keyspace {
       head.lease = lease;
       return head;
     }
-    const rec = new Revision(value, createRevision, modRevision, version, lease, head, this.#epoch);
+    const rec = new Revision(value, createRevision, modRevision, version, lease, head);
     this.#install(key, rec);
     return rec;
   }
 
   /** Make the (fresh, unshared) chain `rec` the history of `key` (compaction, restore). */
   setHead(key: string, rec: Revision): void {
-    rec.epoch = this.#epoch;
     this.#install(key, rec);
   }
 
@@ -103,11 +106,11 @@ export class Keyspace {
   /** An O(1) copy-on-write clone of the tree for a snapshot; freezes every current head. */
   cloneTree(): OrderedMap<Revision> {
     const clone = this.tree.clone();
-    this.#epoch++;
+    this.#frozenRevision = this.revision;
     return clone;
   }
 
-  /** Undo a `writeHead` (transaction rollback): `old` is what it returned. */
+  /** Undo a `writeHead` (transaction rollback): `old` is the `prev` of the head it returned. */
   restoreHead(key: string, old: Revision | undefined): void {
     if (old === undefined) {
       this.tree.delete(key);
@@ -116,7 +119,7 @@ export class Keyspace {
     }
     const head = this.#heads.get(key);
     assert(head !== undefined, 'rollback of a written key');
-    assert(head.epoch === this.#epoch, 'no snapshot is taken inside a command');
+    assert(head.modRevision > this.#frozenRevision, 'a head written by this command is not in a snapshot');
     head.value = old.value;
     head.createRevision = old.createRevision;
     head.modRevision = old.modRevision;
