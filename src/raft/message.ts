@@ -1,4 +1,5 @@
 /** Builds {@link Message}s with every field present, so they all share one object shape. */
+import { MESSAGE_TYPES } from '../protocol/types.ts';
 import type { Entry, LogIndex, Message, MessageType, NodeId, Snapshot, Term } from '../protocol/types.ts';
 
 export const NO_ENTRIES: readonly Entry[] = Object.freeze([]);
@@ -60,21 +61,7 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-const TYPES: ReadonlySet<string> = new Set<MessageType>([
-  'append',
-  'appendResponse',
-  'vote',
-  'voteResponse',
-  'preVote',
-  'preVoteResponse',
-  'heartbeat',
-  'heartbeatResponse',
-  'snapshot',
-  'timeoutNow',
-  'readIndex',
-  'readIndexResponse',
-  'propose',
-]);
+const TYPES: ReadonlySet<string> = new Set<MessageType>(MESSAGE_TYPES);
 
 function isIndex(n: unknown): n is number {
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
