@@ -20,6 +20,14 @@ export interface AppliedCommand {
   readonly result: CommandResult | QuorumError;
 }
 
+/** A frozen {@link AppliedState} (see {@link AppliedState.view}). */
+export interface AppliedView {
+  /** The applied index the view was taken at. */
+  readonly index: number;
+  /** The snapshot bytes of the view; rejects with the signal's reason once it aborts. */
+  encode(signal?: AbortSignal): Promise<Uint8Array>;
+}
+
 export class AppliedState {
   readonly #limits: StoreLimits;
   readonly #dedupeEntries: number;
@@ -98,5 +106,23 @@ export class AppliedState {
    */
   encode(): Uint8Array {
     return encodeAppSnapshot({ store: this.#store.snapshot().encode(), members: this.membership.toRecord(), dedupe: this.#dedupe.keys() });
+  }
+
+  /**
+   * This state frozen now, at `appliedIndex` (the store view is O(1); members and dedupe ids are
+   * copied): `encode()` later gives the same bytes `encode()` above gives now, in slices that
+   * yield to the event loop, while apply goes on.
+   */
+  view(): AppliedView {
+    const store = this.#store.snapshot();
+    const members = this.membership.toRecord();
+    const dedupe = this.#dedupe.keys();
+    return {
+      index: this.#appliedIndex,
+      async encode(signal?: AbortSignal): Promise<Uint8Array> {
+        const bytes = await store.encodeAsync(signal === undefined ? {} : { signal });
+        return encodeAppSnapshot({ store: bytes, members, dedupe });
+      },
+    };
   }
 }

@@ -9,7 +9,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { MemberNotFoundError, NoLeaderError, ProposalDroppedError, QuorumError, RequestTooLargeError, StoppedError, TimeoutError } from '../errors.ts';
-import type { ConfChangeType, Entry, HardState, Message, NodeId, PeerMessage, RaftRole, Snapshot, AppMessage } from '../protocol/types.ts';
+import type { ConfChangeType, ConfState, Entry, HardState, Message, NodeId, PeerMessage, RaftRole, Snapshot, AppMessage } from '../protocol/types.ts';
 import { RawNode } from '../raft/raw-node.ts';
 import type { RaftStatus, Ready } from '../raft/types.ts';
 import type { Storage } from '../storage/types.ts';
@@ -67,6 +67,11 @@ export class Driver extends EventEmitter<DriverEvents> {
   /** Store + peer URLs + dedupe table at the applied index. */
   readonly #state: AppliedState;
   #snapshotIndex: number;
+  /** The background encode of a periodic snapshot, while one runs (see #maybeSnapshot). */
+  #snapshotJob: Promise<void> | undefined;
+  /** Its result, waiting for the loop to write it. */
+  #snapshotDone: { index: number; confState: ConfState; data: Uint8Array } | undefined;
+  readonly #snapshotAbort = new AbortController();
   readonly #proposals: Proposals;
   readonly #reads: ReadBatcher;
   readonly #leases: LeaseKeeper;
@@ -469,17 +474,47 @@ export class Driver extends EventEmitter<DriverEvents> {
 
   // ---------------------------------------------------------------- snapshots
 
+  /**
+   * Periodic snapshots, in two steps so apply and ticks go on while the store encodes: once
+   * `snapshotEvery` entries were applied, take an O(1) view at the applied index (with raft's
+   * confState at that same moment) and encode it in the background, in slices that yield to the
+   * event loop; when the bytes are ready, a later turn of the loop writes them to storage and
+   * compacts the log. At most one snapshot is in flight; stop() aborts it.
+   */
   async #maybeSnapshot(): Promise<void> {
+    const done = this.#snapshotDone;
+    if (done !== undefined) {
+      this.#snapshotDone = undefined;
+      // A snapshot installed from the leader meanwhile supersedes this one.
+      if (done.index <= this.#snapshotIndex) return;
+      await this.#flushHardState();
+      await this.#storage.createSnapshot(done.index, done.confState, done.data);
+      this.#snapshotIndex = done.index;
+      // Storage never serves an entry at or below its latest snapshot (firstIndex() is snapshot
+      // index + 1), so nothing older is of any use, not even to a slow follower (it gets this
+      // snapshot): compact the whole prefix, which deletes its WAL segments.
+      await this.#storage.compact(done.index + 1);
+      return;
+    }
+    if (this.#snapshotJob !== undefined) return;
     if (this.#state.appliedIndex - this.#snapshotIndex < this.#config.snapshotEvery) return;
-    const index = this.#state.appliedIndex;
-    const data = this.snapshotData();
-    await this.#flushHardState();
-    await this.#storage.createSnapshot(index, this.#raft.status().confState, data);
-    this.#snapshotIndex = index;
-    // Storage never serves an entry at or below its latest snapshot (firstIndex() is snapshot
-    // index + 1), so nothing older is of any use, not even to a slow follower (it gets this
-    // snapshot): compact the whole prefix, which deletes its WAL segments.
-    await this.#storage.compact(index + 1);
+    const view = this.#state.view();
+    const confState = this.#raft.status().confState;
+    this.#snapshotJob = view
+      .encode(this.#snapshotAbort.signal)
+      .then(
+        (data) => {
+          if (this.#stopped) return;
+          this.#snapshotDone = { index: view.index, confState, data };
+          this.#kick();
+        },
+        (err: unknown) => {
+          if (!this.#stopped) this.#fail(err);
+        },
+      )
+      .finally(() => {
+        this.#snapshotJob = undefined;
+      });
   }
 
   /** The application state at `appliedIndex`: store + membership + dedupe table. */
@@ -624,6 +659,10 @@ export class Driver extends EventEmitter<DriverEvents> {
         });
       });
     }
+    // An in-flight snapshot encode stops at its next slice (its bytes are dropped; the last
+    // snapshot on disk plus the WAL still hold everything).
+    this.#snapshotAbort.abort(new StoppedError());
+    await this.#snapshotJob;
     const errors: unknown[] = [];
     await this.#flushHardState().catch((err: unknown) => errors.push(err));
     await this.#transport?.stop().catch((err: unknown) => errors.push(err));

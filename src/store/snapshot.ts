@@ -22,9 +22,57 @@ import type { OrderedMap } from './ordered-map.ts';
 export const SNAPSHOT_MAGIC = 'quorumkv/store';
 export const SNAPSHOT_VERSION = 1;
 
+/** Options of {@link StoreSnapshot.encodeAsync}. */
+export interface EncodeAsyncOptions {
+  /** Records (array slots) packed per slice before yielding to the event loop. @default 50000 */
+  readonly yieldEvery?: number;
+  /** Longest a slice may run before yielding, in ms (checked between key histories). @default 8 */
+  readonly sliceMs?: number;
+  /** Aborts the encode: the promise rejects with the signal's reason at the next slice boundary. */
+  readonly signal?: AbortSignal;
+}
+
 export interface StoreSnapshot {
   readonly revision: number;
+  /** The whole view in one synchronous call (blocks the event loop for O(keys)). */
   encode(): Uint8Array;
+  /**
+   * Exactly the bytes of `encode()`, produced in slices that yield to the event loop
+   * (setImmediate) between them, so timers and I/O keep running on large stores.
+   */
+  encodeAsync(options?: EncodeAsyncOptions): Promise<Uint8Array>;
+}
+
+/** Default slots per slice of {@link StoreSnapshot.encodeAsync}. */
+export const ENCODE_YIELD_EVERY = 50_000;
+/** Default time budget per slice of {@link StoreSnapshot.encodeAsync}, in ms. */
+export const ENCODE_SLICE_MS = 8;
+
+const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** The msgpack array header for `n` elements (fixarray, array 16 or array 32), as msgpackr writes it. */
+function arrayHeader(n: number): Uint8Array {
+  if (n < 16) return Uint8Array.of(0x90 | n);
+  if (n < 0x10000) return Uint8Array.of(0xdc, n >>> 8, n & 0xff);
+  return Uint8Array.of(0xdd, (n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+}
+
+/** Packs `items` as an array and drops its header: the concatenated element encodings (copied). */
+function packElements(items: unknown[]): Uint8Array {
+  const packed = packr.pack(items);
+  return packed.slice(arrayHeader(items.length).length);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const p of parts) total += p.length;
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }
 
 export function capture(ks: Keyspace, lessor: Lessor): StoreSnapshot {
@@ -35,8 +83,53 @@ export function capture(ks: Keyspace, lessor: Lessor): StoreSnapshot {
   const log = ks.log;
   const logBase = ks.logBase;
   const logLength = ks.log.length;
+  const multiSection = (): unknown[] => {
+    const multi: unknown[] = [];
+    for (let i = 0; i < logLength; i++) {
+      const e = log[i] as LogEntry;
+      if (typeof e !== 'string') multi.push(logBase + i, e);
+    }
+    return multi;
+  };
   return {
     revision,
+    async encodeAsync(options: EncodeAsyncOptions = {}): Promise<Uint8Array> {
+      const yieldEvery = options.yieldEvery ?? ENCODE_YIELD_EVERY;
+      const sliceMs = options.sliceMs ?? ENCODE_SLICE_MS;
+      if (!Number.isSafeInteger(yieldEvery) || yieldEvery < 1) throw new InvalidArgumentError(`mvcc: yieldEvery must be a positive integer, got ${yieldEvery}`);
+      if (!(sliceMs > 0)) throw new InvalidArgumentError(`mvcc: sliceMs must be positive, got ${sliceMs}`);
+      const signal = options.signal;
+      signal?.throwIfAborted();
+      // Element encodings are independent (no records, no shared structures), so the header of
+      // the kvs array followed by the element encodings of its slices equals the one-shot bytes.
+      const chunks: Uint8Array[] = [];
+      let slots = 0;
+      let pending: unknown[] = [];
+      let started = performance.now();
+      for (const [key, head] of tree.entries()) {
+        let n = 0;
+        for (let r: Revision | undefined = head; r !== undefined; r = r.prev) n++;
+        pending.push(key, n);
+        for (let r: Revision | undefined = head; r !== undefined; r = r.prev) pending.push(r.modRevision, r.createRevision, r.version, r.lease, r.value);
+        if (pending.length >= yieldEvery || performance.now() - started >= sliceMs) {
+          slots += pending.length;
+          chunks.push(packElements(pending));
+          pending = [];
+          await yieldToLoop();
+          signal?.throwIfAborted();
+          started = performance.now();
+        }
+      }
+      if (pending.length > 0) {
+        slots += pending.length;
+        chunks.push(packElements(pending));
+      }
+      const multi = multiSection();
+      // The header up to the kvs section: the 7-array header plus the first five elements.
+      const front = packElements([SNAPSHOT_MAGIC, SNAPSHOT_VERSION, revision, compactRevision, leases]);
+      const tail = packElements([multi]);
+      return concat([Uint8Array.of(0x97), front, arrayHeader(slots), ...chunks, tail]);
+    },
     encode(): Uint8Array {
       const kvs: unknown[] = [];
       for (const [key, head] of tree.entries()) {
@@ -45,11 +138,7 @@ export function capture(ks: Keyspace, lessor: Lessor): StoreSnapshot {
         kvs.push(key, n);
         for (let r: Revision | undefined = head; r !== undefined; r = r.prev) kvs.push(r.modRevision, r.createRevision, r.version, r.lease, r.value);
       }
-      const multi: unknown[] = [];
-      for (let i = 0; i < logLength; i++) {
-        const e = log[i] as LogEntry;
-        if (typeof e !== 'string') multi.push(logBase + i, e);
-      }
+      const multi = multiSection();
       return packr.pack([SNAPSHOT_MAGIC, SNAPSHOT_VERSION, revision, compactRevision, leases, kvs, multi]);
     },
   };
