@@ -3,7 +3,7 @@
  * holds bytes and the node encodes/decodes them with the configured {@link ValueCodec}.
  */
 import type { NodeId, RaftRole } from '../protocol/types.ts';
-import type { CompareOp, CompareTarget, KeyRange, SortOrder, SortTarget } from '../store/types.ts';
+import type { CompareOp, CompareTarget, KeyRange, RangeOptions, SortOrder, SortTarget } from '../store/types.ts';
 
 export type { KeyRange, SortOrder, SortTarget, CompareOp, CompareTarget };
 
@@ -87,16 +87,8 @@ export interface GetOptions extends CallOptions {
   readonly consistency?: Consistency;
 }
 
-export interface RangeCallOptions extends GetOptions {
-  readonly limit?: number;
-  readonly sort?: { readonly by: SortTarget; readonly order?: SortOrder };
-  readonly keysOnly?: boolean;
-  readonly countOnly?: boolean;
-  readonly minCreateRevision?: number;
-  readonly maxCreateRevision?: number;
-  readonly minModRevision?: number;
-  readonly maxModRevision?: number;
-}
+/** `get`'s options plus the store's range options (limit, sort, keysOnly, countOnly, revision filters). */
+export interface RangeCallOptions extends GetOptions, Omit<RangeOptions, 'revision'> {}
 
 export interface DeleteOptions<T = unknown> extends CallOptions {
   readonly prevKv?: boolean;

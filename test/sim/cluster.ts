@@ -77,25 +77,7 @@ const MAX_DELIVERIES_PER_TICK = 20_000;
 
 export class SimCluster {
   readonly checker = new Checker();
-  readonly stats: SimStats = {
-    steps: 0,
-    ticks: 0,
-    delivered: 0,
-    dropped: 0,
-    proposals: 0,
-    droppedProposals: 0,
-    reads: 0,
-    readsReleased: 0,
-    crashes: 0,
-    confChanges: 0,
-    compactions: 0,
-    snapshotsInstalled: 0,
-    transfers: 0,
-    partitions: 0,
-    leaders: 0,
-    maxApplied: 0,
-    convergedAfterTicks: -1,
-  };
+  readonly stats: SimStats = emptyStats();
   readonly settings: Settings;
   readonly #options: SimOptions;
   readonly #rng: Prng;
