@@ -4,12 +4,14 @@
 //             failover is taken inside the member process (in-process API, IPC not measured).
 //   etcd:     3 `etcd` processes (bench/etcd-cluster.ts), driven through the `etcd3` gRPC client
 //             from this process; timings include the client and gRPC.
-// Prints one Markdown table of medians with a quorumkv / etcd ratio column.
+// Prints one Markdown table of medians with a quorumkv / etcd ratio column. The CPU-per-put rows
+// (quorumkv only) are process.cpuUsage() deltas of the leader and one follower over each flood.
 //
 //   npm run bench:cluster                        # defaults (~3 min on the loaded 2-core VM)
 //   QKV_BENCH_SCALE=0.3 npm run bench:cluster    # shorter run
 //   QKV_ETCD_BIN=/path/to/etcd                   # etcd binary (default: `etcd` on PATH)
 //   QKV_BENCH_ETCD=0                             # skip the etcd side
+//   QKV_MEMBER_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof'  # node flags for member processes
 import { rmSync } from 'node:fs';
 import { etcdClient, EtcdCluster, etcdVersion } from './etcd-cluster.ts';
 import { startProcCluster } from '../test/node/helpers/proc-cluster.ts';
@@ -52,6 +54,8 @@ interface Side {
   getFlood(where: Where, key: string, count: number, inflight: number, consistency: Consistency): Promise<number>;
   /** kill -9 the leader; ms until a put succeeds on a survivor; then restart it and wait healthy. */
   failover(round: number): Promise<number>;
+  /** CPU µs per put of the last putFlood, in the leader and in a follower process (when measurable). */
+  lastFloodCpu?(): { readonly leader: number; readonly follower: number } | undefined;
   close(): Promise<void>;
 }
 
@@ -60,6 +64,8 @@ interface Results {
   putP99Ms?: number;
   putFollowerP50Ms?: number;
   putsPerSec?: number;
+  leaderCpuPerPut?: number;
+  followerCpuPerPut?: number;
   linLeaderPerSec?: number;
   linFollowerPerSec?: number;
   serLeaderPerSec?: number;
@@ -141,8 +147,21 @@ async function runWorkload(side: Side, c: Counts, r: Results): Promise<void> {
   r.putFollowerP50Ms = percentile(fLat, 50) / 1000;
 
   const puts: number[] = [];
-  for (let i = 0; i < REPEATS; i++) puts.push(c.floodPuts / ((await side.putFlood(`/flood${i}/`, c.floodPuts, INFLIGHT)) / 1000));
+  const leaderCpu: number[] = [];
+  const followerCpu: number[] = [];
+  for (let i = 0; i < REPEATS; i++) {
+    puts.push(c.floodPuts / ((await side.putFlood(`/flood${i}/`, c.floodPuts, INFLIGHT)) / 1000));
+    const cpu = side.lastFloodCpu?.();
+    if (cpu !== undefined) {
+      leaderCpu.push(cpu.leader);
+      followerCpu.push(cpu.follower);
+    }
+  }
   r.putsPerSec = median(puts);
+  if (leaderCpu.length > 0) {
+    r.leaderCpuPerPut = median(leaderCpu);
+    r.followerCpuPerPut = median(followerCpu);
+  }
 
   await side.seqPuts('leader', '/read', 1); // writes the key '/read0' that every get reads
   const lin: number[] = [];
@@ -188,6 +207,7 @@ class QuorumSide implements Side {
   readonly #c: ProcCluster;
   #leader: Member;
   #follower: Member;
+  #floodCpu: { readonly leader: number; readonly follower: number } | undefined;
   readonly #cleanup: () => void;
 
   private constructor(c: ProcCluster, leader: Member, follower: Member, cleanup: () => void) {
@@ -224,8 +244,17 @@ class QuorumSide implements Side {
     return this.#at(where).call<number[]>('putMany', { prefix, count }, 300_000);
   }
 
-  putFlood(prefix: string, count: number, inflight: number): Promise<number> {
-    return this.#leader.call<number>('putFlood', { prefix, count, inflight }, 300_000);
+  async putFlood(prefix: string, count: number, inflight: number): Promise<number> {
+    const cpu = (m: Member): Promise<number> => m.call<{ user: number; system: number }>('cpu').then((u) => u.user + u.system);
+    const [l0, f0] = await Promise.all([cpu(this.#leader), cpu(this.#follower)]);
+    const ms = await this.#leader.call<number>('putFlood', { prefix, count, inflight }, 300_000);
+    const [l1, f1] = await Promise.all([cpu(this.#leader), cpu(this.#follower)]);
+    this.#floodCpu = { leader: (l1 - l0) / count, follower: (f1 - f0) / count };
+    return ms;
+  }
+
+  lastFloodCpu(): { readonly leader: number; readonly follower: number } | undefined {
+    return this.#floodCpu;
   }
 
   getFlood(where: Where, key: string, count: number, inflight: number, consistency: Consistency): Promise<number> {
@@ -389,6 +418,8 @@ const ROWS: readonly RowSpec[] = [
   { metric: 'sequential put latency p99 (leader)', pick: (r) => r.putP99Ms, format: ms, better: 'lower', target: '—' },
   { metric: 'sequential put latency p50 (follower)', pick: (r) => r.putFollowerP50Ms, format: ms, better: 'lower', target: '—' },
   { metric: `put throughput, ${INFLIGHT} in flight (leader)`, pick: (r) => r.putsPerSec, format: perSec('puts/s'), better: 'higher', target: '≥ 25,000' },
+  { metric: `CPU per put in the leader process (${INFLIGHT} in flight)`, pick: (r) => r.leaderCpuPerPut, format: (x) => `${Math.round(x)} µs`, better: 'lower', target: '—' },
+  { metric: `CPU per put in a follower process (${INFLIGHT} in flight)`, pick: (r) => r.followerCpuPerPut, format: (x) => `${Math.round(x)} µs`, better: 'lower', target: '—' },
   { metric: `linearizable get throughput (leader, ${INFLIGHT} in flight)`, pick: (r) => r.linLeaderPerSec, format: perSec('gets/s'), better: 'higher', target: '≥ 100,000' },
   { metric: `linearizable get throughput (follower, ${INFLIGHT} in flight)`, pick: (r) => r.linFollowerPerSec, format: perSec('gets/s'), better: 'higher', target: '—' },
   { metric: `serializable get throughput (leader, ${INFLIGHT} in flight)`, pick: (r) => r.serLeaderPerSec, format: perSec('gets/s'), better: 'higher', target: '≥ 1,000,000' },

@@ -2,8 +2,13 @@
 // entries at batch sizes 1, 16 and 256, next to raw `write + fdatasync` loops measured in the
 // same run on the same file system (os.tmpdir()), interleaved in rounds so background load hits
 // every subject alike. Reports medians (and p99) of per-call latency; throughput = batch / median.
-// Also measures CRC-32C slicing-by-8 against a byte-at-a-time table loop.
+// Also measures the CPU of a batch-256 save into tmpfs (no disk: encoding, CRC, bookkeeping), and
+// CRC-32C slicing-by-16 against a byte-at-a-time table loop.
 //   npm run bench:storage            (QKV_BENCH_SCALE=0.2 for a quick run)
+//   QKV_BENCH_CPU_ONLY=1 QKV_BENCH_SAVES=<n> npm run bench:storage   only the CPU part, n saves
+//     (instructions per save, load-independent: run it under `valgrind --tool=callgrind
+//     --smc-check=all-non-file node --single-threaded --import tsx bench/storage.bench.ts` for two
+//     values of n and divide the difference of the instruction counts by the difference of n)
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,7 +102,7 @@ async function storageSubject(dir: string, batch: number, perRound: number): Pro
   return { name: `fileStorage.save batch ${batch}`, entriesPerCall: batch, body, perRound, samples: [], close: () => s.close() };
 }
 
-function crcBench(): { slicing8MBps: number; bytewiseMBps: number } {
+function crcBench(): { slicing16MBps: number; bytewiseMBps: number } {
   const buf = Buffer.alloc(1 << 20);
   for (let i = 0; i < buf.length; i++) buf[i] = (i * 2654435761) >>> 24;
   const table = new Uint32Array(256);
@@ -121,7 +126,29 @@ function crcBench(): { slicing8MBps: number; bytewiseMBps: number } {
     return runs.sort((a, b) => a - b)[4] ?? 0;
   };
   if (bytewise(buf) !== crc32c(buf)) throw new Error('crc mismatch');
-  return { slicing8MBps: mbps((b) => crc32c(b)), bytewiseMBps: mbps(bytewise) };
+  return { slicing16MBps: mbps((b) => crc32c(b)), bytewiseMBps: mbps(bytewise) };
+}
+
+/** CPU time (user + system, all threads) per batch-256 save into tmpfs: rounds of saves, median. */
+async function cpuPerSave(saves: number): Promise<{ medianUs: number; rounds: number }> {
+  const base = fs.existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+  const dir = fs.mkdtempSync(join(base, 'qkv-bench-cpu-'));
+  try {
+    const sub = await storageSubject(dir, 256, 0);
+    const rounds = 9;
+    const perRound = Math.max(1, Math.floor(saves / rounds));
+    const runs: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const c0 = process.cpuUsage();
+      for (let i = 0; i < perRound; i++) await sub.body();
+      const c = process.cpuUsage(c0);
+      runs.push((c.user + c.system) / perRound);
+    }
+    await sub.close();
+    return { medianUs: runs.sort((a, b) => a - b)[4] ?? 0, rounds };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function row(sub: Subject, st: Stats): string {
@@ -130,6 +157,12 @@ function row(sub: Subject, st: Stats): string {
 }
 
 async function main(): Promise<void> {
+  if (process.env.QKV_BENCH_CPU_ONLY === '1') {
+    const saves = Number(process.env.QKV_BENCH_SAVES ?? 1000);
+    const cpu = await cpuPerSave(saves);
+    console.log(`batch 256 into tmpfs: ${cpu.medianUs.toFixed(1)} µs CPU per save (median of ${cpu.rounds} rounds, ${saves} saves)`);
+    return;
+  }
   const root = fs.mkdtempSync(join(tmpdir(), 'qkv-bench-storage-'));
   const rounds = Math.max(4, Math.round(20 * SCALE));
   try {
@@ -153,8 +186,10 @@ async function main(): Promise<void> {
     const b256 = st.get('fileStorage.save batch 256') as Stats;
     console.log(`batch 256 durable throughput at the median: ${Math.round((256 * 1e6) / b256.medianUs).toLocaleString('en-US')} entries/s (target ≥ 200,000)`);
     for (const sub of subjects) await sub.close();
+    const cpu = await cpuPerSave(Math.round(1000 * SCALE));
+    console.log(`batch 256 into tmpfs (no disk): ${cpu.medianUs.toFixed(1)} µs CPU per save, median of ${cpu.rounds} rounds`);
     const crc = crcBench();
-    console.log(`crc32c slicing-by-8 ${crc.slicing8MBps.toFixed(0)} MB/s vs byte-at-a-time ${crc.bytewiseMBps.toFixed(0)} MB/s (${(crc.slicing8MBps / crc.bytewiseMBps).toFixed(1)}×)`);
+    console.log(`crc32c slicing-by-16 ${crc.slicing16MBps.toFixed(0)} MB/s vs byte-at-a-time ${crc.bytewiseMBps.toFixed(0)} MB/s (${(crc.slicing16MBps / crc.bytewiseMBps).toFixed(1)}×)`);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }

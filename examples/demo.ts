@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DemoCommand, DemoMessage } from './demo-member.ts';
+import { PendingCalls } from './support/pending-calls.ts';
 
 const useColor = process.env['NO_COLOR'] === undefined && process.env['FORCE_COLOR'] !== '0' && process.stdout.isTTY === true;
 const paint = (code: number) => (text: string) => (useColor ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -39,8 +40,7 @@ function step(title: string): void {
 class Member {
   readonly id: string;
   #child: ChildProcess | undefined;
-  #seq = 0;
-  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  readonly #pending = new PendingCalls();
   readonly #stderr: string[] = [];
   readonly #onEvent: (name: string, data: Record<string, unknown>) => void;
 
@@ -70,10 +70,8 @@ class Member {
       child.on('message', (raw) => {
         const m = raw as DemoMessage;
         if (m.kind === 'reply') {
-          const p = this.#pending.get(m.seq);
-          this.#pending.delete(m.seq);
-          if (m.ok) p?.resolve(m.result);
-          else p?.reject(new Error(`${this.id}: ${m.error}`));
+          if (m.ok) this.#pending.resolve(m.seq, m.result);
+          else this.#pending.reject(m.seq, new Error(`${this.id}: ${m.error}`));
         } else if (m.name === 'ready') {
           clearTimeout(timer);
           resolve(m.data);
@@ -83,8 +81,7 @@ class Member {
       });
       child.on('exit', (code, signal) => {
         clearTimeout(timer);
-        for (const p of this.#pending.values()) p.reject(new Error(`${this.id} exited (${signal ?? code})`));
-        this.#pending.clear();
+        this.#pending.rejectAll(new Error(`${this.id} exited (${signal ?? code})`));
         reject(new Error(`demo: ${this.id} exited before ready (${signal ?? code})\n${this.stderr}`));
       });
     });
@@ -93,24 +90,11 @@ class Member {
   call<R>(command: DemoCommand, timeoutMs = 20_000): Promise<R> {
     const child = this.#child;
     if (child === undefined || !this.alive) return Promise.reject(new Error(`${this.id} is not running`));
-    const seq = ++this.#seq;
-    return new Promise<R>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(seq);
-        reject(new Error(`demo: ${this.id} did not answer ${command.type} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.#pending.set(seq, {
-        resolve: (v) => {
-          clearTimeout(timer);
-          resolve(v as R);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
-      child.send({ seq, command });
-    });
+    return this.#pending.call<R>(
+      (seq) => child.send({ seq, command }),
+      timeoutMs,
+      () => new Error(`demo: ${this.id} did not answer ${command.type} within ${timeoutMs} ms`),
+    );
   }
 
   kill9(): Promise<void> {

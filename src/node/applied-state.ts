@@ -8,7 +8,7 @@ import type { Entry, Snapshot } from '../protocol/types.ts';
 import { decodeCommand } from '../store/codec.ts';
 import { Store } from '../store/store.ts';
 import type { CommandResult, StoreLimits } from '../store/types.ts';
-import { decodeAppSnapshot, decodeEnvelope, encodeAppSnapshot, proposalKey } from './codec.ts';
+import { decodeAppSnapshot, decodeEnvelope, encodeAppSnapshot } from './codec.ts';
 import type { ProposalId } from './codec.ts';
 import { Membership } from './membership.ts';
 import { DedupeTable } from './proposals.ts';
@@ -16,7 +16,6 @@ import { DedupeTable } from './proposals.ts';
 /** A command applied by {@link AppliedState.apply}: its proposal id and the store's answer. */
 export interface AppliedCommand {
   readonly id: ProposalId;
-  readonly key: string;
   readonly result: CommandResult | QuorumError;
 }
 
@@ -86,9 +85,9 @@ export class AppliedState {
     }
     if (entry.data.length === 0) return undefined; // A new leader's empty entry (§5.4.2).
     const env = decodeEnvelope(entry.data);
-    const key = proposalKey(env.id);
-    if (this.#dedupe.has(key)) return undefined; // A re-proposed copy: the first one was applied.
-    this.#dedupe.add(key);
+    const { member, incarnation, seq } = env.id;
+    if (this.#dedupe.has(member, incarnation, seq)) return undefined; // A re-proposed copy: the first one was applied.
+    this.#dedupe.add(member, incarnation, seq);
     let result: CommandResult | QuorumError;
     try {
       result = this.#store.apply(decodeCommand(env.command));
@@ -97,7 +96,7 @@ export class AppliedState {
       if (!(err instanceof QuorumError)) throw err;
       result = err;
     }
-    return { id: env.id, key, result };
+    return { id: env.id, result };
   }
 
   /**

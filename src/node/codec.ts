@@ -49,6 +49,18 @@ export function proposalKey(id: ProposalId): string {
   return `${id.member}/${id.incarnation}/${id.seq}`;
 }
 
+/** Inverse of {@link proposalKey} (the member id may itself contain `/`). */
+export function parseProposalKey(key: string): ProposalId {
+  const b = key.lastIndexOf('/');
+  const a = b > 0 ? key.lastIndexOf('/', b - 1) : -1;
+  const incarnation = Number(key.slice(a + 1, b));
+  const seq = Number(key.slice(b + 1));
+  if (a <= 0 || !Number.isFinite(incarnation) || !Number.isFinite(seq) || key.slice(a + 1, b) === '' || key.slice(b + 1) === '') {
+    throw new ProtocolError('node: bad proposal id in the dedupe table');
+  }
+  return { member: key.slice(0, a), incarnation, seq };
+}
+
 /** What a normal entry's data holds (empty data = a leader's no-op entry). */
 export interface Envelope {
   readonly id: ProposalId;
@@ -64,17 +76,71 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
  * | incarnation (f64 BE) | seq (f64 BE) | command bytes`. Decoding does not copy the command.
  */
 export function encodeEnvelope(env: Envelope): Uint8Array {
-  const member = utf8.encode(env.id.member);
-  const head = 2 + member.length + 16;
-  const out = new Uint8Array(head + env.command.length);
-  out[0] = ENVELOPE_VERSION;
-  out[1] = member.length;
-  out.set(member, 2);
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  view.setFloat64(2 + member.length, env.id.incarnation);
-  view.setFloat64(10 + member.length, env.id.seq);
-  out.set(env.command, head);
+  return encodeEnvelopeWith(envelopeHead(env.id.member, env.id.incarnation), env.id.seq, env.command);
+}
+
+/** The envelope bytes before `seq`, the same for every proposal of one member incarnation. */
+export function envelopeHead(member: string, incarnation: number): Uint8Array {
+  const id = utf8.encode(member);
+  const head = new Uint8Array(2 + id.length + 8);
+  head[0] = ENVELOPE_VERSION;
+  head[1] = id.length;
+  head.set(id, 2);
+  new DataView(head.buffer).setFloat64(2 + id.length, incarnation);
+  return head;
+}
+
+// Scratch space for f64 (de)serialization: no DataView per envelope, and no `.buffer` access on
+// small on-heap typed arrays (which would move them off-heap).
+const f64Bytes = new Uint8Array(8);
+const f64View = new DataView(f64Bytes.buffer);
+
+/** An envelope from its precomputed {@link envelopeHead}. */
+export function encodeEnvelopeWith(head: Uint8Array, seq: number, command: Uint8Array): Uint8Array {
+  // Every byte is written below. allocUnsafe takes small envelopes from Node's shared 8 KiB pool
+  // instead of giving each its own off-heap backing store (costly to allocate and to collect).
+  const out = Buffer.allocUnsafe(head.length + 8 + command.length);
+  out.set(head, 0);
+  f64View.setFloat64(0, seq);
+  out.set(f64Bytes, head.length);
+  out.set(command, head.length + 8);
   return out;
+}
+
+function readF64(data: Uint8Array, at: number): number {
+  for (let i = 0; i < 8; i++) f64Bytes[i] = data[at + i]!;
+  return f64View.getFloat64(0);
+}
+
+/**
+ * Recently decoded member ids by their bytes: a cluster has a handful of members, so decoding an
+ * envelope reuses the same string (its hash already computed) instead of a new one per entry.
+ */
+const memberCache: { bytes: Uint8Array; id: string }[] = [];
+const MEMBER_CACHE_SIZE = 8;
+
+function decodeMember(data: Uint8Array, length: number): string {
+  for (let i = 0; i < memberCache.length; i++) {
+    const c = memberCache[i]!;
+    if (c.bytes.length !== length) continue;
+    let same = true;
+    for (let j = 0; j < length; j++) {
+      if (c.bytes[j] !== data[2 + j]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return c.id;
+  }
+  let id: string;
+  try {
+    id = utf8Decoder.decode(data.subarray(2, 2 + length));
+  } catch (err) {
+    throw new ProtocolError('node: bad entry envelope member', { cause: err });
+  }
+  if (memberCache.length >= MEMBER_CACHE_SIZE) memberCache.shift();
+  memberCache.push({ bytes: data.slice(2, 2 + length), id });
+  return id;
 }
 
 export function decodeEnvelope(data: Uint8Array): Envelope {
@@ -82,15 +148,9 @@ export function decodeEnvelope(data: Uint8Array): Envelope {
   const memberLength = data[1] as number;
   const head = 2 + memberLength + 16;
   if (memberLength === 0 || data.length < head) throw new ProtocolError('node: bad entry envelope length');
-  let member: string;
-  try {
-    member = utf8Decoder.decode(data.subarray(2, 2 + memberLength));
-  } catch (err) {
-    throw new ProtocolError('node: bad entry envelope member', { cause: err });
-  }
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const incarnation = view.getFloat64(2 + memberLength);
-  const seq = view.getFloat64(10 + memberLength);
+  const member = decodeMember(data, memberLength);
+  const incarnation = readF64(data, 2 + memberLength);
+  const seq = readF64(data, 10 + memberLength);
   return { id: { member, incarnation, seq }, command: data.subarray(head) };
 }
 

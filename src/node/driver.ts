@@ -4,12 +4,21 @@
  * queued and fed to Raft between Ready batches, so Raft is never touched while a batch is being
  * persisted; the time a batch spends in fsync is what batches the next one (group commit).
  *
- * Ready order (src/raft/types.ts): send `messages` → persist with ONE storage.save → send
- * `messagesAfterPersist` → install snapshot → apply committed entries → release reads → advance.
+ * Ready order (src/raft/types.ts), with apply overlapping the fsync as etcd's raftNode does:
+ * 1. send `messages` and let the transport write them (the leader replicates while it persists);
+ * 2. start ONE storage.save for entries + hard state (+ a received snapshot);
+ * 3. meanwhile apply `committedEntries` — they are committed, i.e. durable on a quorum, so
+ *    applying them (and answering their proposers) need not wait for this member's own fsync —
+ *    and release reads (a Ready with a snapshot applies after the save instead: the snapshot
+ *    replaces the state the entries build on);
+ * 4. await the save, then send `messagesAfterPersist` (votes and append acks promise durability);
+ * 5. advance.
+ * No snapshot is taken while a save is in flight: #maybeSnapshot runs only between Readies, when
+ * every applied entry is durable here.
  */
 import { EventEmitter } from 'eventemitter3';
-import { MemberNotFoundError, NoLeaderError, ProposalDroppedError, QuorumError, RequestTooLargeError, StoppedError, TimeoutError } from '../errors.ts';
-import type { ConfChangeType, ConfState, Entry, HardState, Message, NodeId, PeerMessage, RaftRole, Snapshot, AppMessage } from '../protocol/types.ts';
+import { NoLeaderError, ProposalDroppedError, QuorumError, RequestTooLargeError, StoppedError, TimeoutError } from '../errors.ts';
+import type { ConfChangeType, Entry, HardState, Message, NodeId, PeerMessage, RaftRole, Snapshot, AppMessage } from '../protocol/types.ts';
 import { RawNode } from '../raft/raw-node.ts';
 import type { RaftStatus, Ready } from '../raft/types.ts';
 import type { Storage } from '../storage/types.ts';
@@ -24,8 +33,10 @@ import { withDeadline } from './deadline.ts';
 import { LEASE_CHANNEL } from './leases.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
 import type { LeaseReply } from './leases.ts';
+import { Leadership, TRANSFER_CHANNEL } from './leadership.ts';
+import { PeriodicSnapshots } from './periodic-snapshots.ts';
 import type { NodeConfig } from './options.ts';
-import { Proposals, unknownOutcome } from './proposals.ts';
+import { Proposals } from './proposals.ts';
 import type { PendingProposal } from './proposals.ts';
 import { ReadBatcher, ReadCall } from './reads.ts';
 import { TurnBudget, yieldTurn } from './turn-budget.ts';
@@ -53,9 +64,6 @@ export interface DriverInit {
   readonly limits: StoreLimits;
 }
 
-/** App-message channel on which a follower asks the leader to transfer leadership. */
-const TRANSFER_CHANNEL = 'transfer';
-
 /** Ticks fed per loop turn at most, so a stalled event loop cannot fire a burst of elections. */
 const MAX_TICKS_PER_TURN = 5;
 
@@ -66,12 +74,8 @@ export class Driver extends EventEmitter<DriverEvents> {
   readonly #raft: RawNode;
   /** Store + peer URLs + dedupe table at the applied index. */
   readonly #state: AppliedState;
-  #snapshotIndex: number;
-  /** The background encode of a periodic snapshot, while one runs (see #maybeSnapshot). */
-  #snapshotJob: Promise<void> | undefined;
-  /** Its result, waiting for the loop to write it. */
-  #snapshotDone: { index: number; confState: ConfState; data: Uint8Array } | undefined;
-  readonly #snapshotAbort = new AbortController();
+  readonly #snapshots: PeriodicSnapshots;
+  readonly #leadership: Leadership;
   readonly #proposals: Proposals;
   readonly #reads: ReadBatcher;
   readonly #leases: LeaseKeeper;
@@ -80,7 +84,6 @@ export class Driver extends EventEmitter<DriverEvents> {
   // Inputs queued for the loop.
   #inbox: Message[] = [];
   #toPropose: PendingProposal[] = [];
-  #transferTo: NodeId | undefined;
   #unreachable = new Set<NodeId>();
   #snapshotStatus: { peer: NodeId; delivered: boolean }[] = [];
   #pendingTicks = 0;
@@ -109,7 +112,6 @@ export class Driver extends EventEmitter<DriverEvents> {
     this.#transport = init.transport;
     const snap = storage.snapshot();
     this.#state = new AppliedState(init.limits, config.dedupeEntries, snap);
-    this.#snapshotIndex = snap.meta.index;
     this.#raft = new RawNode({
       id: config.id,
       storage,
@@ -135,7 +137,7 @@ export class Driver extends EventEmitter<DriverEvents> {
       isLeader: () => this.#role === 'leader',
       leader: () => this.#leader,
       lease: (id) => this.#state.store.lease(id),
-      waitForLeader: (options) => this.waitForLeader(options),
+      waitForLeader: (options) => this.#leadership.waitForLeader(options),
       send: (to, msg) => this.#transport?.send(to, [msg]),
       proposeRevoke: (id) => {
         // A revoke that fails is proposed again on a later tick while the lease stays expired.
@@ -152,6 +154,28 @@ export class Driver extends EventEmitter<DriverEvents> {
       kick: () => this.#kick(),
       member: (change) => this.emit('member', change),
       removed: () => this.emit('removed'),
+    });
+    this.#snapshots = new PeriodicSnapshots(
+      {
+        storage,
+        state: this.#state,
+        snapshotEvery: config.snapshotEvery,
+        confState: () => this.#raft.status().confState,
+        flushHardState: () => this.#flushHardState(),
+        kick: () => this.#kick(),
+        fail: (err) => this.#fail(err),
+        stopped: () => this.#stopped,
+      },
+      snap.meta.index,
+    );
+    this.#leadership = new Leadership({
+      self: config.id,
+      requestTimeoutMs: config.requestTimeoutMs,
+      events: this,
+      transport: this.#transport,
+      leader: () => this.#leader,
+      voters: () => this.raftStatus().confState.voters,
+      kick: () => this.#kick(),
     });
     this.#lastStatus = this.#raft.status();
   }
@@ -258,7 +282,7 @@ export class Driver extends EventEmitter<DriverEvents> {
           }
           this.#feed();
         }
-        if (!this.#stopped) await this.#maybeSnapshot();
+        if (!this.#stopped) await this.#snapshots.maybeSnapshot();
       } while (this.#again && !this.#stopped);
     } finally {
       this.#running = false;
@@ -289,16 +313,7 @@ export class Driver extends EventEmitter<DriverEvents> {
     this.#snapshotStatus = [];
     this.#feedProposals();
     if (this.#leader !== '') this.#confChanges.feed(raft);
-    if (this.#transferTo !== undefined && this.#leader !== '') {
-      const to = this.#transferTo;
-      this.#transferTo = undefined;
-      if (this.#role === 'leader') raft.transferLeadership(to);
-      else {
-        // Only the leader can hand over: ask it (a driver-to-driver app message Raft never sees).
-        const payload = new TextEncoder().encode(to);
-        this.#transport?.send(this.#leader, [{ type: 'app', from: this.#config.id, to: this.#leader, channel: TRANSFER_CHANNEL, payload }]);
-      }
-    }
+    this.#leadership.feed(raft, this.#role);
     if (this.#leader !== '') {
       const ctx = this.#reads.maybeStartRound(now);
       if (ctx !== undefined) raft.readIndex(ctx);
@@ -309,14 +324,15 @@ export class Driver extends EventEmitter<DriverEvents> {
     if (this.#toPropose.length === 0 || this.#leader === '') return;
     const queue = this.#toPropose;
     this.#toPropose = [];
+    const now = this.#config.now();
     for (let i = 0; i < queue.length; i++) {
       const p = queue[i]!;
-      if (this.#proposals.get(p.key) === undefined) continue; // Gave up meanwhile.
+      if (p.settled) continue; // Gave up meanwhile.
       try {
         this.#raft.propose(p.data);
         p.queued = false;
         p.proposedTerm = this.#term;
-        p.proposedAtMs = this.#config.now();
+        p.proposedAtMs = now;
       } catch (err) {
         if (err instanceof ProposalDroppedError) {
           // Not accepted locally (no leader, transfer in progress, uncommitted limit): retry on a later tick.
@@ -374,17 +390,38 @@ export class Driver extends EventEmitter<DriverEvents> {
     // Role and leader changes surface in the Ready (never polled: status() allocates).
     if (rd.softState !== undefined) this.#updateRole(rd.softState.leader, rd.softState.role, rd.hardState?.term ?? this.#raft.status().term);
     else if (rd.hardState !== undefined) this.#term = rd.hardState.term;
-    this.#send(rd.messages);
-    if (rd.mustSync || rd.entries.length > 0 || rd.snapshot !== undefined) {
-      await this.#save(rd.entries, rd.hardState ?? this.#deferredHardState, rd.snapshot);
+    const persist = rd.mustSync || rd.entries.length > 0 || rd.snapshot !== undefined;
+    // The transport writes in a microtask: let it put the appends on the wire before this turn
+    // spends time encoding the batch and applying entries (one microtask, no event-loop turn).
+    if (this.#send(rd.messages) && persist) {
+      await undefined;
       if (this.#stopped) return;
-    } else if (rd.hardState !== undefined) {
+    }
+    if (!persist) {
       // Only the commit index moved: it need not be durable before anything goes out (Raft can
       // relearn it), so it rides along with the next save instead of costing an fsync now.
-      this.#deferredHardState = rd.hardState;
+      if (rd.hardState !== undefined) this.#deferredHardState = rd.hardState;
+      this.#send(rd.messagesAfterPersist);
+      this.#apply(rd);
+      return;
     }
+    const saved = this.#save(rd.entries, rd.hardState ?? this.#deferredHardState, rd.snapshot);
+    if (rd.snapshot === undefined) {
+      // Handled even if apply throws (the loop then fails the member; no unhandled rejection).
+      saved.catch(() => {});
+      this.#apply(rd);
+    }
+    await saved;
+    if (this.#stopped) return;
     this.#send(rd.messagesAfterPersist);
-    if (rd.snapshot !== undefined && rd.snapshot.meta.index > this.#state.appliedIndex) this.#installSnapshot(rd.snapshot);
+    if (rd.snapshot !== undefined) {
+      if (rd.snapshot.meta.index > this.#state.appliedIndex) this.#installSnapshot(rd.snapshot);
+      this.#apply(rd);
+    }
+  }
+
+  /** Applies a Ready's committed entries and releases the reads they satisfy. */
+  #apply(rd: Ready): void {
     for (const entry of rd.committedEntries) this.#applyEntry(entry);
     for (const rs of rd.readStates) this.#reads.onReadState(rs.context, rs.index);
     for (const ctx of rd.droppedReads) this.#reads.onDropped(ctx);
@@ -414,13 +451,17 @@ export class Driver extends EventEmitter<DriverEvents> {
     }
   }
 
-  #send(messages: readonly Message[]): void {
-    if (messages.length === 0) return;
+  /** Hands messages to the transport (one call per peer); true when any went to a peer. */
+  #send(messages: readonly Message[]): boolean {
+    if (messages.length === 0) return false;
     if (messages.length === 1) {
       const m = messages[0]!;
-      if (m.to === this.#config.id) this.#inbox.push(m);
-      else this.#transport?.send(m.to, messages);
-      return;
+      if (m.to === this.#config.id) {
+        this.#inbox.push(m);
+        return false;
+      }
+      this.#transport?.send(m.to, messages);
+      return true;
     }
     const byPeer = new Map<NodeId, Message[]>();
     for (const m of messages) {
@@ -433,6 +474,7 @@ export class Driver extends EventEmitter<DriverEvents> {
       list.push(m);
     }
     for (const [to, list] of byPeer) this.#transport?.send(to, list);
+    return byPeer.size > 0;
   }
 
   #onMessages(from: NodeId, messages: readonly PeerMessage[]): void {
@@ -448,7 +490,7 @@ export class Driver extends EventEmitter<DriverEvents> {
 
   #installSnapshot(snap: Snapshot): void {
     const members = this.#state.install(snap);
-    this.#snapshotIndex = snap.meta.index;
+    this.#snapshots.installed(snap.meta.index);
     for (const [id, url] of Object.entries(members)) if (id !== this.#config.id && url !== '') this.#transport?.addPeer(id, url);
     if (this.#role === 'leader') this.#leases.becomeLeader(this.#state.store.leases());
     this.emit('store', this.#state.store);
@@ -459,7 +501,7 @@ export class Driver extends EventEmitter<DriverEvents> {
     if (applied === undefined) return;
     const { id, result } = applied;
     if (!(result instanceof QuorumError)) this.#afterCommand(result);
-    if (id.member === this.#config.id && id.incarnation === this.#proposals.incarnation) this.#proposals.get(applied.key)?.settle(result);
+    if (id.member === this.#config.id && id.incarnation === this.#proposals.incarnation) this.#proposals.get(id.seq)?.settle(result);
   }
 
   readonly #applyConfChange = (entry: Entry): void => this.#confChanges.apply(entry);
@@ -474,49 +516,6 @@ export class Driver extends EventEmitter<DriverEvents> {
 
   // ---------------------------------------------------------------- snapshots
 
-  /**
-   * Periodic snapshots, in two steps so apply and ticks go on while the store encodes: once
-   * `snapshotEvery` entries were applied, take an O(1) view at the applied index (with raft's
-   * confState at that same moment) and encode it in the background, in slices that yield to the
-   * event loop; when the bytes are ready, a later turn of the loop writes them to storage and
-   * compacts the log. At most one snapshot is in flight; stop() aborts it.
-   */
-  async #maybeSnapshot(): Promise<void> {
-    const done = this.#snapshotDone;
-    if (done !== undefined) {
-      this.#snapshotDone = undefined;
-      // A snapshot installed from the leader meanwhile supersedes this one.
-      if (done.index <= this.#snapshotIndex) return;
-      await this.#flushHardState();
-      await this.#storage.createSnapshot(done.index, done.confState, done.data);
-      this.#snapshotIndex = done.index;
-      // Storage never serves an entry at or below its latest snapshot (firstIndex() is snapshot
-      // index + 1), so nothing older is of any use, not even to a slow follower (it gets this
-      // snapshot): compact the whole prefix, which deletes its WAL segments.
-      await this.#storage.compact(done.index + 1);
-      return;
-    }
-    if (this.#snapshotJob !== undefined) return;
-    if (this.#state.appliedIndex - this.#snapshotIndex < this.#config.snapshotEvery) return;
-    const view = this.#state.view();
-    const confState = this.#raft.status().confState;
-    this.#snapshotJob = view
-      .encode(this.#snapshotAbort.signal)
-      .then(
-        (data) => {
-          if (this.#stopped) return;
-          this.#snapshotDone = { index: view.index, confState, data };
-          this.#kick();
-        },
-        (err: unknown) => {
-          if (!this.#stopped) this.#fail(err);
-        },
-      )
-      .finally(() => {
-        this.#snapshotJob = undefined;
-      });
-  }
-
   /** The application state at `appliedIndex`: store + membership + dedupe table. */
   snapshotData(): Uint8Array {
     return this.#state.encode();
@@ -530,22 +529,15 @@ export class Driver extends EventEmitter<DriverEvents> {
     if (command.length > this.#config.maxRequestBytes) {
       return Promise.reject(new RequestTooLargeError('node: request', command.length, this.#config.maxRequestBytes));
     }
-    let pending: PendingProposal | undefined;
-    return withDeadline<CommandResult>(
-      options,
-      this.#config.requestTimeoutMs,
-      () => {
-        if (pending === undefined || (pending.proposedTerm === 0 && pending.proposedAtMs === 0)) return new NoLeaderError('node: no leader within the request timeout');
-        return unknownOutcome('the write was not applied within the timeout');
-      },
-      (resolve, reject) => {
-        pending = this.#proposals.add(command, (result) => (result instanceof QuorumError ? reject(result) : resolve(result)));
-        this.#queueProposal(pending);
-        this.#kick();
-        const key = pending.key;
-        return () => this.#proposals.forget(key);
-      },
-    );
+    let pending: ReturnType<Proposals['add']>;
+    try {
+      pending = this.#proposals.add(command, options, this.#config.requestTimeoutMs);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.#queueProposal(pending);
+    this.#kick();
+    return pending.promise;
   }
 
   /** Waits until a linearizable read may run against the local store (ReadIndex). */
@@ -571,46 +563,13 @@ export class Driver extends EventEmitter<DriverEvents> {
   /** Asks Raft to hand leadership to `to`; resolves when `to` is the leader. */
   transferLeadership(to: NodeId, options?: CallOptions): Promise<void> {
     if (this.#stopped) return Promise.reject(new StoppedError());
-    if (!this.raftStatus().confState.voters.includes(to)) return Promise.reject(new MemberNotFoundError(`${to} (as a voter)`));
-    if (this.#leader === to) return Promise.resolve();
-    return withDeadline<void>(
-      options,
-      this.#config.requestTimeoutMs,
-      () => new TimeoutError(`node: leadership did not move to ${to} within the timeout`),
-      (resolve) => {
-        const onLeader = ({ leader }: { leader: NodeId }): void => {
-          if (leader === to) {
-            this.off('leader', onLeader);
-            resolve();
-          }
-        };
-        this.on('leader', onLeader);
-        this.#transferTo = to;
-        this.#kick();
-        return () => this.off('leader', onLeader);
-      },
-    );
+    return this.#leadership.transfer(to, options);
   }
 
   /** Waits until a leader is known. */
   waitForLeader(options?: CallOptions): Promise<void> {
     if (this.#stopped) return Promise.reject(new StoppedError());
-    if (this.#leader !== '') return Promise.resolve();
-    return withDeadline<void>(
-      options,
-      this.#config.requestTimeoutMs,
-      () => new NoLeaderError('node: no leader within the request timeout'),
-      (resolve) => {
-        const onLeader = ({ leader }: { leader: NodeId }): void => {
-          if (leader !== '') {
-            this.off('leader', onLeader);
-            resolve();
-          }
-        };
-        this.on('leader', onLeader);
-        return () => this.off('leader', onLeader);
-      },
-    );
+    return this.#leadership.waitForLeader(options);
   }
 
   // ---------------------------------------------------------------- leases
@@ -627,11 +586,7 @@ export class Driver extends EventEmitter<DriverEvents> {
 
   #onAppMessage(from: NodeId, m: AppMessage): void {
     if (m.channel === TRANSFER_CHANNEL) {
-      const to = new TextDecoder().decode(m.payload);
-      if (this.#raft.status().confState.voters.includes(to)) {
-        this.#transferTo = to;
-        this.#kick();
-      }
+      this.#leadership.onAppMessage(m);
       return;
     }
     if (m.channel === LEASE_CHANNEL) this.#leases.onMessage(from, m.payload);
@@ -659,10 +614,7 @@ export class Driver extends EventEmitter<DriverEvents> {
         });
       });
     }
-    // An in-flight snapshot encode stops at its next slice (its bytes are dropped; the last
-    // snapshot on disk plus the WAL still hold everything).
-    this.#snapshotAbort.abort(new StoppedError());
-    await this.#snapshotJob;
+    await this.#snapshots.stop();
     const errors: unknown[] = [];
     await this.#flushHardState().catch((err: unknown) => errors.push(err));
     await this.#transport?.stop().catch((err: unknown) => errors.push(err));

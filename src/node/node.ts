@@ -284,7 +284,11 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
 
   async leaseTimeToLive(id: number, options: CallOptions & { readonly keys?: boolean } = {}): Promise<LeaseTimeToLive> {
     this.#checkOpen();
-    const reply = await this.#driver.leaseQuery(id, callOf(options));
+    // The remaining TTL comes from the leader; the lease and its keys from the local store after
+    // a ReadIndex barrier (run alongside), so a follower answers with every write acknowledged
+    // before the call — the leader answers a write before followers have applied it.
+    const call = callOf(options);
+    const [reply] = await Promise.all([this.#driver.leaseQuery(id, call), this.#driver.readBarrier(call)]);
     const info = this.#driver.store.lease(id);
     if (info === undefined) throw new LeaseNotFoundError(id);
     return { ttlMs: reply.remainingMs, grantedTtlMs: reply.grantedTtlMs, keys: options.keys === true ? [...info.keys] : [] };

@@ -7,13 +7,15 @@
  * no-op, so a retry never applies a command twice (DESIGN.md §7, Jepsen etcd #14890).
  */
 import { LRUCache } from 'lru-cache';
-import { ProposalDroppedError, QuorumError, TimeoutError } from '../errors.ts';
+import { AbortedError, NoLeaderError, ProposalDroppedError, QuorumError, TimeoutError } from '../errors.ts';
 import type { CommandResult } from '../store/types.ts';
-import { encodeEnvelope, proposalKey } from './codec.ts';
-import type { ProposalId } from './codec.ts';
+import { encodeEnvelopeWith, envelopeHead, parseProposalKey, proposalKey } from './codec.ts';
+import { timeoutOf } from './deadline.ts';
+import type { CallOptions } from './types.ts';
 
 export interface PendingProposal {
-  readonly key: string;
+  /** The proposal's seq (unique within this member's incarnation). */
+  readonly key: number;
   /** The envelope bytes proposed (re-proposed as is). */
   readonly data: Uint8Array;
   /** Leader term at the last time it was handed to Raft; 0 = not handed yet. */
@@ -22,56 +24,102 @@ export interface PendingProposal {
   proposedAtMs: number;
   /** Whether it waits in the driver's to-propose queue. */
   queued: boolean;
+  /** Answered (applied, rejected, timed out or aborted): nothing more to do for it. */
+  readonly settled: boolean;
   settle(result: CommandResult | QuorumError): void;
 }
 
 /**
  * The ids of the last `capacity` applied proposals, oldest evicted first. It is part of the
  * replicated state (saved in snapshots): every member inserts the same ids in the same log order
- * and only `has`/`set` are used (no recency updates on read), so eviction is deterministic and
- * every member skips exactly the same duplicate entries.
+ * and only `has`/`set` are used (lookups never refresh an id), so eviction is deterministic and
+ * every member skips exactly the same duplicate entries. Snapshots carry the ids as
+ * `member/incarnation/seq` strings, oldest first.
  */
 export class DedupeTable {
   readonly #cache: LRUCache<string, true>;
 
   constructor(capacity: number, keys: readonly string[] = []) {
     this.#cache = new LRUCache<string, true>({ max: capacity });
-    for (const k of keys) this.#cache.set(k, true);
+    for (const k of keys) {
+      parseProposalKey(k); // Validates a snapshot's strings (throws ProtocolError).
+      this.#cache.set(k, true, { noUpdateTTL: true });
+    }
   }
 
-  has(key: string): boolean {
-    return this.#cache.has(key);
+  get size(): number {
+    return this.#cache.size;
   }
 
-  add(key: string): void {
-    this.#cache.set(key, true, { noUpdateTTL: true });
+  has(member: string, incarnation: number, seq: number): boolean {
+    return this.#cache.has(proposalKey({ member, incarnation, seq }), { updateAgeOnHas: false });
   }
 
-  /** Oldest first, for snapshots. */
+  /** Adds an id that is not in the table, evicting the oldest one when full. */
+  add(member: string, incarnation: number, seq: number): void {
+    this.#cache.set(proposalKey({ member, incarnation, seq }), true, { noUpdateTTL: true });
+  }
+
+  /** Oldest first, as `member/incarnation/seq` strings (the snapshot format). */
   keys(): string[] {
     return [...this.#cache.rkeys()];
   }
 }
 
-/** A class, not an object of closures: one is made per write. */
+/**
+ * One write waiting to be applied, its own deadline timer and abort listener (the hot path's
+ * equivalent of deadline.ts's withDeadline, without a closure per write).
+ */
 class Pending implements PendingProposal {
-  readonly key: string;
+  readonly key: number;
   readonly data: Uint8Array;
+  readonly promise: Promise<CommandResult>;
   proposedTerm = 0;
   proposedAtMs = 0;
   queued = false;
-  readonly #owner: Map<string, PendingProposal>;
-  readonly #settle: (result: CommandResult | QuorumError) => void;
+  settled = false;
+  timer: NodeJS.Timeout | undefined;
+  readonly #owner: Map<number, Pending>;
+  readonly #signal: AbortSignal | undefined;
+  #resolve!: (result: CommandResult) => void;
+  #reject!: (err: QuorumError) => void;
 
-  constructor(key: string, data: Uint8Array, owner: Map<string, PendingProposal>, settle: (result: CommandResult | QuorumError) => void) {
+  constructor(key: number, data: Uint8Array, owner: Map<number, Pending>, signal: AbortSignal | undefined) {
     this.key = key;
     this.data = data;
     this.#owner = owner;
-    this.#settle = settle;
+    this.#signal = signal;
+    this.promise = new Promise<CommandResult>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+  }
+
+  #finish(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    this.#owner.delete(this.key);
+    clearTimeout(this.timer);
+    this.#signal?.removeEventListener('abort', this);
+    return true;
   }
 
   settle(result: CommandResult | QuorumError): void {
-    if (this.#owner.delete(this.key)) this.#settle(result);
+    if (!this.#finish()) return;
+    if (result instanceof QuorumError) this.#reject(result);
+    else this.#resolve(result);
+  }
+
+  /** The deadline passed: the caller gives up; the entry may still apply, unseen. */
+  static expire(this: void, p: Pending): void {
+    if (!p.#finish()) return;
+    const neverProposed = p.proposedTerm === 0 && p.proposedAtMs === 0;
+    p.#reject(neverProposed ? new NoLeaderError('node: no leader within the request timeout') : unknownOutcome('the write was not applied within the timeout'));
+  }
+
+  /** AbortSignal listener (EventListenerObject: no closure per write). */
+  handleEvent(): void {
+    if (this.#finish()) this.#reject(new AbortedError());
   }
 }
 
@@ -80,39 +128,41 @@ export class Proposals {
   readonly #member: string;
   readonly #max: number;
   #seq = 0;
-  readonly #pending = new Map<string, PendingProposal>();
+  readonly #pending = new Map<number, Pending>();
+  /** The envelope head (member and incarnation) shared by every proposal of this incarnation. */
+  readonly #envelopeHead: Uint8Array;
 
   constructor(member: string, incarnation: number, max: number) {
     this.#member = member;
     this.incarnation = incarnation;
     this.#max = max;
+    this.#envelopeHead = envelopeHead(member, incarnation);
   }
 
   get size(): number {
     return this.#pending.size;
   }
 
-  nextId(): ProposalId {
-    this.#seq += 1;
-    return { member: this.#member, incarnation: this.incarnation, seq: this.#seq };
-  }
-
-  /** Registers a proposal of `command` and returns it; throws ProposalDroppedError past the limit. */
-  add(command: Uint8Array, settle: (result: CommandResult | QuorumError) => void): PendingProposal {
+  /**
+   * Registers a proposal of `command` with the call's deadline (`timeoutMs`, else `fallbackMs`)
+   * and signal. Throws InvalidArgumentError (bad timeoutMs), AbortedError (signal already
+   * aborted) or ProposalDroppedError (past maxPendingProposals); nothing is registered then.
+   */
+  add(command: Uint8Array, options: CallOptions | undefined, fallbackMs: number): PendingProposal & { readonly promise: Promise<CommandResult> } {
+    const timeoutMs = timeoutOf(options, fallbackMs);
+    const signal = options?.signal;
+    if (signal?.aborted === true) throw new AbortedError();
     if (this.#pending.size >= this.#max) throw new ProposalDroppedError(`too many pending proposals (maxPendingProposals ${this.#max})`);
-    const id = this.nextId();
-    const pending = new Pending(proposalKey(id), encodeEnvelope({ id, command }), this.#pending, settle);
+    this.#seq += 1;
+    const pending = new Pending(this.#seq, encodeEnvelopeWith(this.#envelopeHead, this.#seq, command), this.#pending, signal);
+    pending.timer = setTimeout(Pending.expire, timeoutMs, pending);
+    signal?.addEventListener('abort', pending, { once: true });
     this.#pending.set(pending.key, pending);
     return pending;
   }
 
-  get(key: string): PendingProposal | undefined {
+  get(key: number): PendingProposal | undefined {
     return this.#pending.get(key);
-  }
-
-  /** Forgets a proposal whose caller gave up (timeout/abort): the entry may still apply, unseen. */
-  forget(key: string): void {
-    this.#pending.delete(key);
   }
 
   values(): IterableIterator<PendingProposal> {

@@ -144,7 +144,8 @@ export class Election<T = unknown> extends EventEmitter<ElectionEvents<T>> imple
       this.#createRevision = e.createRevision;
       // A resumed key keeps its create revision but may hold an old value: proclaim the new one.
       if (e.resumed) await this.#put(value);
-      const first = e.owner !== undefined && e.owner.key === key && e.owner.createRevision === e.createRevision;
+      // Our key alone under the prefix: nobody campaigns ahead of us.
+      const first = e.ownerCount === 1;
       if (!first) await awaitTurn(this.#node, session, (signal) => checkPredecessor(this.#node, this.#prefix, key, e.createRevision, signal), waiting.signal);
       if (cancel.signal.aborted || !this.#active) throw new AbortedError(`election: ${this.name}: resigned while campaigning`);
       this.#leader = true;

@@ -49,8 +49,8 @@ export function createRWLock(node: QuorumNode, name: string, defaults: LockOptio
     name,
     key: (session) => `${readers}${leaseHex(session.leaseId)}`,
     ownerPrefix: writers,
-    // The entry read the oldest writer; none at all means no older writer blocks us.
-    immediate: (e) => e.owner === undefined,
+    // The entry counted the writers; none at all means no older writer blocks us.
+    immediate: (e) => e.ownerCount === 0,
     check: (e, signal) => checkReader(node, writers, e.key, e.createRevision, signal),
   };
   const writeSpec: LineSpec = {
@@ -58,7 +58,8 @@ export function createRWLock(node: QuorumNode, name: string, defaults: LockOptio
     name,
     key: (session) => `${writers}${leaseHex(session.leaseId)}`,
     ownerPrefix: prefix,
-    immediate: (e) => e.owner !== undefined && e.owner.key === e.key && e.owner.createRevision === e.createRevision,
+    // Our own key is the only one under the lock's prefix: nobody reads or writes ahead of us.
+    immediate: (e) => e.ownerCount === 1,
     check: (e, signal) => checkPredecessor(node, prefix, e.key, e.createRevision, signal),
   };
   const merged = (options?: LockOptions): LockOptions => ({ ...defaults, ...options });

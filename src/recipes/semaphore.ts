@@ -52,8 +52,8 @@ export function createSemaphore(node: QuorumNode, name: string, permits: number,
     name,
     key: (session) => `${prefix}${leaseHex(session.leaseId)}`,
     ownerPrefix: prefix,
-    // The oldest key being ours proves we are first; otherwise count the older ones.
-    immediate: (e) => e.owner !== undefined && e.owner.key === e.key && e.owner.createRevision === e.createRevision,
+    // Right after our create every other key is older: fewer than `permits` of them admits us.
+    immediate: (e) => e.ownerCount !== undefined && e.ownerCount <= permits,
     check: (e, signal) => checkPermit(node, prefix, e.key, e.createRevision, permits, signal),
   };
   const merged = (options?: LockOptions): LockOptions => ({ ...defaults, ...options });

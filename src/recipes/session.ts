@@ -45,6 +45,12 @@ export interface SessionEvents {
   closed: [];
 }
 
+/** One in-process user's reservation of a key on a session (see {@link Session.claim}). */
+interface Claim {
+  /** Called once when the session is lost while the claim is held. */
+  onLost: ((error: LockLostError) => void) | undefined;
+}
+
 /** A lease with automatic keep-alive. Create with {@link createSession}. */
 export class Session extends EventEmitter<SessionEvents> {
   readonly node: QuorumNode;
@@ -57,8 +63,13 @@ export class Session extends EventEmitter<SessionEvents> {
   /** Local time (ms) a keep-alive last confirmed the lease; it cannot have expired before this + ttlMs. */
   #confirmedAtMs: number;
   #state: 'open' | 'lost' | 'closed' = 'open';
-  /** Keys (lock/election prefixes) this session is queued on in this process; see {@link claim}. */
-  readonly #claims = new Set<string>();
+  /**
+   * Keys (lock/election keys) this session is queued on or holds in this process, each with the
+   * holder's loss callback once it holds; see {@link claim}. A Map rather than one `lost` listener
+   * per holder: adding and removing a holder stays O(1) however many share the session (eventemitter3
+   * removes a listener by copying the listener array).
+   */
+  readonly #claims = new Map<string, Claim>();
 
   constructor(node: QuorumNode, leaseId: number, ttlMs: number, keepAliveIntervalMs: number) {
     super();
@@ -107,8 +118,22 @@ export class Session extends EventEmitter<SessionEvents> {
     if (this.#claims.has(key)) {
       throw new InvalidArgumentError(`recipes: session ${this.leaseId} is already waiting on or holding ${key}; use one session per concurrent holder`);
     }
-    this.#claims.add(key);
-    return () => this.#claims.delete(key);
+    const claim: Claim = { onLost: undefined };
+    this.#claims.set(key, claim);
+    // Gives back this claim only: a no-op once the key was given back (or claimed anew since).
+    return () => {
+      if (this.#claims.get(key) === claim) this.#claims.delete(key);
+    };
+  }
+
+  /**
+   * Calls `onLost` (after the session's own `lost` listeners) if the session is lost while `key`
+   * is still claimed: how a holder learns of the loss without a listener of its own. A no-op if
+   * `key` is not claimed.
+   */
+  notifyLost(key: string, onLost: (error: LockLostError) => void): void {
+    const claim = this.#claims.get(key);
+    if (claim !== undefined) claim.onLost = onLost;
   }
 
   /** Declares the lease gone: stops keep-alive, aborts `signal`, emits `lost`. Idempotent. */
@@ -122,6 +147,8 @@ export class Session extends EventEmitter<SessionEvents> {
     // the keys it guards are released now instead of at expiry. Failure changes nothing.
     this.node.revokeLease(this.leaseId).catch(() => undefined);
     this.emit('lost', error);
+    // A copy: a holder's callback gives its claim back.
+    for (const claim of [...this.#claims.values()]) claim.onLost?.(error);
   }
 
   /** Stops the keep-alive and revokes the lease (deleting every key attached to it). Idempotent. */

@@ -7,9 +7,9 @@
  */
 import { LockLostError } from '../errors.ts';
 import { cmp, op } from '../index.ts';
-import type { KeyValue, QuorumNode, RangeResult } from '../index.ts';
+import type { QuorumNode, RangeResult, TxnResult } from '../index.ts';
 import type { Session } from './session.ts';
-import { abortError, isTransient, sleep, waitForDelete, waitForEvent, withAbortReason } from './util.ts';
+import { abortError, assert, isTransient, sleep, waitForDelete, waitForEvent, withAbortReason } from './util.ts';
 
 /** What a participant's turn check found at one revision. */
 export interface TurnCheck {
@@ -28,39 +28,60 @@ export interface Entered {
   readonly createRevision: number;
   /** True when the key already existed (resumed with the same lease). */
   readonly resumed: boolean;
-  /** The first key of `ownerPrefix` by create revision at the entry revision, when asked for. */
-  readonly owner?: KeyValue<unknown>;
+  /**
+   * Number of keys under `ownerPrefix` right after our key was created, in the same txn — every one
+   * of them is as old as ours or older, so this alone says whether anyone is ahead of us (for a
+   * mutex: `1` = only our own key). Undefined for a resumed key: keys created after ours would be
+   * counted too, so the caller runs its turn check instead.
+   */
+  readonly ownerCount?: number;
   readonly revision: number;
 }
 
 /**
  * Creates `key` = value attached to the session's lease if it does not exist yet, in one txn that
- * also reads the current owner (oldest key under `ownerPrefix`) — so an uncontended acquire is a
- * single round trip. An existing key (same lease) is resumed with its original create revision.
+ * also counts the keys under `ownerPrefix` (a count, not a sorted read: right after our create,
+ * every other key there is older than ours, so the count alone says whether anyone is ahead of us)
+ * — an uncontended acquire is a single round trip. An existing key (same lease) is resumed with
+ * its original create revision; the else branch only reads it (a resume is rare, and a smaller
+ * command is cheaper for every entry).
  */
 export async function enterLine(node: QuorumNode, session: Session, key: string, value: unknown, ownerPrefix: string, signal?: AbortSignal): Promise<Entered> {
-  const ownerRead = op.range({ prefix: ownerPrefix }, { sort: { by: 'createRevision', order: 'asc' }, limit: 1 });
-  const res = await node
-    .txn()
-    .if(cmp.createRevision(key, '==', 0))
-    .then(op.put(key, value, { lease: session.leaseId }), ownerRead)
-    .else(op.get(key), ownerRead)
-    // No signal on the write: an aborted write has an unknown outcome and could leave our key behind.
-    .commit();
+  const res = await entryTxn(node, session, key, value, ownerPrefix);
   if (signal?.aborted === true) {
     await leaveLine(node, session, key, undefined);
     throw abortError(signal, 'enter');
   }
-  const owner = (res.results[1] as RangeResult<unknown> | undefined)?.kvs[0];
+  return parseEntry(res, session, key);
+}
+
+/**
+ * The entry txn of {@link enterLine}, for callers that await it themselves (the lock's hot path:
+ * one async frame less per acquire). No signal on the write: an aborted write has an unknown
+ * outcome and could leave our key behind.
+ */
+export function entryTxn(node: QuorumNode, session: Session, key: string, value: unknown, ownerPrefix: string): Promise<TxnResult<unknown>> {
+  return node
+    .txn()
+    .if(cmp.createRevision(key, '==', 0))
+    .then(op.put(key, value, { lease: session.leaseId }), op.range({ prefix: ownerPrefix }, { countOnly: true }))
+    .else(op.get(key))
+    .commit();
+}
+
+/** What the entry txn's result says: created now, or resumed (our lease's key already there). */
+export function parseEntry(res: TxnResult<unknown>, session: Session, key: string): Entered {
   if (res.succeeded) {
-    return { key, createRevision: res.revision, resumed: false, revision: res.revision, ...(owner === undefined ? {} : { owner }) };
+    const ownerCount = (res.results[1] as RangeResult<unknown> | undefined)?.count;
+    assert(ownerCount !== undefined, 'the entry txn returns the owner count');
+    return { key, createRevision: res.revision, resumed: false, revision: res.revision, ownerCount };
   }
   const existing = (res.results[0] as RangeResult<unknown> | undefined)?.kvs[0];
   if (existing === undefined) throw new LockLostError(`recipes: ${key} vanished while entering the line`);
   if (existing.lease !== session.leaseId) {
     throw new LockLostError(`recipes: ${key} exists under lease ${existing.lease ?? 0}, not this session's ${session.leaseId}`);
   }
-  return { key, createRevision: existing.createRevision, resumed: true, revision: res.revision, ...(owner === undefined ? {} : { owner }) };
+  return { key, createRevision: existing.createRevision, resumed: true, revision: res.revision };
 }
 
 /**
@@ -129,6 +150,10 @@ export async function deleteIfLeased(node: QuorumNode, key: string, leaseId: num
 
 /** Deletes `key` only if it still has `createRevision`: a stale call can never delete a newer key. */
 export async function deleteIfOwned(node: QuorumNode, key: string, createRevision: number): Promise<boolean> {
-  const res = await node.txn().if(cmp.createRevision(key, '==', createRevision)).then(op.delete(key)).commit();
-  return res.succeeded;
+  return (await ownedDeleteTxn(node, key, createRevision)).succeeded;
+}
+
+/** The txn of {@link deleteIfOwned} (`succeeded` = deleted), for callers that await it themselves. */
+export function ownedDeleteTxn(node: QuorumNode, key: string, createRevision: number): Promise<TxnResult<unknown>> {
+  return node.txn().if(cmp.createRevision(key, '==', createRevision)).then(op.delete(key)).commit();
 }

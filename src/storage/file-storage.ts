@@ -4,7 +4,7 @@
  * point held in memory (log-state.ts) so the Raft core's reads are synchronous.
  *
  * Writes go through one queue drained by one flush loop: whatever saves are queued when the
- * previous fdatasync finishes are encoded into ONE record and written with one writev and one
+ * previous fdatasync finishes are encoded into ONE record and written with one write and one
  * fdatasync (group commit). Each save resolves only after that fdatasync, and only then does the
  * in-memory log show its data. Any I/O error fails the storage for good (fail-stop).
  */
@@ -15,8 +15,8 @@ import type { ConfState, Entry, HardState, LogIndex, Snapshot, Term } from '../p
 import { DirLock } from './dir-lock.ts';
 import { ensureDir, fsyncDir } from './fs-util.ts';
 import { assert, checkBatch, emptySnapshot, isIndex, LogState, type LogProjection } from './log-state.ts';
-import { encodeBatchItem, FRAME_HEADER_BYTES, WAL_FORMAT_VERSION, type BatchItem, type SegmentHeader } from './record-codec.ts';
-import { listSnapshotFiles, readSnapshotFile, snapshotFileName, writeSnapshotFile } from './snapshot-file.ts';
+import { batchItemBytes, FRAME_HEADER_BYTES, WAL_FORMAT_VERSION, type BatchItem, type SegmentHeader } from './record-codec.ts';
+import { listSnapshotFiles, readSnapshotFile, snapshotFileName, verifySnapshotFile, writeSnapshotFile } from './snapshot-file.ts';
 import type { FileStorageOptions, SaveBatch, Storage } from './types.ts';
 import { listSegments, replayWal, WalWriter, type ReplayVisitor, type WalConfig } from './wal.ts';
 
@@ -69,8 +69,13 @@ export function fileStorage(dir: string, options: FileStorageOptions = {}): Stor
 }
 
 interface Pending {
-  /** The encoded batch item; undefined for an empty save that only waits its turn. */
-  readonly payload: Buffer | undefined;
+  /**
+   * What to write, encoded by the flush loop straight into the record buffer; undefined for an
+   * empty save that only waits its turn.
+   */
+  readonly item: BatchItem | undefined;
+  /** The item's encoded size (0 without an item). */
+  readonly bytes: number;
   readonly batch?: SaveBatch;
   /** A snapshot made by the application, visible once its marker is durable. */
   readonly created?: Snapshot;
@@ -155,6 +160,7 @@ class FileStorage implements Storage {
     }
     this.#projection = { lastIndex: this.#state.lastIndex(), snapshotIndex: this.#state.snapshot().meta.index };
     this.#status = 'open';
+    void this.#cleanup(() => this.#verifyRetainedSnapshots());
   }
 
   async #recover(): Promise<void> {
@@ -262,24 +268,26 @@ class FileStorage implements Storage {
       const projection = { ...this.#projection };
       checkBatch(batch, projection);
       const empty = batch.hardState === undefined && batch.snapshot === undefined && batch.entries.length === 0;
-      const payload = empty ? undefined : this.#encode(batchItem(batch));
+      const item = empty ? undefined : batchItem(batch);
+      const bytes = item === undefined ? 0 : this.#sizeOf(item);
       this.#projection = projection;
-      return this.#enqueue(payload, { batch });
+      return this.#enqueue(item, bytes, { batch });
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  #encode(item: BatchItem): Buffer {
-    const payload = encodeBatchItem(item);
-    const bytes = FRAME_HEADER_BYTES + payload.length;
+  /** The item's encoded size; rejects one that would make a record over `maxRecordBytes`. */
+  #sizeOf(item: BatchItem): number {
+    const payloadBytes = batchItemBytes(item);
+    const bytes = FRAME_HEADER_BYTES + payloadBytes;
     if (bytes > this.#cfg.maxRecordBytes) throw new RequestTooLargeError('storage: WAL record', bytes, this.#cfg.maxRecordBytes);
-    return payload;
+    return payloadBytes;
   }
 
-  #enqueue(payload: Buffer | undefined, what: { batch?: SaveBatch; created?: Snapshot }): Promise<void> {
+  #enqueue(item: BatchItem | undefined, bytes: number, what: { batch?: SaveBatch; created?: Snapshot }): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ payload, ...what, resolve, reject });
+      this.#queue.push({ item, bytes, ...what, resolve, reject });
       if (this.#flushing === undefined) this.#flushing = this.#flushLoop();
     });
   }
@@ -315,7 +323,7 @@ class FileStorage implements Storage {
     let bytes = 0;
     let n = 0;
     while (n < this.#queue.length) {
-      const size = (this.#queue[n] as Pending).payload?.length ?? 0;
+      const size = (this.#queue[n] as Pending).bytes;
       if (n > 0 && bytes + size > limit) break;
       bytes += size;
       n++;
@@ -326,13 +334,17 @@ class FileStorage implements Storage {
   async #writeGroup(group: readonly Pending[]): Promise<void> {
     const wal = this.#wal;
     assert(wal !== undefined, 'write without a WAL');
-    const payload: Buffer[] = [];
+    const items: BatchItem[] = [];
+    let bytes = 0;
     for (const p of group) {
       // A received snapshot's file must be durable before the record that points at it.
       if (p.batch?.snapshot !== undefined) await writeSnapshotFile(this.#cfg.dir, p.batch.snapshot);
-      if (p.payload !== undefined) payload.push(p.payload);
+      if (p.item !== undefined) {
+        items.push(p.item);
+        bytes += p.bytes;
+      }
     }
-    if (payload.length > 0) await wal.append(payload, (seq) => this.#header(seq));
+    if (items.length > 0) await wal.append(items, bytes, (seq) => this.#header(seq));
   }
 
   /** Makes a durable group visible to reads; returns whether the snapshot changed. */
@@ -408,8 +420,8 @@ class FileStorage implements Storage {
     };
     await this.#io('snapshot write', () => writeSnapshotFile(this.#cfg.dir, snap));
     this.#writable();
-    const payload = this.#encode({ entries: [], snapshot: { index, term: snap.meta.term, reset: false } });
-    await this.#enqueue(payload, { created: snap });
+    const marker: BatchItem = { entries: [], snapshot: { index, term: snap.meta.term, reset: false } };
+    await this.#enqueue(marker, this.#sizeOf(marker), { created: snap });
     return snap;
   }
 
@@ -426,6 +438,33 @@ class FileStorage implements Storage {
     }
     for (const f of victims) await fs.promises.rm(join(dir, f.name), { force: true });
     if (victims.length > 0) await fsyncDir(dir);
+  }
+
+  /**
+   * Checks the older snapshot files kept for manual recovery (the current one is read whole at
+   * open), in the background so a large file does not delay open. A damaged one is renamed
+   * `<name>.broken` (as etcd's snapshotter does) and a warning logged, so nobody recovers from
+   * it; the member does not need it, so it keeps running. Stops early when the storage closes.
+   */
+  async #verifyRetainedSnapshots(): Promise<void> {
+    const dir = this.#cfg.dir;
+    const current = this.#state.snapshot().meta.index;
+    const older = listSnapshotFiles(await fs.promises.readdir(dir)).filter((f) => f.index < current);
+    const keepGoing = (): boolean => this.#status === 'open';
+    for (const f of older) {
+      const path = join(dir, f.name);
+      try {
+        if (!(await verifySnapshotFile(path, keepGoing))) return;
+      } catch (err) {
+        if (!(err instanceof CorruptionError)) {
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // deleted by retention meanwhile
+          throw err;
+        }
+        this.#cfg.logger.warn({ file: path, err: err.message }, 'storage: a retained older snapshot is damaged; renamed to .broken');
+        await fs.promises.rename(path, `${path}.broken`);
+        await fsyncDir(dir);
+      }
+    }
   }
 
   compact(index: LogIndex): Promise<void> {

@@ -13,35 +13,24 @@ export function fsync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve())));
 }
 
-/** Writes every buffer at `position` with one writev; loops only if the kernel wrote less. */
-export async function writevAll(fd: number, buffers: readonly Buffer[], position: number): Promise<void> {
-  let pending: Buffer[] = buffers.slice();
-  let pos = position;
-  let total = 0;
-  for (const b of pending) total += b.length;
-  while (total > 0) {
-    const written = await new Promise<number>((resolve, reject) =>
-      fs.writev(fd, pending, pos, (err, n) => (err ? reject(err) : resolve(n))),
-    );
-    if (written === total) return;
-    total -= written;
-    pos += written;
-    pending = skipBytes(pending, written);
-  }
-}
-
-function skipBytes(buffers: Buffer[], n: number): Buffer[] {
-  const out: Buffer[] = [];
-  let skip = n;
-  for (const b of buffers) {
-    if (skip >= b.length) {
-      skip -= b.length;
-      continue;
-    }
-    out.push(skip > 0 ? b.subarray(skip) : b);
-    skip = 0;
-  }
-  return out;
+/**
+ * Writes `buf` at `position` in calls of at most `chunkBytes`; loops only if the kernel wrote
+ * less. One buffer goes through `fs.write`, whose call costs measurably less on the event loop
+ * than `fs.writev`'s.
+ */
+export function writeAll(fd: number, buf: Uint8Array, position: number, chunkBytes = buf.length): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (off: number): void => {
+      if (off >= buf.length) return resolve();
+      const len = Math.min(chunkBytes, buf.length - off);
+      fs.write(fd, buf, off, len, position + off, (err, n) => {
+        if (err) reject(err);
+        else if (n === 0) reject(new Error(`write made no progress at offset ${position + off}`)); // never loop forever
+        else step(off + n);
+      });
+    };
+    step(0);
+  });
 }
 
 /** Makes a rename, create or unlink inside `dir` durable. */
@@ -75,6 +64,10 @@ export function closeFd(fd: number): Promise<void> {
 
 export function ftruncate(fd: number, size: number): Promise<void> {
   return new Promise((resolve, reject) => fs.ftruncate(fd, size, (err) => (err ? reject(err) : resolve())));
+}
+
+export function fileSize(fd: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.fstat(fd, (err, st) => (err ? reject(err) : resolve(st.size))));
 }
 
 export function openFile(path: string, flags: number | string): Promise<number> {

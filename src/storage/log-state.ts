@@ -172,8 +172,10 @@ export class LogState {
     const first = (entries[0] as Entry).index;
     assert(first >= this.#offset, `append at ${first} below the in-memory offset ${this.#offset}`);
     assert(first <= this.#offset + this.#entries.length, `append at ${first} leaves a gap`);
-    this.#entries.length = first - this.#offset;
-    for (const e of entries) this.#entries.push(e);
+    const log = this.#entries;
+    const keep = first - this.#offset;
+    if (log.length !== keep) log.length = keep;
+    for (let i = 0; i < entries.length; i++) log.push(entries[i] as Entry);
   }
 
   /** Drops in-memory entries before `index` (which is at most snapshot index + 1). */

@@ -1,23 +1,34 @@
 /**
  * WAL record framing and payload codecs.
  *
- * A record on disk is `length u32le | crc32c u32le | type u8 | payload[length]`. The CRC covers
- * the length field, the type byte and the payload, so a flipped length is caught like a flipped
- * payload byte. Payloads are plain msgpack (no record structures, so no shared table can drift
- * between writer and reader): segment headers via msgpackr, batch items by a hand-written encoder
- * on the hot path (byte-identical to msgpackr), all decoded by msgpackr. Every decoded value is
- * shape-checked: a record whose CRC matches but whose payload is not what this module writes is
- * corruption, never trusted.
+ * A record on disk is `length u32le | crc32c u32le | type u8 | headerCrc u32le | payload[length]`.
+ * `crc32c` covers the length field, the type byte and the payload; `headerCrc` is the CRC-32C of
+ * the nine bytes before it, so the length can be trusted before the payload is read: a flipped
+ * length (or type, or checksum) is recognized as a flip, never mistaken for a write torn by a
+ * crash. A frame header never crosses a 512-byte sector boundary (see {@link frameStart}), so a
+ * torn write leaves it either whole or all zeros. Payloads are plain msgpack (no record
+ * structures, so no shared table can drift between writer and reader): segment headers via
+ * msgpackr, batch items by a hand-written encoder on the hot path (byte-identical to msgpackr),
+ * all decoded by msgpackr. Every decoded value is shape-checked: a record whose CRC matches but
+ * whose payload is not what this module writes is corruption, never trusted.
  */
 import { Packr } from 'msgpackr';
 import type { Entry, HardState, LogIndex, Term } from '../protocol/types.ts';
 import { crc32cUpdate } from './crc32c.ts';
 
-/** Bytes before the payload: length (4) + crc (4) + type (1). */
-export const FRAME_HEADER_BYTES = 9;
+/** Bytes before the payload: length (4) + crc (4) + type (1) + header crc (4). */
+export const FRAME_HEADER_BYTES = 13;
+/** Bytes of the frame header covered by its own checksum (length, crc, type). */
+const HEADER_CHECKED_BYTES = 9;
 
-/** WAL format version, written in every segment header. */
-export const WAL_FORMAT_VERSION = 1;
+/**
+ * Sector size the torn-write model assumes: a write interrupted by power loss leaves each
+ * aligned 512-byte piece either fully written or untouched (zeros in a preallocated segment).
+ */
+export const SECTOR_BYTES = 512;
+
+/** WAL format version, written in every segment header. 2: header checksum + sector-aligned frame headers. */
+export const WAL_FORMAT_VERSION = 2;
 
 /** First record of every segment: where the log stood when the segment was cut. */
 export const RECORD_SEGMENT_HEADER = 1;
@@ -60,7 +71,32 @@ export interface BatchItem {
   readonly entries: readonly Entry[];
 }
 
-/** Builds the 9-byte frame header for a payload given in pieces (written with one writev). */
+/**
+ * Where the record following byte `position` starts: `position` itself, or the next sector
+ * boundary when its frame header would cross one (the skipped bytes stay zero). Writer and reader
+ * both use it, so record positions need not be stored.
+ */
+export function frameStart(position: number): number {
+  const inSector = position % SECTOR_BYTES;
+  return inSector > SECTOR_BYTES - FRAME_HEADER_BYTES ? position - inSector + SECTOR_BYTES : position;
+}
+
+/**
+ * Writes the frame header of the record whose payload is `record[FRAME_HEADER_BYTES,
+ * FRAME_HEADER_BYTES + length)` into its first {@link FRAME_HEADER_BYTES} bytes (the WAL encodes
+ * a batch in place after the space for its header, then seals it).
+ */
+export function sealFrame(record: Buffer, type: number, length: number): void {
+  record.writeUInt32LE(length, 0);
+  record[8] = type;
+  let crc = crc32cUpdate(0, record, 0, 4);
+  crc = crc32cUpdate(crc, record, 8, 9);
+  crc = crc32cUpdate(crc, record, FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + length);
+  record.writeUInt32LE(crc, 4);
+  record.writeUInt32LE(crc32cUpdate(0, record, 0, HEADER_CHECKED_BYTES), HEADER_CHECKED_BYTES);
+}
+
+/** Builds the frame header for a payload given in pieces (written with one writev). */
 export function encodeFrameHeader(type: number, payloadParts: readonly Uint8Array[]): Buffer {
   let length = 0;
   for (const p of payloadParts) length += p.length;
@@ -71,52 +107,70 @@ export function encodeFrameHeader(type: number, payloadParts: readonly Uint8Arra
   crc = crc32cUpdate(crc, header, 8, 9);
   for (const p of payloadParts) crc = crc32cUpdate(crc, p);
   header.writeUInt32LE(crc, 4);
+  header.writeUInt32LE(crc32cUpdate(0, header, 0, HEADER_CHECKED_BYTES), HEADER_CHECKED_BYTES);
   return header;
 }
 
+/**
+ * How much of a bad record can be believed: `zero` — its frame header is all zeros (never
+ * written); `valid` — the header checksum holds, so `next` (the record's end) is where the writer
+ * put it and only the payload is damaged; `invalid` — anything else.
+ */
+export type FrameHeaderState = 'zero' | 'valid' | 'invalid';
+
 export type FrameResult =
-  | { readonly kind: 'ok'; readonly type: number; readonly payloadStart: number; readonly next: number }
+  | { readonly kind: 'ok'; readonly type: number; readonly start: number; readonly payloadStart: number; readonly next: number }
   | { readonly kind: 'end' }
-  | { readonly kind: 'bad'; readonly reason: string };
+  | { readonly kind: 'bad'; readonly reason: string; readonly start: number; readonly header: FrameHeaderState; readonly next: number };
 
 function isZero(buf: Uint8Array, start: number, end: number): boolean {
   for (let i = start; i < end; i++) if (buf[i] !== 0) return false;
   return true;
 }
 
-/**
- * Reads the frame at `offset` of `buf[0, size)`. `end` means only zero bytes remain (the
- * preallocated, never written part of a segment). The length is bounded by `maxRecordBytes` and
- * by the bytes left before anything is sliced, so a corrupt length never causes an allocation.
- */
-export function readFrame(buf: Uint8Array, offset: number, size: number, maxRecordBytes: number): FrameResult {
-  const remaining = size - offset;
-  if (remaining <= 0) return { kind: 'end' };
-  if (remaining < FRAME_HEADER_BYTES) {
-    return isZero(buf, offset, size) ? { kind: 'end' } : { kind: 'bad', reason: 'partial frame header' };
-  }
-  const view = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  const length = view.readUInt32LE(offset);
-  if (length === 0) {
-    return isZero(buf, offset, size) ? { kind: 'end' } : { kind: 'bad', reason: 'zero length with data after it' };
-  }
-  if (length > maxRecordBytes) return { kind: 'bad', reason: `length ${length} over maxRecordBytes ${maxRecordBytes}` };
-  if (length > remaining - FRAME_HEADER_BYTES) {
-    return { kind: 'bad', reason: `length ${length} points past the end of the file` };
-  }
-  const type = buf[offset + 8] as number;
-  let crc = crc32cUpdate(0, buf, offset, offset + 4);
-  crc = crc32cUpdate(crc, buf, offset + 8, offset + FRAME_HEADER_BYTES + length);
-  if (crc !== view.readUInt32LE(offset + 4)) return { kind: 'bad', reason: 'checksum mismatch' };
-  return { kind: 'ok', type, payloadStart: offset + FRAME_HEADER_BYTES, next: offset + FRAME_HEADER_BYTES + length };
+function bad(reason: string, start: number, header: FrameHeaderState = 'invalid', next = start): FrameResult {
+  return { kind: 'bad', reason, start, header, next };
 }
 
 /**
- * Whether a complete, checksum-valid record of a known type starts at `offset`. Used after a bad
- * record in the last segment: if any valid record follows, the damage is not a torn tail.
+ * Reads the record that follows byte `position` of `buf[0, size)` (at {@link frameStart}).
+ * `end` means only zero bytes remain (the preallocated, never written part of a segment). The
+ * length is trusted only once the header checksum holds, and is bounded by `maxRecordBytes` and
+ * by the bytes left before anything is sliced, so a corrupt length never causes an allocation.
+ */
+export function readFrame(buf: Uint8Array, position: number, size: number, maxRecordBytes: number): FrameResult {
+  if (position >= size) return { kind: 'end' };
+  const start = Math.min(frameStart(position), size);
+  if (!isZero(buf, position, start)) return bad('non-zero bytes before a sector-aligned frame header', position);
+  const remaining = size - start;
+  if (remaining < FRAME_HEADER_BYTES) return isZero(buf, start, size) ? { kind: 'end' } : bad('partial frame header', start);
+  if (isZero(buf, start, start + FRAME_HEADER_BYTES)) {
+    return isZero(buf, start, size) ? { kind: 'end' } : bad('zero frame header with data after it', start, 'zero');
+  }
+  const view = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (crc32cUpdate(0, buf, start, start + HEADER_CHECKED_BYTES) !== view.readUInt32LE(start + HEADER_CHECKED_BYTES)) {
+    return bad('frame header checksum mismatch', start);
+  }
+  // From here the header is what the writer wrote: a bad length is damage the checksum missed
+  // or a writer bug, never a torn write, since the writer never grows a file.
+  const length = view.readUInt32LE(start);
+  if (length === 0 || length > maxRecordBytes) return bad(`length ${length} outside [1, maxRecordBytes ${maxRecordBytes}]`, start);
+  const next = start + FRAME_HEADER_BYTES + length;
+  if (length > remaining - FRAME_HEADER_BYTES) return bad(`length ${length} points past the end of the file`, start);
+  let crc = crc32cUpdate(0, buf, start, start + 4);
+  crc = crc32cUpdate(crc, buf, start + 8, start + 9);
+  crc = crc32cUpdate(crc, buf, start + FRAME_HEADER_BYTES, next);
+  if (crc !== view.readUInt32LE(start + 4)) return bad('checksum mismatch', start, 'valid', next);
+  return { kind: 'ok', type: buf[start + 8] as number, start, payloadStart: start + FRAME_HEADER_BYTES, next };
+}
+
+/**
+ * Whether a complete, checksum-valid record of a known type starts exactly at `offset`. Used
+ * after a bad record in the last segment: if any valid record follows, the damage is not a torn
+ * tail.
  */
 export function isValidFrameAt(buf: Uint8Array, offset: number, size: number, maxRecordBytes: number): boolean {
-  if (size - offset < FRAME_HEADER_BYTES + 1) return false;
+  if (size - offset < FRAME_HEADER_BYTES + 1 || frameStart(offset) !== offset) return false;
   const type = buf[offset + 8];
   const marker = buf[offset + FRAME_HEADER_BYTES];
   const plausible =
@@ -128,34 +182,49 @@ export function isValidFrameAt(buf: Uint8Array, offset: number, size: number, ma
 
 // ---- payloads ----------------------------------------------------------------------------
 
-const ENTRY_TYPE_CODES = { normal: 0, confChange: 1 } as const;
+const ENTRY_TYPE_NORMAL = 0;
+const ENTRY_TYPE_CONF_CHANGE = 1;
 
 /**
- * Encodes one batch item as standard msgpack — `[hardState | nil, snapshot | nil, firstIndex,
- * [term, type, data, …]]` — written by hand: this is the hot path of every save, and a
- * specialised two-pass encoder (size, then one allocation and straight writes) costs a fraction
- * of a generic one for 256 entries. `decodeBatch` reads it back with msgpackr.
+ * Bytes {@link writeBatchItem} takes for `item`. Batch items are standard msgpack —
+ * `[hardState | nil, snapshot | nil, firstIndex, [term, type, data, …]]` — written by hand: this
+ * is the hot path of every save, and a specialised two-pass encoder (size, then straight writes
+ * into one buffer) costs a fraction of a generic one for 256 entries. `decodeBatch` reads it
+ * back with msgpackr.
  */
-export function encodeBatchItem(item: BatchItem): Buffer {
+export function batchItemBytes(item: BatchItem): number {
   const hs = item.hardState;
-  const vote = hs === undefined ? undefined : Buffer.from(hs.vote, 'utf8');
   const snap = item.snapshot;
   const ents = item.entries;
   const first = ents.length === 0 ? 0 : (ents[0] as Entry).index;
   let size = 1;
-  size += hs === undefined ? 1 : 1 + uintBytes(hs.term) + strHeaderBytes((vote as Buffer).length) + (vote as Buffer).length + uintBytes(hs.commit);
+  if (hs === undefined) size += 1;
+  else {
+    const vote = Buffer.byteLength(hs.vote, 'utf8');
+    size += 1 + uintBytes(hs.term) + strHeaderBytes(vote) + vote + uintBytes(hs.commit);
+  }
   size += snap === undefined ? 1 : 1 + uintBytes(snap.index) + uintBytes(snap.term) + 1;
   size += uintBytes(first) + arrayHeaderBytes(ents.length * 3);
-  for (const e of ents) size += uintBytes(e.term) + 1 + binHeaderBytes(e.data.length) + e.data.length;
-  const out = Buffer.allocUnsafe(size);
-  let o = 0;
+  for (let i = 0; i < ents.length; i++) {
+    const e = ents[i] as Entry;
+    const n = e.data.length;
+    size += uintBytes(e.term) + 1 + binHeaderBytes(n) + n;
+  }
+  return size;
+}
+
+/** Writes `item` at `out[o]` (which has {@link batchItemBytes} bytes free); returns the end. */
+export function writeBatchItem(item: BatchItem, out: Buffer, o: number): number {
+  const hs = item.hardState;
+  const snap = item.snapshot;
+  const ents = item.entries;
   out[o++] = 0x94;
   if (hs === undefined) out[o++] = 0xc0;
   else {
     out[o++] = 0x93;
     o = writeUint(out, o, hs.term);
-    o = writeStrHeader(out, o, (vote as Buffer).length);
-    o += (vote as Buffer).copy(out, o);
+    o = writeStrHeader(out, o, Buffer.byteLength(hs.vote, 'utf8'));
+    o += out.write(hs.vote, o, 'utf8');
     o = writeUint(out, o, hs.commit);
   }
   if (snap === undefined) out[o++] = 0xc0;
@@ -165,16 +234,26 @@ export function encodeBatchItem(item: BatchItem): Buffer {
     o = writeUint(out, o, snap.term);
     out[o++] = snap.reset ? 0xc3 : 0xc2;
   }
-  o = writeUint(out, o, first);
+  o = writeUint(out, o, ents.length === 0 ? 0 : (ents[0] as Entry).index);
   o = writeArrayHeader(out, o, ents.length * 3);
-  for (const e of ents) {
+  for (let i = 0; i < ents.length; i++) {
+    const e = ents[i] as Entry;
+    const data = e.data;
     o = writeUint(out, o, e.term);
-    out[o++] = ENTRY_TYPE_CODES[e.type];
-    o = writeBinHeader(out, o, e.data.length);
-    out.set(e.data, o);
-    o += e.data.length;
+    out[o++] = e.type === 'normal' ? ENTRY_TYPE_NORMAL : ENTRY_TYPE_CONF_CHANGE;
+    o = writeBinHeader(out, o, data.length);
+    out.set(data, o);
+    o += data.length;
   }
-  if (o !== size) throw new Error(`storage: assertion failed: encoded ${o} of ${size} bytes`);
+  return o;
+}
+
+/** Encodes one batch item into a new buffer (tests and cold paths; the WAL writes in place). */
+export function encodeBatchItem(item: BatchItem): Buffer {
+  const size = batchItemBytes(item);
+  const out = Buffer.allocUnsafe(size);
+  const end = writeBatchItem(item, out, 0);
+  if (end !== size) throw new Error(`storage: assertion failed: encoded ${end} of ${size} bytes`);
   return out;
 }
 

@@ -11,7 +11,7 @@ import { Packr } from 'msgpackr';
 import { CorruptionError } from '../errors.ts';
 import type { ConfState, Snapshot } from '../protocol/types.ts';
 import { crc32cUpdate } from './crc32c.ts';
-import { closeFd, fsync, fsyncDir, openFile, yieldToLoop } from './fs-util.ts';
+import { closeFd, fileSize, fsync, fsyncDir, openFile, writeAll, yieldToLoop } from './fs-util.ts';
 
 const MAGIC = Buffer.from('QKVSNAP1', 'latin1');
 /** Bytes checksummed or written between yields to the event loop. */
@@ -53,17 +53,6 @@ async function crcChunked(crc: number, bytes: Uint8Array): Promise<number> {
   return c;
 }
 
-function writeAll(fd: number, buf: Uint8Array, position: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const step = (off: number): void => {
-      if (off >= buf.length) return resolve();
-      const len = Math.min(CHUNK_BYTES, buf.length - off);
-      fs.write(fd, buf, off, len, position + off, (err, n) => (err ? reject(err) : step(off + n)));
-    };
-    step(0);
-  });
-}
-
 /** Writes a snapshot durably (temp → fsync → rename → dir fsync) and returns its file name. */
 export async function writeSnapshotFile(dir: string, snap: Snapshot): Promise<string> {
   const { index, term, confState } = snap.meta;
@@ -80,10 +69,10 @@ export async function writeSnapshotFile(dir: string, snap: Snapshot): Promise<st
   const tmp = join(dir, `${name}.tmp`);
   const fd = await openFile(tmp, 'w');
   try {
-    await writeAll(fd, head, 0);
-    await writeAll(fd, meta, head.length);
-    await writeAll(fd, snap.data, head.length + meta.length);
-    await writeAll(fd, tail, head.length + meta.length + snap.data.length);
+    await writeAll(fd, head, 0, CHUNK_BYTES);
+    await writeAll(fd, meta, head.length, CHUNK_BYTES);
+    await writeAll(fd, snap.data, head.length + meta.length, CHUNK_BYTES);
+    await writeAll(fd, tail, head.length + meta.length + snap.data.length, CHUNK_BYTES);
     await fsync(fd);
   } finally {
     await closeFd(fd);
@@ -131,6 +120,40 @@ export async function readSnapshotFile(path: string): Promise<Snapshot> {
   if (dataLength !== crcAt - dataStart) corrupt(path, metaStart, `data length ${String(dataLength)} does not match the file`);
   const confState: ConfState = { voters: strings(voters, path, 'voters'), learners: strings(learners, path, 'learners') };
   return { meta: { index, term, confState }, data: new Uint8Array(buf.buffer, buf.byteOffset + dataStart, crcAt - dataStart) };
+}
+
+/**
+ * Checks a snapshot file's magic and checksum in {@link CHUNK_BYTES} reads, never holding the
+ * file in memory nor blocking the event loop for long (retained older snapshots, verified in
+ * the background after open). Throws {@link CorruptionError}; returns false if `keepGoing()`
+ * turned false between reads (the storage is closing), true once the file is verified.
+ */
+export async function verifySnapshotFile(path: string, keepGoing: () => boolean): Promise<boolean> {
+  const fd = await openFile(path, fs.constants.O_RDONLY);
+  try {
+    const size = await fileSize(fd);
+    if (size < MAGIC.length + 4 + 4) corrupt(path, 0, `file is ${size} bytes, shorter than a snapshot header`);
+    const crcAt = size - 4;
+    const buf = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, size));
+    let crc = 0;
+    for (let pos = 0; pos < crcAt; ) {
+      if (!keepGoing()) return false;
+      const n = await readAt(fd, buf, Math.min(buf.length, crcAt - pos), pos);
+      if (n === 0) corrupt(path, pos, 'file shrank while being verified');
+      if (pos === 0 && (n < MAGIC.length || !buf.subarray(0, MAGIC.length).equals(MAGIC))) corrupt(path, 0, 'bad magic');
+      crc = crc32cUpdate(crc, buf, 0, n);
+      pos += n;
+    }
+    const tail = Buffer.alloc(4);
+    if ((await readAt(fd, tail, 4, crcAt)) !== 4 || crc !== tail.readUInt32LE(0)) corrupt(path, crcAt, 'checksum mismatch');
+    return true;
+  } finally {
+    await closeFd(fd);
+  }
+}
+
+function readAt(fd: number, buf: Buffer, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.read(fd, buf, 0, length, position, (err, n) => (err ? reject(err) : resolve(n))));
 }
 
 function isCount(v: unknown): v is number {

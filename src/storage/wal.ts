@@ -4,7 +4,9 @@
  *
  * The live (last) segment is preallocated to `segmentBytes` with ftruncate, so an append
  * overwrites zeros inside the file instead of growing it and `fdatasync` does not have to
- * journal a new file size on every write. Its logical end is the first zero length field.
+ * journal a new file size on every write. Its logical end is the first all-zero frame header.
+ * A write never grows a file: a record that does not fit goes to a new segment preallocated to
+ * hold it, so a length pointing past the end of a file is always corruption.
  * To rotate, the next segment is created as `wal.tmp` (header written, preallocated, fsynced),
  * renamed into place and the directory fsynced; then the old one is trimmed to its last record
  * and fsynced. So a segment that exists always has a complete header and the live segment is
@@ -12,25 +14,32 @@
  *
  * Every write is exactly one record, and writes are serialized (the next starts after the
  * previous fdatasync), so a crash can damage only the last record of the last segment. Recovery
- * uses that: a bad record in the last segment followed by no valid record is a torn write and
- * is truncated; anything else is a {@link CorruptionError}.
+ * uses that: a bad record in the last segment is a torn write, and is truncated, only when it
+ * shows what a torn write leaves and a few bit flips cannot forge (see {@link tornEvidence});
+ * anything else is a {@link CorruptionError}.
  */
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { CorruptionError } from '../errors.ts';
-import { closeFd, fdatasync, fsync, fsyncDir, ftruncate, openFile, writevAll } from './fs-util.ts';
+import { assert } from './log-state.ts';
+import { closeFd, fdatasync, fileSize, fsync, fsyncDir, ftruncate, openFile, writeAll } from './fs-util.ts';
 import {
   decodeBatch,
   decodeSegmentHeader,
   encodeFrameHeader,
   encodeSegmentHeader,
   FRAME_HEADER_BYTES,
+  frameStart,
   isValidFrameAt,
   readFrame,
   RECORD_BATCH,
   RECORD_SEGMENT_HEADER,
+  sealFrame,
+  SECTOR_BYTES,
   WAL_FORMAT_VERSION,
+  writeBatchItem,
   type BatchItem,
+  type FrameResult,
   type SegmentHeader,
 } from './record-codec.ts';
 
@@ -47,6 +56,9 @@ export interface WalConfig {
   readonly maxRecordBytes: number;
   readonly warn: (obj: object, msg: string) => void;
 }
+
+/** Largest record encoding buffer a WalWriter keeps for reuse; larger records allocate their own. */
+const RECORD_BUFFER_KEEP_BYTES = 4 * 1024 * 1024;
 
 export interface SegmentInfo {
   readonly seq: number;
@@ -148,10 +160,10 @@ function scanRecords(
       return { end: off, torn: false };
     }
     if (r.kind === 'bad') {
-      if (!last) corrupt(file, off, r.reason);
-      const why = tornEvidence(buf, off, start, cfg.maxRecordBytes);
-      if (why === undefined) corrupt(file, off, `${r.reason}; not a torn write (the record is not the last one or no part of it is unwritten)`);
-      cfg.warn({ file, offset: off, reason: r.reason, evidence: why, bytes: buf.length - off }, 'storage: truncating a torn record at the WAL tail');
+      if (!last) corrupt(file, r.start, r.reason);
+      const why = tornEvidence(buf, r, cfg.maxRecordBytes);
+      if (why === undefined) corrupt(file, r.start, `${r.reason}; not a torn write (no evidence of unwritten sectors, or data follows)`);
+      cfg.warn({ file, offset: r.start, reason: r.reason, evidence: why, bytes: buf.length - off }, 'storage: truncating a torn record at the WAL tail');
       return { end: off, torn: true };
     }
     if (r.type !== RECORD_BATCH) corrupt(file, off, `unexpected record type ${r.type}`);
@@ -166,9 +178,6 @@ function scanRecords(
   }
 }
 
-/** Devices write whole sectors; a write torn by power loss leaves whole sectors unwritten (zero). */
-const SECTOR_BYTES = 512;
-
 function lastNonZero(buf: Uint8Array): number {
   for (let i = buf.length - 1; i >= 0; i--) if (buf[i] !== 0) return i;
   return -1;
@@ -179,39 +188,45 @@ function allZero(buf: Uint8Array, start: number, end: number): boolean {
   return true;
 }
 
+/** End of the sector piece that contains byte `position`. */
+function sectorEnd(position: number): number {
+  return (Math.floor(position / SECTOR_BYTES) + 1) * SECTOR_BYTES;
+}
+
 /**
- * Decides whether the bad record at `off` (in the last segment) is a write torn by a crash, and
- * says why; `undefined` means it is corruption. Writes are serialized and each is one record, so
- * a torn write is the last record, nothing valid follows it, and — since the segment was zeroed
- * before use — the sectors the crash did not write read as zeros:
- * - the length field is 0 (the record's first sector never reached the disk); or
- * - the record ends inside the file, only zeros follow it, and one of its sector-aligned pieces
- *   after the length field is all zeros; or
- * - it is the first record of the segment and runs past the end of the file (an oversized
- *   record that was growing the file).
- * A bit flip in an earlier record fails the first test (valid records follow), a flip inside the
- * last record leaves no zero sector, and a flipped length points into data or past the end.
+ * Decides whether the bad record `r` (in the last segment) is a write torn by a crash, and says
+ * why; `undefined` means it is corruption. The crash model: writes are serialized and each is one
+ * record into zero-filled, preallocated space, never growing the file; a write cut short by power
+ * loss leaves each 512-byte sector piece of it either written or still zero. A frame header never
+ * crosses a sector boundary, so it is either whole (its checksum holds) or all zeros. Evidence:
+ * - the frame header is all zeros, and so is the rest of its sector piece (the record's first
+ *   sector never reached the disk); or
+ * - the frame header is valid, so the record's length is the writer's, only zeros follow the
+ *   record, and one of its sector pieces after the first is all zeros.
+ * And in both cases no valid record starts after the evidence (writes are serialized).
+ * None of this can be forged by a few bit flips elsewhere: a damaged header fails its checksum
+ * (any 1–6 flipped bits in its 13 bytes are detected) rather than reading as zeros or as another
+ * length, and a record that is not the last has a non-zero record after it.
  */
-function tornEvidence(buf: Buffer, off: number, firstRecord: number, maxRecordBytes: number): string | undefined {
+function tornEvidence(buf: Buffer, r: FrameResult & { kind: 'bad' }, maxRecordBytes: number): string | undefined {
   const size = buf.length;
-  for (let y = off + 1; y < size; y++) {
+  if (r.header === 'invalid') return undefined;
+  if (r.header === 'valid') {
+    if (!allZero(buf, r.next, size)) return undefined; // then nothing valid follows either
+    for (let piece = sectorEnd(r.start); piece < r.next; piece += SECTOR_BYTES) {
+      if (allZero(buf, piece, Math.min(r.next, piece + SECTOR_BYTES))) return `zeroed sector piece at ${piece}`;
+    }
+    return undefined;
+  }
+  const firstPieceEnd = Math.min(size, sectorEnd(r.start));
+  if (!allZero(buf, r.start, firstPieceEnd)) return undefined;
+  // Inside the zero piece no record can start (its header would be zeros or cross the boundary).
+  for (let y = firstPieceEnd; y < size; y++) {
     const type = buf[y + 8];
     if (type !== RECORD_BATCH && type !== RECORD_SEGMENT_HEADER) continue; // cannot start a record
     if (isValidFrameAt(buf, y, size, maxRecordBytes)) return undefined;
   }
-  if (size - off < 4) return 'partial length field at the end of the file';
-  const length = buf.readUInt32LE(off);
-  if (length === 0) return 'zero length field';
-  if (length > maxRecordBytes) return undefined;
-  const end = off + FRAME_HEADER_BYTES + length;
-  if (end > size) return off === firstRecord ? 'first record of the segment runs past the end of the file' : undefined;
-  if (!allZero(buf, end, size)) return undefined;
-  for (let chunk = off + 8; chunk < end; ) {
-    const next = Math.min(end, (Math.floor(chunk / SECTOR_BYTES) + 1) * SECTOR_BYTES);
-    if (allZero(buf, chunk, next)) return `zeroed sector piece at ${chunk}`;
-    chunk = next;
-  }
-  return undefined;
+  return 'zero frame header and first sector piece';
 }
 
 /**
@@ -226,14 +241,14 @@ export class WalWriter {
   #offset: number;
   #headerEnd: number;
   /**
-   * Size of the live segment file: its preallocated size (or more, after an oversized first
-   * record). A record that does not fit goes to a new segment, so only a segment's first record
-   * ever grows a file. Not `cfg.segmentBytes`: a segment resumed after a restart with a larger
-   * option keeps the size it was preallocated to, and a write growing it past that could be
-   * torn into a state recovery must call corruption (a record running past the end of a file).
+   * Size of the live segment file, as preallocated. A record that does not fit goes to a new
+   * segment preallocated to hold it, so no write ever grows a file. Not `cfg.segmentBytes`: a
+   * segment resumed after a restart with a larger option keeps the size it was preallocated to.
    */
   #capacity: number;
   readonly #segments: SegmentInfo[];
+  /** Reused record encoding buffer (see #recordBuffer). */
+  #scratch: Buffer = Buffer.alloc(0);
 
   private constructor(cfg: WalConfig, fd: number, seq: number, offset: number, headerEnd: number, capacity: number, segments: SegmentInfo[]) {
     this.#cfg = cfg;
@@ -247,8 +262,8 @@ export class WalWriter {
 
   /** Creates segment 0 of an empty WAL. */
   static async create(cfg: WalConfig, header: SegmentHeader): Promise<WalWriter> {
-    const { fd, headerEnd } = await createSegment(cfg, header);
-    return new WalWriter(cfg, fd, header.seq, headerEnd, headerEnd, Math.max(cfg.segmentBytes, headerEnd), [{ seq: header.seq, prevIndex: header.prevIndex }]);
+    const { fd, headerEnd, size } = await createSegment(cfg, header, 0);
+    return new WalWriter(cfg, fd, header.seq, headerEnd, headerEnd, size, [{ seq: header.seq, prevIndex: header.prevIndex }]);
   }
 
   /** Reopens the last replayed segment for appending, zeroing anything after `tailOffset`. */
@@ -261,7 +276,7 @@ export class WalWriter {
       capacity = await fileSize(fd);
       if (replay.truncated && replay.tornEnd > replay.tailOffset) {
         // Zero the torn record in place (never shrink the file: see SegmentHeader.segmentBytes).
-        await writevAll(fd, [Buffer.alloc(replay.tornEnd - replay.tailOffset)], replay.tailOffset);
+        await writeAll(fd, Buffer.alloc(replay.tornEnd - replay.tailOffset), replay.tailOffset);
         await fdatasync(fd);
       }
     } catch (err) {
@@ -275,28 +290,39 @@ export class WalWriter {
     return this.#segments;
   }
 
-  /** Bytes a record with this payload takes on disk. */
-  static recordBytes(payloadBytes: number): number {
-    return FRAME_HEADER_BYTES + payloadBytes;
+  /**
+   * Writes `items` (whose encodings take `payloadBytes`, see batchItemBytes) as one batch record
+   * with one write and one fdatasync. `cut` supplies the header of a new segment if the record
+   * does not fit in the current one (even an empty one: the new segment is preallocated to hold
+   * it, so the write never grows a file).
+   */
+  async append(items: readonly BatchItem[], payloadBytes: number, cut: (seq: number) => SegmentHeader): Promise<void> {
+    const bytes = FRAME_HEADER_BYTES + payloadBytes;
+    if (frameStart(this.#offset) + bytes > this.#capacity) await this.#rotate(cut(this.#seq + 1), bytes);
+    const start = frameStart(this.#offset);
+    const record = this.#recordBuffer(bytes);
+    let end = FRAME_HEADER_BYTES;
+    for (const item of items) end = writeBatchItem(item, record, end);
+    assert(end === bytes, `encoded ${end} of ${bytes} record bytes`);
+    sealFrame(record, RECORD_BATCH, payloadBytes);
+    await writeAll(this.#fd, record, start);
+    await fdatasync(this.#fd);
+    this.#offset = start + bytes;
   }
 
   /**
-   * Writes one batch record with one writev and one fdatasync. `cut` supplies the header of a
-   * new segment if this record does not fit in the current one.
+   * A buffer of exactly `bytes` to encode a record into. Records up to {@link RECORD_BUFFER_KEEP_BYTES}
+   * reuse one buffer (appends are serialized, so it is free again when the next one starts):
+   * a fresh 64 KiB allocation per group commit showed up as garbage-collector time.
    */
-  async append(payload: readonly Buffer[], cut: (seq: number) => SegmentHeader): Promise<void> {
-    let bytes = FRAME_HEADER_BYTES;
-    for (const p of payload) bytes += p.length;
-    if (this.#offset > this.#headerEnd && this.#offset + bytes > this.#capacity) await this.#rotate(cut(this.#seq + 1));
-    const frame = encodeFrameHeader(RECORD_BATCH, payload);
-    await writevAll(this.#fd, [frame, ...payload], this.#offset);
-    await fdatasync(this.#fd);
-    this.#offset += bytes;
-    if (this.#offset > this.#capacity) this.#capacity = this.#offset; // an oversized first record grew the file
+  #recordBuffer(bytes: number): Buffer {
+    if (bytes > RECORD_BUFFER_KEEP_BYTES) return Buffer.allocUnsafe(bytes);
+    if (this.#scratch.length < bytes) this.#scratch = Buffer.allocUnsafe(Math.min(RECORD_BUFFER_KEEP_BYTES, Math.max(bytes, 2 * this.#scratch.length)));
+    return this.#scratch.subarray(0, bytes);
   }
 
-  async #rotate(header: SegmentHeader): Promise<void> {
-    const { fd, headerEnd } = await createSegment(this.#cfg, header);
+  async #rotate(header: SegmentHeader, recordBytes: number): Promise<void> {
+    const { fd, headerEnd, size } = await createSegment(this.#cfg, header, recordBytes);
     // Trim the old segment only once the new one exists, so the live segment is never short.
     await ftruncate(this.#fd, this.#offset);
     await fsync(this.#fd);
@@ -305,7 +331,7 @@ export class WalWriter {
     this.#seq = header.seq;
     this.#offset = headerEnd;
     this.#headerEnd = headerEnd;
-    this.#capacity = Math.max(this.#cfg.segmentBytes, headerEnd);
+    this.#capacity = size;
     this.#segments.push({ seq: header.seq, prevIndex: header.prevIndex });
     await closeFd(old);
   }
@@ -333,19 +359,26 @@ export class WalWriter {
   }
 }
 
-function fileSize(fd: number): Promise<number> {
-  return new Promise((resolve, reject) => fs.fstat(fd, (err, st) => (err ? reject(err) : resolve(st.size))));
-}
-
-/** temp file → header → preallocate → fsync → rename → dir fsync; returns the open live fd. */
-async function createSegment(cfg: WalConfig, header: SegmentHeader): Promise<{ fd: number; headerEnd: number }> {
+/**
+ * temp file → header → preallocate → fsync → rename → dir fsync; returns the open live fd. The
+ * file is preallocated to `segmentBytes`, or more when a record of `recordBytes` must fit after
+ * the header; the header names the size it really got.
+ */
+async function createSegment(cfg: WalConfig, header: SegmentHeader, recordBytes: number): Promise<{ fd: number; headerEnd: number; size: number }> {
   const tmp = join(cfg.dir, SEGMENT_TEMP);
-  const payload = encodeSegmentHeader(header);
+  let size = cfg.segmentBytes;
+  let payload = encodeSegmentHeader({ ...header, segmentBytes: size });
+  // A larger size may encode longer (msgpack integer widths): recompute until it fits.
+  while (frameStart(FRAME_HEADER_BYTES + payload.length) + recordBytes > size) {
+    size = frameStart(FRAME_HEADER_BYTES + payload.length + 16) + recordBytes;
+    payload = encodeSegmentHeader({ ...header, segmentBytes: size });
+  }
   const frame = encodeFrameHeader(RECORD_SEGMENT_HEADER, [payload]);
+  const headerEnd = frame.length + payload.length;
   const fd = await openFile(tmp, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC);
   try {
-    await writevAll(fd, [frame, payload], 0);
-    await ftruncate(fd, Math.max(cfg.segmentBytes, frame.length + payload.length));
+    await writeAll(fd, Buffer.concat([frame, payload]), 0);
+    await ftruncate(fd, size);
     await fsync(fd);
     await fs.promises.rename(tmp, join(cfg.dir, segmentFileName(header.seq)));
     await fsyncDir(cfg.dir);
@@ -353,5 +386,5 @@ async function createSegment(cfg: WalConfig, header: SegmentHeader): Promise<{ f
     await closeFd(fd).catch(() => undefined);
     throw err;
   }
-  return { fd, headerEnd: frame.length + payload.length };
+  return { fd, headerEnd, size };
 }

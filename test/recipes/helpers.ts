@@ -90,3 +90,22 @@ export function spyWatches(node: QuorumNode): { node: QuorumNode; watched: strin
   });
   return { node: proxy, watched };
 }
+
+/**
+ * `node` with every method call counted by name (`txn`, `range`, `get`, `watch`, `put`,
+ * `keepAliveLease`, …) — to check how many requests a recipe makes. `reset()` zeroes the counts.
+ */
+export function spyCalls(node: QuorumNode): { node: QuorumNode; calls: Map<string, number>; reset(): void } {
+  const calls = new Map<string, number>();
+  const proxy = new Proxy(node, {
+    get(target, prop, receiver) {
+      const v: unknown = Reflect.get(target, prop, receiver);
+      if (typeof v !== 'function' || typeof prop !== 'string') return v;
+      return (...args: unknown[]) => {
+        calls.set(prop, (calls.get(prop) ?? 0) + 1);
+        return (v as (...a: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
+  return { node: proxy, calls, reset: () => calls.clear() };
+}

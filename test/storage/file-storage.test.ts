@@ -5,7 +5,8 @@
 // call order; limits and bad arguments reject with typed errors (a save rewriting the log under
 // a made snapshot among them, which replay would refuse); a segment resumed with a larger
 // segmentBytes is never grown (a torn growing write would read as corruption); an fsync error
-// fails the storage for good (fail-stop).
+// fails the storage for good (fail-stop); a damaged retained older snapshot is found after open
+// and renamed `.broken` while the member keeps running.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs, { readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -182,9 +183,9 @@ test('a save touching the log at or below a made snapshot is rejected, so the WA
 });
 
 test('reopened with a larger segmentBytes, the live segment is not grown past its preallocated size', async () => {
-  // A write growing a file can be torn into a record that runs past the end of the file, which
-  // recovery must treat as corruption (it is not the segment's first record): so a resumed
-  // segment keeps its own size and a record that does not fit starts a new segment.
+  // A write growing a file could be torn into a record that runs past the end of the file, which
+  // recovery treats as corruption: so no write grows a file, a resumed segment keeps its own size
+  // and a record that does not fit starts a new segment.
   const d = dir();
   let s = await open(d, 4096);
   await s.save({ entries: entries(1, 5, 1) });
@@ -244,6 +245,30 @@ test('stray temp files from a crash are removed on open', async () => {
   s = await open(d);
   assert.is(s.lastIndex(), 5);
   assert.not.ok(readdirSync(d).some((n) => n.endsWith('.tmp')));
+  await s.close();
+});
+
+test('a damaged retained older snapshot is found in the background after open and renamed .broken', async () => {
+  const d = dir();
+  let s = await open(d, 4096, { keepSnapshots: 3 });
+  await s.save({ entries: entries(1, 30, 1), hardState: { term: 1, vote: 'n1', commit: 30 } });
+  for (const i of [10, 20, 30]) await s.createSnapshot(i, { voters: ['n1'], learners: [] }, Buffer.alloc(5000, i));
+  await s.close();
+  const snaps = readdirSync(d).filter((n) => n.endsWith('.snap')).sort();
+  assert.is(snaps.length, 3);
+  const damaged = join(d, snaps[0] as string);
+  const bytes = fs.readFileSync(damaged);
+  bytes[2000] = (bytes[2000] as number) ^ 1;
+  writeFileSync(damaged, bytes);
+  const logger = quietLogger();
+  s = fileStorage(d, { segmentBytes: 4096, keepSnapshots: 3, logger });
+  await s.open();
+  assert.is(s.snapshot().meta.index, 30, 'the member opens and serves');
+  for (let waited = 0; !fs.existsSync(`${damaged}.broken`) && waited < 5000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(fs.existsSync(`${damaged}.broken`), 'renamed');
+  assert.ok(fs.existsSync(join(d, snaps[1] as string)), 'the intact older snapshot is kept');
+  assert.ok(logger.warnings.some((w) => w.includes('damaged')));
+  await s.save({ entries: entries(31, 1, 1) });
   await s.close();
 });
 

@@ -2,6 +2,8 @@
 // (multi-process tests and bench/cluster.ts). argv[2] is a JSON NodeOptions subset; it runs
 // createNode() with the default wsTransport (from peers) and fileStorage (dataDir) on 127.0.0.1.
 // Requests: { id, op, args } → replies { id, ok, value } or { id, ok: false, error: { code, name, message } }.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { createNode } from '../../../src/node/create.ts';
 import type { QuorumNode } from '../../../src/node/node.ts';
 import type { NodeOptions } from '../../../src/node/options.ts';
@@ -23,6 +25,25 @@ const loud = {
   error: (o: object, m: string) => process.stderr.write(`[${options.id}] error ${m} ${JSON.stringify(o)}\n`),
 };
 let node: QuorumNode;
+let profiler: Session | undefined;
+/** Per-thread CPU ticks from /proc (Linux; empty elsewhere): name → utime + stime. */
+function threadTimes(): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out[`${name}#${tid}`] = Number(f[11]) + Number(f[12]);
+    }
+  } catch {
+    // Not Linux: no per-thread figures.
+  }
+  return out;
+}
+function post(session: Session, method: string, params: object = {}): Promise<unknown> {
+  return new Promise((resolve, reject) => session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))));
+}
 const watches = new Map<number, Watch<unknown>>();
 
 function reply(msg: object): void {
@@ -37,6 +58,27 @@ async function handle(req: Request): Promise<unknown> {
       return node.ready(call);
     case 'status':
       return node.status();
+    case 'profStart': {
+      // CPU profile of a window (bench/profiling): profStart, then profStop { path } writes it.
+      profiler ??= new Session();
+      profiler.connect();
+      await post(profiler, 'Profiler.enable');
+      await post(profiler, 'Profiler.setSamplingInterval', { interval: (a['intervalUs'] as number | undefined) ?? 100 });
+      await post(profiler, 'Profiler.start');
+      return true;
+    }
+    case 'profStop': {
+      if (profiler === undefined) throw new Error('profStop without profStart');
+      const { profile } = (await post(profiler, 'Profiler.stop')) as { profile: object };
+      writeFileSync(a['path'] as string, JSON.stringify(profile));
+      profiler.disconnect();
+      return true;
+    }
+    case 'cpu': {
+      // CPU time this process used so far, in µs (bench: CPU per operation per member).
+      const u = process.cpuUsage();
+      return { user: u.user, system: u.system, threads: threadTimes() };
+    }
     case 'put':
       return node.put(a['key'] as string, a['value'], call);
     case 'putMany': {

@@ -9,6 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const script = new URL('./member-process.ts', import.meta.url).pathname;
+/**
+ * Extra node flags for every member process, space-separated, e.g. for profiling:
+ * `QKV_MEMBER_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof' npm run bench:cluster`.
+ */
+const extraExecArgv = (process.env['QKV_MEMBER_NODE_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
 
 export interface RemoteError {
   readonly code: string;
@@ -57,7 +62,7 @@ export class Member {
 
   constructor(id: string, options: object) {
     this.id = id;
-    this.child = fork(script, [JSON.stringify(options)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child = fork(script, [JSON.stringify(options)], { execArgv: ['--import', 'tsx', ...extraExecArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.started = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${id} did not start within 60 s`)), 60_000);
       this.child.on('message', (msg: Record<string, unknown>) => {

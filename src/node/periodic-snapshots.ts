@@ -1,0 +1,95 @@
+/**
+ * Periodic snapshots, in two steps so apply and ticks go on while the store encodes: once
+ * `snapshotEvery` entries were applied, take an O(1) view at the applied index (with Raft's
+ * confState at that same moment) and encode it in the background, in slices that yield to the
+ * event loop; when the bytes are ready, a later turn of the driver loop writes them to storage and
+ * compacts the log. At most one snapshot is in flight; `stop()` aborts it.
+ */
+import { StoppedError } from '../errors.ts';
+import type { ConfState } from '../protocol/types.ts';
+import type { Storage } from '../storage/types.ts';
+import type { AppliedState } from './applied-state.ts';
+
+/** What periodic snapshots need from the driver. */
+export interface SnapshotHost {
+  readonly storage: Storage;
+  readonly state: AppliedState;
+  readonly snapshotEvery: number;
+  /** Raft's applied configuration now. */
+  confState(): ConfState;
+  /** Persists a deferred commit-only hard state (a snapshot must not pass the durable commit). */
+  flushHardState(): Promise<void>;
+  /** Wakes the driver loop (encoded bytes are ready). */
+  kick(): void;
+  fail(err: unknown): void;
+  stopped(): boolean;
+}
+
+export class PeriodicSnapshots {
+  readonly #host: SnapshotHost;
+  #index: number;
+  /** The background encode, while one runs. */
+  #job: Promise<void> | undefined;
+  /** Its result, waiting for the loop to write it. */
+  #done: { index: number; confState: ConfState; data: Uint8Array } | undefined;
+  readonly #abort = new AbortController();
+
+  constructor(host: SnapshotHost, index: number) {
+    this.#host = host;
+    this.#index = index;
+  }
+
+  /** A snapshot from the leader was installed at `index` (it supersedes an older one in flight). */
+  installed(index: number): void {
+    this.#index = index;
+  }
+
+  /**
+   * Called by the loop when no Ready is outstanding (every save it started is durable, so the
+   * applied index is durable too). Writes a finished snapshot, or starts one when due.
+   */
+  async maybeSnapshot(): Promise<void> {
+    const host = this.#host;
+    const done = this.#done;
+    if (done !== undefined) {
+      this.#done = undefined;
+      if (done.index <= this.#index) return;
+      await host.flushHardState();
+      await host.storage.createSnapshot(done.index, done.confState, done.data);
+      this.#index = done.index;
+      // Storage never serves an entry at or below its latest snapshot (firstIndex() is snapshot
+      // index + 1), so nothing older is of any use, not even to a slow follower (it gets this
+      // snapshot): compact the whole prefix, which deletes its WAL segments.
+      await host.storage.compact(done.index + 1);
+      return;
+    }
+    if (this.#job !== undefined) return;
+    if (host.state.appliedIndex - this.#index < host.snapshotEvery) return;
+    const view = host.state.view();
+    const confState = host.confState();
+    this.#job = view
+      .encode(this.#abort.signal)
+      .then(
+        (data) => {
+          if (host.stopped()) return;
+          this.#done = { index: view.index, confState, data };
+          host.kick();
+        },
+        (err: unknown) => {
+          if (!host.stopped()) host.fail(err);
+        },
+      )
+      .finally(() => {
+        this.#job = undefined;
+      });
+  }
+
+  /**
+   * Aborts an in-flight encode at its next slice (its bytes are dropped; the last snapshot on
+   * disk plus the WAL still hold everything) and waits for it to end.
+   */
+  async stop(): Promise<void> {
+    this.#abort.abort(new StoppedError());
+    await this.#job;
+  }
+}
