@@ -5,7 +5,7 @@
  * successful one bumps the revision exactly once.
  */
 import { OrderedMap } from './ordered-map.ts';
-import { Revision, liveAt } from './key-index.ts';
+import { Revision, flatKey, liveAt } from './key-index.ts';
 
 function assert(cond: boolean, msg: string): asserts cond {
   if (!cond) throw new Error(`mvcc: assertion failed: ${msg}`);
@@ -54,17 +54,17 @@ export class Keyspace {
    * by the next write of `key`: read what you need before writing.
    */
   head(key: string): Revision | undefined {
-    return this.#heads.get(key);
+    return this.#heads.get(flatKey(key));
   }
 
   /** The live record of `key` now (same caveat as head()). */
   live(key: string): Revision | undefined {
-    const rec = this.#heads.get(key);
+    const rec = this.#heads.get(flatKey(key));
     return rec !== undefined && rec.version > 0 ? rec : undefined;
   }
 
   liveAt(key: string, rev: number): Revision | undefined {
-    return liveAt(this.#heads.get(key), rev);
+    return liveAt(this.#heads.get(flatKey(key)), rev);
   }
 
   /**
@@ -98,9 +98,11 @@ export class Keyspace {
     this.#install(key, rec);
   }
 
+  /** A new head record in both indexes; the key is kept, so it is kept flat (see flatKey). */
   #install(key: string, rec: Revision): void {
-    this.tree.set(key, rec);
-    this.#heads.set(key, rec);
+    const flat = flatKey(key);
+    this.tree.set(flat, rec);
+    this.#heads.set(flat, rec);
   }
 
   /** An O(1) copy-on-write clone of the tree for a snapshot; freezes every current head. */
@@ -108,6 +110,18 @@ export class Keyspace {
     const clone = this.tree.clone();
     this.#frozenRevision = this.revision;
     return clone;
+  }
+
+  /**
+   * Asserts the hash index and the B-tree hold the same key → head entries (the same record
+   * objects), and that every history runs strictly newest first. O(keys): for tests.
+   */
+  checkIndexes(): void {
+    assert(this.#heads.size === this.tree.size, 'hash index and tree hold as many keys');
+    for (const [key, head] of this.tree.entries()) {
+      assert(this.#heads.get(key) === head, `hash index and tree agree on ${key}`);
+      for (let r: Revision | undefined = head; r?.prev !== undefined; r = r.prev) assert(r.prev.modRevision < r.modRevision, `history of ${key} is newest first`);
+    }
   }
 
   /** Undo a `writeHead` (transaction rollback): `old` is the `prev` of the head it returned. */

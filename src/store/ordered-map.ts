@@ -18,17 +18,49 @@ function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** What a forRange callback returns to stop the walk (shared: never mutated). */
-const BREAK: { break: true } = Object.freeze({ break: true as const });
-
 /** B+ tree branching factor: 64 keeps leaves cache-friendly and clone() cheap. */
 const MAX_NODE_SIZE = 64;
+
+/**
+ * The node layout of sorted-btree v2 that `forRuns` reads (read-only): a node has its keys in
+ * order; a leaf (no `children`) has the values at the same indices; an internal node has one
+ * child per key, the key being that child's largest key. The constructor checks the shape, and
+ * test/store/ordered-map.test.ts fuzzes every walk against a naive model.
+ */
+interface TreeNode<V> {
+  readonly keys: readonly string[];
+  readonly values: readonly V[];
+  readonly children: readonly TreeNode<V>[] | undefined;
+}
+
+/** First index i >= lo with keys[i] >= key (keys.length if none). */
+function lowerBound(keys: readonly string[], key: string, lo: number): number {
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((keys[mid] as string) < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Called with one leaf's arrays and the index run [from, to) of its entries inside the range;
+ * returning true stops the walk. The arrays belong to the tree: read them, never keep or write them.
+ */
+export type RunVisitor<V> = (keys: readonly string[], values: readonly V[], from: number, to: number) => boolean | void;
 
 export class OrderedMap<V> {
   #tree: Tree<V>;
 
   constructor(tree?: Tree<V>) {
     this.#tree = tree ?? new BTree<string, V>(undefined, compareKeys, MAX_NODE_SIZE);
+    const root = this.#root();
+    if (!Array.isArray(root.keys) || !Array.isArray(root.values)) throw new Error('store: sorted-btree node layout changed (see ordered-map.ts)');
+  }
+
+  #root(): TreeNode<V> {
+    return (this.#tree as unknown as { readonly _root: TreeNode<V> })._root;
   }
 
   get size(): number {
@@ -52,13 +84,51 @@ export class OrderedMap<V> {
    * order; `visit` returning true stops the walk. The map must not be modified during the walk.
    */
   forRange(start: string, end: string | undefined, visit: (key: string, value: V) => boolean | void): void {
+    this.forRuns(start, end, (keys, values, from, to) => {
+      for (let i = from; i < to; i++) if (visit(keys[i] as string, values[i] as V) === true) return true;
+      return false;
+    });
+  }
+
+  /**
+   * The entries with `start <= key < end` (no `end`: to the last key) as runs of leaf entries, in
+   * key order: one descent from the root to the first key, then leaf after leaf through the
+   * recorded path. Only the leaf holding `end` is searched for it; every other leaf is taken
+   * whole, so the walk compares O(log n) keys, not one per entry or two searches per level.
+   */
+  forRuns(start: string, end: string | undefined, visit: RunVisitor<V>): void {
     if (end !== undefined && end <= start) return;
-    const tree = this.#tree;
-    if (tree.size === 0) return;
-    // The tree's own callback walk: leaf arrays are read in place, with no iterator result object
-    // per entry (entries() allocates one per step).
-    const high = end ?? (tree.maxKey() as string);
-    tree.forRange(start, high, end === undefined, (key: string, value: V) => (visit(key, value) === true ? BREAK : undefined));
+    const path: TreeNode<V>[] = [];
+    const index: number[] = [];
+    let node = this.#root();
+    for (let children = node.children; children !== undefined; children = node.children) {
+      const i = lowerBound(node.keys, start, 0);
+      if (i === node.keys.length) return; // every key is below start
+      path.push(node);
+      index.push(i);
+      node = children[i] as TreeNode<V>;
+    }
+    let from = lowerBound(node.keys, start, 0);
+    for (;;) {
+      const keys = node.keys;
+      const n = keys.length;
+      const last = end !== undefined && n > 0 && (keys[n - 1] as string) >= end;
+      const to = last ? lowerBound(keys, end, from) : n;
+      if (from < to && visit(keys, node.values, from, to) === true) return;
+      if (last) return;
+      // The next leaf: up to the deepest ancestor with a child to the right, then leftmost down.
+      let level = path.length - 1;
+      while (level >= 0 && (index[level] as number) + 1 >= ((path[level] as TreeNode<V>).children as readonly TreeNode<V>[]).length) level--;
+      if (level < 0) return;
+      index[level] = (index[level] as number) + 1;
+      node = ((path[level] as TreeNode<V>).children as readonly TreeNode<V>[])[index[level] as number] as TreeNode<V>;
+      for (let l = level + 1; l < path.length; l++) {
+        path[l] = node;
+        index[l] = 0;
+        node = (node.children as readonly TreeNode<V>[])[0] as TreeNode<V>;
+      }
+      from = 0;
+    }
   }
 
   /** Entries in key order (tests, snapshots). */

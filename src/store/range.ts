@@ -7,7 +7,7 @@
 import { CompactedError, FutureRevisionError } from '../errors.ts';
 import type { Keyspace } from './mvcc.ts';
 import type { Revision } from './key-index.ts';
-import { liveAt, toKeyValue } from './key-index.ts';
+import { flatKey, liveAt, toKeyValue } from './key-index.ts';
 import type { KeyRange, RangeOptions, StoredKeyValue, StoredRangeResult } from './types.ts';
 
 export interface Bounds {
@@ -26,10 +26,14 @@ export function prefixEnd(prefix: string): string | undefined {
   return p.slice(0, -1) + String.fromCharCode(p.charCodeAt(p.length - 1) + 1);
 }
 
+/** The bounds of a range, flattened (a descent compares them with many keys; see flatKey). */
 export function boundsOf(range: KeyRange): Bounds {
-  if ('key' in range) return { key: range.key, start: range.key, end: undefined };
-  if ('prefix' in range) return { key: undefined, start: range.prefix, end: prefixEnd(range.prefix) };
-  return { key: undefined, start: range.start, end: range.end };
+  if ('key' in range) {
+    const key = flatKey(range.key);
+    return { key, start: key, end: undefined };
+  }
+  if ('prefix' in range) return { key: undefined, start: flatKey(range.prefix), end: prefixEnd(range.prefix) };
+  return { key: undefined, start: flatKey(range.start), end: range.end === undefined ? undefined : flatKey(range.end) };
 }
 
 export function inBounds(b: Bounds, key: string): boolean {
@@ -112,32 +116,34 @@ function passesFilters(rec: Revision, o: RangeOptions): boolean {
  */
 export function rangeQuery(ks: Keyspace, range: KeyRange, options: RangeOptions = NO_OPTIONS, servedRevision = ks.revision): StoredRangeResult {
   const rev = readRevision(ks, options.revision);
-  if ('key' in range) return singleKeyQuery(ks, range.key, rev, options, servedRevision);
+  if ('key' in range) return singleKeyQuery(ks, flatKey(range.key), rev, options, servedRevision);
   const b = boundsOf(range);
   const countOnly = options.countOnly === true;
   if (countOnly) {
     let count = 0;
-    ks.tree.forRange(b.start, b.end, (_key, head) => {
-      if (visibleAt(head, rev) !== undefined) count++;
+    ks.tree.forRuns(b.start, b.end, (_keys, heads, from, to) => {
+      for (let i = from; i < to; i++) if (visibleAt(heads[i] as Revision, rev) !== undefined) count++;
     });
     return { kvs: [], count, more: false, revision: servedRevision };
   }
   const limit = options.limit !== undefined && options.limit > 0 ? options.limit : Infinity;
   const filtered = hasFilters(options);
-  // Plain key order: build the result directly (no intermediate entries), stop collecting at
-  // `limit` (one more match sets `more`) and keep walking only to count.
+  // Plain key order: build the result directly from the leaf runs (no intermediate entries),
+  // stop collecting at `limit` (one more match sets `more`) and keep walking only to count.
   if (options.sort === undefined || (options.sort.by === 'key' && options.sort.order !== 'desc')) {
     const keysOnly = options.keysOnly === true;
     const kvs: StoredKeyValue[] = [];
     let count = 0;
     let more = false;
-    ks.tree.forRange(b.start, b.end, (key, head) => {
-      const rec = visibleAt(head, rev);
-      if (rec === undefined) return;
-      count++;
-      if (more || (filtered && !passesFilters(rec, options))) return;
-      if (kvs.length < limit) kvs.push(toKeyValue(key, rec, keysOnly));
-      else more = true;
+    ks.tree.forRuns(b.start, b.end, (keys, heads, from, to) => {
+      for (let i = from; i < to; i++) {
+        const rec = visibleAt(heads[i] as Revision, rev);
+        if (rec === undefined) continue;
+        count++;
+        if (more || (filtered && !passesFilters(rec, options))) continue;
+        if (kvs.length < limit) kvs.push(toKeyValue(keys[i] as string, rec, keysOnly));
+        else more = true;
+      }
     });
     return { kvs, count, more, revision: servedRevision };
   }

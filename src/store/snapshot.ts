@@ -9,28 +9,30 @@
  *    multi: [revision, [keys in op order], ...] for revisions that wrote more than one key]
  *
  * Single-key revisions of the watch log are rebuilt from the histories on restore; lease key
- * sets are rebuilt from the live records' lease field.
+ * sets are rebuilt from the live records' lease field. Decoding (whole or in slices) is
+ * snapshot-reader.ts.
  */
 import { InvalidArgumentError } from '../errors.ts';
 import { packr } from './codec.ts';
-import { Revision, revisionExactly } from './key-index.ts';
-import { Lessor } from './lessor.ts';
-import { Keyspace } from './mvcc.ts';
-import type { LogEntry } from './mvcc.ts';
+import type { Revision } from './key-index.ts';
+import type { Lessor } from './lessor.ts';
+import type { Keyspace, LogEntry } from './mvcc.ts';
 import type { OrderedMap } from './ordered-map.ts';
+import { SNAPSHOT_MAGIC, SNAPSHOT_VERSION, SnapshotReader } from './snapshot-reader.ts';
 
-export const SNAPSHOT_MAGIC = 'quorumkv/store';
-export const SNAPSHOT_VERSION = 1;
+export { SNAPSHOT_MAGIC, SNAPSHOT_VERSION };
 
-/** Options of {@link StoreSnapshot.encodeAsync}. */
-export interface EncodeAsyncOptions {
-  /** Records (array slots) packed per slice before yielding to the event loop. @default 50000 */
+/** Options of {@link StoreSnapshot.encodeAsync} and `Store.restoreAsync`. */
+export interface SliceOptions {
+  /** Array slots (keys, history fields, values) encoded or decoded per slice before yielding to the event loop. @default 50000 */
   readonly yieldEvery?: number;
-  /** Longest a slice may run before yielding, in ms (checked between key histories). @default 8 */
+  /** Longest a slice may run before yielding, in ms (checked between key histories when encoding, every 512 slots when decoding). @default 8 */
   readonly sliceMs?: number;
-  /** Aborts the encode: the promise rejects with the signal's reason at the next slice boundary. */
+  /** Aborts the work: the promise rejects with the signal's reason at the next slice boundary. */
   readonly signal?: AbortSignal;
 }
+export type EncodeAsyncOptions = SliceOptions;
+export type RestoreAsyncOptions = SliceOptions;
 
 export interface StoreSnapshot {
   readonly revision: number;
@@ -49,6 +51,14 @@ export const ENCODE_YIELD_EVERY = 50_000;
 export const ENCODE_SLICE_MS = 8;
 
 const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+function sliceOptions(options: SliceOptions): { yieldEvery: number; sliceMs: number; signal: AbortSignal | undefined } {
+  const yieldEvery = options.yieldEvery ?? ENCODE_YIELD_EVERY;
+  const sliceMs = options.sliceMs ?? ENCODE_SLICE_MS;
+  if (!Number.isSafeInteger(yieldEvery) || yieldEvery < 1) throw new InvalidArgumentError(`mvcc: yieldEvery must be a positive integer, got ${yieldEvery}`);
+  if (!(sliceMs > 0)) throw new InvalidArgumentError(`mvcc: sliceMs must be positive, got ${sliceMs}`);
+  return { yieldEvery, sliceMs, signal: options.signal };
+}
 
 /** The msgpack array header for `n` elements (fixarray, array 16 or array 32), as msgpackr writes it. */
 function arrayHeader(n: number): Uint8Array {
@@ -94,11 +104,7 @@ export function capture(ks: Keyspace, lessor: Lessor): StoreSnapshot {
   return {
     revision,
     async encodeAsync(options: EncodeAsyncOptions = {}): Promise<Uint8Array> {
-      const yieldEvery = options.yieldEvery ?? ENCODE_YIELD_EVERY;
-      const sliceMs = options.sliceMs ?? ENCODE_SLICE_MS;
-      if (!Number.isSafeInteger(yieldEvery) || yieldEvery < 1) throw new InvalidArgumentError(`mvcc: yieldEvery must be a positive integer, got ${yieldEvery}`);
-      if (!(sliceMs > 0)) throw new InvalidArgumentError(`mvcc: sliceMs must be positive, got ${sliceMs}`);
-      const signal = options.signal;
+      const { yieldEvery, sliceMs, signal } = sliceOptions(options);
       signal?.throwIfAborted();
       // Element encodings are independent (no records, no shared structures), so the header of
       // the kvs array followed by the element encodings of its slices equals the one-shot bytes.
@@ -144,86 +150,25 @@ export function capture(ks: Keyspace, lessor: Lessor): StoreSnapshot {
   };
 }
 
-const corrupt = (what: string): InvalidArgumentError => new InvalidArgumentError(`mvcc: invalid snapshot: ${what}`);
-
-function nat(x: unknown, what: string): number {
-  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) throw corrupt(what);
-  return x;
-}
-
+/** A store holding exactly what `bytes` (from `encode()`) captured, in one synchronous pass. */
 export function restore(bytes: Uint8Array): { ks: Keyspace; lessor: Lessor } {
-  let top: unknown;
-  try {
-    top = packr.unpack(bytes);
-  } catch (err) {
-    throw new InvalidArgumentError('mvcc: snapshot bytes do not decode', { cause: err });
-  }
-  if (!Array.isArray(top) || top.length !== 7 || top[0] !== SNAPSHOT_MAGIC) throw corrupt('not a store snapshot');
-  if (top[1] !== SNAPSHOT_VERSION) throw corrupt(`unsupported version ${String(top[1])}`);
-  const [, , revisionRaw, compactRaw, leases, kvs, multi] = top as unknown[];
-  const revision = nat(revisionRaw, 'revision');
-  const compactRevision = nat(compactRaw, 'compactRevision');
-  if (compactRevision > revision) throw corrupt('compactRevision above revision');
-  if (!Array.isArray(leases) || !Array.isArray(kvs) || !Array.isArray(multi)) throw corrupt('sections');
-  if (leases.length % 2 !== 0 || multi.length % 2 !== 0) throw corrupt('section lengths');
-  // Every revision since the compaction point wrote at least one record (5 array slots each).
-  if (revision - compactRevision > kvs.length / 5) throw corrupt('revision log longer than the history');
-  const lessor = new Lessor();
-  for (let i = 0; i < leases.length; i += 2) lessor.grant(nat(leases[i], 'lease id'), nat(leases[i + 1], 'lease ttl'));
-  const ks = new Keyspace();
-  ks.revision = revision;
-  ks.compactRevision = compactRevision;
-  ks.logBase = compactRevision + 1;
-  const log = new Array<LogEntry | undefined>(revision - compactRevision).fill(undefined);
-  const multiRevs = new Set<number>();
-  for (let i = 0; i < multi.length; i += 2) multiRevs.add(nat(multi[i], 'multi revision'));
-  readKeys(kvs, ks, lessor, log, multiRevs);
-  for (let j = 0; j < multi.length; j += 2) {
-    const rev = multi[j] as number;
-    const keys = multi[j + 1];
-    if (rev <= compactRevision || rev > revision || !Array.isArray(keys) || keys.length < 2) throw corrupt('multi entry');
-    for (const k of keys as unknown[]) {
-      if (typeof k !== 'string' || revisionExactly(ks.head(k), rev) === undefined) throw corrupt(`multi entry at ${rev}`);
-    }
-    log[rev - ks.logBase] = keys as string[];
-  }
-  for (const e of log) if (e === undefined) throw corrupt('revision log has a gap');
-  ks.log = log as LogEntry[];
-  return { ks, lessor };
+  const reader = new SnapshotReader(bytes);
+  reader.step(Infinity);
+  return reader.result();
 }
 
-/** The kvs section: per key its history, newest first; fills the tree, lease sets and single-key log slots. */
-function readKeys(kvs: unknown[], ks: Keyspace, lessor: Lessor, log: (LogEntry | undefined)[], multiRevs: Set<number>): void {
-  let prevKey: string | undefined;
-  let i = 0;
-  while (i < kvs.length) {
-    const key = kvs[i];
-    if (typeof key !== 'string' || key.length === 0 || (prevKey !== undefined && key <= prevKey)) throw corrupt('keys out of order');
-    prevKey = key;
-    const n = nat(kvs[i + 1], 'history length');
-    if (n === 0 || i + 2 + n * 5 > kvs.length) throw corrupt('history length');
-    // Build the chain oldest → newest so each record links to the one before it.
-    let head: Revision | undefined;
-    for (let j = n - 1; j >= 0; j--) {
-      const o = i + 2 + j * 5;
-      const value = kvs[o + 4];
-      if (!(value instanceof Uint8Array)) throw corrupt('value');
-      const mod = nat(kvs[o], 'modRevision');
-      if (mod > ks.revision || (head !== undefined && mod <= head.modRevision)) throw corrupt('history order');
-      // A plain Uint8Array view (the decoder hands out Buffers) so restored reads equal fresh ones.
-      const plain = value.constructor === Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-      head = new Revision(plain, nat(kvs[o + 1], 'createRevision'), mod, nat(kvs[o + 2], 'version'), nat(kvs[o + 3], 'lease'), head);
-      if (mod > ks.compactRevision && !multiRevs.has(mod)) {
-        if (log[mod - ks.logBase] !== undefined) throw corrupt(`revision ${mod} written twice`);
-        log[mod - ks.logBase] = key;
-      }
-    }
-    const h = head as Revision;
-    ks.setHead(key, h);
-    if (h.version > 0 && h.lease !== 0) {
-      if (!lessor.has(h.lease)) throw corrupt(`key ${key} has unknown lease ${h.lease}`);
-      lessor.move(key, 0, h.lease);
-    }
-    i += 2 + n * 5;
+/**
+ * The same state as `restore(bytes)`, decoded in slices with the event loop turning in between
+ * (setImmediate), so a large snapshot does not stall timers and I/O.
+ */
+export async function restoreAsync(bytes: Uint8Array, options: RestoreAsyncOptions = {}): Promise<{ ks: Keyspace; lessor: Lessor }> {
+  const { yieldEvery, sliceMs, signal } = sliceOptions(options);
+  signal?.throwIfAborted();
+  const reader = new SnapshotReader(bytes);
+  for (;;) {
+    reader.step(yieldEvery, performance.now() + sliceMs);
+    if (reader.done) return reader.result();
+    await yieldToLoop();
+    signal?.throwIfAborted();
   }
 }

@@ -11,8 +11,8 @@ import { fnv1a32 } from './hash.ts';
 import { Lessor } from './lessor.ts';
 import { Keyspace } from './mvcc.ts';
 import { rangeQuery } from './range.ts';
-import { capture, restore } from './snapshot.ts';
-import type { StoreSnapshot } from './snapshot.ts';
+import { capture, restore, restoreAsync } from './snapshot.ts';
+import type { RestoreAsyncOptions, StoreSnapshot } from './snapshot.ts';
 import { Writer, doDelete, doPut, doTxn } from './txn.ts';
 import type {
   Command,
@@ -47,11 +47,26 @@ export class Store {
   /** A store holding exactly the state `snapshot().encode()` captured. InvalidArgumentError on bad bytes. */
   static restore(bytes: Uint8Array, limits?: StoreLimits): Store {
     const store = new Store(limits);
-    const { ks, lessor } = restore(bytes);
-    store.#ks = ks;
-    store.#lessor = lessor;
-    store.#hub = new WatchHub(ks);
+    store.#install(restore(bytes));
     return store;
+  }
+
+  /**
+   * The same store as `restore(bytes, limits)` (same `hash()`, same later behaviour), rebuilt in
+   * slices of at most `yieldEvery` decoded array slots or about `sliceMs` ms, yielding to the
+   * event loop (setImmediate) between them. Rejects with InvalidArgumentError on bad bytes (and
+   * a RangeError on bad limits), or with the signal's reason when aborted.
+   */
+  static async restoreAsync(bytes: Uint8Array, limits?: StoreLimits, options?: RestoreAsyncOptions): Promise<Store> {
+    const store = new Store(limits);
+    store.#install(await restoreAsync(bytes, options));
+    return store;
+  }
+
+  #install(state: { ks: Keyspace; lessor: Lessor }): void {
+    this.#ks = state.ks;
+    this.#lessor = state.lessor;
+    this.#hub = new WatchHub(state.ks);
   }
 
   get revision(): number {
@@ -171,6 +186,14 @@ export class Store {
   /** An O(1) consistent view; `encode()` serializes it later without blocking apply. */
   snapshot(): StoreSnapshot {
     return capture(this.#ks, this.#lessor);
+  }
+
+  /**
+   * Asserts internal invariants: the hash index and the B-tree hold the same entries, histories
+   * run newest first. O(keys); for tests and debugging (a failure is a bug, never bad input).
+   */
+  checkInvariants(): void {
+    this.#ks.checkIndexes();
   }
 
   /** FNV-1a of the canonical encoding: equal on members that applied the same commands. */

@@ -4,20 +4,11 @@
 // encodes (the event loop is never held for long); an aborted signal rejects the promise.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isQuorumError } from '../../src/errors.ts';
 import { Store } from '../../src/store/index.ts';
-import type { Command } from '../../src/store/types.ts';
 import { Gen } from './gen.ts';
+import { loopGaps, rejection, tryApply } from './support.ts';
 
 const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
-
-function tryApply(s: Store, cmd: Command): void {
-  try {
-    s.apply(cmd);
-  } catch (err) {
-    if (!isQuorumError(err)) throw err;
-  }
-}
 
 test('byte-identical to encode() on random stores, any slice size', async () => {
   for (let seed = 1; seed <= 150; seed++) {
@@ -48,22 +39,8 @@ test('a 100k-key encode lets a 5 ms interval fire repeatedly', async () => {
   const value = new Uint8Array(32).fill(7);
   for (let i = 0; i < 100_000; i++) s.apply({ type: 'put', request: { key: `key-${String(i).padStart(8, '0')}`, value } });
   const snap = s.snapshot();
-  let fired = 0;
-  let last = performance.now();
-  let worstGap = 0;
-  const timer = setInterval(() => {
-    const now = performance.now();
-    worstGap = Math.max(worstGap, now - last);
-    last = now;
-    fired++;
-  }, 5);
-  try {
-    last = performance.now();
-    const bytes = await snap.encodeAsync();
-    assert.ok(bytes.length > 0);
-  } finally {
-    clearInterval(timer);
-  }
+  const { result: bytes, fired, worstGapMs: worstGap } = await loopGaps(() => snap.encodeAsync(), 5);
+  assert.ok(bytes.length > 0);
   assert.ok(fired >= 3, `interval fired ${fired} times`);
   assert.ok(worstGap < 150, `event loop held ${worstGap.toFixed(0)} ms`);
 });
@@ -74,12 +51,7 @@ test('an aborted signal rejects', async () => {
   const ac = new AbortController();
   const p = s.snapshot().encodeAsync({ yieldEvery: 10, signal: ac.signal });
   ac.abort(new Error('stop'));
-  try {
-    await p;
-    assert.unreachable('should reject');
-  } catch (err) {
-    assert.is((err as Error).message, 'stop');
-  }
+  assert.is(((await rejection(p)) as Error).message, 'stop');
 });
 
 test.run();

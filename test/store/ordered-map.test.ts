@@ -1,5 +1,7 @@
 // Proves the sorted-btree wrapper (src/store/ordered-map.ts) behaves as a naive sorted array:
-// seeded random set/delete/get/forRange, and clone() isolation in both directions.
+// seeded random set/delete/get/forRange, and clone() isolation in both directions; on trees three
+// and four levels deep, the leaf-run walk (forRuns) yields exactly the entries of random ranges,
+// in order, as non-empty runs, also on a clone that diverged from the original.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OrderedMap } from '../../src/store/ordered-map.ts';
@@ -60,6 +62,61 @@ test('random operations match a naive sorted array (with clones)', () => {
     }
     assert.equal([...m.entries()], n.entries);
     if (frozen) assert.equal([...frozen.map.entries()], frozen.entries, `seed ${seed}: clone unaffected by later writes`);
+  }
+});
+
+function runs(m: OrderedMap<number>, start: string, end: string | undefined): [string, number][] {
+  const out: [string, number][] = [];
+  m.forRuns(start, end, (keys, values, from, to) => {
+    assert.ok(from < to, 'runs are not empty');
+    for (let i = from; i < to; i++) out.push([keys[i] as string, values[i] as number]);
+  });
+  return out;
+}
+
+test('leaf runs of deep trees match a sorted array on random ranges', () => {
+  for (const [seed, size] of [
+    [1, 5_000],
+    [2, 30_000],
+    [3, 100_000],
+  ] as const) {
+    const r = rng(seed);
+    const key = (): string => String(Math.floor(r() * size * 2)).padStart(7, '0');
+    const m = new OrderedMap<number>();
+    const model = new Map<string, number>();
+    for (let i = 0; i < size; i++) {
+      const k = key();
+      m.set(k, i);
+      model.set(k, i);
+    }
+    for (let i = 0; i < size / 4; i++) {
+      const k = key();
+      assert.is(m.delete(k), model.delete(k));
+    }
+    const before = m.clone();
+    const sorted = [...model].sort(([a], [b]) => (a < b ? -1 : 1));
+    for (let i = 0; i < 200; i++) m.set(key(), -i); // the clone must not see these
+    const lowerBound = (k: string): number => {
+      let lo = 0;
+      let hi = sorted.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((sorted[mid] as [string, number])[0] < k) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    const expected = (start: string, end: string | undefined): [string, number][] =>
+      sorted.slice(lowerBound(start), end === undefined ? sorted.length : Math.max(lowerBound(start), lowerBound(end)));
+    const same = (a: [string, number][], b: [string, number][]): boolean => a.length === b.length && a.every(([k, v], i) => k === (b[i] as [string, number])[0] && v === (b[i] as [string, number])[1]);
+    for (let q = 0; q < 150; q++) {
+      const start = q === 0 ? '' : key();
+      const end = r() < 0.2 ? undefined : String(Number(start) + Math.floor(r() * (r() < 0.5 ? 50 : 5_000))).padStart(7, '0');
+      assert.ok(same(runs(before, start, end), expected(start, end)), `seed ${seed} [${start}, ${String(end)})`);
+      assert.equal(collect(before, start, end, 3), expected(start, end).slice(0, 3));
+    }
+    assert.equal(runs(before, '9', undefined), []);
+    assert.equal(runs(before, '5', '5'), []);
   }
 });
 

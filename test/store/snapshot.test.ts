@@ -4,18 +4,10 @@
 // the state at its revision; damaged bytes are rejected with InvalidArgumentError, never a crash.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { InvalidArgumentError, isQuorumError } from '../../src/errors.ts';
+import { InvalidArgumentError } from '../../src/errors.ts';
 import { Store } from '../../src/store/index.ts';
-import type { Command } from '../../src/store/types.ts';
 import { Gen, rng } from './gen.ts';
-
-function tryApply(s: Store, cmd: Command): void {
-  try {
-    s.apply(cmd);
-  } catch (err) {
-    if (!isQuorumError(err)) throw err;
-  }
-}
+import { tryApply } from './support.ts';
 
 test('same commands ⇒ same bytes and hash, with or without a restore midway', () => {
   for (let seed = 1; seed <= 200; seed++) {
