@@ -37,20 +37,34 @@ export class AppliedState {
   // Invariant: appliedIndex <= raft commit; it only grows (a snapshot install jumps forward).
   #appliedIndex: number;
 
-  /** The state of `snapshot` (empty when its index is 0). */
-  constructor(limits: StoreLimits, dedupeEntries: number, snapshot: Snapshot) {
+  /**
+   * The state of `snapshot` (empty when its index is 0). `restored` is the snapshot's store when
+   * the caller already rebuilt it (see {@link AppliedState.open}); otherwise it is rebuilt here,
+   * synchronously.
+   */
+  constructor(limits: StoreLimits, dedupeEntries: number, snapshot: Snapshot, restored?: Store) {
     this.#limits = limits;
     this.#dedupeEntries = dedupeEntries;
     this.#appliedIndex = snapshot.meta.index;
     if (snapshot.meta.index > 0) {
       const app = decodeAppSnapshot(snapshot.data);
-      this.#store = Store.restore(app.store, limits);
+      this.#store = restored ?? Store.restore(app.store, limits);
       this.membership.reset(app.members);
       this.#dedupe = new DedupeTable(dedupeEntries, app.dedupe);
     } else {
       this.#store = new Store(limits);
       this.#dedupe = new DedupeTable(dedupeEntries);
     }
+  }
+
+  /**
+   * The state of `snapshot`, its store rebuilt in slices (Store.restoreAsync) so that a member
+   * starting from a large snapshot does not block its host's event loop for seconds.
+   */
+  static async open(limits: StoreLimits, dedupeEntries: number, snapshot: Snapshot): Promise<AppliedState> {
+    if (snapshot.meta.index === 0) return new AppliedState(limits, dedupeEntries, snapshot);
+    const store = await Store.restoreAsync(decodeAppSnapshot(snapshot.data).store, limits);
+    return new AppliedState(limits, dedupeEntries, snapshot, store);
   }
 
   get store(): Store {
@@ -61,10 +75,15 @@ export class AppliedState {
     return this.#appliedIndex;
   }
 
-  /** Replaces everything with a snapshot from the leader (the store becomes a new object). */
-  install(snapshot: Snapshot): Readonly<Record<string, string>> {
+  /**
+   * Replaces everything with a snapshot from the leader (the store becomes a new object). The new
+   * store is rebuilt in slices (Store.restoreAsync): until it resolves, the old store keeps
+   * serving local reads, and nothing else changes this state (the driver loop awaits this).
+   */
+  async install(snapshot: Snapshot): Promise<Readonly<Record<string, string>>> {
     const app = decodeAppSnapshot(snapshot.data);
-    this.#store = Store.restore(app.store, this.#limits);
+    const store = await Store.restoreAsync(app.store, this.#limits);
+    this.#store = store;
     this.membership.reset(app.members);
     this.#dedupe = new DedupeTable(this.#dedupeEntries, app.dedupe);
     this.#appliedIndex = snapshot.meta.index;

@@ -8,6 +8,7 @@ import { bootstrapBatch } from '../raft/conf-change.ts';
 import type { Storage } from '../storage/types.ts';
 import type { StoreLimits } from '../store/types.ts';
 import type { Transport } from '../transport/types.ts';
+import { AppliedState } from './applied-state.ts';
 import { readBackup } from './backup.ts';
 import { decodeAppSnapshot, encodeAppSnapshot, encodeConfContext, msgpackCodec } from './codec.ts';
 import { Driver } from './driver.ts';
@@ -29,7 +30,8 @@ export async function createNode(options: NodeOptions): Promise<QuorumNode> {
     await maybeBootstrap(config, storage);
     transport = config.transport ?? (await defaultTransport(config));
     const limits: StoreLimits = { maxRequestBytes: config.maxRequestBytes, maxTxnOps: config.maxTxnOps, maxKeyBytes: config.maxKeyBytes };
-    driver = new Driver({ config, storage, transport, limits });
+    const state = await AppliedState.open(limits, config.dedupeEntries, storage.snapshot());
+    driver = new Driver({ config, storage, transport, limits, state });
     const node = new QuorumNode(driver, config, config.codec ?? msgpackCodec);
     await driver.start();
     if (config.client !== undefined) await startClientEndpoint(node, config);

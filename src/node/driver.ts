@@ -62,6 +62,8 @@ export interface DriverInit {
   readonly storage: Storage;
   readonly transport: Transport | undefined;
   readonly limits: StoreLimits;
+  /** The applied state of `storage.snapshot()` (AppliedState.open); rebuilt synchronously when absent. */
+  readonly state?: AppliedState;
 }
 
 /** Ticks fed per loop turn at most, so a stalled event loop cannot fire a burst of elections. */
@@ -111,7 +113,7 @@ export class Driver extends EventEmitter<DriverEvents> {
     this.#storage = storage;
     this.#transport = init.transport;
     const snap = storage.snapshot();
-    this.#state = new AppliedState(init.limits, config.dedupeEntries, snap);
+    this.#state = init.state ?? new AppliedState(init.limits, config.dedupeEntries, snap);
     this.#raft = new RawNode({
       id: config.id,
       storage,
@@ -415,7 +417,10 @@ export class Driver extends EventEmitter<DriverEvents> {
     if (this.#stopped) return;
     this.#send(rd.messagesAfterPersist);
     if (rd.snapshot !== undefined) {
-      if (rd.snapshot.meta.index > this.#state.appliedIndex) this.#installSnapshot(rd.snapshot);
+      if (rd.snapshot.meta.index > this.#state.appliedIndex) {
+        await this.#installSnapshot(rd.snapshot);
+        if (this.#stopped) return;
+      }
       this.#apply(rd);
     }
   }
@@ -488,8 +493,8 @@ export class Driver extends EventEmitter<DriverEvents> {
 
   // ---------------------------------------------------------------- apply
 
-  #installSnapshot(snap: Snapshot): void {
-    const members = this.#state.install(snap);
+  async #installSnapshot(snap: Snapshot): Promise<void> {
+    const members = await this.#state.install(snap);
     this.#snapshots.installed(snap.meta.index);
     for (const [id, url] of Object.entries(members)) if (id !== this.#config.id && url !== '') this.#transport?.addPeer(id, url);
     if (this.#role === 'leader') this.#leases.becomeLeader(this.#state.store.leases());
