@@ -123,8 +123,21 @@ export type FrameResult =
   | { readonly kind: 'end' }
   | { readonly kind: 'bad'; readonly reason: string; readonly start: number; readonly header: FrameHeaderState; readonly next: number };
 
+/** Zeros to memcmp against: recovery checks the unwritten tail of a preallocated segment (MiBs). */
+const ZEROS = Buffer.alloc(64 * 1024);
+/** Below this a plain loop is cheaper than a memcmp call. */
+const SHORT_ZERO_CHECK = 64;
+
 function isZero(buf: Uint8Array, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (buf[i] !== 0) return false;
+  if (end - start < SHORT_ZERO_CHECK) {
+    for (let i = start; i < end; i++) if (buf[i] !== 0) return false;
+    return true;
+  }
+  const view = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  for (let off = start; off < end; off += ZEROS.length) {
+    const n = Math.min(ZEROS.length, end - off);
+    if (view.compare(ZEROS, 0, n, off, off + n) !== 0) return false;
+  }
   return true;
 }
 
