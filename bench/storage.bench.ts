@@ -88,6 +88,32 @@ function rawSubjects(dir: string, bytes: number, perRound: number): Subject[] {
   ];
 }
 
+/**
+ * Three members of a test cluster on one machine share its disk: three write + fdatasync calls
+ * on three preallocated files at once, one sample per round of three. This is the floor of a
+ * put's latency in bench/cluster.ts (a put needs the leader's and a follower's fsync, and the
+ * third member syncs at the same moment), not a figure of one member.
+ */
+function concurrentRawSubject(dir: string, bytes: number, perRound: number): Subject {
+  const buf = Buffer.alloc(bytes, 0xab);
+  const fds = [0, 1, 2].map((i) => {
+    const fd = fs.openSync(join(dir, `raw-concurrent-${i}`), 'w');
+    fs.ftruncateSync(fd, 64 * 1024 * 1024);
+    fs.fsyncSync(fd);
+    return fd;
+  });
+  let pos = 0;
+  const body: Body = async () => {
+    const at = pos;
+    pos += buf.length;
+    await Promise.all(fds.map(async (fd) => {
+      await writeAsync(fd, buf, at);
+      await fdatasyncAsync(fd);
+    }));
+  };
+  return { name: 'raw fs.write+fs.fdatasync on 3 files at once (3 members, one disk)', entriesPerCall: 1, body, perRound, samples: [], close: () => fds.forEach((fd) => fs.closeSync(fd)) };
+}
+
 async function storageSubject(dir: string, batch: number, perRound: number): Promise<Subject> {
   const s = fileStorage(dir, { logger: quiet });
   await s.open();
@@ -174,6 +200,7 @@ async function main(): Promise<void> {
       await storageSubject(join(root, 'wal-1'), 1, 100),
       await storageSubject(join(root, 'wal-16'), 16, 50),
       await storageSubject(join(root, 'wal-256'), 256, 15),
+      concurrentRawSubject(root, ENTRY_BYTES + 40, 50),
     ];
     for (const sub of subjects) await sample(sub.body, 20, []); // warm-up
     for (let r = 0; r < rounds; r++) for (const sub of subjects) await sample(sub.body, sub.perRound, sub.samples);

@@ -43,6 +43,13 @@ import {
   type SegmentHeader,
 } from './record-codec.ts';
 
+/**
+ * The live segment is opened with O_DSYNC where the platform has it: each write returns once its
+ * data is durable, so an append costs one trip through libuv's thread pool instead of two
+ * (write, then fdatasync) — a wake-up less per save on the latency path. Elsewhere, fdatasync.
+ */
+const O_DSYNC: number = fs.constants.O_DSYNC ?? 0;
+
 export const SEGMENT_FILE_RE = /^([0-9a-f]{16})\.wal$/;
 const SEGMENT_TEMP = 'wal.tmp';
 
@@ -270,7 +277,7 @@ export class WalWriter {
   static async resume(cfg: WalConfig, replay: ReplayResult): Promise<WalWriter> {
     const tail = replay.segments[replay.segments.length - 1];
     if (tail === undefined) throw new Error('storage: assertion failed: resume without segments');
-    const fd = await openFile(join(cfg.dir, segmentFileName(tail.seq)), fs.constants.O_RDWR);
+    const fd = await openFile(join(cfg.dir, segmentFileName(tail.seq)), fs.constants.O_RDWR | O_DSYNC);
     let capacity: number;
     try {
       capacity = await fileSize(fd);
@@ -306,7 +313,7 @@ export class WalWriter {
     assert(end === bytes, `encoded ${end} of ${bytes} record bytes`);
     sealFrame(record, RECORD_BATCH, payloadBytes);
     await writeAll(this.#fd, record, start);
-    await fdatasync(this.#fd);
+    if (O_DSYNC === 0) await fdatasync(this.#fd);
     this.#offset = start + bytes;
   }
 
@@ -375,7 +382,7 @@ async function createSegment(cfg: WalConfig, header: SegmentHeader, recordBytes:
   }
   const frame = encodeFrameHeader(RECORD_SEGMENT_HEADER, [payload]);
   const headerEnd = frame.length + payload.length;
-  const fd = await openFile(tmp, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC);
+  const fd = await openFile(tmp, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC | O_DSYNC);
   try {
     await writeAll(fd, Buffer.concat([frame, payload]), 0);
     await ftruncate(fd, size);

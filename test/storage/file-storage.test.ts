@@ -215,18 +215,22 @@ test('bad arguments and limits reject with typed errors and leave the storage us
   await s.close();
 });
 
-test('an fdatasync error fails the storage: that save and every later call reject with StorageError', async () => {
+test('a failed durable write fails the storage: that save and every later call reject with StorageError', async () => {
   const s = await open(dir());
   await s.save({ entries: entries(1, 2, 1) });
-  const real = fs.fdatasync;
-  fs.fdatasync = ((fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
-    cb(Object.assign(new Error('EIO: simulated'), { code: 'EIO' }));
-  }) as typeof fs.fdatasync;
+  // The live segment is written with O_DSYNC where the platform has it (the write reports the
+  // sync's failure), else written then fdatasync'ed: fail both calls.
+  const realSync = fs.fdatasync;
+  const realWrite = fs.write;
+  const eio = (): NodeJS.ErrnoException => Object.assign(new Error('EIO: simulated'), { code: 'EIO' });
+  fs.fdatasync = ((_fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => cb(eio())) as typeof fs.fdatasync;
+  fs.write = ((...args: unknown[]) => (args[args.length - 1] as (err: NodeJS.ErrnoException | null) => void)(eio())) as unknown as typeof fs.write;
   syncBuiltinESMExports();
   try {
     await rejects(s.save({ entries: [entry(3, 1)] }), (e: unknown) => e instanceof StorageError);
   } finally {
-    fs.fdatasync = real;
+    fs.fdatasync = realSync;
+    fs.write = realWrite;
     syncBuiltinESMExports();
   }
   await rejects(s.save({ entries: [entry(3, 1)] }), (e: unknown) => e instanceof StorageError);
