@@ -105,8 +105,7 @@ export class AppliedState {
     if (entry.data.length === 0) return undefined; // A new leader's empty entry (§5.4.2).
     const env = decodeEnvelope(entry.data);
     const { member, incarnation, seq } = env.id;
-    if (this.#dedupe.has(member, incarnation, seq)) return undefined; // A re-proposed copy: the first one was applied.
-    this.#dedupe.add(member, incarnation, seq);
+    if (!this.#dedupe.addIfAbsent(member, incarnation, seq)) return undefined; // A re-proposed copy: the first one was applied.
     let result: CommandResult | QuorumError;
     try {
       result = this.#store.apply(decodeCommand(env.command));
@@ -134,12 +133,12 @@ export class AppliedState {
   view(): AppliedView {
     const store = this.#store.snapshot();
     const members = this.membership.toRecord();
-    const dedupe = this.#dedupe.keys();
+    const dedupe = this.#dedupe.frozenKeys();
     return {
       index: this.#appliedIndex,
       async encode(signal?: AbortSignal): Promise<Uint8Array> {
         const bytes = await store.encodeAsync(signal === undefined ? {} : { signal });
-        return encodeAppSnapshot({ store: bytes, members, dedupe });
+        return encodeAppSnapshot({ store: bytes, members, dedupe: dedupe() });
       },
     };
   }

@@ -10,7 +10,8 @@
  * 3. meanwhile apply `committedEntries` — they are committed, i.e. durable on a quorum, so
  *    applying them (and answering their proposers) need not wait for this member's own fsync —
  *    and release reads (a Ready with a snapshot applies after the save instead: the snapshot
- *    replaces the state the entries build on);
+ *    replaces the state the entries build on; a Ready whose messagesAfterPersist go to a peer —
+ *    a follower's append acks — applies right after step 4, so the acks are not held back);
  * 4. await the save, then send `messagesAfterPersist` (votes and append acks promise durability);
  * 5. advance.
  * No snapshot is taken while a save is in flight: #maybeSnapshot runs only between Readies, when
@@ -408,7 +409,11 @@ export class Driver extends EventEmitter<DriverEvents> {
       return;
     }
     const saved = this.#save(rd.entries, rd.hardState ?? this.#deferredHardState, rd.snapshot);
-    if (rd.snapshot === undefined) {
+    // Apply overlaps the fsync, unless a peer waits on this save (a follower's append acks): the
+    // leader's commit, and with it every proposer's latency, must not wait for this member to
+    // apply a batch, so those acks go out first and the batch applies right after.
+    const applyFirst = rd.snapshot === undefined && !this.#toPeer(rd.messagesAfterPersist);
+    if (applyFirst) {
       // Handled even if apply throws (the loop then fails the member; no unhandled rejection).
       saved.catch(() => {});
       this.#apply(rd);
@@ -416,6 +421,7 @@ export class Driver extends EventEmitter<DriverEvents> {
     await saved;
     if (this.#stopped) return;
     this.#send(rd.messagesAfterPersist);
+    if (!applyFirst && rd.snapshot === undefined) this.#apply(rd);
     if (rd.snapshot !== undefined) {
       if (rd.snapshot.meta.index > this.#state.appliedIndex) {
         await this.#installSnapshot(rd.snapshot);
@@ -454,6 +460,12 @@ export class Driver extends EventEmitter<DriverEvents> {
       const voters = st.confState.voters;
       if (voters.length === 1 && voters[0] === this.#config.id && st.role !== 'leader') this.#raft.campaign();
     }
+  }
+
+  /** Whether any of `messages` goes to a peer (not to this member). */
+  #toPeer(messages: readonly Message[]): boolean {
+    for (const m of messages) if (m.to !== this.#config.id) return true;
+    return false;
   }
 
   /** Hands messages to the transport (one call per peer); true when any went to a peer. */

@@ -193,7 +193,12 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
     if (result.type !== 'compact') throw unexpected(result);
   }
 
-  async #write(cmd: Command, options: CallOptions | undefined): Promise<CommandResult> {
+  /**
+   * Validates and proposes a command. Not `async`: the driver's promise is handed back as is (no
+   * wrapper promise and thenable hop per write); every caller is an async function, so what this
+   * throws still reaches its caller as a rejection.
+   */
+  #write(cmd: Command, options: CallOptions | undefined): Promise<CommandResult> {
     this.#checkOpen();
     this.#driver.store.validate(cmd);
     return this.#driver.propose(encodeCommand(cmd), callOf(options));

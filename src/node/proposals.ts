@@ -6,7 +6,6 @@
  * proposal (same id, same bytes) after a leader change; the dedupe table makes the second copy a
  * no-op, so a retry never applies a command twice (DESIGN.md §7, Jepsen etcd #14890).
  */
-import { LRUCache } from 'lru-cache';
 import { AbortedError, NoLeaderError, ProposalDroppedError, QuorumError, TimeoutError } from '../errors.ts';
 import type { CommandResult } from '../store/types.ts';
 import { encodeEnvelopeWith, envelopeHead, parseProposalKey, proposalKey } from './codec.ts';
@@ -37,33 +36,105 @@ export interface PendingProposal {
  * `member/incarnation/seq` strings, oldest first.
  */
 export class DedupeTable {
-  readonly #cache: LRUCache<string, true>;
+  readonly #capacity: number;
+  /** member → incarnation → seqs: no key string built per lookup. */
+  readonly #ids = new Map<string, Map<number, Set<number>>>();
+  #size = 0;
+  // Invariant: the ring holds exactly the ids in #ids, in insertion order starting at #head (#head
+  // is 0 until the ring is full; from then on slot #head holds the oldest id, the next evicted).
+  // Parallel arrays rather than an object per id, and a ring rather than an LRU cache: insertion
+  // order is all this table needs.
+  readonly #ringMember: string[] = [];
+  readonly #ringIncarnation: number[] = [];
+  readonly #ringSeq: number[] = [];
+  #head = 0;
 
   constructor(capacity: number, keys: readonly string[] = []) {
-    this.#cache = new LRUCache<string, true>({ max: capacity });
+    this.#capacity = capacity;
     for (const k of keys) {
-      parseProposalKey(k); // Validates a snapshot's strings (throws ProtocolError).
-      this.#cache.set(k, true, { noUpdateTTL: true });
+      const id = parseProposalKey(k); // Validates a snapshot's strings (throws ProtocolError).
+      this.#insert(id.member, id.incarnation, id.seq);
     }
   }
 
   get size(): number {
-    return this.#cache.size;
+    return this.#size;
   }
 
   has(member: string, incarnation: number, seq: number): boolean {
-    return this.#cache.has(proposalKey({ member, incarnation, seq }), { updateAgeOnHas: false });
+    return this.#ids.get(member)?.get(incarnation)?.has(seq) === true;
   }
 
   /** Adds an id that is not in the table, evicting the oldest one when full. */
   add(member: string, incarnation: number, seq: number): void {
-    this.#cache.set(proposalKey({ member, incarnation, seq }), true, { noUpdateTTL: true });
+    this.#insert(member, incarnation, seq);
+  }
+
+  /** Adds the id unless present; false when it was present already (a duplicate). */
+  addIfAbsent(member: string, incarnation: number, seq: number): boolean {
+    return this.#insert(member, incarnation, seq);
   }
 
   /** Oldest first, as `member/incarnation/seq` strings (the snapshot format). */
   keys(): string[] {
-    return [...this.#cache.rkeys()];
+    return ringKeys(this.#ringMember, this.#ringIncarnation, this.#ringSeq, this.#head);
   }
+
+  /**
+   * {@link keys} as of now, built when called: copies the ids (three flat arrays, no strings) so a
+   * background snapshot does not build one string per id on the driver loop.
+   */
+  frozenKeys(): () => string[] {
+    const members = this.#ringMember.slice();
+    const incarnations = this.#ringIncarnation.slice();
+    const seqs = this.#ringSeq.slice();
+    const head = this.#head;
+    return () => ringKeys(members, incarnations, seqs, head);
+  }
+
+  #insert(member: string, incarnation: number, seq: number): boolean {
+    let byIncarnation = this.#ids.get(member);
+    if (byIncarnation === undefined) this.#ids.set(member, (byIncarnation = new Map()));
+    let seqs = byIncarnation.get(incarnation);
+    if (seqs === undefined) byIncarnation.set(incarnation, (seqs = new Set()));
+    if (seqs.has(seq)) return false;
+    seqs.add(seq);
+    this.#size += 1;
+    if (this.#ringSeq.length < this.#capacity) {
+      this.#ringMember.push(member);
+      this.#ringIncarnation.push(incarnation);
+      this.#ringSeq.push(seq);
+      return true;
+    }
+    const at = this.#head;
+    this.#remove(this.#ringMember[at]!, this.#ringIncarnation[at]!, this.#ringSeq[at]!);
+    this.#ringMember[at] = member;
+    this.#ringIncarnation[at] = incarnation;
+    this.#ringSeq[at] = seq;
+    this.#head = (at + 1) % this.#capacity;
+    return true;
+  }
+
+  #remove(member: string, incarnation: number, seq: number): void {
+    const byIncarnation = this.#ids.get(member);
+    const seqs = byIncarnation?.get(incarnation);
+    if (byIncarnation === undefined || seqs === undefined || !seqs.delete(seq)) return;
+    this.#size -= 1;
+    if (seqs.size > 0) return;
+    byIncarnation.delete(incarnation);
+    if (byIncarnation.size === 0) this.#ids.delete(member);
+  }
+}
+
+/** The ids of a dedupe ring, oldest (slot `head`) first, as snapshot strings. */
+function ringKeys(members: readonly string[], incarnations: readonly number[], seqs: readonly number[], head: number): string[] {
+  const n = seqs.length;
+  const out = new Array<string>(n);
+  for (let i = 0; i < n; i++) {
+    const at = (head + i) % n;
+    out[i] = proposalKey({ member: members[at]!, incarnation: incarnations[at]!, seq: seqs[at]! });
+  }
+  return out;
 }
 
 /**

@@ -39,6 +39,11 @@ function safeDecode(text: string): string | undefined {
   }
 }
 
+/** ws `generateMask`: see #dialOptions. */
+function zeroMask(mask: Buffer): void {
+  mask.fill(0);
+}
+
 /** Remote text made short and printable before it reaches a log line. */
 function printable(text: string): string {
   return text.slice(0, 200).replace(/[^\x20-\x7e]/g, '?');
@@ -225,6 +230,10 @@ export class PeerLink {
       maxPayload: cfg.maxPayloadBytes,
       handshakeTimeout: cfg.handshakeTimeoutMs,
       followRedirects: false,
+      // An all-zero masking key: ws then neither XORs nor copies a frame on either side. Masking
+      // (RFC 6455 §10.3) keeps a browser script's bytes from poisoning a caching proxy; between
+      // two members there is neither, so it buys nothing (still a conforming masked frame).
+      generateMask: zeroMask,
     };
     if (cfg.tls !== undefined) {
       const peer = this.id;

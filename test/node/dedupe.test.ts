@@ -2,7 +2,8 @@
 // insertion order (lookups never refresh an id), round-trips through its snapshot strings
 // (`member/incarnation/seq`, oldest first, member ids containing `/` included) and matches a
 // plain-array model over a seeded random sequence; envelopes built from a precomputed head decode
-// to the same id and command bytes, for many members in turn (the decoder's member-id cache).
+// to the same id and command bytes, for many members in turn (the decoder's member-id cache);
+// addIfAbsent and frozenKeys (a background snapshot's copy) agree with the same model.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { decodeEnvelope, encodeEnvelope, encodeEnvelopeWith, envelopeHead, parseProposalKey, proposalKey } from '../../src/node/codec.ts';
@@ -35,23 +36,33 @@ test('snapshot strings round-trip, member ids with slashes included', () => {
   assert.equal(new DedupeTable(2, keys).keys(), keys.slice(1));
 });
 
-test('matches an array model over a seeded random sequence', () => {
+test('matches an array model over a seeded random sequence (has/add, addIfAbsent, frozenKeys)', () => {
   let seed = 42;
   const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   const cap = 50;
   const t = new DedupeTable(cap);
   const model: string[] = [];
+  let frozen: { keys: () => string[]; expected: string[] } | undefined;
   for (let i = 0; i < 5_000; i++) {
-    const id = { member: `m${Math.floor(random() * 4)}`, incarnation: 1 + Math.floor(random() * 3), seq: Math.floor(random() * 80) };
+    const member = i % 2 === 0 ? `m${Math.floor(random() * 4)}` : `m/${Math.floor(random() * 4)}`;
+    const id = { member, incarnation: 2 ** 40 + Math.floor(random() * 3), seq: Math.floor(random() * 80) };
     const key = proposalKey(id);
-    assert.is(t.has(id.member, id.incarnation, id.seq), model.includes(key), `step ${i}`);
-    if (!model.includes(key)) {
-      t.add(id.member, id.incarnation, id.seq);
+    const fresh = !model.includes(key);
+    if (i % 3 === 0) {
+      assert.is(t.addIfAbsent(id.member, id.incarnation, id.seq), fresh, `step ${i}`);
+    } else {
+      assert.is(t.has(id.member, id.incarnation, id.seq), !fresh, `step ${i}`);
+      if (fresh) t.add(id.member, id.incarnation, id.seq);
+    }
+    if (fresh) {
       model.push(key);
       if (model.length > cap) model.shift();
     }
+    assert.is(t.size, model.length);
+    if (i === 1_000) frozen = { keys: t.frozenKeys(), expected: [...model] };
   }
   assert.equal(t.keys(), model);
+  assert.equal(frozen?.keys(), frozen?.expected);
   assert.equal(new DedupeTable(cap, t.keys()).keys(), model);
 });
 
