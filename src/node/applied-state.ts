@@ -118,17 +118,9 @@ export class AppliedState {
   }
 
   /**
-   * The snapshot bytes of this state. Synchronous and O(keys): the store's encode blocks the
-   * event loop for as long as it runs (see docs/node.md, "Snapshots and restart").
-   */
-  encode(): Uint8Array {
-    return encodeAppSnapshot({ store: this.#store.snapshot().encode(), members: this.membership.toRecord(), dedupe: this.#dedupe.keys() });
-  }
-
-  /**
    * This state frozen now, at `appliedIndex` (the store view is O(1); members and dedupe ids are
-   * copied): `encode()` later gives the same bytes `encode()` above gives now, in slices that
-   * yield to the event loop, while apply goes on.
+   * copied): `encode()` later gives the bytes of the state as it is now, in slices that yield to
+   * the event loop, while apply goes on.
    */
   view(): AppliedView {
     const store = this.#store.snapshot();

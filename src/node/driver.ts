@@ -28,6 +28,7 @@ import type { Store } from '../store/store.ts';
 import type { CommandResult, StoreLimits } from '../store/types.ts';
 import type { Transport } from '../transport/types.ts';
 import { AppliedState } from './applied-state.ts';
+import type { AppliedView } from './applied-state.ts';
 import { ConfChanges } from './conf-changes.ts';
 import type { MemberChange } from './conf-changes.ts';
 import { withDeadline } from './deadline.ts';
@@ -533,9 +534,12 @@ export class Driver extends EventEmitter<DriverEvents> {
 
   // ---------------------------------------------------------------- snapshots
 
-  /** The application state at `appliedIndex`: store + membership + dedupe table. */
-  snapshotData(): Uint8Array {
-    return this.#state.encode();
+  /**
+   * The application state (store + membership + dedupe table) frozen at `appliedIndex` now; its
+   * `encode()` runs in slices off the loop while apply goes on (backups, maintenance snapshots).
+   */
+  snapshotView(): AppliedView {
+    return this.#state.view();
   }
 
   // ---------------------------------------------------------------- proposals

@@ -342,20 +342,25 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
   /** A consistent snapshot of the store + membership, in backup file format. */
   async snapshotBytes(options?: CallOptions): Promise<Uint8Array> {
     await this.#beforeRead(callOf(options));
-    return this.#snapshotNow();
+    return (await this.#snapshotNow()).bytes;
   }
 
-  #snapshotNow(): Uint8Array {
-    const st = this.#driver.raftStatus();
-    return encodeBackup({ index: this.#driver.appliedIndex, term: st.term, revision: this.#driver.store.revision, data: this.#driver.snapshotData() });
+  /**
+   * A backup of the state applied now. The state is frozen synchronously (O(1) for the store) and
+   * encoded in slices, so a large store does not block the event loop while apply goes on.
+   */
+  async #snapshotNow(): Promise<{ readonly bytes: Uint8Array; readonly index: number; readonly revision: number }> {
+    const term = this.#driver.raftStatus().term;
+    const revision = this.#driver.store.revision;
+    const view = this.#driver.snapshotView();
+    const data = await view.encode();
+    return { bytes: encodeBackup({ index: view.index, term, revision, data }), index: view.index, revision };
   }
 
   /** Writes a backup file; restore with `createNode({ restoreFrom: path })`. */
   async backup(path: string, options?: CallOptions): Promise<BackupInfo> {
     await this.#beforeRead(callOf(options));
-    const index = this.#driver.appliedIndex;
-    const revision = this.#driver.store.revision;
-    const bytes = this.#snapshotNow();
+    const { bytes, index, revision } = await this.#snapshotNow();
     await writeFileDurably(path, bytes);
     return { path, index, revision, sizeBytes: bytes.length };
   }
