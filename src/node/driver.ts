@@ -508,6 +508,9 @@ export class Driver extends EventEmitter<DriverEvents> {
 
   async #installSnapshot(snap: Snapshot): Promise<void> {
     const members = await this.#state.install(snap);
+    // close() waits for the loop only so long: a restore that outlives it must not re-attach
+    // watchers or peers of a stopped member.
+    if (this.#stopped) return;
     this.#snapshots.installed(snap.meta.index);
     for (const [id, url] of Object.entries(members)) if (id !== this.#config.id && url !== '') this.#transport?.addPeer(id, url);
     if (this.#role === 'leader') this.#leases.becomeLeader(this.#state.store.leases());

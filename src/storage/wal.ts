@@ -44,11 +44,13 @@ import {
 } from './record-codec.ts';
 
 /**
- * The live segment is opened with O_DSYNC where the platform has it: each write returns once its
- * data is durable, so an append costs one trip through libuv's thread pool instead of two
- * (write, then fdatasync) — a wake-up less per save on the latency path. Elsewhere, fdatasync.
+ * On Linux the live segment is opened with O_DSYNC: each write returns once its data (and the
+ * metadata needed to read it back) is durable, so an append costs one trip through libuv's thread
+ * pool instead of two (write, then fdatasync) — a wake-up less per save on the latency path.
+ * Elsewhere, fdatasync: on macOS libuv's fdatasync is F_FULLFSYNC (flushes the drive's cache),
+ * which an O_DSYNC write does not do.
  */
-const O_DSYNC: number = fs.constants.O_DSYNC ?? 0;
+const O_DSYNC: number = process.platform === 'linux' ? (fs.constants.O_DSYNC ?? 0) : 0;
 
 export const SEGMENT_FILE_RE = /^([0-9a-f]{16})\.wal$/;
 const SEGMENT_TEMP = 'wal.tmp';
