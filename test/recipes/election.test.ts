@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { AbortedError, InvalidArgumentError, LockLostError, TimeoutError } from '../../src/errors.ts';
 import { cmp, createElection, createSession, op } from '../../src/index.ts';
 import type { ElectionLeader, QuorumNode } from '../../src/index.ts';
-import { eventually, sleep, startSingle, withTimeout } from './helpers.ts';
+import { eventually, sleep, startSingle, withSlowGrant, withTimeout } from './helpers.ts';
 
 let node: QuorumNode;
 test.before(async () => {
@@ -181,22 +181,7 @@ test('resign() while campaign() is still creating its session cancels the campai
 });
 
 test('timeoutMs bounds the whole campaign, the session grant included', async () => {
-  const slowGrant = new Proxy(node, {
-    get(target, prop, receiver) {
-      if (prop === 'grantLease') {
-        return async (ttlMs: number, options?: { signal?: AbortSignal }) => {
-          // Slow, but like the node it gives up as soon as the caller's signal aborts.
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, 400);
-            options?.signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-          });
-          return target.grantLease(ttlMs, options);
-        };
-      }
-      const v: unknown = Reflect.get(target, prop, receiver);
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
+  const slowGrant = withSlowGrant(node, 400);
   const e = createElection<string>(slowGrant, '/elections/slow-grant', { ttlMs: 1_000 });
   const startedAt = Date.now();
   try {

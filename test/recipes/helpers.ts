@@ -109,3 +109,25 @@ export function spyCalls(node: QuorumNode): { node: QuorumNode; calls: Map<strin
   });
   return { node: proxy, calls, reset: () => calls.clear() };
 }
+
+/**
+ * `node` with a `grantLease` that takes `delayMs` first — but, like the node, gives up as soon as
+ * the caller's signal aborts: for tests of timeouts that must also bound a session's grant.
+ */
+export function withSlowGrant(node: QuorumNode, delayMs: number): QuorumNode {
+  return new Proxy(node, {
+    get(target, prop, receiver) {
+      if (prop === 'grantLease') {
+        return async (ttlMs: number, options?: { signal?: AbortSignal }) => {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, delayMs);
+            options?.signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+          });
+          return target.grantLease(ttlMs, options);
+        };
+      }
+      const v: unknown = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}

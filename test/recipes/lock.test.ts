@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { AbortedError, InvalidArgumentError, LockLostError, TimeoutError } from '../../src/errors.ts';
 import { acquireLock, cmp, createRWLock, createSemaphore, createSession, lockKey, op, tryLock } from '../../src/index.ts';
 import type { Lock, QuorumNode } from '../../src/index.ts';
-import { sleep, spyWatches, startSingle, withTimeout } from './helpers.ts';
+import { sleep, spyWatches, startSingle, withSlowGrant, withTimeout } from './helpers.ts';
 
 let node: QuorumNode;
 test.before(async () => {
@@ -340,22 +340,7 @@ test('a waiter whose predecessor gives up re-checks: it keeps waiting for the re
 
 test('timeoutMs also bounds granting the lock session', async () => {
   // With no leader the grant would last the node's own request timeout; the proxy makes it slow.
-  const slowGrant = new Proxy(node, {
-    get(target, prop, receiver) {
-      if (prop === 'grantLease') {
-        return async (ttlMs: number, options?: { signal?: AbortSignal }) => {
-          // Slow, but like the node it gives up as soon as the caller's signal aborts.
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, 400);
-            options?.signal?.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-          });
-          return target.grantLease(ttlMs, options);
-        };
-      }
-      const v: unknown = Reflect.get(target, prop, receiver);
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
+  const slowGrant = withSlowGrant(node, 400);
   const startedAt = Date.now();
   try {
     await acquireLock(slowGrant, '/locks/slow-grant', { ttlMs: 1_000, timeoutMs: 100 });
