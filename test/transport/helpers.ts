@@ -1,5 +1,8 @@
 // Shared helpers of the transport tests: message factories, a capturing logger, bounded waits
 // and a recording handler. Not a test file itself.
+import WebSocket from 'ws';
+import { PROTOCOL_VERSION } from '../../src/protocol/types.ts';
+import { WIRE_FORMAT_VERSION } from '../../src/transport/wire.ts';
 import type { Message, NodeId, PeerMessage } from '../../src/protocol/types.ts';
 import type { TransportHandlers } from '../../src/transport/types.ts';
 import type { TransportLogger } from '../../src/transport/logger.ts';
@@ -81,4 +84,20 @@ export async function waitFor(cond: () => boolean, what: string, timeoutMs = 500
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * A raw ws client that completes the peer handshake as member `peer` of n1's cluster (token
+ * `secret`), for tests that then send hand-made frames.
+ */
+export function connectAsPeer(url: string, peer: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, {
+      perMessageDeflate: false,
+      headers: { 'x-quorumkv-protocol': String(PROTOCOL_VERSION), 'x-quorumkv-wire': String(WIRE_FORMAT_VERSION), 'x-quorumkv-from': peer, 'x-quorumkv-to': 'n1', 'x-quorumkv-token': 'secret' },
+    });
+    ws.on('error', () => {});
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', () => reject(new Error('handshake refused')));
+  });
 }

@@ -11,15 +11,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import WebSocket from 'ws';
 import { wsTransport } from '../../src/transport/ws-transport.ts';
 import type { WsTransport } from '../../src/transport/ws-transport.ts';
 import { WireCodec } from '../../src/transport/wire.ts';
 import { seededRandom } from '../../src/transport/random.ts';
-import { PROTOCOL_VERSION } from '../../src/protocol/types.ts';
 import type { Message, PeerMessage } from '../../src/protocol/types.ts';
-import { WIRE_FORMAT_VERSION } from '../../src/transport/wire.ts';
-import { capturingLogger, msg, recorder, waitFor } from './helpers.ts';
+import { capturingLogger, connectAsPeer, msg, recorder, waitFor } from './helpers.ts';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
@@ -70,17 +67,6 @@ function fuzzFrame(random: () => number, seeds: Uint8Array[], i: number): Uint8A
   return frame;
 }
 
-function connect(url: string, peer: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, {
-      perMessageDeflate: false,
-      headers: { 'x-quorumkv-protocol': String(PROTOCOL_VERSION), 'x-quorumkv-wire': String(WIRE_FORMAT_VERSION), 'x-quorumkv-from': peer, 'x-quorumkv-to': 'n1', 'x-quorumkv-token': 'secret' },
-    });
-    ws.on('error', () => {});
-    ws.once('open', () => resolve(ws));
-    ws.once('unexpected-response', () => reject(new Error('handshake refused')));
-  });
-}
 
 let member: WsTransport | undefined;
 
@@ -113,7 +99,7 @@ test(`random and mutated frames from authenticated peers (seed ${SEED})`, async 
     const codec = new WireCodec();
     const seeds = seedFrames(codec, peer);
     const random = seededRandom(SEED * 31 + k);
-    let ws = await connect(url, peer);
+    let ws = await connectAsPeer(url, peer);
     for (let i = k; i < FRAMES && Date.now() < deadline; i += PEERS.length) {
       const frame = fuzzFrame(random, seeds, i);
       const probe = codec.encodeBatch([msg(peer, 'n1', i, { term: PROBE_TERM, entries: [], type: 'heartbeat' })]);
@@ -130,7 +116,7 @@ test(`random and mutated frames from authenticated peers (seed ${SEED})`, async 
       if (outcome === 'timeout') throw new Error(`frame ${i} from ${peer} neither accepted nor rejected (QKV_SEED=${SEED})`);
       if (outcome === 'closed') {
         rejected++;
-        ws = await connect(url, peer);
+        ws = await connectAsPeer(url, peer);
       } else accepted++;
     }
     ws.terminate();

@@ -22,13 +22,11 @@ import { readFileSync } from 'node:fs';
 import { connect as netConnect, createServer as createNetServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import WebSocket from 'ws';
 import { wsTransport } from '../../src/transport/ws-transport.ts';
 import type { WsTransport } from '../../src/transport/ws-transport.ts';
-import { WIRE_FORMAT_VERSION, WireCodec } from '../../src/transport/wire.ts';
-import { PROTOCOL_VERSION } from '../../src/protocol/types.ts';
+import { WireCodec } from '../../src/transport/wire.ts';
 import type { Message } from '../../src/protocol/types.ts';
-import { capturingLogger, msg, recorder, waitFor } from './helpers.ts';
+import { capturingLogger, connectAsPeer, msg, recorder, waitFor } from './helpers.ts';
 
 const uncaught: unknown[] = [];
 process.on('uncaughtException', (err) => uncaught.push(err));
@@ -39,17 +37,6 @@ test.after.each(async () => {
   uncaught.length = 0;
 });
 
-function connectAs(url: string, peer: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, {
-      perMessageDeflate: false,
-      headers: { 'x-quorumkv-protocol': String(PROTOCOL_VERSION), 'x-quorumkv-wire': String(WIRE_FORMAT_VERSION), 'x-quorumkv-from': peer, 'x-quorumkv-to': 'n1', 'x-quorumkv-token': 'secret' },
-    });
-    ws.on('error', () => {});
-    ws.once('open', () => resolve(ws));
-    ws.once('unexpected-response', () => reject(new Error('handshake refused')));
-  });
-}
 
 /** A fake "peer" that completes the WebSocket handshake naming itself `member` (or not at all), then stays silent (no pongs). */
 async function silentPeer(member: string | undefined): Promise<string> {
@@ -136,7 +123,7 @@ test('a huge announced snapshot allocates nothing up front; a real stream still 
   const t: WsTransport = wsTransport({ listen: { host: '127.0.0.1', port: 0 }, peers: { n2: 'ws://127.0.0.1:1' }, token: 'secret', logger: log, reconnectBaseMs: 1000, maxSnapshotBytes: 2 ** 50 });
   started.push(t);
   await t.start('n1', rec);
-  const ws = await connectAs(t.url(), 'n2');
+  const ws = await connectAsPeer(t.url(), 'n2');
   const codec = new WireCodec();
   const snap = (size: number): Message => ({ ...msg('n2', 'n1', 1), type: 'snapshot', entries: [], snapshot: { meta: { index: 9, term: 1, confState: { voters: ['n1', 'n2'], learners: [] } }, data: new Uint8Array(size) } });
   // 2^50 bytes: a `new Uint8Array(totalBytes)` here throws RangeError inside the ws listener.
@@ -147,7 +134,7 @@ test('a huge announced snapshot allocates nothing up front; a real stream still 
   assert.is(t.stats().rejectedFrames, 0, 'the connection stayed open');
   ws.close();
   // A fresh connection replaces the half-sent stream; a real one arrives byte for byte.
-  const ws2 = await connectAs(t.url(), 'n2');
+  const ws2 = await connectAsPeer(t.url(), 'n2');
   const data = new Uint8Array(1000).map((_, i) => (i * 7) & 0xff);
   ws2.send(codec.encodeSnapshotBegin(2, snap(0), data.byteLength));
   ws2.send(codec.encodeSnapshotChunk(2, 0, data.subarray(0, 300)));
