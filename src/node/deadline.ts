@@ -14,29 +14,40 @@ export function timeoutOf(options: CallOptions | undefined, fallbackMs: number):
 
 /**
  * One pending call: settles once, by its operation, its deadline or its signal. A class rather
- * than closures because it is created for every request on the hot path.
+ * than closures because one is created for every request on the hot path; proposals.ts extends it
+ * for writes (its own timeout error and bookkeeping, no onTimeout closure per write).
  */
-class DeadlineCall<T> {
+export class DeadlineCall<T> {
   done = false;
   timer: NodeJS.Timeout | undefined;
   cancel: (() => void) | undefined;
   readonly signal: AbortSignal | undefined;
-  readonly onTimeout: () => QuorumError;
+  readonly #onTimeout: (() => QuorumError) | undefined;
   readonly resolveCall: (value: T) => void;
   readonly rejectCall: (err: unknown) => void;
 
-  constructor(signal: AbortSignal | undefined, onTimeout: () => QuorumError, resolve: (value: T) => void, reject: (err: unknown) => void) {
+  constructor(signal: AbortSignal | undefined, onTimeout: (() => QuorumError) | undefined, resolve: (value: T) => void, reject: (err: unknown) => void) {
     this.signal = signal;
-    this.onTimeout = onTimeout;
+    this.#onTimeout = onTimeout;
     this.resolveCall = resolve;
     this.rejectCall = reject;
   }
+
+  /** The error a call that ran out of time rejects with (a subclass without `onTimeout` overrides it). */
+  timeoutError(): QuorumError {
+    if (this.#onTimeout === undefined) throw new Error('node: assertion failed: a deadline call without a timeout error');
+    return this.#onTimeout();
+  }
+
+  /** Runs once when the call settles, whichever way (for a subclass's bookkeeping). */
+  protected finished(): void {}
 
   #finish(): boolean {
     if (this.done) return false;
     this.done = true;
     clearTimeout(this.timer);
     this.signal?.removeEventListener('abort', this);
+    this.finished();
     return true;
   }
 
@@ -56,7 +67,7 @@ class DeadlineCall<T> {
   }
 
   static fire<U>(call: DeadlineCall<U>): void {
-    call.#lose(call.onTimeout());
+    call.#lose(call.timeoutError());
   }
 
   /** AbortSignal listener (EventListenerObject: no closure per call). */

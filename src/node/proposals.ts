@@ -9,7 +9,7 @@
 import { AbortedError, NoLeaderError, ProposalDroppedError, QuorumError, TimeoutError } from '../errors.ts';
 import type { CommandResult } from '../store/types.ts';
 import { encodeEnvelopeWith, envelopeHead, parseProposalKey, proposalKey } from './codec.ts';
-import { timeoutOf } from './deadline.ts';
+import { DeadlineCall, timeoutOf } from './deadline.ts';
 import type { CallOptions } from './types.ts';
 
 export interface PendingProposal {
@@ -31,7 +31,7 @@ export interface PendingProposal {
 /**
  * The ids of the last `capacity` applied proposals, oldest evicted first. It is part of the
  * replicated state (saved in snapshots): every member inserts the same ids in the same log order
- * and only `has`/`set` are used (lookups never refresh an id), so eviction is deterministic and
+ * and eviction is by insertion order only (lookups never refresh an id), so it is deterministic and
  * every member skips exactly the same duplicate entries. Snapshots carry the ids as
  * `member/incarnation/seq` strings, oldest first.
  */
@@ -39,7 +39,6 @@ export class DedupeTable {
   readonly #capacity: number;
   /** member → incarnation → seqs: no key string built per lookup. */
   readonly #ids = new Map<string, Map<number, Set<number>>>();
-  #size = 0;
   // Invariant: the ring holds exactly the ids in #ids, in insertion order starting at #head (#head
   // is 0 until the ring is full; from then on slot #head holds the oldest id, the next evicted).
   // Parallel arrays rather than an object per id, and a ring rather than an LRU cache: insertion
@@ -53,26 +52,42 @@ export class DedupeTable {
     this.#capacity = capacity;
     for (const k of keys) {
       const id = parseProposalKey(k); // Validates a snapshot's strings (throws ProtocolError).
-      this.#insert(id.member, id.incarnation, id.seq);
+      this.addIfAbsent(id.member, id.incarnation, id.seq);
     }
   }
 
   get size(): number {
-    return this.#size;
+    return this.#ringSeq.length;
   }
 
   has(member: string, incarnation: number, seq: number): boolean {
     return this.#ids.get(member)?.get(incarnation)?.has(seq) === true;
   }
 
-  /** Adds an id that is not in the table, evicting the oldest one when full. */
-  add(member: string, incarnation: number, seq: number): void {
-    this.#insert(member, incarnation, seq);
-  }
-
-  /** Adds the id unless present; false when it was present already (a duplicate). */
+  /**
+   * Adds the id unless present, evicting the oldest one when full; false when it was present
+   * already (a duplicate).
+   */
   addIfAbsent(member: string, incarnation: number, seq: number): boolean {
-    return this.#insert(member, incarnation, seq);
+    let byIncarnation = this.#ids.get(member);
+    if (byIncarnation === undefined) this.#ids.set(member, (byIncarnation = new Map()));
+    let seqs = byIncarnation.get(incarnation);
+    if (seqs === undefined) byIncarnation.set(incarnation, (seqs = new Set()));
+    if (seqs.has(seq)) return false;
+    seqs.add(seq);
+    if (this.#ringSeq.length < this.#capacity) {
+      this.#ringMember.push(member);
+      this.#ringIncarnation.push(incarnation);
+      this.#ringSeq.push(seq);
+      return true;
+    }
+    const at = this.#head;
+    this.#remove(this.#ringMember[at]!, this.#ringIncarnation[at]!, this.#ringSeq[at]!);
+    this.#ringMember[at] = member;
+    this.#ringIncarnation[at] = incarnation;
+    this.#ringSeq[at] = seq;
+    this.#head = (at + 1) % this.#capacity;
+    return true;
   }
 
   /** Oldest first, as `member/incarnation/seq` strings (the snapshot format). */
@@ -92,34 +107,10 @@ export class DedupeTable {
     return () => ringKeys(members, incarnations, seqs, head);
   }
 
-  #insert(member: string, incarnation: number, seq: number): boolean {
-    let byIncarnation = this.#ids.get(member);
-    if (byIncarnation === undefined) this.#ids.set(member, (byIncarnation = new Map()));
-    let seqs = byIncarnation.get(incarnation);
-    if (seqs === undefined) byIncarnation.set(incarnation, (seqs = new Set()));
-    if (seqs.has(seq)) return false;
-    seqs.add(seq);
-    this.#size += 1;
-    if (this.#ringSeq.length < this.#capacity) {
-      this.#ringMember.push(member);
-      this.#ringIncarnation.push(incarnation);
-      this.#ringSeq.push(seq);
-      return true;
-    }
-    const at = this.#head;
-    this.#remove(this.#ringMember[at]!, this.#ringIncarnation[at]!, this.#ringSeq[at]!);
-    this.#ringMember[at] = member;
-    this.#ringIncarnation[at] = incarnation;
-    this.#ringSeq[at] = seq;
-    this.#head = (at + 1) % this.#capacity;
-    return true;
-  }
-
   #remove(member: string, incarnation: number, seq: number): void {
     const byIncarnation = this.#ids.get(member);
     const seqs = byIncarnation?.get(incarnation);
     if (byIncarnation === undefined || seqs === undefined || !seqs.delete(seq)) return;
-    this.#size -= 1;
     if (seqs.size > 0) return;
     byIncarnation.delete(incarnation);
     if (byIncarnation.size === 0) this.#ids.delete(member);
@@ -137,60 +128,47 @@ function ringKeys(members: readonly string[], incarnations: readonly number[], s
   return out;
 }
 
-/**
- * One write waiting to be applied, its own deadline timer and abort listener (the hot path's
- * equivalent of deadline.ts's withDeadline, without a closure per write).
- */
-class Pending implements PendingProposal {
+/** One write waiting to be applied, with its deadline and abort listener (deadline.ts's call). */
+class Pending extends DeadlineCall<CommandResult> implements PendingProposal {
   readonly key: number;
   readonly data: Uint8Array;
   readonly promise: Promise<CommandResult>;
   proposedTerm = 0;
   proposedAtMs = 0;
   queued = false;
-  settled = false;
-  timer: NodeJS.Timeout | undefined;
   readonly #owner: Map<number, Pending>;
-  readonly #signal: AbortSignal | undefined;
-  #resolve!: (result: CommandResult) => void;
-  #reject!: (err: QuorumError) => void;
 
   constructor(key: number, data: Uint8Array, owner: Map<number, Pending>, signal: AbortSignal | undefined) {
+    let resolve!: (result: CommandResult) => void;
+    let reject!: (err: unknown) => void;
+    const promise = new Promise<CommandResult>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    super(signal, undefined, resolve, reject);
     this.key = key;
     this.data = data;
     this.#owner = owner;
-    this.#signal = signal;
-    this.promise = new Promise<CommandResult>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
-    });
+    this.promise = promise;
   }
 
-  #finish(): boolean {
-    if (this.settled) return false;
-    this.settled = true;
-    this.#owner.delete(this.key);
-    clearTimeout(this.timer);
-    this.#signal?.removeEventListener('abort', this);
-    return true;
+  get settled(): boolean {
+    return this.done;
   }
 
   settle(result: CommandResult | QuorumError): void {
-    if (!this.#finish()) return;
-    if (result instanceof QuorumError) this.#reject(result);
-    else this.#resolve(result);
+    if (result instanceof QuorumError) this.reject(result);
+    else this.resolve(result);
   }
 
   /** The deadline passed: the caller gives up; the entry may still apply, unseen. */
-  static expire(this: void, p: Pending): void {
-    if (!p.#finish()) return;
-    const neverProposed = p.proposedTerm === 0 && p.proposedAtMs === 0;
-    p.#reject(neverProposed ? new NoLeaderError('node: no leader within the request timeout') : unknownOutcome('the write was not applied within the timeout'));
+  override timeoutError(): QuorumError {
+    const neverProposed = this.proposedTerm === 0 && this.proposedAtMs === 0;
+    return neverProposed ? new NoLeaderError('node: no leader within the request timeout') : unknownOutcome('the write was not applied within the timeout');
   }
 
-  /** AbortSignal listener (EventListenerObject: no closure per write). */
-  handleEvent(): void {
-    if (this.#finish()) this.#reject(new AbortedError());
+  protected override finished(): void {
+    this.#owner.delete(this.key);
   }
 }
 
@@ -226,7 +204,7 @@ export class Proposals {
     if (this.#pending.size >= this.#max) throw new ProposalDroppedError(`too many pending proposals (maxPendingProposals ${this.#max})`);
     this.#seq += 1;
     const pending = new Pending(this.#seq, encodeEnvelopeWith(this.#envelopeHead, this.#seq, command), this.#pending, signal);
-    pending.timer = setTimeout(Pending.expire, timeoutMs, pending);
+    pending.timer = setTimeout(DeadlineCall.fire, timeoutMs, pending);
     signal?.addEventListener('abort', pending, { once: true });
     this.#pending.set(pending.key, pending);
     return pending;

@@ -12,11 +12,11 @@ import { ProtocolError } from '../../src/errors.ts';
 
 test('evicts the oldest inserted id; has() does not refresh', () => {
   const t = new DedupeTable(3);
-  t.add('a', 1, 1);
-  t.add('a', 1, 2);
-  t.add('b', 7, 1);
+  assert.ok(t.addIfAbsent('a', 1, 1));
+  assert.ok(t.addIfAbsent('a', 1, 2));
+  assert.ok(t.addIfAbsent('b', 7, 1));
   assert.ok(t.has('a', 1, 1));
-  t.add('a', 2, 1); // evicts a/1/1 although it was just looked up
+  assert.ok(t.addIfAbsent('a', 2, 1)); // evicts a/1/1 although it was just looked up
   assert.not.ok(t.has('a', 1, 1));
   assert.ok(t.has('a', 1, 2) && t.has('b', 7, 1) && t.has('a', 2, 1));
   assert.equal(t.keys(), ['a/1/2', 'b/7/1', 'a/2/1']);
@@ -36,7 +36,7 @@ test('snapshot strings round-trip, member ids with slashes included', () => {
   assert.equal(new DedupeTable(2, keys).keys(), keys.slice(1));
 });
 
-test('matches an array model over a seeded random sequence (has/add, addIfAbsent, frozenKeys)', () => {
+test('matches an array model over a seeded random sequence (has then addIfAbsent, addIfAbsent alone, frozenKeys)', () => {
   let seed = 42;
   const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
   const cap = 50;
@@ -52,7 +52,7 @@ test('matches an array model over a seeded random sequence (has/add, addIfAbsent
       assert.is(t.addIfAbsent(id.member, id.incarnation, id.seq), fresh, `step ${i}`);
     } else {
       assert.is(t.has(id.member, id.incarnation, id.seq), !fresh, `step ${i}`);
-      if (fresh) t.add(id.member, id.incarnation, id.seq);
+      if (fresh) assert.ok(t.addIfAbsent(id.member, id.incarnation, id.seq), `step ${i}`);
     }
     if (fresh) {
       model.push(key);
