@@ -128,7 +128,8 @@ const ZEROS = Buffer.alloc(64 * 1024);
 /** Below this a plain loop is cheaper than a memcmp call. */
 const SHORT_ZERO_CHECK = 64;
 
-function isZero(buf: Uint8Array, start: number, end: number): boolean {
+/** Whether `buf[start, end)` is all zero bytes. */
+export function isZero(buf: Uint8Array, start: number, end: number): boolean {
   if (end - start < SHORT_ZERO_CHECK) {
     for (let i = start; i < end; i++) if (buf[i] !== 0) return false;
     return true;

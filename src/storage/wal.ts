@@ -31,6 +31,7 @@ import {
   FRAME_HEADER_BYTES,
   frameStart,
   isValidFrameAt,
+  isZero,
   readFrame,
   RECORD_BATCH,
   RECORD_SEGMENT_HEADER,
@@ -86,8 +87,6 @@ export interface ReplayResult {
   readonly tailOffset: number;
   /** Whether a torn record was cut off the tail. */
   readonly truncated: boolean;
-  /** End of the last segment's header record. */
-  readonly tailHeaderEnd: number;
   /** When truncated: end of the torn bytes to zero (after them the segment is already zero). */
   readonly tornEnd: number;
 }
@@ -111,7 +110,6 @@ export async function replayWal(cfg: WalConfig, seqs: readonly number[], visit: 
   const segments: SegmentInfo[] = [];
   let tailOffset = 0;
   let truncated = false;
-  let tailHeaderEnd = 0;
   let tornEnd = 0;
   for (let i = 0; i < seqs.length; i++) {
     const seq = seqs[i] as number;
@@ -130,10 +128,9 @@ export async function replayWal(cfg: WalConfig, seqs: readonly number[], visit: 
     const r = scanRecords(buf, header.next, file, last, cfg, visit);
     tailOffset = r.end;
     truncated = r.torn;
-    tailHeaderEnd = header.next;
     if (r.torn) tornEnd = lastNonZero(buf) + 1;
   }
-  return { segments, tailOffset, truncated, tailHeaderEnd, tornEnd };
+  return { segments, tailOffset, truncated, tornEnd };
 }
 
 function readHeader(buf: Buffer, file: string, seq: number, maxRecordBytes: number): { value: SegmentHeader; next: number } {
@@ -192,11 +189,6 @@ function lastNonZero(buf: Uint8Array): number {
   return -1;
 }
 
-function allZero(buf: Uint8Array, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (buf[i] !== 0) return false;
-  return true;
-}
-
 /** End of the sector piece that contains byte `position`. */
 function sectorEnd(position: number): number {
   return (Math.floor(position / SECTOR_BYTES) + 1) * SECTOR_BYTES;
@@ -221,14 +213,14 @@ function tornEvidence(buf: Buffer, r: FrameResult & { kind: 'bad' }, maxRecordBy
   const size = buf.length;
   if (r.header === 'invalid') return undefined;
   if (r.header === 'valid') {
-    if (!allZero(buf, r.next, size)) return undefined; // then nothing valid follows either
+    if (!isZero(buf, r.next, size)) return undefined; // then nothing valid follows either
     for (let piece = sectorEnd(r.start); piece < r.next; piece += SECTOR_BYTES) {
-      if (allZero(buf, piece, Math.min(r.next, piece + SECTOR_BYTES))) return `zeroed sector piece at ${piece}`;
+      if (isZero(buf, piece, Math.min(r.next, piece + SECTOR_BYTES))) return `zeroed sector piece at ${piece}`;
     }
     return undefined;
   }
   const firstPieceEnd = Math.min(size, sectorEnd(r.start));
-  if (!allZero(buf, r.start, firstPieceEnd)) return undefined;
+  if (!isZero(buf, r.start, firstPieceEnd)) return undefined;
   // Inside the zero piece no record can start (its header would be zeros or cross the boundary).
   for (let y = firstPieceEnd; y < size; y++) {
     const type = buf[y + 8];
@@ -248,7 +240,6 @@ export class WalWriter {
   #seq: number;
   // Invariant: bytes [0, #offset) of the live segment are durable records; the rest are zeros.
   #offset: number;
-  #headerEnd: number;
   /**
    * Size of the live segment file, as preallocated. A record that does not fit goes to a new
    * segment preallocated to hold it, so no write ever grows a file. Not `cfg.segmentBytes`: a
@@ -259,12 +250,11 @@ export class WalWriter {
   /** Reused record encoding buffer (see #recordBuffer). */
   #scratch: Buffer = Buffer.alloc(0);
 
-  private constructor(cfg: WalConfig, fd: number, seq: number, offset: number, headerEnd: number, capacity: number, segments: SegmentInfo[]) {
+  private constructor(cfg: WalConfig, fd: number, seq: number, offset: number, capacity: number, segments: SegmentInfo[]) {
     this.#cfg = cfg;
     this.#fd = fd;
     this.#seq = seq;
     this.#offset = offset;
-    this.#headerEnd = headerEnd;
     this.#capacity = capacity;
     this.#segments = segments;
   }
@@ -272,7 +262,7 @@ export class WalWriter {
   /** Creates segment 0 of an empty WAL. */
   static async create(cfg: WalConfig, header: SegmentHeader): Promise<WalWriter> {
     const { fd, headerEnd, size } = await createSegment(cfg, header, 0);
-    return new WalWriter(cfg, fd, header.seq, headerEnd, headerEnd, size, [{ seq: header.seq, prevIndex: header.prevIndex }]);
+    return new WalWriter(cfg, fd, header.seq, headerEnd, size, [{ seq: header.seq, prevIndex: header.prevIndex }]);
   }
 
   /** Reopens the last replayed segment for appending, zeroing anything after `tailOffset`. */
@@ -286,13 +276,13 @@ export class WalWriter {
       if (replay.truncated && replay.tornEnd > replay.tailOffset) {
         // Zero the torn record in place (never shrink the file: see SegmentHeader.segmentBytes).
         await writeAll(fd, Buffer.alloc(replay.tornEnd - replay.tailOffset), replay.tailOffset);
-        await fdatasync(fd);
+        if (O_DSYNC === 0) await fdatasync(fd);
       }
     } catch (err) {
       await closeFd(fd).catch(() => undefined);
       throw err;
     }
-    return new WalWriter(cfg, fd, tail.seq, replay.tailOffset, replay.tailHeaderEnd, capacity, replay.segments.slice());
+    return new WalWriter(cfg, fd, tail.seq, replay.tailOffset, capacity, replay.segments.slice());
   }
 
   get segments(): readonly SegmentInfo[] {
@@ -339,7 +329,6 @@ export class WalWriter {
     this.#fd = fd;
     this.#seq = header.seq;
     this.#offset = headerEnd;
-    this.#headerEnd = headerEnd;
     this.#capacity = size;
     this.#segments.push({ seq: header.seq, prevIndex: header.prevIndex });
     await closeFd(old);
