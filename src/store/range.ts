@@ -7,7 +7,7 @@
 import { CompactedError, FutureRevisionError } from '../errors.ts';
 import type { Keyspace } from './mvcc.ts';
 import type { Revision } from './key-index.ts';
-import { flatKey, liveAt, toKeyValue } from './key-index.ts';
+import { liveAt, toKeyValue } from './key-index.ts';
 import type { KeyRange, RangeOptions, StoredKeyValue, StoredRangeResult } from './types.ts';
 
 export interface Bounds {
@@ -26,14 +26,11 @@ export function prefixEnd(prefix: string): string | undefined {
   return p.slice(0, -1) + String.fromCharCode(p.charCodeAt(p.length - 1) + 1);
 }
 
-/** The bounds of a range, flattened (a descent compares them with many keys; see flatKey). */
+/** The bounds of a range (not flattened here: the keyspace's lookups and comparisons do; see flatKey). */
 export function boundsOf(range: KeyRange): Bounds {
-  if ('key' in range) {
-    const key = flatKey(range.key);
-    return { key, start: key, end: undefined };
-  }
-  if ('prefix' in range) return { key: undefined, start: flatKey(range.prefix), end: prefixEnd(range.prefix) };
-  return { key: undefined, start: flatKey(range.start), end: range.end === undefined ? undefined : flatKey(range.end) };
+  if ('key' in range) return { key: range.key, start: range.key, end: undefined };
+  if ('prefix' in range) return { key: undefined, start: range.prefix, end: prefixEnd(range.prefix) };
+  return { key: undefined, start: range.start, end: range.end };
 }
 
 export function inBounds(b: Bounds, key: string): boolean {
@@ -116,7 +113,7 @@ function passesFilters(rec: Revision, o: RangeOptions): boolean {
  */
 export function rangeQuery(ks: Keyspace, range: KeyRange, options: RangeOptions = NO_OPTIONS, servedRevision = ks.revision): StoredRangeResult {
   const rev = readRevision(ks, options.revision);
-  if ('key' in range) return singleKeyQuery(ks, flatKey(range.key), rev, options, servedRevision);
+  if ('key' in range) return singleKeyQuery(ks, range.key, rev, options, servedRevision);
   const b = boundsOf(range);
   const countOnly = options.countOnly === true;
   if (countOnly) {

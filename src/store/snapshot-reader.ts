@@ -69,14 +69,20 @@ function decodeRun(bytes: Uint8Array, from: number, visit: (value: unknown) => b
   for (;;) {
     const stop = Math.min(bytes.length, from + window);
     let end = from;
+    let visitFailed = false; // An error from visit is never a value cut by the window.
     try {
       packr.unpackMultiple(bytes.subarray(from, stop), (value: unknown, _start?: number, next?: number) => {
         end = from + (next as number);
-        return visit(value);
+        try {
+          return visit(value);
+        } catch (err) {
+          visitFailed = true;
+          throw err;
+        }
       });
       return end;
     } catch (err) {
-      if (err instanceof InvalidArgumentError) throw err;
+      if (visitFailed || err instanceof InvalidArgumentError) throw err;
       if (stop === bytes.length) throw new InvalidArgumentError('mvcc: snapshot bytes do not decode', { cause: err });
       if (end > from) return end;
       window *= 2;

@@ -4,7 +4,7 @@
  * Errors thrown part-way leave undo records so the store can roll the command back whole.
  */
 import { ConflictError, KeyExistsError, KeyNotFoundError, LeaseNotFoundError } from '../errors.ts';
-import { EMPTY_VALUE, flatKey, toKeyValue } from './key-index.ts';
+import { EMPTY_VALUE, toKeyValue } from './key-index.ts';
 import type { Revision } from './key-index.ts';
 import type { Lessor } from './lessor.ts';
 import type { Change, Keyspace } from './mvcc.ts';
@@ -118,8 +118,7 @@ export function checkExpectation(key: string, expect: Expectation | undefined, c
 }
 
 export function doPut(w: Writer, req: PutRequest): StoredPutResult {
-  // Flat: the key is kept by the revision log, the change and maybe the indexes.
-  const key = flatKey(req.key);
+  const key = req.key; // ks.head() flattens it (see flatKey) before anything keeps it.
   const head = w.ks.head(key);
   const cur = head !== undefined && head.version > 0 ? head : undefined;
   checkExpectation(key, req.expect, cur);
