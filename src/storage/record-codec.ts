@@ -96,19 +96,12 @@ export function sealFrame(record: Buffer, type: number, length: number): void {
   record.writeUInt32LE(crc32cUpdate(0, record, 0, HEADER_CHECKED_BYTES), HEADER_CHECKED_BYTES);
 }
 
-/** Builds the frame header for a payload given in pieces (written with one writev). */
-export function encodeFrameHeader(type: number, payloadParts: readonly Uint8Array[]): Buffer {
-  let length = 0;
-  for (const p of payloadParts) length += p.length;
-  const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-  header.writeUInt32LE(length, 0);
-  header[8] = type;
-  let crc = crc32cUpdate(0, header, 0, 4);
-  crc = crc32cUpdate(crc, header, 8, 9);
-  for (const p of payloadParts) crc = crc32cUpdate(crc, p);
-  header.writeUInt32LE(crc, 4);
-  header.writeUInt32LE(crc32cUpdate(0, header, 0, HEADER_CHECKED_BYTES), HEADER_CHECKED_BYTES);
-  return header;
+/** A whole record: `payload` framed by {@link sealFrame}. */
+export function encodeFrame(type: number, payload: Uint8Array): Buffer {
+  const record = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
+  record.set(payload, FRAME_HEADER_BYTES);
+  sealFrame(record, type, payload.length);
+  return record;
 }
 
 /**

@@ -26,7 +26,7 @@ import { closeFd, fdatasync, fileSize, fsync, fsyncDir, ftruncate, openFile, wri
 import {
   decodeBatch,
   decodeSegmentHeader,
-  encodeFrameHeader,
+  encodeFrame,
   encodeSegmentHeader,
   FRAME_HEADER_BYTES,
   frameStart,
@@ -371,11 +371,11 @@ async function createSegment(cfg: WalConfig, header: SegmentHeader, recordBytes:
     size = frameStart(FRAME_HEADER_BYTES + payload.length + 16) + recordBytes;
     payload = encodeSegmentHeader({ ...header, segmentBytes: size });
   }
-  const frame = encodeFrameHeader(RECORD_SEGMENT_HEADER, [payload]);
-  const headerEnd = frame.length + payload.length;
+  const record = encodeFrame(RECORD_SEGMENT_HEADER, payload);
+  const headerEnd = record.length;
   const fd = await openFile(tmp, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC | O_DSYNC);
   try {
-    await writeAll(fd, Buffer.concat([frame, payload]), 0);
+    await writeAll(fd, record, 0);
     await ftruncate(fd, size);
     await fsync(fd);
     await fs.promises.rename(tmp, join(cfg.dir, segmentFileName(header.seq)));

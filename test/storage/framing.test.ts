@@ -11,7 +11,7 @@ import {
   decodeBatch,
   decodeSegmentHeader,
   encodeBatchItem,
-  encodeFrameHeader,
+  encodeFrame,
   encodeSegmentHeader,
   FRAME_HEADER_BYTES,
   frameStart,
@@ -43,7 +43,7 @@ test('crc32c check values (RFC 3720 B.4) and incremental updates', () => {
 });
 
 function frame(type: number, payload: Buffer): Buffer {
-  return Buffer.concat([encodeFrameHeader(type, [payload]), payload]);
+  return encodeFrame(type, payload);
 }
 
 /** Lays records out the way the WAL writer does: each at frameStart() of the previous end. */
@@ -141,7 +141,7 @@ test('frame header checksum: no pattern of up to 5 flipped bits in the 13 header
   // CRC-32C is linear: flipping a set of bits changes (crc of bytes 0-8) xor (stored header crc)
   // by the xor of each bit's own change (its syndrome). A pattern goes undetected iff its
   // syndromes xor to 0, so checking sums of up to 5 of the 104 syndromes covers every pattern.
-  const header = encodeFrameHeader(RECORD_BATCH, [Buffer.from('payload')]);
+  const header = encodeFrame(RECORD_BATCH, Buffer.from('payload')).subarray(0, FRAME_HEADER_BYTES);
   const syndromes: number[] = [];
   for (let bit = 0; bit < 72; bit++) {
     const h = Buffer.from(header);
