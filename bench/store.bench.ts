@@ -113,9 +113,8 @@ bench(`watch fan-out: 1 put → ${WATCHERS} prefix watchers`, fanoutOne);
 
 // Distinct prefixes: 10,000 watchers on 10,000 different prefixes (created when first needed).
 const spread: Watcher[] = [];
-const spreadWatchers = (): Watcher[] => {
+const spreadWatchers = (): void => {
   for (let g = spread.length; g < WATCHERS; g++) spread.push(store.watch({ prefix: groupPrefix(g) }, { onReady: () => {} }));
-  return spread;
 };
 // A put whose key one of them watches, and that watcher drained: a put as the node applies it
 // while a client watches the key's prefix. Same keys as the put bench (those in watched groups).
