@@ -36,6 +36,7 @@ import { LEASE_CHANNEL } from './leases.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
 import type { LeaseReply } from './leases.ts';
 import { Leadership, TRANSFER_CHANNEL } from './leadership.ts';
+import { Outbox } from './outbox.ts';
 import { PeriodicSnapshots } from './periodic-snapshots.ts';
 import type { NodeConfig } from './options.ts';
 import { Proposals } from './proposals.ts';
@@ -84,6 +85,7 @@ export class Driver extends EventEmitter<DriverEvents> {
   readonly #reads: ReadBatcher;
   readonly #leases: LeaseKeeper;
   readonly #confChanges: ConfChanges;
+  readonly #outbox: Outbox;
 
   // Inputs queued for the loop.
   #inbox: Message[] = [];
@@ -114,6 +116,7 @@ export class Driver extends EventEmitter<DriverEvents> {
     this.#config = config;
     this.#storage = storage;
     this.#transport = init.transport;
+    this.#outbox = new Outbox(config.id, init.transport, (m) => this.#inbox.push(m));
     const snap = storage.snapshot();
     this.#state = init.state ?? new AppliedState(init.limits, config.dedupeEntries, snap);
     this.#raft = new RawNode({
@@ -395,19 +398,22 @@ export class Driver extends EventEmitter<DriverEvents> {
     if (rd.softState !== undefined) this.#updateRole(rd.softState.leader, rd.softState.role, rd.hardState?.term ?? this.#raft.status().term);
     else if (rd.hardState !== undefined) this.#term = rd.hardState.term;
     const persist = rd.mustSync || rd.entries.length > 0 || rd.snapshot !== undefined;
-    // The transport writes in a microtask: let it put the appends on the wire before this turn
-    // spends time encoding the batch and applying entries (one microtask, no event-loop turn).
-    if (this.#send(rd.messages) && persist) {
-      await undefined;
-      if (this.#stopped) return;
-    }
     if (!persist) {
       // Only the commit index moved: it need not be durable before anything goes out (Raft can
       // relearn it), so it rides along with the next save instead of costing an fsync now.
       if (rd.hardState !== undefined) this.#deferredHardState = rd.hardState;
-      this.#send(rd.messagesAfterPersist);
+      // Commit notices wait for the end of the turn (outbox.ts): the writers this commit settles
+      // are answered first, and their next writes' appends usually take the notices along.
+      this.#outbox.sendHoldingNotices(rd.messages);
+      this.#outbox.send(rd.messagesAfterPersist);
       this.#apply(rd);
       return;
+    }
+    // The transport writes in a microtask: let it put the appends on the wire before this turn
+    // spends time encoding the batch and applying entries (one microtask, no event-loop turn).
+    if (this.#outbox.send(rd.messages)) {
+      await undefined;
+      if (this.#stopped) return;
     }
     const saved = this.#save(rd.entries, rd.hardState ?? this.#deferredHardState, rd.snapshot);
     // Apply overlaps the fsync, unless a peer waits on this save (a follower's append acks): the
@@ -421,7 +427,7 @@ export class Driver extends EventEmitter<DriverEvents> {
     }
     await saved;
     if (this.#stopped) return;
-    this.#send(rd.messagesAfterPersist);
+    this.#outbox.send(rd.messagesAfterPersist);
     if (!applyFirst && rd.snapshot === undefined) this.#apply(rd);
     if (rd.snapshot !== undefined) {
       if (rd.snapshot.meta.index > this.#state.appliedIndex) {
@@ -467,32 +473,6 @@ export class Driver extends EventEmitter<DriverEvents> {
   #toPeer(messages: readonly Message[]): boolean {
     for (const m of messages) if (m.to !== this.#config.id) return true;
     return false;
-  }
-
-  /** Hands messages to the transport (one call per peer); true when any went to a peer. */
-  #send(messages: readonly Message[]): boolean {
-    if (messages.length === 0) return false;
-    if (messages.length === 1) {
-      const m = messages[0]!;
-      if (m.to === this.#config.id) {
-        this.#inbox.push(m);
-        return false;
-      }
-      this.#transport?.send(m.to, messages);
-      return true;
-    }
-    const byPeer = new Map<NodeId, Message[]>();
-    for (const m of messages) {
-      if (m.to === this.#config.id) {
-        this.#inbox.push(m);
-        continue;
-      }
-      let list = byPeer.get(m.to);
-      if (list === undefined) byPeer.set(m.to, (list = []));
-      list.push(m);
-    }
-    for (const [to, list] of byPeer) this.#transport?.send(to, list);
-    return byPeer.size > 0;
   }
 
   #onMessages(from: NodeId, messages: readonly PeerMessage[]): void {
@@ -628,6 +608,7 @@ export class Driver extends EventEmitter<DriverEvents> {
     this.#reads.rejectAll(reason);
     this.#leases.rejectAll(reason);
     this.#confChanges.rejectAll(reason);
+    this.#outbox.close();
     if (this.#running) {
       // Bounded: a storage write that never completes must not hang close().
       await new Promise<void>((resolve) => {

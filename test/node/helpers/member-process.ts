@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { createNode } from '../../../src/node/create.ts';
+import { memoryStorage } from '../../../src/storage/memory-storage.ts';
 import type { QuorumNode } from '../../../src/node/node.ts';
 import type { NodeOptions } from '../../../src/node/options.ts';
 import { QuorumError } from '../../../src/errors.ts';
@@ -157,7 +158,9 @@ async function handle(req: Request): Promise<unknown> {
 }
 
 async function main(): Promise<void> {
-  node = await createNode({ ...options, logger: process.env['QKV_TEST_LOG'] === '1' ? loud : quiet });
+  // QKV_MEMBER_STORAGE=memory (benchmarks): no disk, to separate fsync time from the rest.
+  const storage = process.env['QKV_MEMBER_STORAGE'] === 'memory' ? { storage: memoryStorage() } : {};
+  node = await createNode({ ...options, ...storage, logger: process.env['QKV_TEST_LOG'] === '1' ? loud : quiet });
   node.on('error', (err) => process.stderr.write(`[${options.id}] node error: ${err.message}\n`));
   process.on('message', (msg: Request) => {
     handle(msg).then(

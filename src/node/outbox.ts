@@ -1,0 +1,103 @@
+/**
+ * Where the driver's outgoing Raft messages go: to the transport, one call per peer, or back into
+ * this member's own inbox (a message Raft addresses to itself).
+ *
+ * Commit notices — appends without entries, sent by a leader when its commit index moves — may be
+ * held for the rest of the event-loop turn. Sending is a socket write per peer, which on a small
+ * VM costs tens to hundreds of µs of the leader's time; holding the notices lets the leader answer
+ * the writers the commit just settled first, and a write those writers issue next usually produces
+ * an append within the same turn, so the notice leaves in the same frame (one write per peer
+ * instead of two). Raft needs no notice to arrive quickly for safety; it delays only followers
+ * learning the commit index (follower reads, follower apply) by at most one turn. Held messages
+ * always leave before anything sent later to the same peer, so per-peer order is kept.
+ */
+import type { Message, NodeId } from '../protocol/types.ts';
+import type { Transport } from '../transport/types.ts';
+
+export function isCommitNotice(m: Message): boolean {
+  return m.type === 'append' && m.entries.length === 0;
+}
+
+export class Outbox {
+  readonly #self: NodeId;
+  readonly #transport: Transport | undefined;
+  readonly #toSelf: (m: Message) => void;
+  #held: Message[] = [];
+  #releaseScheduled = false;
+  #closed = false;
+  readonly #release = (): void => {
+    this.#releaseScheduled = false;
+    if (this.#held.length > 0) this.#dispatch([]);
+  };
+
+  constructor(self: NodeId, transport: Transport | undefined, toSelf: (m: Message) => void) {
+    this.#self = self;
+    this.#transport = transport;
+    this.#toSelf = toSelf;
+  }
+
+  /** Hands messages (after any held ones) to the transport; true when any went to a peer. */
+  send(messages: readonly Message[]): boolean {
+    return messages.length > 0 && this.#dispatch(messages);
+  }
+
+  #dispatch(messages: readonly Message[]): boolean {
+    if (this.#closed) return false;
+    let all = messages;
+    if (this.#held.length > 0) {
+      all = this.#held.concat(messages);
+      this.#held = [];
+    }
+    if (all.length === 0) return false;
+    if (all.length === 1) {
+      const m = all[0]!;
+      if (m.to === this.#self) {
+        this.#toSelf(m);
+        return false;
+      }
+      this.#transport?.send(m.to, all);
+      return true;
+    }
+    const byPeer = new Map<NodeId, Message[]>();
+    for (const m of all) {
+      if (m.to === this.#self) {
+        this.#toSelf(m);
+        continue;
+      }
+      let list = byPeer.get(m.to);
+      if (list === undefined) byPeer.set(m.to, (list = []));
+      list.push(m);
+    }
+    for (const [to, list] of byPeer) this.#transport?.send(to, list);
+    return byPeer.size > 0;
+  }
+
+  /**
+   * Sends `messages` except commit notices, which are held until the next send or the end of this
+   * event-loop turn (setImmediate), whichever comes first. True when any message went to a peer now.
+   */
+  sendHoldingNotices(messages: readonly Message[]): boolean {
+    if (this.#closed || messages.length === 0) return false;
+    // A notice to a peer that also gets something else now goes with it (per-peer order).
+    const others = new Set<NodeId>();
+    for (const m of messages) if (!isCommitNotice(m)) others.add(m.to);
+    const now: Message[] = [];
+    const hold: Message[] = [];
+    for (const m of messages) (m.to !== this.#self && !others.has(m.to) && isCommitNotice(m) ? hold : now).push(m);
+    const sent = this.send(now); // Also sends what was held before (it is older).
+    if (hold.length > 0) {
+      for (const m of hold) this.#held.push(m);
+      if (!this.#releaseScheduled) {
+        this.#releaseScheduled = true;
+        setImmediate(this.#release);
+      }
+    }
+    return sent;
+  }
+
+  /** Drops held messages and sends nothing more (the member is stopping). */
+  close(): void {
+    this.#closed = true;
+    this.#held = [];
+  }
+}
