@@ -36,6 +36,7 @@ export class AppliedState {
   #dedupe: DedupeTable;
   // Invariant: appliedIndex <= raft commit; it only grows (a snapshot install jumps forward).
   #appliedIndex: number;
+  #appliedBytes = 0;
 
   /**
    * The state of `snapshot` (empty when its index is 0). `restored` is the snapshot's store when
@@ -75,6 +76,11 @@ export class AppliedState {
     return this.#appliedIndex;
   }
 
+  /** Bytes of entry data applied by this instance (not restored from a snapshot); only grows. */
+  get appliedBytes(): number {
+    return this.#appliedBytes;
+  }
+
   /**
    * Replaces everything with a snapshot from the leader (the store becomes a new object). The new
    * store is rebuilt in slices (Store.restoreAsync): until it resolves, the old store keeps
@@ -98,6 +104,7 @@ export class AppliedState {
   apply(entry: Entry, onConfChange: (entry: Entry) => void): AppliedCommand | undefined {
     if (entry.index <= this.#appliedIndex) return undefined;
     this.#appliedIndex = entry.index;
+    this.#appliedBytes += entry.data.length;
     if (entry.type === 'confChange') {
       onConfChange(entry);
       return undefined;

@@ -167,6 +167,7 @@ export class Driver extends EventEmitter<DriverEvents> {
         storage,
         state: this.#state,
         snapshotEvery: config.snapshotEvery,
+        snapshotEveryBytes: config.snapshotEveryBytes,
         confState: () => this.#raft.status().confState,
         flushHardState: () => this.#flushHardState(),
         kick: () => this.#kick(),

@@ -56,8 +56,18 @@ export interface NodeOptions {
   readonly checkQuorum?: boolean;
   /** Serve ReadIndex from the leader lease (requires checkQuorum). @default false */
   readonly leaseReads?: boolean;
-  /** Snapshot the store every this many applied entries. @default 10_000 */
+  /**
+   * Snapshot the store every this many applied entries (etcd's `--snapshot-count` default). A
+   * snapshot encodes the whole store, so its cost per write is the store's size over this.
+   * @default 100_000
+   */
   readonly snapshotEvery?: number;
+  /**
+   * Also snapshot once the entries applied since the last snapshot hold this many bytes of
+   * commands: bounds the in-memory log and the WAL replayed at restart when values are large.
+   * @default 64 MiB
+   */
+  readonly snapshotEveryBytes?: number;
   /**
    * @deprecated Has no effect; still validated (a non-negative integer) so existing configs keep
    * working. Storage never serves a log entry at or below its latest snapshot, so entries kept
@@ -114,6 +124,7 @@ export interface NodeConfig {
   readonly checkQuorum: boolean;
   readonly leaseReads: boolean;
   readonly snapshotEvery: number;
+  readonly snapshotEveryBytes: number;
   /** @deprecated Unused (see {@link NodeOptions.snapshotCatchUpEntries}). */
   readonly snapshotCatchUpEntries: number;
   readonly requestTimeoutMs: number;
@@ -251,7 +262,7 @@ export function normalizeOptions(options: NodeOptions): NodeConfig {
   const checkQuorum = bool(options, 'checkQuorum', true);
   const leaseReads = bool(options, 'leaseReads', false);
   if (leaseReads && !checkQuorum) throw new RangeError('createNode: leaseReads requires checkQuorum');
-  const snapshotEvery = int(options, 'snapshotEvery', 10_000, 1);
+  const snapshotEvery = int(options, 'snapshotEvery', 100_000, 1);
   const config: NodeConfig = {
     id,
     peers,
@@ -273,6 +284,7 @@ export function normalizeOptions(options: NodeOptions): NodeConfig {
     checkQuorum,
     leaseReads,
     snapshotEvery,
+    snapshotEveryBytes: int(options, 'snapshotEveryBytes', 64 * 1024 * 1024, 1),
     snapshotCatchUpEntries: int(options, 'snapshotCatchUpEntries', Math.min(5_000, snapshotEvery), 0),
     requestTimeoutMs: int(options, 'requestTimeoutMs', 5_000, 1),
     closeTimeoutMs: int(options, 'closeTimeoutMs', 2_000, 0),

@@ -1,6 +1,6 @@
 /**
  * Periodic snapshots, in two steps so apply and ticks go on while the store encodes: once
- * `snapshotEvery` entries were applied, take an O(1) view at the applied index (with Raft's
+ * `snapshotEvery` entries (or `snapshotEveryBytes` bytes of entries) were applied, take an O(1) view at the applied index (with Raft's
  * confState at that same moment) and encode it in the background, in slices that yield to the
  * event loop; when the bytes are ready, a later turn of the driver loop writes them to storage and
  * compacts the log. At most one snapshot is in flight; `stop()` aborts it.
@@ -15,6 +15,7 @@ export interface SnapshotHost {
   readonly storage: Storage;
   readonly state: AppliedState;
   readonly snapshotEvery: number;
+  readonly snapshotEveryBytes: number;
   /** Raft's applied configuration now. */
   confState(): ConfState;
   /** Persists a deferred commit-only hard state (a snapshot must not pass the durable commit). */
@@ -28,6 +29,8 @@ export interface SnapshotHost {
 export class PeriodicSnapshots {
   readonly #host: SnapshotHost;
   #index: number;
+  /** `state.appliedBytes` when the last snapshot was taken or installed. */
+  #bytesMark: number;
   /** The background encode, while one runs. */
   #job: Promise<void> | undefined;
   /** Its result, waiting for the loop to write it. */
@@ -37,11 +40,13 @@ export class PeriodicSnapshots {
   constructor(host: SnapshotHost, index: number) {
     this.#host = host;
     this.#index = index;
+    this.#bytesMark = host.state.appliedBytes;
   }
 
   /** A snapshot from the leader was installed at `index` (it supersedes an older one in flight). */
   installed(index: number): void {
     this.#index = index;
+    this.#bytesMark = this.#host.state.appliedBytes;
   }
 
   /**
@@ -64,8 +69,10 @@ export class PeriodicSnapshots {
       return;
     }
     if (this.#job !== undefined) return;
-    if (host.state.appliedIndex - this.#index < host.snapshotEvery) return;
-    const view = host.state.view();
+    const state = host.state;
+    if (state.appliedIndex - this.#index < host.snapshotEvery && state.appliedBytes - this.#bytesMark < host.snapshotEveryBytes) return;
+    this.#bytesMark = state.appliedBytes;
+    const view = state.view();
     const confState = host.confState();
     this.#job = view
       .encode(this.#abort.signal)

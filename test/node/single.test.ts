@@ -354,6 +354,27 @@ test('snapshots every snapshotEvery entries; restart restores the store and repl
   }
 });
 
+test('snapshotEveryBytes: large values trigger a snapshot long before snapshotEvery entries', async () => {
+  const storage = newStorage();
+  const node = await single({ snapshotEvery: 1_000_000, snapshotEveryBytes: 16 * 1024 }, storage);
+  try {
+    const value = 'x'.repeat(4096);
+    for (let i = 0; i < 3; i++) await node.put(`/big/${i}`, value);
+    await sleep(50);
+    assert.is(storage.snapshot().meta.index, 0, 'under the byte bound: no snapshot');
+    for (let i = 3; i < 8; i++) await node.put(`/big/${i}`, value);
+    await until(() => storage.snapshot().meta.index > 0, 1000, 'snapshot by bytes');
+    assert.ok(storage.firstIndex() > 1, 'log compacted behind the snapshot');
+  } finally {
+    await node.close();
+  }
+  const bad = await createNode({ id: 'a', storage: newStorage(), snapshotEveryBytes: 0 } as NodeOptions).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.ok(bad instanceof RangeError && /snapshotEveryBytes/.test(bad.message), 'a bad snapshotEveryBytes is a RangeError naming it');
+});
+
 test('backup + restoreFrom + snapshotBytes', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'qkv-node-'));
   try {
