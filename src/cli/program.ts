@@ -171,7 +171,7 @@ function addMemberCommands(program: Command, act: Act, state: RunState): void {
     .option('--listen-client-url <url>', 'client URL to serve the JSON API on (http:// or https://)', 'http://127.0.0.1:2379')
     .option('--heartbeat-interval <ms>', 'leader heartbeat interval in ms', '100')
     .option('--election-timeout <ms>', 'election timeout in ms', '1000')
-    .option('--snapshot-count <n>', 'applied entries between snapshots', '10000')
+    .option('--snapshot-count <n>', 'applied entries between snapshots', '100000')
     .option('--client-token <token>', 'bearer token clients must send')
     .option('--peer-token <token>', 'cluster token peers must present')
     .option('--cert-file <file>', 'client endpoint TLS certificate')

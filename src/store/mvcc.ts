@@ -21,11 +21,6 @@ export interface Change {
 /** Keys written at one revision, in op order: a string for the common single-key case. */
 export type LogEntry = string | readonly string[];
 
-function seqKeyProbe(key: string): string {
-  const seq = key.normalize();
-  return seq === key ? seq : flatKey(key);
-}
-
 export class Keyspace {
   readonly tree: OrderedMap<Revision>;
   // Invariant: compactRevision <= revision.
@@ -105,7 +100,7 @@ export class Keyspace {
 
   /** A new head record in both indexes; the key is kept, so it is kept flat (see flatKey). */
   #install(key: string, rec: Revision): void {
-    const flat = process.env.QKV_SEQ === '1' ? seqKeyProbe(key) : flatKey(key);
+    const flat = flatKey(key);
     this.tree.set(flat, rec);
     this.#heads.set(flat, rec);
   }
