@@ -10,7 +10,7 @@ import { encodeCommand } from './codec.ts';
 import { fnv1a32 } from './hash.ts';
 import { Lessor } from './lessor.ts';
 import { Keyspace } from './mvcc.ts';
-import { getNow, rangeQuery } from './range.ts';
+import { getNow, isCurrentPointRead, rangeQuery } from './range.ts';
 import { capture, restore, restoreAsync } from './snapshot.ts';
 import type { RestoreAsyncOptions, StoreSnapshot } from './snapshot.ts';
 import { Writer, doDelete, doPut, doTxn } from './txn.ts';
@@ -153,7 +153,7 @@ export class Store {
 
   range(range: KeyRange, options?: RangeOptions): StoredRangeResult {
     checkRead(range, options, this.limits);
-    if (options === undefined && 'key' in range) return getNow(this.#ks, range.key);
+    if ('key' in range && isCurrentPointRead(options)) return getNow(this.#ks, range.key);
     return rangeQuery(this.#ks, range, options);
   }
 

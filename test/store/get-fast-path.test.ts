@@ -1,0 +1,69 @@
+// Proves the point-read fast path (Store.range({ key }) with no options, or options that cannot
+// change a one-key result, served by getNow) returns exactly what the general range path returns:
+// on seeded random command sequences (test/store/gen.ts: puts, deletes, txns, compactions, leases)
+// every key, present, absent or deleted, is read both ways after every command and the results
+// are compared whole (kvs, count, more, revision). The general path is forced by reading at the
+// current revision explicitly and by the equivalent one-key interval [key, key + '\0').
+// Replay one seed with: STORE_SEED=<seed> node --import tsx test/store/get-fast-path.test.ts
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Store } from '../../src/store/index.ts';
+import { isCurrentPointRead } from '../../src/store/range.ts';
+import type { RangeOptions } from '../../src/store/types.ts';
+import { Gen, KEYS } from './gen.ts';
+import { tryApply } from './support.ts';
+
+const SEQUENCES = Number(process.env.STORE_SEQUENCES ?? 300);
+const ONLY = process.env.STORE_SEED === undefined ? undefined : Number(process.env.STORE_SEED);
+
+/** Options a point read may carry that must still take the fast path (the node's get passes { limit: 1 }). */
+const FAST_OPTIONS: readonly (RangeOptions | undefined)[] = [
+  undefined,
+  {},
+  { limit: 1 },
+  { limit: 0 },
+  { revision: 0 },
+  { sort: { by: 'value', order: 'desc' } },
+  { keysOnly: false, countOnly: false, minCreateRevision: 0, maxModRevision: 0 },
+];
+
+test('options that cannot change a one-key result are recognised, the others are not', () => {
+  for (const o of FAST_OPTIONS) assert.ok(isCurrentPointRead(o), JSON.stringify(o));
+  const slow: RangeOptions[] = [{ revision: 3 }, { keysOnly: true }, { countOnly: true }, { minCreateRevision: 1 }, { maxCreateRevision: 1 }, { minModRevision: 1 }, { maxModRevision: 1 }];
+  for (const o of slow) assert.not.ok(isCurrentPointRead(o), JSON.stringify(o));
+});
+
+test('a point read equals the general range path after every command', () => {
+  const seeds = ONLY === undefined ? Array.from({ length: SEQUENCES }, (_, i) => i + 1) : [ONLY];
+  const keys = [...KEYS, 'zz-never-written'];
+  for (const seed of seeds) {
+    const g = new Gen(seed);
+    const s = new Store();
+    for (let step = 0; step < 40; step++) {
+      tryApply(s, g.command(s.revision));
+      if (g.chance(0.05) && s.revision > 0) tryApply(s, { type: 'compact', revision: Math.max(1, s.revision - g.int(5)) });
+      for (const key of keys) {
+        const where = `seed ${seed} step ${step} key ${key}; reproduce: STORE_SEED=${seed} node --import tsx test/store/get-fast-path.test.ts`;
+        const general = s.range({ start: key, end: `${key}\0` });
+        if (s.revision > 0) assert.equal(s.range({ key }, { revision: s.revision }), general, where);
+        for (const o of FAST_OPTIONS) assert.equal(s.range({ key }, o), general, `${where} options ${JSON.stringify(o)}`);
+      }
+    }
+  }
+});
+
+test('the result is fresh: changing it does not change the store or a later read', () => {
+  const s = new Store();
+  s.apply({ type: 'put', request: { key: 'k', value: Uint8Array.of(1) } });
+  const first = s.range({ key: 'k' });
+  first.kvs.push(first.kvs[0] as never);
+  s.apply({ type: 'put', request: { key: 'k', value: Uint8Array.of(2) } });
+  assert.equal(first.kvs[0]?.value, Uint8Array.of(1), 'a later write does not change an earlier result');
+  const second = s.range({ key: 'k' });
+  assert.is(second.kvs.length, 1);
+  assert.equal(second.kvs[0]?.value, Uint8Array.of(2));
+  assert.is(second.kvs[0]?.version, 2);
+  assert.equal(s.range({ key: 'missing' }), { kvs: [], count: 0, more: false, revision: 2 });
+});
+
+test.run();
