@@ -146,20 +146,21 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
   get<T>(key: string, options: GetOptions = {}): Promise<KeyValue<T> | undefined> {
     try {
       const range = toRange(key);
-      const rangeOptions = options.revision === undefined ? GET_OPTIONS : toRangeOptions({ revision: options.revision, limit: 1 });
+      const revision = options.revision === undefined ? undefined : toRangeOptions({ revision: options.revision }).revision;
       // Serializable reads take no barrier: no extra await on the hot path.
       if (options.consistency === 'serializable') {
         this.#checkOpen();
-        return Promise.resolve(this.#readOne<T>(range, rangeOptions));
+        return Promise.resolve(this.#readOne<T>(range, revision));
       }
-      return this.#beforeRead(options).then(() => this.#readOne<T>(range, rangeOptions));
+      return this.#beforeRead(options).then(() => this.#readOne<T>(range, revision));
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  #readOne<T>(range: KeyRange, rangeOptions: RangeOptions): KeyValue<T> | undefined {
-    const kv = this.#driver.store.range(range, rangeOptions).kvs[0];
+  #readOne<T>(range: KeyRange, revision: number | undefined): KeyValue<T> | undefined {
+    const store = this.#driver.store;
+    const kv = 'key' in range ? store.get(range.key, revision) : store.range(range, revision === undefined ? GET_OPTIONS : { revision, limit: 1 }).kvs[0];
     return kv === undefined ? undefined : toKeyValue<T>(kv, this.#codec);
   }
 

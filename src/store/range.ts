@@ -76,9 +76,19 @@ export function isCurrentPointRead(o: RangeOptions | undefined): boolean {
  * rangeQuery (docs/store.md, "Get at 1M keys").
  */
 export function getNow(ks: Keyspace, key: string): StoredRangeResult {
-  const head = ks.head(key);
-  if (head === undefined || head.version === 0) return { kvs: [], count: 0, more: false, revision: ks.revision };
-  return { kvs: [toKeyValue(key, head)], count: 1, more: false, revision: ks.revision };
+  const kv = getAt(ks, key, 0);
+  return kv === undefined ? { kvs: [], count: 0, more: false, revision: ks.revision } : { kvs: [kv], count: 1, more: false, revision: ks.revision };
+}
+
+/**
+ * One key's live state at `rev` (0 = now; else checked against [compactRevision, revision] like
+ * any read), or undefined when it was absent: the point read without a range result around it
+ * (Store.get) — one object per hit, none per miss, which at 1M keys is most of what a get costs
+ * beyond its hash lookup (docs/store.md, "Get at 1M keys").
+ */
+export function getAt(ks: Keyspace, key: string, rev: number): StoredKeyValue | undefined {
+  const rec = rev === 0 ? ks.live(key) : liveAt(ks.head(key), readRevision(ks, rev));
+  return rec === undefined ? undefined : toKeyValue(key, rec);
 }
 
 /** The options of a read that passed none (shared, never mutated). */

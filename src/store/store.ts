@@ -10,7 +10,7 @@ import { encodeCommand } from './codec.ts';
 import { fnv1a32 } from './hash.ts';
 import { Lessor } from './lessor.ts';
 import { Keyspace } from './mvcc.ts';
-import { getNow, isCurrentPointRead, rangeQuery } from './range.ts';
+import { getAt, getNow, isCurrentPointRead, rangeQuery } from './range.ts';
 import { capture, restore, restoreAsync } from './snapshot.ts';
 import type { RestoreAsyncOptions, StoreSnapshot } from './snapshot.ts';
 import { Writer, doDelete, doPut, doTxn } from './txn.ts';
@@ -21,11 +21,12 @@ import type {
   LeaseInfo,
   RangeOptions,
   StoreLimits,
+  StoredKeyValue,
   StoredRangeResult,
   WatchOptions,
   Watcher,
 } from './types.ts';
-import { checkRead, resolveLimits, validateCommand } from './validate.ts';
+import { checkGet, checkRead, resolveLimits, validateCommand } from './validate.ts';
 import type { ResolvedLimits } from './validate.ts';
 import { WatchHub } from './watch-hub.ts';
 
@@ -149,6 +150,16 @@ export class Store {
     for (const key of keys) if (this.#ks.live(key) !== undefined) w.remove(key);
     this.#commit(w);
     return { type: 'leaseRevoke', id, revision: this.#ks.revision, deleted: w.changes.length };
+  }
+
+  /**
+   * The live state of `key` now, or at `revision` (a past read: `CompactedError` below the
+   * compaction point, `FutureRevisionError` above the current revision); undefined when the key
+   * was absent. Same record as `range({ key }, { revision })` returns, without the range result.
+   */
+  get(key: string, revision?: number): StoredKeyValue | undefined {
+    checkGet(key, revision, this.limits);
+    return getAt(this.#ks, key, revision ?? 0);
   }
 
   range(range: KeyRange, options?: RangeOptions): StoredRangeResult {

@@ -4,9 +4,14 @@
 // every key, present, absent or deleted, is read both ways after every command and the results
 // are compared whole (kvs, count, more, revision). The general path is forced by reading at the
 // current revision explicitly and by the equivalent one-key interval [key, key + '\0').
+// Store.get(key, revision?) — the point read without a range result — is checked the same way:
+// equal to range({ key }, { revision }).kvs[0] for every key at the current and at every past
+// revision (the same CompactedError / FutureRevisionError outside the readable window), and it
+// validates its arguments like a range.
 // Replay one seed with: STORE_SEED=<seed> node --import tsx test/store/get-fast-path.test.ts
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { CompactedError, FutureRevisionError, InvalidArgumentError, RequestTooLargeError } from '../../src/errors.ts';
 import { Store } from '../../src/store/index.ts';
 import { isCurrentPointRead } from '../../src/store/range.ts';
 import type { RangeOptions } from '../../src/store/types.ts';
@@ -64,6 +69,53 @@ test('the result is fresh: changing it does not change the store or a later read
   assert.equal(second.kvs[0]?.value, Uint8Array.of(2));
   assert.is(second.kvs[0]?.version, 2);
   assert.equal(s.range({ key: 'missing' }), { kvs: [], count: 0, more: false, revision: 2 });
+});
+
+/** What a call returns or throws, comparable with assert.equal (errors by class and message). */
+function outcome(f: () => unknown): unknown {
+  try {
+    return { ok: f() };
+  } catch (err) {
+    return { threw: (err as Error).constructor.name, message: (err as Error).message };
+  }
+}
+
+test('get(key, revision?) equals the first kv of range({ key }, { revision }) at every revision', () => {
+  const seeds = ONLY === undefined ? Array.from({ length: Math.ceil(SEQUENCES / 3) }, (_, i) => i + 1) : [ONLY];
+  const keys = [...KEYS, 'zz-never-written'];
+  for (const seed of seeds) {
+    const g = new Gen(seed);
+    const s = new Store();
+    for (let step = 0; step < 30; step++) {
+      tryApply(s, g.command(s.revision));
+      if (g.chance(0.08) && s.revision > 0) tryApply(s, { type: 'compact', revision: Math.max(1, s.revision - g.int(5)) });
+      for (const key of keys) {
+        const where = `seed ${seed} step ${step} key ${key}; reproduce: STORE_SEED=${seed} node --import tsx test/store/get-fast-path.test.ts`;
+        assert.equal(s.get(key), s.range({ key }).kvs[0], where);
+        for (let rev = 0; rev <= s.revision + 1; rev++) {
+          const viaGet = outcome(() => s.get(key, rev));
+          const viaRange = outcome(() => s.range({ key }, { revision: rev }).kvs[0]);
+          assert.equal(viaGet, viaRange, `${where} revision ${rev}`);
+        }
+      }
+    }
+  }
+});
+
+test('get: past-revision errors and argument checks', () => {
+  const s = new Store({ maxKeyBytes: 8 });
+  for (let i = 1; i <= 4; i++) s.apply({ type: 'put', request: { key: 'k', value: Uint8Array.of(i) } });
+  s.apply({ type: 'compact', revision: 3 });
+  assert.is(s.get('k', 3)?.value[0], 3);
+  assert.is(s.get('k', 0)?.value[0], 4);
+  assert.throws(() => s.get('k', 2), (e: unknown) => e instanceof CompactedError);
+  assert.throws(() => s.get('k', 5), (e: unknown) => e instanceof FutureRevisionError);
+  assert.throws(() => s.get(''), (e: unknown) => e instanceof InvalidArgumentError);
+  assert.throws(() => s.get(7 as unknown as string), (e: unknown) => e instanceof InvalidArgumentError);
+  assert.throws(() => s.get('k', -1), (e: unknown) => e instanceof InvalidArgumentError);
+  assert.throws(() => s.get('k', 1.5), (e: unknown) => e instanceof InvalidArgumentError);
+  assert.throws(() => s.get('a-key-too-long'), (e: unknown) => e instanceof RequestTooLargeError);
+  assert.is(s.get('absent'), undefined);
 });
 
 test.run();
