@@ -13,6 +13,13 @@ import type { ProposalId } from './codec.ts';
 import { Membership } from './membership.ts';
 import { DedupeTable } from './proposals.ts';
 
+/**
+ * What one log entry costs in memory beyond its data (the entry and its buffer view in the
+ * storage's in-memory log, the index bookkeeping): measured ≈ 250 B for 100k small entries.
+ * Counted by `appliedBytes`, so `snapshotEveryBytes` bounds memory also when values are small.
+ */
+export const ENTRY_OVERHEAD_BYTES = 256;
+
 /** A command applied by {@link AppliedState.apply}: its proposal id and the store's answer. */
 export interface AppliedCommand {
   readonly id: ProposalId;
@@ -76,7 +83,10 @@ export class AppliedState {
     return this.#appliedIndex;
   }
 
-  /** Bytes of entry data applied by this instance (not restored from a snapshot); only grows. */
+  /**
+   * Approximate memory of the entries applied by this instance (not restored from a snapshot):
+   * their data plus {@link ENTRY_OVERHEAD_BYTES} each. Only grows.
+   */
   get appliedBytes(): number {
     return this.#appliedBytes;
   }
@@ -104,7 +114,7 @@ export class AppliedState {
   apply(entry: Entry, onConfChange: (entry: Entry) => void): AppliedCommand | undefined {
     if (entry.index <= this.#appliedIndex) return undefined;
     this.#appliedIndex = entry.index;
-    this.#appliedBytes += entry.data.length;
+    this.#appliedBytes += entry.data.length + ENTRY_OVERHEAD_BYTES;
     if (entry.type === 'confChange') {
       onConfChange(entry);
       return undefined;

@@ -4,7 +4,8 @@
  * queued and fed to Raft between Ready batches, so Raft is never touched while a batch is being
  * persisted; the time a batch spends in fsync is what batches the next one (group commit).
  *
- * Ready order (src/raft/types.ts), with apply overlapping the fsync as etcd's raftNode does:
+ * Ready order (src/raft/types.ts), with apply overlapping the fsync as etcd's raftNode does
+ * (a Ready with nothing to persist just applies, then sends, holding commit notices: outbox.ts):
  * 1. send `messages` and let the transport write them (the leader replicates while it persists);
  * 2. start ONE storage.save for entries + hard state (+ a received snapshot);
  * 3. meanwhile apply `committedEntries` — they are committed, i.e. durable on a quorum, so
@@ -116,7 +117,12 @@ export class Driver extends EventEmitter<DriverEvents> {
     this.#config = config;
     this.#storage = storage;
     this.#transport = init.transport;
-    this.#outbox = new Outbox(config.id, init.transport, (m) => this.#inbox.push(m));
+    this.#outbox = new Outbox(
+      config.id,
+      init.transport,
+      (m) => this.#inbox.push(m),
+      (err) => this.#fail(err),
+    );
     const snap = storage.snapshot();
     this.#state = init.state ?? new AppliedState(init.limits, config.dedupeEntries, snap);
     this.#raft = new RawNode({

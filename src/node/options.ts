@@ -63,8 +63,9 @@ export interface NodeOptions {
    */
   readonly snapshotEvery?: number;
   /**
-   * Also snapshot once the entries applied since the last snapshot hold this many bytes of
-   * commands: bounds the in-memory log and the WAL replayed at restart when values are large.
+   * Also snapshot once the entries applied since the last snapshot take this many bytes (their
+   * data plus ~256 B each for the in-memory log): bounds the in-memory log and the WAL replayed
+   * at restart. A tiny value snapshots the whole store after nearly every entry.
    * @default 64 MiB
    */
   readonly snapshotEveryBytes?: number;

@@ -22,18 +22,26 @@ export class Outbox {
   readonly #self: NodeId;
   readonly #transport: Transport | undefined;
   readonly #toSelf: (m: Message) => void;
+  readonly #onError: (err: unknown) => void;
   #held: Message[] = [];
   #releaseScheduled = false;
   #closed = false;
   readonly #release = (): void => {
     this.#releaseScheduled = false;
-    if (this.#held.length > 0) this.#dispatch([]);
+    // Runs outside the driver loop (setImmediate): a transport that throws must stop the member
+    // through its error path, not escape into the host process as an uncaught exception.
+    try {
+      if (this.#held.length > 0) this.#dispatch([]);
+    } catch (err) {
+      this.#onError(err);
+    }
   };
 
-  constructor(self: NodeId, transport: Transport | undefined, toSelf: (m: Message) => void) {
+  constructor(self: NodeId, transport: Transport | undefined, toSelf: (m: Message) => void, onError: (err: unknown) => void) {
     this.#self = self;
     this.#transport = transport;
     this.#toSelf = toSelf;
+    this.#onError = onError;
   }
 
   /** Hands messages (after any held ones) to the transport; true when any went to a peer. */
@@ -95,8 +103,15 @@ export class Outbox {
     return sent;
   }
 
-  /** Drops held messages and sends nothing more (the member is stopping). */
+  /**
+   * Sends what is held, then nothing more (the member is stopping; the transport drains its queue
+   * when it stops). A held notice may be the only way the others learn that an entry committed —
+   * e.g. the leader's own removal from a 2-voter cluster: without it the survivor keeps the old
+   * configuration and can never win an election.
+   */
   close(): void {
+    if (this.#closed) return;
+    this.#release();
     this.#closed = true;
     this.#held = [];
   }

@@ -266,13 +266,13 @@ export function validateCommand(cmd: Command, limits: ResolvedLimits, measure: (
 
 
 
-/** Shape checks for a read (Store.range / watch), which do not go through a command. */
 /** Checks a point read's key and optional revision (Store.get). */
 export function checkGet(key: unknown, revision: unknown, limits: ResolvedLimits): void {
   checkKey(limits, key);
   if (revision !== undefined && !isNat(revision)) throw bad('revision must be a non-negative integer');
 }
 
+/** Shape checks for a read (Store.range / watch), which do not go through a command. */
 export function checkRead(range: KeyRange, options: unknown, limits: ResolvedLimits): void {
   checkRange(limits, range);
   if (options !== undefined) checkRangeOptions(options);

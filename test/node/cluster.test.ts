@@ -3,7 +3,8 @@
 // leader failover by isolating the leader (bounded time, writes resume), a follower's watcher
 // sees every revision exactly once across a leader change, leases expire only on the leader and
 // never early across a failover, membership (join as learner → promote → remove), leadership
-// transfer, typed errors without a quorum, and a restarted member catching up by snapshot.
+// transfer, a leader removing itself from a 2-voter cluster, typed errors without a quorum, and a
+// restarted member catching up by snapshot.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { QuorumError, StoppedError, TimeoutError } from '../../src/errors.ts';
@@ -239,6 +240,29 @@ test('membership: join as learner → promote → remove; transfer leadership', 
   } finally {
     await n4?.close();
     await c.closeAll();
+  }
+});
+
+test('a leader that removes itself from a 2-voter cluster leaves a survivor that leads', async () => {
+  // Regression (session 3): the leader applied its own removal, held the commit notice to the end
+  // of the turn and closed before it went out; the survivor never learned the removal committed,
+  // kept the 2-voter configuration and could never win an election.
+  for (let round = 0; round < 3; round++) {
+    const c = await readyCluster(2);
+    try {
+      const leader = c.leader()!;
+      await leader.put('/x', round);
+      const survivor = [...c.nodes.values()].find((n) => n !== leader)!;
+      await leader.cluster.remove(leader.id);
+      await until(() => survivor.status().role === 'leader', 3_000, `round ${round}: the survivor to lead`);
+      assert.equal(
+        survivor.status().members.map((m) => m.id),
+        [survivor.id],
+      );
+      assert.is((await survivor.put('/after', 1)).revision > 0, true);
+    } finally {
+      await c.closeAll();
+    }
   }
 });
 

@@ -25,6 +25,9 @@ function recorder(): { transport: Transport; sent: { to: NodeId; batch: readonly
   return { transport, sent };
 }
 
+const fail = (err: unknown): never => {
+  throw err;
+};
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const commits = (batch: readonly PeerMessage[]): number[] => batch.map((m) => (m.type === 'app' ? -1 : m.commit));
 
@@ -37,7 +40,7 @@ test('only an append without entries is a commit notice', () => {
 
 test('a held notice leaves at the end of the turn when nothing else is sent', async () => {
   const { transport, sent } = recorder();
-  const box = new Outbox('a', transport, () => assert.unreachable('nothing to self'));
+  const box = new Outbox('a', transport, () => assert.unreachable('nothing to self'), fail);
   assert.is(box.sendHoldingNotices([msg('append', 'b', 7), msg('append', 'c', 7)]), false);
   await Promise.resolve();
   assert.is(sent.length, 0, 'held through microtasks (writers answered first)');
@@ -53,7 +56,7 @@ test('a held notice leaves at the end of the turn when nothing else is sent', as
 
 test('a held notice goes out in the same call as the next message to its peer, ahead of it', async () => {
   const { transport, sent } = recorder();
-  const box = new Outbox('a', transport, () => {});
+  const box = new Outbox('a', transport, () => {}, fail);
   box.sendHoldingNotices([msg('append', 'b', 7)]);
   assert.is(box.send([msg('append', 'b', 8, [ENTRY])]), true);
   assert.is(sent.length, 1, 'one transport call → one frame');
@@ -65,7 +68,7 @@ test('a held notice goes out in the same call as the next message to its peer, a
 test('everything but notices leaves at once; a notice to a peer that gets more now goes with it', () => {
   const { transport, sent } = recorder();
   const self: Message[] = [];
-  const box = new Outbox('a', transport, (m) => self.push(m));
+  const box = new Outbox('a', transport, (m) => self.push(m), fail);
   const sentNow = box.sendHoldingNotices([
     msg('heartbeat', 'b', 3),
     msg('append', 'c', 3),
@@ -85,14 +88,30 @@ test('everything but notices leaves at once; a notice to a peer that gets more n
   assert.is(self.length, 1, 'a message to itself goes to its inbox');
 });
 
-test('close drops held notices', async () => {
+test('close sends what is held, then nothing more', async () => {
   const { transport, sent } = recorder();
-  const box = new Outbox('a', transport, () => {});
+  const box = new Outbox('a', transport, () => {}, fail);
   box.sendHoldingNotices([msg('append', 'b', 7)]);
   box.close();
+  assert.equal(
+    sent.map((s) => [s.to, commits(s.batch)]),
+    [['b', [7]]],
+    'a held notice may be the only news of a commit (e.g. the leader removed itself)',
+  );
   await turn();
-  assert.is(sent.length, 0);
+  assert.is(sent.length, 1, 'not sent twice');
   assert.is(box.send([msg('heartbeat', 'b', 1)]), false);
+  assert.is(sent.length, 1);
+});
+
+test('a transport that throws while held notices are released reaches onError, not the host', async () => {
+  const errors: unknown[] = [];
+  const boom = new Error('boom');
+  const transport: Transport = { ...recorder().transport, send: () => { throw boom; } };
+  const box = new Outbox('a', transport, () => {}, (e) => errors.push(e));
+  box.sendHoldingNotices([msg('append', 'b', 7)]);
+  await turn();
+  assert.equal(errors, [boom]);
 });
 
 test.run();

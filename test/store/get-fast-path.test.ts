@@ -21,7 +21,7 @@ import { tryApply } from './support.ts';
 const SEQUENCES = Number(process.env.STORE_SEQUENCES ?? 300);
 const ONLY = process.env.STORE_SEED === undefined ? undefined : Number(process.env.STORE_SEED);
 
-/** Options a point read may carry that must still take the fast path (the node's get passes { limit: 1 }). */
+/** Options a point read may carry that must still take the fast path. */
 const FAST_OPTIONS: readonly (RangeOptions | undefined)[] = [
   undefined,
   {},
