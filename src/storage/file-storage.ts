@@ -311,6 +311,17 @@ class FileStorage implements Storage {
         const snapshotChanged = this.#applyDurable(group);
         for (const p of group) p.resolve();
         if (snapshotChanged) this.#cleanup(() => this.#retainSnapshots(false));
+        // Idle: top up the zero-filled runway (wal.ts, ZERO_CHUNK_BYTES), one chunk at a time, so
+        // a save that arrives meanwhile waits for one write at most; the callers above are
+        // already answered.
+        try {
+          while (this.#queue.length === 0 && this.#status === 'open') {
+            const wal = this.#wal;
+            if (wal === undefined || !(await wal.extendRunway())) break;
+          }
+        } catch (err) {
+          this.#fail('write', err);
+        }
       }
     } finally {
       // Runs synchronously after the last check of the queue, so a save pushed later starts a new loop.

@@ -53,6 +53,19 @@ import {
  */
 const O_DSYNC: number = process.platform === 'linux' ? (fs.constants.O_DSYNC ?? 0) : 0;
 
+/**
+ * Zeros written ahead of the tail of the live segment, in chunks of this size, when the writer
+ * is idle. A segment is preallocated with ftruncate, which leaves a hole: the first write into
+ * each block of a hole allocates it, and a durable write then also waits for the file system's
+ * journal to commit that allocation — measured here for a 17 KB record (a 256-entry batch):
+ * 576 µs into a hole against 290 µs into written zeros, 800 against 510 µs with three members
+ * writing at once. Overwriting zeros that are already durable needs no journal commit.
+ */
+export const ZERO_CHUNK_BYTES = 256 * 1024;
+/** The zero-filled runway is topped up while it is shorter than this. */
+export const ZERO_RUNWAY_BYTES = 1024 * 1024;
+let zeroChunk: Buffer | undefined;
+
 export const SEGMENT_FILE_RE = /^([0-9a-f]{16})\.wal$/;
 const SEGMENT_TEMP = 'wal.tmp';
 
@@ -241,6 +254,11 @@ export class WalWriter {
   // Invariant: bytes [0, #offset) of the live segment are durable records; the rest are zeros.
   #offset: number;
   /**
+   * Bytes [#offset, #zeroedEnd) were written as zeros (allocated, durable), so appends there are
+   * plain overwrites; after it the file may be a hole (see ZERO_CHUNK_BYTES). Never below #offset.
+   */
+  #zeroedEnd: number;
+  /**
    * Size of the live segment file, as preallocated. A record that does not fit goes to a new
    * segment preallocated to hold it, so no write ever grows a file. Not `cfg.segmentBytes`: a
    * segment resumed after a restart with a larger option keeps the size it was preallocated to.
@@ -255,6 +273,7 @@ export class WalWriter {
     this.#fd = fd;
     this.#seq = seq;
     this.#offset = offset;
+    this.#zeroedEnd = offset;
     this.#capacity = capacity;
     this.#segments = segments;
   }
@@ -307,6 +326,26 @@ export class WalWriter {
     await writeAll(this.#fd, record, start);
     if (O_DSYNC === 0) await fdatasync(this.#fd);
     this.#offset = start + bytes;
+    if (this.#zeroedEnd < this.#offset) this.#zeroedEnd = this.#offset;
+  }
+
+  /**
+   * Writes one chunk of zeros after the zero-filled runway if it is shorter than
+   * ZERO_RUNWAY_BYTES (and the segment has room); true if it wrote. Only zeros, only at or after
+   * the tail, so what a crash can leave is what the file already read as; serialized with
+   * append() by the same caller, so it never races a record.
+   */
+  async extendRunway(): Promise<boolean> {
+    const from = Math.max(this.#zeroedEnd, this.#offset);
+    if (from - this.#offset >= ZERO_RUNWAY_BYTES || from >= this.#capacity) return false;
+    const to = Math.min(this.#capacity, from + ZERO_CHUNK_BYTES);
+    zeroChunk ??= Buffer.alloc(ZERO_CHUNK_BYTES);
+    const fd = this.#fd;
+    await writeAll(fd, zeroChunk.subarray(0, to - from), from);
+    if (O_DSYNC === 0) await fdatasync(fd);
+    // A rotation cannot run meanwhile (the same caller serializes both), but stay exact anyway.
+    if (fd === this.#fd) this.#zeroedEnd = Math.max(this.#zeroedEnd, to);
+    return true;
   }
 
   /**
@@ -329,6 +368,7 @@ export class WalWriter {
     this.#fd = fd;
     this.#seq = header.seq;
     this.#offset = headerEnd;
+    this.#zeroedEnd = headerEnd;
     this.#capacity = size;
     this.#segments.push({ seq: header.seq, prevIndex: header.prevIndex });
     await closeFd(old);

@@ -6,7 +6,8 @@
 // a made snapshot among them, which replay would refuse); a segment resumed with a larger
 // segmentBytes is never grown (a torn growing write would read as corruption); an fsync error
 // fails the storage for good (fail-stop); a damaged retained older snapshot is found after open
-// and renamed `.broken` while the member keeps running.
+// and renamed `.broken` while the member keeps running; an idle writer zero-fills a runway ahead
+// of the live segment's tail (st_blocks grows), and records written around it all replay.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fs, { readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -30,6 +31,14 @@ async function open(d: string, segmentBytes = 4096, extra: { keepSnapshots?: num
   const s = fileStorage(d, { segmentBytes, logger: quietLogger(), ...extra });
   await s.open();
   return s;
+}
+
+async function until(cond: () => boolean, what: string, ms = 3_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 function segments(d: string): string[] {
@@ -78,6 +87,37 @@ test('saves survive reopen; segments rotate; entries respect maxBytes', async ()
   await s.close();
   s = await open(d, 1 << 20);
   assertLog(s, 1, 302, (i) => (i > 300 ? 2 : 1));
+  await s.close();
+});
+
+test('an idle writer fills the live segment with zeros ahead of its tail; records around the runway all replay', async () => {
+  // A preallocated (ftruncated) segment is a hole; the writer zero-fills a runway ahead of the
+  // tail when idle, so appends overwrite allocated zeros (no journal commit per new block).
+  const d = dir();
+  const segmentBytes = 4 << 20;
+  let s = await open(d, segmentBytes);
+  await s.save({ entries: entries(1, 1, 1) });
+  const live = (): string => join(d, segments(d).sort().at(-1) as string);
+  const allocated = (): number => statSync(live()).blocks * 512;
+  await until(() => allocated() >= 1 << 20, 'a 1 MiB zero-filled runway after one idle save');
+  assert.is(statSync(live()).size, segmentBytes, 'the file size is the preallocated size, unchanged');
+  // Saves of every size, some crossing the filled frontier, with idle gaps between some of them.
+  let next = 2;
+  for (let round = 0; round < 40; round++) {
+    const n = 1 + ((round * 37) % 90);
+    const saves = [s.save({ entries: entries(next, n, 1), hardState: { term: 1, vote: 'n1', commit: next } })];
+    next += n;
+    if (round % 3 === 0) {
+      saves.push(s.save({ entries: entries(next, 5, 1) }));
+      next += 5;
+    }
+    await Promise.all(saves);
+    if (round % 5 === 0) await new Promise((r) => setTimeout(r, 5));
+  }
+  assertLog(s, 1, next - 1, () => 1);
+  await s.close();
+  s = await open(d, segmentBytes);
+  assertLog(s, 1, next - 1, () => 1);
   await s.close();
 });
 
