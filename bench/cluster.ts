@@ -4,6 +4,7 @@
 //             failover is taken inside the member process (in-process API, IPC not measured).
 //   etcd:     3 `etcd` processes (bench/etcd-cluster.ts), driven through the `etcd3` gRPC client
 //             from this process; timings include the client and gRPC.
+// Each side gets an untimed warm-up flood (a fifth of a flood) before its 3 timed floods.
 // Prints one Markdown table of medians with a quorumkv / etcd ratio column. The CPU-per-put rows
 // (quorumkv only) are process.cpuUsage() deltas of the leader and one follower over each flood.
 //
@@ -149,6 +150,10 @@ async function runWorkload(side: Side, c: Counts, r: Results): Promise<void> {
   const puts: number[] = [];
   const leaderCpu: number[] = [];
   const followerCpu: number[] = [];
+  // Untimed warm-up flood on both sides (a fifth of a flood): the sequential puts above do not
+  // exercise the 256-in-flight path, so the first timed flood used to include JIT warm-up
+  // (quorumkv) and connection/stream ramp-up (etcd's client).
+  await side.putFlood('/warm-flood/', Math.round(c.floodPuts / 5), INFLIGHT);
   for (let i = 0; i < REPEATS; i++) {
     puts.push(c.floodPuts / ((await side.putFlood(`/flood${i}/`, c.floodPuts, INFLIGHT)) / 1000));
     const cpu = side.lastFloodCpu?.();
