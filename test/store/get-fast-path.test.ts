@@ -38,23 +38,31 @@ test('options that cannot change a one-key result are recognised, the others are
   for (const o of slow) assert.not.ok(isCurrentPointRead(o), JSON.stringify(o));
 });
 
-test('a point read equals the general range path after every command', () => {
-  const seeds = ONLY === undefined ? Array.from({ length: SEQUENCES }, (_, i) => i + 1) : [ONLY];
-  const keys = [...KEYS, 'zz-never-written'];
+const READ_KEYS = [...KEYS, 'zz-never-written'];
+
+/**
+ * Runs `sequences` seeded command sequences of `steps` commands (with an occasional compaction)
+ * and calls `check(store, key, where)` for every key after every command.
+ */
+function afterEveryCommand(sequences: number, steps: number, compactChance: number, check: (s: Store, key: string, where: string) => void): void {
+  const seeds = ONLY === undefined ? Array.from({ length: sequences }, (_, i) => i + 1) : [ONLY];
   for (const seed of seeds) {
     const g = new Gen(seed);
     const s = new Store();
-    for (let step = 0; step < 40; step++) {
+    for (let step = 0; step < steps; step++) {
       tryApply(s, g.command(s.revision));
-      if (g.chance(0.05) && s.revision > 0) tryApply(s, { type: 'compact', revision: Math.max(1, s.revision - g.int(5)) });
-      for (const key of keys) {
-        const where = `seed ${seed} step ${step} key ${key}; reproduce: STORE_SEED=${seed} node --import tsx test/store/get-fast-path.test.ts`;
-        const general = s.range({ start: key, end: `${key}\0` });
-        if (s.revision > 0) assert.equal(s.range({ key }, { revision: s.revision }), general, where);
-        for (const o of FAST_OPTIONS) assert.equal(s.range({ key }, o), general, `${where} options ${JSON.stringify(o)}`);
-      }
+      if (g.chance(compactChance) && s.revision > 0) tryApply(s, { type: 'compact', revision: Math.max(1, s.revision - g.int(5)) });
+      for (const key of READ_KEYS) check(s, key, `seed ${seed} step ${step} key ${key}; reproduce: STORE_SEED=${seed} node --import tsx test/store/get-fast-path.test.ts`);
     }
   }
+}
+
+test('a point read equals the general range path after every command', () => {
+  afterEveryCommand(SEQUENCES, 40, 0.05, (s, key, where) => {
+    const general = s.range({ start: key, end: `${key}\0` });
+    if (s.revision > 0) assert.equal(s.range({ key }, { revision: s.revision }), general, where);
+    for (const o of FAST_OPTIONS) assert.equal(s.range({ key }, o), general, `${where} options ${JSON.stringify(o)}`);
+  });
 });
 
 test('the result is fresh: changing it does not change the store or a later read', () => {
@@ -81,25 +89,14 @@ function outcome(f: () => unknown): unknown {
 }
 
 test('get(key, revision?) equals the first kv of range({ key }, { revision }) at every revision', () => {
-  const seeds = ONLY === undefined ? Array.from({ length: Math.ceil(SEQUENCES / 3) }, (_, i) => i + 1) : [ONLY];
-  const keys = [...KEYS, 'zz-never-written'];
-  for (const seed of seeds) {
-    const g = new Gen(seed);
-    const s = new Store();
-    for (let step = 0; step < 30; step++) {
-      tryApply(s, g.command(s.revision));
-      if (g.chance(0.08) && s.revision > 0) tryApply(s, { type: 'compact', revision: Math.max(1, s.revision - g.int(5)) });
-      for (const key of keys) {
-        const where = `seed ${seed} step ${step} key ${key}; reproduce: STORE_SEED=${seed} node --import tsx test/store/get-fast-path.test.ts`;
-        assert.equal(s.get(key), s.range({ key }).kvs[0], where);
-        for (let rev = 0; rev <= s.revision + 1; rev++) {
-          const viaGet = outcome(() => s.get(key, rev));
-          const viaRange = outcome(() => s.range({ key }, { revision: rev }).kvs[0]);
-          assert.equal(viaGet, viaRange, `${where} revision ${rev}`);
-        }
-      }
+  afterEveryCommand(Math.ceil(SEQUENCES / 3), 30, 0.08, (s, key, where) => {
+    assert.equal(s.get(key), s.range({ key }).kvs[0], where);
+    for (let rev = 0; rev <= s.revision + 1; rev++) {
+      const viaGet = outcome(() => s.get(key, rev));
+      const viaRange = outcome(() => s.range({ key }, { revision: rev }).kvs[0]);
+      assert.equal(viaGet, viaRange, `${where} revision ${rev}`);
     }
-  }
+  });
 });
 
 test('get: past-revision errors and argument checks', () => {
