@@ -39,10 +39,16 @@ test('a 100k-key encode lets a 5 ms interval fire repeatedly', async () => {
   const value = new Uint8Array(32).fill(7);
   for (let i = 0; i < 100_000; i++) s.apply({ type: 'put', request: { key: `key-${String(i).padStart(8, '0')}`, value } });
   const snap = s.snapshot();
-  const { result: bytes, fired, worstGapMs: worstGap } = await loopGaps(() => snap.encodeAsync(), 5);
+  const t0 = performance.now();
+  snap.encode();
+  const blockedMs = performance.now() - t0;
+  const { result: bytes, fired, worstGapMs, p90GapMs } = await loopGaps(() => snap.encodeAsync(), 5);
   assert.ok(bytes.length > 0);
   assert.ok(fired >= 3, `interval fired ${fired} times`);
-  assert.ok(worstGap < 150, `event loop held ${worstGap.toFixed(0)} ms`);
+  // Slices are ~8 ms. Bounds a loaded machine cannot break by preempting this process once: most
+  // gaps are short, and none is as long as the synchronous encode.
+  assert.ok(p90GapMs < 60, `90% of event-loop gaps under 60 ms (p90 ${p90GapMs.toFixed(0)} ms)`);
+  assert.ok(worstGapMs < Math.max(150, blockedMs), `event loop held ${worstGapMs.toFixed(0)} ms (sync encode ${blockedMs.toFixed(0)} ms)`);
 });
 
 test('an aborted signal rejects', async () => {
