@@ -42,8 +42,10 @@ function plainBytes(x: unknown): unknown {
   if (Array.isArray(x)) {
     for (let i = 0; i < x.length; i++) x[i] = plainBytes(x[i]);
   } else if (typeof x === 'object' && x !== null) {
+    // for…in, not Object.keys: no key array per object on every apply (decoded maps are plain
+    // objects with own enumerable keys only).
     const o = x as Record<string, unknown>;
-    for (const k of Object.keys(o)) o[k] = plainBytes(o[k]);
+    for (const k in o) o[k] = plainBytes(o[k]);
   }
   return x;
 }
