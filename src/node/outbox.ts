@@ -82,17 +82,17 @@ export class Outbox {
 
   /**
    * Sends `messages` except commit notices, which are held until the next send or the end of this
-   * event-loop turn (setImmediate), whichever comes first. True when any message went to a peer now.
+   * event-loop turn (setImmediate), whichever comes first.
    */
-  sendHoldingNotices(messages: readonly Message[]): boolean {
-    if (this.#closed || messages.length === 0) return false;
+  sendHoldingNotices(messages: readonly Message[]): void {
+    if (this.#closed || messages.length === 0) return;
     // A notice to a peer that also gets something else now goes with it (per-peer order).
     const others = new Set<NodeId>();
     for (const m of messages) if (!isCommitNotice(m)) others.add(m.to);
     const now: Message[] = [];
     const hold: Message[] = [];
     for (const m of messages) (m.to !== this.#self && !others.has(m.to) && isCommitNotice(m) ? hold : now).push(m);
-    const sent = this.send(now); // Also sends what was held before (it is older).
+    this.send(now); // Also sends what was held before (it is older).
     if (hold.length > 0) {
       for (const m of hold) this.#held.push(m);
       if (!this.#releaseScheduled) {
@@ -100,7 +100,6 @@ export class Outbox {
         setImmediate(this.#release);
       }
     }
-    return sent;
   }
 
   /**

@@ -5,7 +5,7 @@
  * successful one bumps the revision exactly once.
  */
 import { OrderedMap } from './ordered-map.ts';
-import { Revision, flatKey, liveAt } from './key-index.ts';
+import { Revision, flatKey } from './key-index.ts';
 
 function assert(cond: boolean, msg: string): asserts cond {
   if (!cond) throw new Error(`mvcc: assertion failed: ${msg}`);
@@ -61,10 +61,6 @@ export class Keyspace {
   live(key: string): Revision | undefined {
     const rec = this.#heads.get(flatKey(key));
     return rec !== undefined && rec.version > 0 ? rec : undefined;
-  }
-
-  liveAt(key: string, rev: number): Revision | undefined {
-    return liveAt(this.#heads.get(flatKey(key)), rev);
   }
 
   /**

@@ -44,14 +44,13 @@ export function inBounds(b: Bounds, key: string): boolean {
  */
 export function forEachLive(ks: Keyspace, range: KeyRange, rev: number, visit: (key: string, rec: Revision) => void): void {
   const b = boundsOf(range);
-  const current = rev === 0;
   if (b.key !== undefined) {
-    const rec = current ? ks.live(b.key) : ks.liveAt(b.key, rev);
+    const rec = liveRecordAt(ks, b.key, rev);
     if (rec !== undefined) visit(b.key, rec);
     return;
   }
   ks.tree.forRange(b.start, b.end, (key, head) => {
-    const rec = current ? (head.version > 0 ? head : undefined) : liveAt(head, rev);
+    const rec = visibleAt(head, rev);
     if (rec !== undefined) visit(key, rec);
   });
 }
@@ -87,7 +86,7 @@ export function getNow(ks: Keyspace, key: string): StoredRangeResult {
  * beyond its hash lookup (docs/store.md, "Get at 1M keys").
  */
 export function getAt(ks: Keyspace, key: string, rev: number): StoredKeyValue | undefined {
-  const rec = rev === 0 ? ks.live(key) : liveAt(ks.head(key), readRevision(ks, rev));
+  const rec = liveRecordAt(ks, key, rev === 0 ? 0 : readRevision(ks, rev));
   return rec === undefined ? undefined : toKeyValue(key, rec);
 }
 
@@ -196,13 +195,18 @@ function visibleAt(head: Revision, rev: number): Revision | undefined {
   return liveAt(head, rev);
 }
 
+/** The live record of `key` at an already resolved `rev` (0 = now), or undefined. */
+function liveRecordAt(ks: Keyspace, key: string, rev: number): Revision | undefined {
+  const head = ks.head(key);
+  return head === undefined ? undefined : visibleAt(head, rev);
+}
+
 function hasFilters(o: RangeOptions): boolean {
   return (o.minCreateRevision ?? 0) > 0 || (o.maxCreateRevision ?? 0) > 0 || (o.minModRevision ?? 0) > 0 || (o.maxModRevision ?? 0) > 0;
 }
 
 function singleKeyQuery(ks: Keyspace, key: string, rev: number, options: RangeOptions, servedRevision: number): StoredRangeResult {
-  const head = ks.head(key);
-  const rec = rev === 0 ? (head !== undefined && head.version > 0 ? head : undefined) : liveAt(head, rev);
+  const rec = liveRecordAt(ks, key, rev);
   const count = rec === undefined ? 0 : 1;
   if (options.countOnly === true || rec === undefined) return { kvs: [], count, more: false, revision: servedRevision };
   if (!passesFilters(rec, options)) return { kvs: [], count, more: false, revision: servedRevision };
