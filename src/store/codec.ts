@@ -1,10 +1,12 @@
 /**
- * Commands on the wire and in the log: msgpackr maps (no records extension, no shared structures,
- * so any member decodes any entry regardless of what it decoded before). Decoding validates the
- * shape, so bad bytes become an InvalidArgumentError, never a crash inside apply.
+ * Commands on the wire and in the log: a plain put in its binary form (put-codec.ts, first byte
+ * 0xc1), everything else as msgpackr maps (no records extension, no shared structures, so any
+ * member decodes any entry regardless of what it decoded before). Decoding validates the shape,
+ * so bad bytes become an InvalidArgumentError, never a crash inside apply.
  */
 import { Packr } from 'msgpackr';
 import { InvalidArgumentError } from '../errors.ts';
+import { BINARY_COMMAND_TAG, decodePlainPut, encodePlainPut } from './put-codec.ts';
 import type { Command } from './types.ts';
 import { checkCommand, resolveLimits } from './validate.ts';
 import type { ResolvedLimits } from './validate.ts';
@@ -16,13 +18,18 @@ import type { ResolvedLimits } from './validate.ts';
 export const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true, copyBuffers: true });
 
 export function encodeCommand(cmd: Command): Uint8Array {
-  return packr.pack(cmd);
+  return encodePlainPut(cmd) ?? packr.pack(cmd);
 }
 
 // Decoding checks shape only; the store's own limits are enforced by validate()/apply().
 const SHAPE_LIMITS: ResolvedLimits = resolveLimits({ maxRequestBytes: Number.MAX_SAFE_INTEGER, maxTxnOps: 1_000_000, maxKeyBytes: Number.MAX_SAFE_INTEGER });
 
 export function decodeCommand(bytes: Uint8Array): Command {
+  if (bytes[0] === BINARY_COMMAND_TAG) {
+    const cmd = decodePlainPut(bytes);
+    checkCommand(cmd, SHAPE_LIMITS, false);
+    return cmd;
+  }
   let decoded: unknown;
   try {
     decoded = packr.unpack(bytes);
