@@ -92,6 +92,7 @@ export class Driver extends EventEmitter<DriverEvents> {
   #inbox: Message[] = [];
   #toPropose: PendingProposal[] = [];
   #unreachable = new Set<NodeId>();
+  #connectionLost = new Set<NodeId>();
   #snapshotStatus: { peer: NodeId; delivered: boolean }[] = [];
   #pendingTicks = 0;
   /** A commit-only hard state not yet written (see #handleReady). */
@@ -253,6 +254,10 @@ export class Driver extends EventEmitter<DriverEvents> {
           this.#snapshotStatus.push({ peer, delivered });
           this.#kick();
         },
+        onConnectionLost: (peer) => {
+          this.#connectionLost.add(peer);
+          this.#kick();
+        },
       });
       for (const m of this.members()) if (m.id !== this.#config.id && m.url !== '') this.#transport.addPeer(m.id, m.url);
     }
@@ -323,6 +328,9 @@ export class Driver extends EventEmitter<DriverEvents> {
     for (const m of inbox) raft.step(m);
     for (const peer of this.#unreachable) raft.reportUnreachable(peer);
     this.#unreachable.clear();
+    // After the inbox: the connection closed after the messages it carried.
+    for (const peer of this.#connectionLost) raft.reportConnectionLost(peer);
+    this.#connectionLost.clear();
     for (const s of this.#snapshotStatus) raft.reportSnapshot(s.peer, s.delivered);
     this.#snapshotStatus = [];
     this.#feedProposals();

@@ -54,6 +54,12 @@ export class Raft {
   electionElapsed = 0;
   heartbeatElapsed = 0;
   randomizedElectionTimeout = 0;
+  /**
+   * Follower: the transport saw the connection to the leader close (connectionLost). Until a
+   * message from a leader or a role change clears it, this member no longer honours the leader's
+   * lease toward vote requests, and its own election is due within a heartbeat or two.
+   */
+  leaderConnectionLost = false;
   /** Monotonic tick counter (deadlines of forwarded reads, lease timing). */
   ticks = 0;
   leadTransferee: NodeId = '';
@@ -177,6 +183,7 @@ export class Raft {
     }
     this.dropReads();
     this.lead = '';
+    this.leaderConnectionLost = false;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
     this.resetRandomizedElectionTimeout();
@@ -350,6 +357,27 @@ export class Raft {
     }
   }
 
+  /**
+   * A hint from the transport: the connection with `id` closed (a killed process's sockets close
+   * at once; a silent partition closes nothing and is left to the timeout). When `id` is this
+   * follower's leader, it stops honouring that leader's lease and campaigns after
+   * 1 + rank × heartbeatTicks ticks, rank being its place among the other voters' sorted ids,
+   * instead of a whole randomized election timeout. Staggered, not random: the followers of a
+   * killed leader all learn of it at once, and two campaigning together split the vote (then
+   * wait a full timeout); one whose log is behind loses its pre-vote and the next one wins.
+   * Only timers change, so safety does not rest on the hint being true: a false one costs at most
+   * a pre-vote round, which the members still hearing from the leader refuse. Ignored with lease
+   * reads: a leader serving reads from its lease relies on no member voting within an election
+   * timeout of its last heartbeat, whatever the sockets did.
+   */
+  connectionLost(id: NodeId): void {
+    if (this.cfg.leaseReads || this.role !== 'follower' || this.lead === '' || id !== this.lead || !this.promotable()) return;
+    this.leaderConnectionLost = true;
+    const rank = this.voters.filter((v) => v !== id && v < this.id).length;
+    const dueIn = 1 + rank * this.cfg.heartbeatTicks;
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - dueIn);
+  }
+
   expireRemoteReads(): void {
     if (this.remoteReads.length === 0) return;
     const first = this.remoteReads[0] as RemoteRead;
@@ -392,7 +420,7 @@ export class Raft {
       // heartbeat before it went down: it keeps that promise for one election timeout.
       const inLease =
         this.cfg.checkQuorum &&
-        ((this.lead !== '' && this.electionElapsed < this.cfg.electionTicks) ||
+        ((this.lead !== '' && !this.leaderConnectionLost && this.electionElapsed < this.cfg.electionTicks) ||
           (this.cfg.leaseReads && this.ticks < this.cfg.electionTicks));
       if (inLease && !isTransferContext(m.context)) {
         this.cfg.logger.debug({ id: this.id, from: m.from, term: m.term }, 'raft: ignoring vote request within leader lease');
@@ -455,16 +483,19 @@ export class Raft {
     switch (m.type) {
       case 'append':
         this.electionElapsed = 0;
+        this.leaderConnectionLost = false;
         this.lead = m.from;
         this.handleAppend(m);
         return;
       case 'heartbeat':
         this.electionElapsed = 0;
+        this.leaderConnectionLost = false;
         this.lead = m.from;
         this.handleHeartbeat(m);
         return;
       case 'snapshot':
         this.electionElapsed = 0;
+        this.leaderConnectionLost = false;
         this.lead = m.from;
         this.handleSnapshot(m);
         return;

@@ -143,6 +143,11 @@ export class RawNode {
     this.#raft.hup(false);
   }
 
+  /** The transport's connection with `id` closed: a follower whose leader that is campaigns early (Raft.connectionLost). */
+  reportConnectionLost(id: NodeId): void {
+    this.#raft.connectionLost(id);
+  }
+
   reportUnreachable(id: NodeId): void {
     if (this.#raft.role === 'leader') leader.reportUnreachable(this.#raft, id);
   }

@@ -295,7 +295,14 @@ export class MemoryNetwork {
   /** Detaches a member; events still queued for it are dropped when they come due. */
   detach(endpoint: MemoryEndpoint): void {
     endpoint.attached = false;
-    if (this.#endpoints.get(endpoint.id) === endpoint) this.#endpoints.delete(endpoint.id);
+    if (this.#endpoints.get(endpoint.id) !== endpoint) return;
+    this.#endpoints.delete(endpoint.id);
+    // Like a stopped process's sockets closing: the others hear of it (asynchronously).
+    queueMicrotask(() => {
+      for (const other of this.#endpoints.values()) {
+        if (other.attached && !other.removed.has(endpoint.id)) other.handlers.onConnectionLost?.(endpoint.id);
+      }
+    });
   }
 
   /** Sends from an attached member; used by {@link memoryTransport}. */

@@ -12,6 +12,12 @@ export interface TransportHandlers {
   onUnreachable(peer: NodeId): void;
   /** Whether a `snapshot` message to `peer` was delivered in full. */
   onSnapshotStatus?(peer: NodeId, delivered: boolean): void;
+  /**
+   * The connection `peer` sent us messages on closed (not replaced by a newer one): a hint that
+   * the peer may be down, e.g. its process was killed. Raft lets a follower whose leader that is
+   * campaign early; nothing depends on the hint being true.
+   */
+  onConnectionLost?(peer: NodeId): void;
 }
 
 export interface Transport {

@@ -319,7 +319,9 @@ export class WsTransport implements Transport {
       );
       this.#inbound.set(claimed, conn);
       ws.on('close', () => {
-        if (this.#inbound.get(claimed) === conn) this.#inbound.delete(claimed);
+        if (this.#inbound.get(claimed) !== conn) return; // replaced by a newer connection
+        this.#inbound.delete(claimed);
+        if (this.#state === 'running' && this.#peers.has(claimed)) this.#handlers?.onConnectionLost?.(claimed);
       });
     });
   }

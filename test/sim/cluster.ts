@@ -81,6 +81,8 @@ export class SimCluster {
   readonly settings: Settings;
   readonly #options: SimOptions;
   readonly #rng: Prng;
+  /** Connection-lost hints draw from their own stream, so the rest of a seed's schedule is as it was before hints existed. */
+  readonly #hintRng: Prng;
   readonly #nodes = new Map<NodeId, SimNode>();
   #queue: InFlight[] = [];
   /** Latest delivery tick per link, for FIFO links. */
@@ -102,6 +104,7 @@ export class SimCluster {
   constructor(options: SimOptions) {
     this.#options = options;
     this.#rng = new Prng(options.seed);
+    this.#hintRng = new Prng((options.seed ^ 0x5eed1e55) >>> 0);
     this.settings = drawSettings(this.#rng, options.seed, options.reorder);
     this.#traceTail = options.traceTail ?? 40;
     const members = options.members ?? 3;
@@ -194,6 +197,10 @@ export class SimCluster {
     node.status = undefined;
     this.stats.crashes++;
     this.#log(`CRASH ${node.id} (durable last=${node.storage.lastIndex()} commit=${node.storage.hardState.commit})`);
+    // A killed process's sockets close at once: most members' transports tell their Raft.
+    for (const other of this.#nodes.values()) {
+      if (other !== node && other.state === 'up' && this.#hintRng.chance(0.8)) this.#guard(() => other.core?.reportConnectionLost(node.id));
+    }
   }
 
   #stop(node: SimNode): void {
@@ -288,7 +295,14 @@ export class SimCluster {
         if (msg.type === 'snapshot') this.#guard(() => from.core?.reportSnapshot(msg.to, false));
         else if ((blocked || to?.state !== 'up') && this.#rng.chance(0.3)) this.#guard(() => from.core?.reportUnreachable(msg.to));
       }
+      // A partition that also resets connections: the receiver hears its peer's socket close.
+      if (blocked && to?.state === 'up' && this.#hintRng.chance(0.05)) this.#guard(() => to.core?.reportConnectionLost(msg.from));
       return true;
+    }
+    // A false hint: a socket hiccup while the peer is alive and its messages keep coming.
+    if (this.#faults && this.#hintRng.chance(0.002)) {
+      this.#log(`connection-lost hint at ${msg.to} about ${msg.from} (false)`);
+      this.#guard(() => to.core?.reportConnectionLost(msg.from));
     }
     this.stats.delivered++;
     this.#log(`deliver ${describe(msg)}`);

@@ -14,6 +14,7 @@ export interface RaftCore {
   transferLeadership(to: NodeId): void;
   campaign(): void;
   reportUnreachable(id: NodeId): void;
+  reportConnectionLost(id: NodeId): void;
   reportSnapshot(id: NodeId, delivered: boolean): void;
   hasReady(): boolean;
   ready(): Ready;

@@ -23,6 +23,7 @@ export class FakeCore implements RaftCore {
   transferLeadership(_to: NodeId): void {}
   campaign(): void {}
   reportUnreachable(_id: NodeId): void {}
+  reportConnectionLost(_id: NodeId): void {}
   reportSnapshot(_id: NodeId, _delivered: boolean): void {}
 
   hasReady(): boolean {

@@ -51,16 +51,19 @@ export interface Recorder extends TransportHandlers {
   readonly received: { from: NodeId; message: PeerMessage }[];
   readonly unreachable: NodeId[];
   readonly snapshots: { peer: NodeId; delivered: boolean }[];
+  readonly connectionLost: NodeId[];
 }
 
 export function recorder(): Recorder {
   const received: { from: NodeId; message: PeerMessage }[] = [];
   const unreachable: NodeId[] = [];
   const snapshots: { peer: NodeId; delivered: boolean }[] = [];
+  const connectionLost: NodeId[] = [];
   return {
     received,
     unreachable,
     snapshots,
+    connectionLost,
     onMessages(from, messages) {
       for (const message of messages) received.push({ from, message });
     },
@@ -69,6 +72,9 @@ export function recorder(): Recorder {
     },
     onSnapshotStatus(peer, delivered) {
       snapshots.push({ peer, delivered });
+    },
+    onConnectionLost(peer) {
+      connectionLost.push(peer);
     },
   };
 }

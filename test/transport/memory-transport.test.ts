@@ -1,6 +1,7 @@
 // Proves the in-memory network delivers per-link in order, applies seeded faults reproducibly
 // (drop, duplicate, reorder, delay), blocks and heals partitions, cuts and isolation, copies
-// messages so members share no state, and reports unreachable peers and snapshot status.
+// messages so members share no state, and reports unreachable peers, snapshot status, and a
+// stopped member's connections closing (onConnectionLost to the others, not to removed peers).
 // Runs members in one process on MemoryNetwork in both 'manual' (stepped) and 'realtime' mode.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -26,6 +27,17 @@ async function cluster(net: MemoryNetwork, ids: string[]): Promise<{ t: Record<s
 
 const indexes = (rec: Recorder, from: string): number[] =>
   rec.received.filter((x) => x.from === from).map((x) => (x.message as Message).index);
+
+test('a stopped member: the others hear its connection close, a member that removed it does not', async () => {
+  const net = new MemoryNetwork({ seed: SEED, mode: 'manual' });
+  const { t, r } = await cluster(net, ['n1', 'n2', 'n3']);
+  t['n3']!.removePeer('n1');
+  await t['n1']!.stop();
+  await Promise.resolve();
+  assert.equal(r['n2']!.connectionLost, ['n1']);
+  assert.equal(r['n3']!.connectionLost, []);
+  assert.equal(r['n1']!.connectionLost, []);
+});
 
 test('manual mode: per-link FIFO delivery, nothing before step()', async () => {
   const net = new MemoryNetwork({ seed: SEED, mode: 'manual' });

@@ -1,7 +1,8 @@
 // Proves the ws transport between live members on 127.0.0.1 (port 0): per-link FIFO delivery of
 // batches, reconnect after a peer restarts on the same port, bounded outbound queues under a dead
 // peer (connection refused) and a stalled peer (accepts, never reads) with onUnreachable called,
-// stop() draining what was queued, eager option validation, and the plaintext-loopback log line.
+// stop() draining what was queued, onConnectionLost when a sending peer goes away, eager option
+// validation, and the plaintext-loopback log line.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createServer } from 'node:net';
@@ -72,6 +73,17 @@ test('reconnects after the peer restarts on the same port', async () => {
   await waitFor(() => b2.r.received.length === 1, 'delivery after restart');
   assert.is((b2.r.received[0]!.message as Message).index, 3);
   assert.ok(a.log.has(/reconnected to n2/));
+});
+
+test('a peer whose process goes away: the receiver hears its connection close (onConnectionLost)', async () => {
+  const [a, b] = await pair();
+  a.t.send('n2', [msg('n1', 'n2', 1)]);
+  b.t.send('n1', [msg('n2', 'n1', 1)]);
+  await waitFor(() => b.r.received.length === 1 && a.r.received.length === 1, 'both directions connected');
+  assert.equal(b.r.connectionLost, []);
+  await a.t.stop();
+  await waitFor(() => b.r.connectionLost.includes('n1'), 'n2 hears n1 go away');
+  assert.equal(a.r.connectionLost, [], 'a stopping member reports nothing itself');
 });
 
 test('dead peer (refused): queue stays empty-bounded and onUnreachable is called', async () => {
