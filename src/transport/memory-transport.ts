@@ -292,6 +292,18 @@ export class MemoryNetwork {
     return endpoint;
   }
 
+  /**
+   * Detaches member `id` as if its process were killed: nothing more reaches it or leaves it,
+   * and the others hear its connections close (onConnectionLost). Its node keeps running in this
+   * process, unreachable; close it when the test is done. False when no such member is attached.
+   */
+  kill(id: NodeId): boolean {
+    const endpoint = this.#endpoints.get(id);
+    if (endpoint === undefined) return false;
+    this.detach(endpoint);
+    return true;
+  }
+
   /** Detaches a member; events still queued for it are dropped when they come due. */
   detach(endpoint: MemoryEndpoint): void {
     endpoint.attached = false;

@@ -1,6 +1,7 @@
 // Proves the node's cluster behaviour in-process: 3 members on a MemoryNetwork with memory storage
 // and 20 ms heartbeats. Writes from every member, linearizable/serializable reads on followers,
-// leader failover by isolating the leader (bounded time, writes resume), a follower's watcher
+// leader failover by isolating the leader (bounded time, writes resume) and by killing it (its
+// connections close: a new leader within a fraction of an election timeout), a follower's watcher
 // sees every revision exactly once across a leader change, leases expire only on the leader and
 // never early across a failover, membership (join as learner → promote → remove), leadership
 // transfer, a leader removing itself from a 2-voter cluster, typed errors without a quorum, and a
@@ -83,6 +84,26 @@ test('leader isolation: a new leader within 2 election timeouts, writes resume, 
       const keys = new Set(r.kvs.map((kv) => kv.key));
       for (const k of acked) assert.ok(keys.has(k), `acknowledged ${k} missing on ${node.id}`);
     }
+  } finally {
+    await c.closeAll();
+  }
+});
+
+test('a killed leader (its connections close): a new leader well within one election timeout', async () => {
+  const c = await readyCluster(3, { heartbeatMs: 100, electionTimeoutMs: 1_000 });
+  try {
+    const old = c.leader()!;
+    await old.put('/before', 1);
+    await sleep(150);
+    const killedAt = Date.now();
+    assert.ok(c.net.kill(old.id));
+    const next = await c.waitLeader(5_000, old.id);
+    const failoverMs = Date.now() - killedAt;
+    // The followers hear the connection close and the first by rank campaigns after one
+    // heartbeat; without that hint they would wait a randomized election timeout (1–2 s).
+    assert.ok(failoverMs < 600, `failover took ${failoverMs} ms`);
+    await next.put('/after', 2, { timeoutMs: 2_000 });
+    assert.is((await next.get<number>('/before'))?.value, 1);
   } finally {
     await c.closeAll();
   }
