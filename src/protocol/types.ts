@@ -20,8 +20,13 @@ export type Term = number;
 /** Position in the replicated log. Index 0 is the empty prefix; the first real entry is 1. */
 export type LogIndex = number;
 
-/** Wire protocol version, checked at the transport handshake. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Protocol version, checked at the transport handshake: members that would not apply the same
+ * entries alike must not form a cluster. 2: plain puts travel in the store's binary command form
+ * (src/store/put-codec.ts), which a version-1 member would answer with an error instead of
+ * applying — so a version-1 member is refused rather than left to diverge.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** Longest member id in UTF-8 bytes. */
 export const MAX_NODE_ID_BYTES = 64;

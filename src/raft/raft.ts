@@ -60,6 +60,8 @@ export class Raft {
    * lease toward vote requests, and its own election is due within a heartbeat or two.
    */
   leaderConnectionLost = false;
+  /** `ticks` when a connection-lost hint was last acted on (rate limit), if ever. */
+  lastConnectionLostTick: number | undefined = undefined;
   /** Monotonic tick counter (deadlines of forwarded reads, lease timing). */
   ticks = 0;
   leadTransferee: NodeId = '';
@@ -366,12 +368,18 @@ export class Raft {
    * killed leader all learn of it at once, and two campaigning together split the vote (then
    * wait a full timeout); one whose log is behind loses its pre-vote and the next one wins.
    * Only timers change, so safety does not rest on the hint being true: a false one costs at most
-   * a pre-vote round, which the members still hearing from the leader refuse. Ignored with lease
-   * reads: a leader serving reads from its lease relies on no member voting within an election
-   * timeout of its last heartbeat, whatever the sockets did.
+   * a pre-vote round, which the members still hearing from the leader refuse — which takes both
+   * pre-vote (or the early campaign would bump the term) and checkQuorum (or nobody refuses), so
+   * without either the hint is ignored. Acted on at most once per election timeout (a flapping
+   * socket). Ignored with lease reads: a leader serving reads from its lease relies on no member
+   * voting within an election timeout of its last heartbeat, whatever the sockets did.
    */
   connectionLost(id: NodeId): void {
-    if (this.cfg.leaseReads || this.role !== 'follower' || this.lead === '' || id !== this.lead || !this.promotable()) return;
+    if (!this.cfg.checkQuorum || !this.cfg.preVote || this.cfg.leaseReads) return;
+    if (this.role !== 'follower' || this.lead === '' || id !== this.lead || !this.promotable()) return;
+    // A flapping connection acts at most once per election timeout.
+    if (this.lastConnectionLostTick !== undefined && this.ticks - this.lastConnectionLostTick < this.cfg.electionTicks) return;
+    this.lastConnectionLostTick = this.ticks;
     this.leaderConnectionLost = true;
     const rank = this.voters.filter((v) => v !== id && v < this.id).length;
     const dueIn = 1 + rank * this.cfg.heartbeatTicks;

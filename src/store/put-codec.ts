@@ -28,7 +28,8 @@ const IGNORE_LEASE = 1 << 5;
 const LEASE_SET = 1 << 6;
 const KNOWN_FLAGS = (1 << 7) - 1;
 
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a key may start with U+FEFF, and it is part of the key (the default would strip it).
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function bad(message: string, cause?: unknown): InvalidArgumentError {
   return new InvalidArgumentError(`mvcc: bad put command bytes: ${message}`, cause === undefined ? undefined : { cause });
@@ -98,7 +99,8 @@ export function encodePlainPut(cmd: Command): Uint8Array | undefined {
   else out.write(key, at, keyBytes, 'utf8');
   at += keyBytes;
   if (lease !== undefined) {
-    out.writeDoubleLE(lease, at);
+    // -0 is written as 0, as msgpack writes it: a member restored from a snapshot holds 0.
+    out.writeDoubleLE(lease === 0 ? 0 : lease, at);
     at += 8;
   }
   out.set(value, at);

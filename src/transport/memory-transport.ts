@@ -68,7 +68,8 @@ export interface MemoryEndpoint {
 type NetEvent =
   | { readonly kind: 'deliver'; readonly due: number; readonly seq: number; readonly from: MemoryEndpoint; readonly to: NodeId; readonly message: PeerMessage }
   | { readonly kind: 'unreachable'; readonly due: number; readonly seq: number; readonly owner: MemoryEndpoint; readonly peer: NodeId }
-  | { readonly kind: 'snapshotStatus'; readonly due: number; readonly seq: number; readonly owner: MemoryEndpoint; readonly peer: NodeId; readonly delivered: boolean };
+  | { readonly kind: 'snapshotStatus'; readonly due: number; readonly seq: number; readonly owner: MemoryEndpoint; readonly peer: NodeId; readonly delivered: boolean }
+  | { readonly kind: 'connectionLost'; readonly due: number; readonly seq: number; readonly owner: MemoryEndpoint; readonly peer: NodeId };
 
 function linkKey(from: NodeId, to: NodeId): string {
   return `${from}\u0000${to}`;
@@ -309,12 +310,12 @@ export class MemoryNetwork {
     endpoint.attached = false;
     if (this.#endpoints.get(endpoint.id) !== endpoint) return;
     this.#endpoints.delete(endpoint.id);
-    // Like a stopped process's sockets closing: the others hear of it (asynchronously).
-    queueMicrotask(() => {
-      for (const other of this.#endpoints.values()) {
-        if (other.attached && !other.removed.has(endpoint.id)) other.handlers.onConnectionLost?.(endpoint.id);
-      }
-    });
+    // Like a stopped process's sockets closing: the others hear of it, as an event of the network
+    // (a microtask in realtime mode, step() in manual mode), unless a partition or cut already
+    // separated them (a dead link carries no close either).
+    for (const other of this.#endpoints.values()) {
+      if (!other.removed.has(endpoint.id) && !this.isCut(endpoint.id, other.id)) this.#notify({ kind: 'connectionLost', owner: other, peer: endpoint.id });
+    }
   }
 
   /** Sends from an attached member; used by {@link memoryTransport}. */
@@ -370,7 +371,11 @@ export class MemoryNetwork {
     return due;
   }
 
-  #notify(ev: { kind: 'unreachable'; owner: MemoryEndpoint; peer: NodeId } | { kind: 'snapshotStatus'; owner: MemoryEndpoint; peer: NodeId; delivered: boolean }): void {
+  #notify(
+    ev:
+      | { kind: 'unreachable' | 'connectionLost'; owner: MemoryEndpoint; peer: NodeId }
+      | { kind: 'snapshotStatus'; owner: MemoryEndpoint; peer: NodeId; delivered: boolean },
+  ): void {
     this.#push({ ...ev, due: this.nowMs, seq: this.#seq++ });
   }
 
@@ -386,6 +391,10 @@ export class MemoryNetwork {
     }
     if (ev.kind === 'snapshotStatus') {
       if (ev.owner.attached) ev.owner.handlers.onSnapshotStatus?.(ev.peer, ev.delivered);
+      return;
+    }
+    if (ev.kind === 'connectionLost') {
+      if (ev.owner.attached) ev.owner.handlers.onConnectionLost?.(ev.peer);
       return;
     }
     const isSnapshot = ev.message.type === 'snapshot';

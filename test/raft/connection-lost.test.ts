@@ -6,8 +6,17 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Cluster } from './harness.ts';
+import type { ClusterOptions } from './harness.ts';
 
 const ELECTION = 10;
+
+/** a, b, c with a elected and settled for a few heartbeats. */
+function ledByA(options: ClusterOptions): Cluster {
+  const c = new Cluster(['a', 'b', 'c'], { electionTicks: ELECTION, ...options });
+  c.elect('a');
+  c.run(3);
+  return c;
+}
 
 /** Kills `id` (no ticks, no messages) and returns how many ticks the others need to elect anew. */
 function ticksToNewLeader(c: Cluster, dead: string, hint: boolean): number {
@@ -25,9 +34,7 @@ function ticksToNewLeader(c: Cluster, dead: string, hint: boolean): number {
 
 test('a killed leader: followers told its connection closed elect within a tick or two', () => {
   for (let seed = 1; seed <= 30; seed++) {
-    const c = new Cluster(['a', 'b', 'c'], { seed, electionTicks: ELECTION });
-    c.elect('a');
-    c.run(3);
+    const c = ledByA({ seed });
     const t = ticksToNewLeader(c, 'a', true);
     assert.ok(t <= 1, `seed ${seed}: ${t} ticks`);
     assert.is(c.leader(), 'b', 'the first by rank campaigns first');
@@ -52,18 +59,14 @@ test('the first by rank is behind: it loses its pre-vote and the next one wins a
 
 test('without the hint the same kill takes at least an election timeout', () => {
   for (let seed = 1; seed <= 10; seed++) {
-    const c = new Cluster(['a', 'b', 'c'], { seed, electionTicks: ELECTION });
-    c.elect('a');
-    c.run(3);
+    const c = ledByA({ seed });
     assert.ok(ticksToNewLeader(c, 'a', false) >= ELECTION - 1);
   }
 });
 
 test('a false hint on one follower while the leader lives disrupts nothing', () => {
   for (let seed = 1; seed <= 20; seed++) {
-    const c = new Cluster(['a', 'b', 'c'], { seed, electionTicks: ELECTION });
-    c.elect('a');
-    c.run(3);
+    const c = ledByA({ seed });
     const term = c.raw('a').status().term;
     // b's connection hiccups and a's heartbeats to b are lost for a while: b campaigns early,
     // c (still hearing from a) refuses the pre-vote, nothing changes term.
@@ -80,9 +83,7 @@ test('a false hint on one follower while the leader lives disrupts nothing', () 
 
 /** Ticks to a new leader after killing a, with `hint` given to b and c (same seed, same schedule otherwise). */
 function afterKill(options: { seed: number; leaseReads?: boolean }, hint: (c: Cluster) => void): number {
-  const c = new Cluster(['a', 'b', 'c'], { electionTicks: ELECTION, ...options });
-  c.elect('a');
-  c.run(3);
+  const c = ledByA(options);
   hint(c);
   return ticksToNewLeader(c, 'a', false);
 }
@@ -105,16 +106,48 @@ test('hints about non-leaders, on the leader itself, and with lease reads change
 });
 
 test('a message from the leader clears the hint (the lease is honoured again)', () => {
-  const c = new Cluster(['a', 'b', 'c'], { seed: 11, electionTicks: ELECTION });
-  c.elect('a');
-  c.run(3);
-  c.raw('b').reportConnectionLost('a');
-  c.raw('c').reportConnectionLost('a');
-  // The leader's next heartbeat reaches both before either campaigns.
-  c.tick(['a']);
-  c.stabilize();
+  for (let seed = 1; seed <= 10; seed++) {
+    const c = ledByA({ seed });
+    const term = c.raw('a').status().term;
+    c.raw('b').reportConnectionLost('a');
+    // a's next heartbeat reaches b before b campaigns: b is a's follower again, lease and all.
+    c.tick(['a']);
+    c.stabilize();
+    // Now c loses a (but not b) and campaigns: b, hearing from a, must refuse its pre-vote.
+    c.cut.add('a->c');
+    c.cut.add('c->a');
+    c.run(4 * ELECTION);
+    assert.is(c.leader(), 'a', `seed ${seed}`);
+    assert.is(c.raw('a').status().term, term, `seed ${seed}: b honoured a's lease`);
+  }
+});
+
+test('without pre-vote or without checkQuorum the hint is ignored (a false one could depose the leader)', () => {
+  for (let seed = 1; seed <= 10; seed++) {
+    for (const options of [{ preVote: false }, { checkQuorum: false }]) {
+      const none = afterKill({ seed, ...options }, () => {});
+      const hinted = afterKill({ seed, ...options }, (c) => ['b', 'c'].forEach((id) => c.raw(id).reportConnectionLost('a')));
+      assert.is(hinted, none, `seed ${seed} ${JSON.stringify(options)}`);
+    }
+  }
+});
+
+test('a flapping connection: one hint per election timeout is acted on', () => {
+  const c = ledByA({ seed: 3 });
   const term = c.raw('a').status().term;
-  c.run(3 * ELECTION);
+  c.cut.add('a->b');
+  c.raw('b').reportConnectionLost('a');
+  c.run(2);
+  assert.is(c.raw('b').status().leader, '', 'the first hint: b campaigned (c refused), so it follows nobody');
+  c.heal();
+  c.run(1);
+  assert.is(c.raw('b').status().leader, 'a');
+  c.cut.add('a->b');
+  c.raw('b').reportConnectionLost('a');
+  c.run(3);
+  assert.is(c.raw('b').status().leader, 'a', 'the second hint, within an election timeout, was ignored');
+  c.heal();
+  c.run(2);
   assert.is(c.leader(), 'a');
   assert.is(c.raw('a').status().term, term);
 });

@@ -520,6 +520,15 @@ export class SimCluster {
       // Small clock jitter, except with lease reads, whose safety assumes bounded drift.
       if (this.#faults && !this.settings.leaseReads && this.#rng.chance(0.03)) continue;
       this.#guard(() => node.core?.tick());
+      // A false hint about a live leader at tick time (a socket hiccup), so that no message from
+      // the leader clears it before the member's own timer acts on it.
+      if (this.#faults && this.#hintRng.chance(0.01)) {
+        const lead = node.core?.status().leader;
+        if (lead !== undefined && lead !== '' && this.#nodes.get(lead)?.state === 'up') {
+          this.#log(`connection-lost hint at ${node.id} about its leader ${lead} (false)`);
+          this.#guard(() => node.core?.reportConnectionLost(lead));
+        }
+      }
     }
   }
 

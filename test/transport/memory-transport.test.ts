@@ -28,15 +28,26 @@ async function cluster(net: MemoryNetwork, ids: string[]): Promise<{ t: Record<s
 const indexes = (rec: Recorder, from: string): number[] =>
   rec.received.filter((x) => x.from === from).map((x) => (x.message as Message).index);
 
-test('a stopped member: the others hear its connection close, a member that removed it does not', async () => {
+test('a stopped or killed member: the others hear its connection close (as network events), except members that removed it or are cut off from it', async () => {
   const net = new MemoryNetwork({ seed: SEED, mode: 'manual' });
   const { t, r } = await cluster(net, ['n1', 'n2', 'n3']);
+  const { t: t2, r: r2 } = await cluster(net, ['n4', 'n5']);
   t['n3']!.removePeer('n1');
+  net.cut('n1', 'n4');
   await t['n1']!.stop();
-  await Promise.resolve();
+  assert.equal(r['n2']!.connectionLost, [], 'manual mode: nothing before step()');
+  net.deliverAll();
   assert.equal(r['n2']!.connectionLost, ['n1']);
-  assert.equal(r['n3']!.connectionLost, []);
+  assert.equal(r['n3']!.connectionLost, [], 'n3 removed n1');
+  assert.equal(r2['n4']!.connectionLost, [], 'a cut link carries no close');
+  assert.equal(r2['n5']!.connectionLost, ['n1']);
   assert.equal(r['n1']!.connectionLost, []);
+  await t2['n5']!.stop();
+  assert.ok(net.kill('n2'));
+  assert.not.ok(net.kill('n2'), 'already gone');
+  net.deliverAll();
+  assert.equal(r2['n5']!.connectionLost, ['n1'], 'a stopped member hears nothing more');
+  assert.equal(r2['n4']!.connectionLost, ['n5', 'n2']);
 });
 
 test('manual mode: per-link FIFO delivery, nothing before step()', async () => {

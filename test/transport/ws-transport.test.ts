@@ -170,6 +170,7 @@ test('removePeer closes and refuses the peer; addPeer with a new URL re-dials', 
   a.t.send('n2', [msg('n1', 'n2', 2)]);
   await new Promise((r) => setTimeout(r, 50));
   assert.is(b.r.received.length, 1, 'nothing from a removed peer');
+  assert.equal(b.r.connectionLost, [], 'closing a removed peer\'s connection is no hint');
   const c = await member('n2', { n1: a.t.url() });
   a.t.addPeer('n2', c.t.url());
   await waitFor(() => a.t.stats().peers['n2']?.state === 'open', 'dialed the new address');
