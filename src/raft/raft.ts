@@ -60,8 +60,8 @@ export class Raft {
    * lease toward vote requests, and its own election is due within a heartbeat or two.
    */
   leaderConnectionLost = false;
-  /** `ticks` when a connection-lost hint was last acted on (rate limit), if ever. */
-  lastConnectionLostTick: number | undefined = undefined;
+  /** When (term, ticks) a connection-lost hint was last acted on (rate limit), if ever. */
+  lastConnectionLost: { readonly term: Term; readonly tick: number } | undefined = undefined;
   /** Monotonic tick counter (deadlines of forwarded reads, lease timing). */
   ticks = 0;
   leadTransferee: NodeId = '';
@@ -370,16 +370,18 @@ export class Raft {
    * Only timers change, so safety does not rest on the hint being true: a false one costs at most
    * a pre-vote round, which the members still hearing from the leader refuse — which takes both
    * pre-vote (or the early campaign would bump the term) and checkQuorum (or nobody refuses), so
-   * without either the hint is ignored. Acted on at most once per election timeout (a flapping
-   * socket). Ignored with lease reads: a leader serving reads from its lease relies on no member
+   * without either the hint is ignored. Acted on at most once per election timeout and term (a
+   * flapping socket; the next leader's kill is a new term). Ignored with lease reads: a leader serving reads from its lease relies on no member
    * voting within an election timeout of its last heartbeat, whatever the sockets did.
    */
   connectionLost(id: NodeId): void {
     if (!this.cfg.checkQuorum || !this.cfg.preVote || this.cfg.leaseReads) return;
     if (this.role !== 'follower' || this.lead === '' || id !== this.lead || !this.promotable()) return;
-    // A flapping connection acts at most once per election timeout.
-    if (this.lastConnectionLostTick !== undefined && this.ticks - this.lastConnectionLostTick < this.cfg.electionTicks) return;
-    this.lastConnectionLostTick = this.ticks;
+    // A flapping connection to one leader acts at most once per election timeout; a hint about
+    // the next leader (a new term: a second kill in a rolling restart) acts at once.
+    const recent = this.lastConnectionLost;
+    if (recent !== undefined && recent.term === this.term && this.ticks - recent.tick < this.cfg.electionTicks) return;
+    this.lastConnectionLost = { term: this.term, tick: this.ticks };
     this.leaderConnectionLost = true;
     const rank = this.voters.filter((v) => v !== id && v < this.id).length;
     const dueIn = 1 + rank * this.cfg.heartbeatTicks;

@@ -152,4 +152,16 @@ test('a flapping connection: one hint per election timeout is acted on', () => {
   assert.is(c.raw('a').status().term, term);
 });
 
+test('two leaders killed in a row (a rolling restart): both replaced within a tick or two', () => {
+  for (let seed = 1; seed <= 10; seed++) {
+    const c = new Cluster(['a', 'b', 'c', 'd', 'e'], { seed, electionTicks: ELECTION });
+    c.elect('a');
+    c.run(3);
+    assert.ok(ticksToNewLeader(c, 'a', true) <= 2, `seed ${seed}: first kill`);
+    const second = c.leader() as string;
+    c.run(2); // well within an election timeout of the first hint
+    assert.ok(ticksToNewLeader(c, second, true) <= 3, `seed ${seed}: second kill`);
+  }
+});
+
 test.run();
