@@ -323,14 +323,17 @@ export class Driver extends EventEmitter<DriverEvents> {
     }
     const inbox = this.#inbox;
     this.#inbox = [];
+    // Connection-lost hints before the inbox: a pre-vote that arrived in the same turn must meet a
+    // follower that already stopped honouring the dead leader's lease (else it is ignored, and its
+    // candidate waits a whole election timeout). A hint still here was not followed by messages
+    // from the same peer (#onMessages drops it then), so it is not older than anything in the inbox.
+    for (const peer of this.#connectionLost) raft.reportConnectionLost(peer);
+    this.#connectionLost.clear();
     // Raft drops invalid messages itself (with a warning); anything it throws is a failed
     // invariant or a failed storage, which stops this member (#fail) — never caught and ignored.
     for (const m of inbox) raft.step(m);
     for (const peer of this.#unreachable) raft.reportUnreachable(peer);
     this.#unreachable.clear();
-    // After the inbox: the connection closed after the messages it carried.
-    for (const peer of this.#connectionLost) raft.reportConnectionLost(peer);
-    this.#connectionLost.clear();
     for (const s of this.#snapshotStatus) raft.reportSnapshot(s.peer, s.delivered);
     this.#snapshotStatus = [];
     this.#feedProposals();

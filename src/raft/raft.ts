@@ -60,6 +60,12 @@ export class Raft {
    * lease toward vote requests, and its own election is due within a heartbeat or two.
    */
   leaderConnectionLost = false;
+  /**
+   * Follower: the last pre-vote request ignored within the leader's lease, and when (ticks). A
+   * connection-lost hint that arrives just after it answers it then: the pre-candidate heard of
+   * the dead leader first, and would otherwise wait a whole election timeout for an answer.
+   */
+  ignoredPreVote: { readonly m: Message; readonly tick: number } | undefined = undefined;
   /** When (term, ticks) a connection-lost hint was last acted on (rate limit), if ever. */
   lastConnectionLost: { readonly term: Term; readonly tick: number } | undefined = undefined;
   /** Monotonic tick counter (deadlines of forwarded reads, lease timing). */
@@ -186,6 +192,7 @@ export class Raft {
     this.dropReads();
     this.lead = '';
     this.leaderConnectionLost = false;
+    this.ignoredPreVote = undefined;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
     this.resetRandomizedElectionTimeout();
@@ -386,6 +393,9 @@ export class Raft {
     const rank = this.voters.filter((v) => v !== id && v < this.id).length;
     const dueIn = 1 + rank * this.cfg.heartbeatTicks;
     this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - dueIn);
+    const ignored = this.ignoredPreVote;
+    this.ignoredPreVote = undefined;
+    if (ignored !== undefined && ignored.m.from !== id && this.ticks - ignored.tick <= this.cfg.heartbeatTicks) this.step(ignored.m);
   }
 
   expireRemoteReads(): void {
@@ -433,6 +443,7 @@ export class Raft {
         ((this.lead !== '' && !this.leaderConnectionLost && this.electionElapsed < this.cfg.electionTicks) ||
           (this.cfg.leaseReads && this.ticks < this.cfg.electionTicks));
       if (inLease && !isTransferContext(m.context)) {
+        if (m.type === 'preVote') this.ignoredPreVote = { m, tick: this.ticks };
         this.cfg.logger.debug({ id: this.id, from: m.from, term: m.term }, 'raft: ignoring vote request within leader lease');
         return false;
       }

@@ -164,4 +164,21 @@ test('two leaders killed in a row (a rolling restart): both replaced within a ti
   }
 });
 
+test('a pre-vote that arrives before the hint is answered when the hint comes', () => {
+  for (let seed = 1; seed <= 10; seed++) {
+    const c = ledByA({ seed });
+    const term = c.raw('a').status().term;
+    c.down.add('a');
+    // b hears a's connection close and campaigns; c's transport is slower to notice.
+    c.raw('b').reportConnectionLost('a');
+    c.tick(['b', 'c']);
+    c.stabilize();
+    assert.is(c.raw('b').status().role, 'preCandidate', `seed ${seed}: c, still in a's lease, ignored b's pre-vote`);
+    c.raw('c').reportConnectionLost('a');
+    c.stabilize();
+    assert.is(c.leader(), 'b', `seed ${seed}: c answered the pre-vote it had ignored`);
+    assert.is(c.raw('b').status().term, term + 1);
+  }
+});
+
 test.run();
