@@ -5,7 +5,7 @@
  * successful one bumps the revision exactly once.
  */
 import { OrderedMap } from './ordered-map.ts';
-import { Revision, flatKey } from './key-index.ts';
+import { KeySlot, Revision, flatKey } from './key-index.ts';
 
 function assert(cond: boolean, msg: string): asserts cond {
   if (!cond) throw new Error(`mvcc: assertion failed: ${msg}`);
@@ -22,7 +22,8 @@ export interface Change {
 export type LogEntry = string | readonly string[];
 
 export class Keyspace {
-  readonly tree: OrderedMap<Revision>;
+  /** Key → its slot (whose head is the key's newest record), in key order. */
+  readonly tree: OrderedMap<KeySlot>;
   // Invariant: compactRevision <= revision.
   revision = 0;
   compactRevision = 0;
@@ -34,30 +35,28 @@ export class Keyspace {
   log: LogEntry[] = [];
   logBase = 1;
   /**
-   * Hash index of the same heads as `tree`: point reads and the read-before-write of every put
-   * cost one hash lookup instead of a B-tree descent. Invariant: same entries as `tree`.
+   * Hash index of the heads: key → newest record (the same record as `tree.get(key).head`, and
+   * that record's `slot` is that tree slot). Point reads and the read-before-write of every put
+   * cost one hash lookup instead of a B-tree descent. Invariant: same keys as `tree`.
    */
   readonly #heads = new Map<string, Revision>();
   /**
-   * The revision at the last `cloneTree()`: a head with modRevision at or below it may be held by
-   * a snapshot's tree and is never rewritten in place (see writeHead). Heads built by compaction
-   * or restore may be treated as frozen without being shared, which only costs one tree write.
+   * The revision at the last `cloneTree()`: a slot put in the tree at or below it may be held by a
+   * snapshot's tree, so its head is never replaced in place (see writeHead). Slots built by
+   * compaction or restore count as shared (since 0), which only costs one tree write.
    */
   #frozenRevision = 0;
 
   constructor() {
-    this.tree = new OrderedMap<Revision>();
+    this.tree = new OrderedMap<KeySlot>();
   }
 
-  /**
-   * The newest record of `key` (possibly a tombstone), or undefined. It may be rewritten in place
-   * by the next write of `key`: read what you need before writing.
-   */
+  /** The newest record of `key` (possibly a tombstone), or undefined. Records never change. */
   head(key: string): Revision | undefined {
     return this.#heads.get(flatKey(key));
   }
 
-  /** The live record of `key` now (same caveat as head()). */
+  /** The live record of `key` now. */
   live(key: string): Revision | undefined {
     const rec = this.#heads.get(flatKey(key));
     return rec !== undefined && rec.version > 0 ? rec : undefined;
@@ -66,76 +65,80 @@ export class Keyspace {
   /**
    * Make (value, createRevision, modRevision, version, lease) the newest record of `key`, linked
    * to the current one; `head` must be `this.head(key)` (the caller has just read it: passing it
-   * saves a second hash lookup). Returns the new head, whose `prev` is the record it replaced as
-   * immutable history (undefined when the key had none): use that, not the earlier head, for
-   * prevKv, events and undo.
+   * saves a second hash lookup). Returns the new head, whose `prev` is the record it replaced
+   * (undefined when the key had none): use that for prevKv, events and undo.
    *
-   * A head written after the last snapshot was taken is rewritten in place (no B-tree descent):
-   * no snapshot can hold it. An older head may be in a snapshot's tree: it is left as it is (it
-   * becomes history) and a new head record goes into the tree.
+   * When the key's slot went into the tree after the last snapshot was taken, no snapshot can hold
+   * it and its head is replaced in place (no B-tree descent). An older slot may be in a
+   * snapshot's tree: it is left as it is and a new slot goes into the tree.
    */
   writeHead(key: string, head: Revision | undefined, value: Uint8Array, createRevision: number, modRevision: number, version: number, lease: number): Revision {
-    if (head !== undefined && head.modRevision > this.#frozenRevision) {
-      head.prev = new Revision(head.value, head.createRevision, head.modRevision, head.version, head.lease, head.prev);
-      head.value = value;
-      head.createRevision = createRevision;
-      head.modRevision = modRevision;
-      head.version = version;
-      head.lease = lease;
-      return head;
+    const slot = head?.slot;
+    if (head !== undefined && slot !== undefined && slot.since > this.#frozenRevision) {
+      const rec = new Revision(head.key, value, createRevision, modRevision, version, lease, head, slot);
+      slot.head = rec;
+      this.#heads.set(head.key, rec);
+      return rec;
     }
-    const rec = new Revision(value, createRevision, modRevision, version, lease, head);
-    this.#install(key, rec);
+    const rec = new Revision(head?.key ?? flatKey(key), value, createRevision, modRevision, version, lease, head, undefined);
+    this.#install(rec, modRevision);
     return rec;
   }
 
-  /** Make the (fresh, unshared) chain `rec` the history of `key` (compaction, restore). */
-  setHead(key: string, rec: Revision): void {
-    this.#install(key, rec);
+  /** Make the (fresh, unshared) chain `rec` the history of its key (compaction, restore). */
+  setHead(rec: Revision): void {
+    this.#install(rec, 0);
   }
 
-  /** A new head record in both indexes; the key is kept, so it is kept flat (see flatKey). */
-  #install(key: string, rec: Revision): void {
-    const flat = flatKey(key);
-    this.tree.set(flat, rec);
-    this.#heads.set(flat, rec);
+  /** A new slot for `rec` in the tree and `rec` in the hash index (its key is kept flat, see flatKey). */
+  #install(rec: Revision, since: number): void {
+    const slot = new KeySlot(rec, since);
+    rec.attach(slot);
+    this.tree.set(rec.key, slot);
+    this.#heads.set(rec.key, rec);
   }
 
-  /** An O(1) copy-on-write clone of the tree for a snapshot; freezes every current head. */
-  cloneTree(): OrderedMap<Revision> {
+  /** An O(1) copy-on-write clone of the tree for a snapshot; freezes every current slot. */
+  cloneTree(): OrderedMap<KeySlot> {
     const clone = this.tree.clone();
     this.#frozenRevision = this.revision;
     return clone;
   }
 
   /**
-   * Asserts the hash index and the B-tree hold the same key → head entries (the same record
-   * objects), and that every history runs strictly newest first. O(keys): for tests.
+   * Asserts the hash index and the B-tree agree (same keys; each hash entry is its tree slot's
+   * head, and that head's slot is that tree slot), and that every history runs strictly newest
+   * first. O(keys): for tests.
    */
   checkIndexes(): void {
     assert(this.#heads.size === this.tree.size, 'hash index and tree hold as many keys');
-    for (const [key, head] of this.tree.entries()) {
+    for (const [key, slot] of this.tree.entries()) {
+      const head = slot.head;
       assert(this.#heads.get(key) === head, `hash index and tree agree on ${key}`);
-      for (let r: Revision | undefined = head; r?.prev !== undefined; r = r.prev) assert(r.prev.modRevision < r.modRevision, `history of ${key} is newest first`);
+      assert(head.slot === slot, `the head of ${key} knows its slot`);
+      for (let r: Revision | undefined = head; r !== undefined; r = r.prev) {
+        assert(r.key === key, `history of ${key} holds only ${key}`);
+        if (r.prev !== undefined) assert(r.prev.modRevision < r.modRevision, `history of ${key} is newest first`);
+      }
     }
   }
 
   /** Undo a `writeHead` (transaction rollback): `old` is the `prev` of the head it returned. */
   restoreHead(key: string, old: Revision | undefined): void {
+    const flat = flatKey(key);
     if (old === undefined) {
-      this.tree.delete(key);
-      this.#heads.delete(key);
+      this.tree.delete(flat);
+      this.#heads.delete(flat);
       return;
     }
-    const head = this.#heads.get(key);
-    assert(head !== undefined, 'rollback of a written key');
-    assert(head.modRevision > this.#frozenRevision, 'a head written by this command is not in a snapshot');
-    head.value = old.value;
-    head.createRevision = old.createRevision;
-    head.modRevision = old.modRevision;
-    head.version = old.version;
-    head.lease = old.lease;
-    head.prev = old.prev;
+    const head = this.#heads.get(flat);
+    assert(head !== undefined && head.prev === old, 'rollback of the last write of a key');
+    const slot = head.slot;
+    assert(slot !== undefined && old.slot !== undefined, 'heads have slots');
+    if (slot === old.slot) slot.head = old;
+    else this.tree.set(flat, old.slot); // the write had put a new slot over old's (possibly shared) one
+    assert(old.slot.head === old, 'a replaced slot still holds the record it held');
+    this.#heads.set(flat, old);
   }
 
   /** Record that revision `rev` (= revision + 1) wrote `keys`, and make it current. */
@@ -189,9 +192,9 @@ export class Keyspace {
     let chain: Revision | undefined;
     for (let i = kept.length - 1; i >= 0; i--) {
       const r = kept[i] as Revision;
-      chain = new Revision(r.value, r.createRevision, r.modRevision, r.version, r.lease, chain);
+      chain = new Revision(r.key, r.value, r.createRevision, r.modRevision, r.version, r.lease, chain, undefined);
     }
-    this.setHead(key, chain as Revision);
+    this.setHead(chain as Revision);
   }
 }
 

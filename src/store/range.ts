@@ -6,7 +6,7 @@
  */
 import { CompactedError, FutureRevisionError } from '../errors.ts';
 import type { Keyspace } from './mvcc.ts';
-import type { Revision } from './key-index.ts';
+import type { KeySlot, Revision } from './key-index.ts';
 import { liveAt, toKeyValue } from './key-index.ts';
 import type { KeyRange, RangeOptions, StoredKeyValue, StoredRangeResult } from './types.ts';
 
@@ -49,8 +49,8 @@ export function forEachLive(ks: Keyspace, range: KeyRange, rev: number, visit: (
     if (rec !== undefined) visit(b.key, rec);
     return;
   }
-  ks.tree.forRange(b.start, b.end, (key, head) => {
-    const rec = visibleAt(head, rev);
+  ks.tree.forRange(b.start, b.end, (key, slot) => {
+    const rec = visibleAt(slot.head, rev);
     if (rec !== undefined) visit(key, rec);
   });
 }
@@ -82,12 +82,13 @@ export function getNow(ks: Keyspace, key: string): StoredRangeResult {
 /**
  * One key's live state at `rev` (0 = now; else checked against [compactRevision, revision] like
  * any read), or undefined when it was absent: the point read without a range result around it
- * (Store.get) — one object per hit, none per miss, which at 1M keys is most of what a get costs
- * beyond its hash lookup (docs/store.md, "Get at 1M keys").
+ * (Store.get). It allocates nothing: the store's own record is the answer (records never change;
+ * the caller must not write to it), which at 1M keys is a fifth of what a get costs
+ * (docs/store.md, "Get at 1M keys").
  */
 export function getAt(ks: Keyspace, key: string, rev: number): StoredKeyValue | undefined {
-  const rec = liveRecordAt(ks, key, rev === 0 ? 0 : readRevision(ks, rev));
-  return rec === undefined ? undefined : toKeyValue(key, rec);
+  // The record itself: records never change (key-index.ts), so a read needs no copy.
+  return liveRecordAt(ks, key, rev === 0 ? 0 : readRevision(ks, rev));
 }
 
 /** The options of a read that passed none (shared, never mutated). */
@@ -152,8 +153,8 @@ export function rangeQuery(ks: Keyspace, range: KeyRange, options: RangeOptions 
   const countOnly = options.countOnly === true;
   if (countOnly) {
     let count = 0;
-    ks.tree.forRuns(b.start, b.end, (_keys, heads, from, to) => {
-      for (let i = from; i < to; i++) if (visibleAt(heads[i] as Revision, rev) !== undefined) count++;
+    ks.tree.forRuns(b.start, b.end, (_keys, slots, from, to) => {
+      for (let i = from; i < to; i++) if (visibleAt((slots[i] as KeySlot).head, rev) !== undefined) count++;
     });
     return { kvs: [], count, more: false, revision: servedRevision };
   }
@@ -166,13 +167,14 @@ export function rangeQuery(ks: Keyspace, range: KeyRange, options: RangeOptions 
     const kvs: StoredKeyValue[] = [];
     let count = 0;
     let more = false;
-    ks.tree.forRuns(b.start, b.end, (keys, heads, from, to) => {
+    ks.tree.forRuns(b.start, b.end, (keys, slots, from, to) => {
       for (let i = from; i < to; i++) {
-        const rec = visibleAt(heads[i] as Revision, rev);
+        const rec = visibleAt((slots[i] as KeySlot).head, rev);
         if (rec === undefined) continue;
         count++;
         if (more || (filtered && !passesFilters(rec, options))) continue;
-        if (kvs.length < limit) kvs.push(toKeyValue(keys[i] as string, rec, keysOnly));
+        // The record itself (records never change), unless keysOnly needs a copy without the value.
+        if (kvs.length < limit) kvs.push(keysOnly ? toKeyValue(keys[i] as string, rec, true) : rec);
         else more = true;
       }
     });
@@ -180,8 +182,8 @@ export function rangeQuery(ks: Keyspace, range: KeyRange, options: RangeOptions 
   }
   const entries: Entry[] = [];
   let count = 0;
-  ks.tree.forRange(b.start, b.end, (key, head) => {
-    const rec = visibleAt(head, rev);
+  ks.tree.forRange(b.start, b.end, (key, slot) => {
+    const rec = visibleAt(slot.head, rev);
     if (rec === undefined) return;
     count++;
     if (!filtered || passesFilters(rec, options)) entries.push({ key, rec });

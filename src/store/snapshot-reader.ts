@@ -265,9 +265,9 @@ export class SnapshotReader {
     if (!(value instanceof Uint8Array)) throw corrupt('value');
     // A plain Uint8Array view (the decoder hands out Buffers) so restored reads equal fresh ones.
     const plain = value.constructor === Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-    const rec = new Revision(plain, this.#create, this.#mod, this.#version, this.#lease, undefined);
+    const rec = new Revision(this.#key, plain, this.#create, this.#mod, this.#version, this.#lease, undefined, undefined);
     if (this.#tail === undefined) this.#head = rec;
-    else this.#tail.prev = rec;
+    else this.#tail.linkOlder(rec);
     this.#tail = rec;
     this.#claim(this.#mod);
     if (--this.#recordsLeft > 0) {
@@ -276,7 +276,7 @@ export class SnapshotReader {
     }
     const key = this.#key;
     const head = this.#head as Revision;
-    this.ks.setHead(key, head);
+    this.ks.setHead(head);
     if (head.version > 0 && head.lease !== 0) {
       if (!this.lessor.has(head.lease)) throw corrupt(`key ${key} has unknown lease ${head.lease}`);
       this.lessor.move(key, 0, head.lease);

@@ -14,7 +14,7 @@
  */
 import { InvalidArgumentError } from '../errors.ts';
 import { packr } from './codec.ts';
-import type { Revision } from './key-index.ts';
+import type { KeySlot, Revision } from './key-index.ts';
 import type { Lessor } from './lessor.ts';
 import type { Keyspace, LogEntry } from './mvcc.ts';
 import type { OrderedMap } from './ordered-map.ts';
@@ -86,7 +86,7 @@ function concat(parts: Uint8Array[]): Uint8Array {
 }
 
 export function capture(ks: Keyspace, lessor: Lessor): StoreSnapshot {
-  const tree: OrderedMap<Revision> = ks.cloneTree();
+  const tree: OrderedMap<KeySlot> = ks.cloneTree();
   const revision = ks.revision;
   const compactRevision = ks.compactRevision;
   const leases = lessor.table();
@@ -112,7 +112,8 @@ export function capture(ks: Keyspace, lessor: Lessor): StoreSnapshot {
       let slots = 0;
       let pending: unknown[] = [];
       let started = performance.now();
-      for (const [key, head] of tree.entries()) {
+      for (const [key, slot] of tree.entries()) {
+        const head = slot.head;
         let n = 0;
         for (let r: Revision | undefined = head; r !== undefined; r = r.prev) n++;
         pending.push(key, n);
@@ -138,7 +139,8 @@ export function capture(ks: Keyspace, lessor: Lessor): StoreSnapshot {
     },
     encode(): Uint8Array {
       const kvs: unknown[] = [];
-      for (const [key, head] of tree.entries()) {
+      for (const [key, slot] of tree.entries()) {
+        const head = slot.head;
         let n = 0;
         for (let r: Revision | undefined = head; r !== undefined; r = r.prev) n++;
         kvs.push(key, n);

@@ -16,7 +16,7 @@ import { Store } from '../../src/store/index.ts';
 import { isCurrentPointRead } from '../../src/store/range.ts';
 import type { RangeOptions } from '../../src/store/types.ts';
 import { Gen, KEYS } from './gen.ts';
-import { tryApply } from './support.ts';
+import { plain, tryApply } from './support.ts';
 
 const SEQUENCES = Number(process.env.STORE_SEQUENCES ?? 300);
 const ONLY = process.env.STORE_SEED === undefined ? undefined : Number(process.env.STORE_SEED);
@@ -59,9 +59,9 @@ function afterEveryCommand(sequences: number, steps: number, compactChance: numb
 
 test('a point read equals the general range path after every command', () => {
   afterEveryCommand(SEQUENCES, 40, 0.05, (s, key, where) => {
-    const general = s.range({ start: key, end: `${key}\0` });
-    if (s.revision > 0) assert.equal(s.range({ key }, { revision: s.revision }), general, where);
-    for (const o of FAST_OPTIONS) assert.equal(s.range({ key }, o), general, `${where} options ${JSON.stringify(o)}`);
+    const general = plain(s.range({ start: key, end: `${key}\0` }));
+    if (s.revision > 0) assert.equal(plain(s.range({ key }, { revision: s.revision })), general, where);
+    for (const o of FAST_OPTIONS) assert.equal(plain(s.range({ key }, o)), general, `${where} options ${JSON.stringify(o)}`);
   });
 });
 
@@ -82,7 +82,7 @@ test('the result is fresh: changing it does not change the store or a later read
 /** What a call returns or throws, comparable with assert.equal (errors by class and message). */
 function outcome(f: () => unknown): unknown {
   try {
-    return { ok: f() };
+    return { ok: plain(f()) };
   } catch (err) {
     return { threw: (err as Error).constructor.name, message: (err as Error).message };
   }
@@ -90,7 +90,7 @@ function outcome(f: () => unknown): unknown {
 
 test('get(key, revision?) equals the first kv of range({ key }, { revision }) at every revision', () => {
   afterEveryCommand(Math.ceil(SEQUENCES / 3), 30, 0.08, (s, key, where) => {
-    assert.equal(s.get(key), s.range({ key }).kvs[0], where);
+    assert.equal(plain(s.get(key)), plain(s.range({ key }).kvs[0]), where);
     for (let rev = 0; rev <= s.revision + 1; rev++) {
       const viaGet = outcome(() => s.get(key, rev));
       const viaRange = outcome(() => s.range({ key }, { revision: rev }).kvs[0]);

@@ -10,6 +10,7 @@ import { Store } from '../../src/store/index.ts';
 import type { KeyRange, WatchResponse, Watcher } from '../../src/store/types.ts';
 import { Gen } from './gen.ts';
 import { Model } from './model.ts';
+import { plain } from './support.ts';
 import type { ModelEvent } from './model.ts';
 
 const SEQUENCES = Number(process.env.STORE_SEQUENCES ?? 2000);
@@ -18,7 +19,7 @@ const STEPS = Number(process.env.STORE_STEPS ?? 40);
 type Outcome = { ok: true; value: unknown } | { ok: false; code: string; name: string };
 function run(f: () => unknown): Outcome {
   try {
-    return { ok: true, value: f() };
+    return { ok: true, value: plain(f()) };
   } catch (err) {
     if (!isQuorumError(err)) throw err;
     return { ok: false, code: err.code, name: err.name };
@@ -113,7 +114,7 @@ function runSequence(seed: number): void {
   const restored = Store.restore(bytes);
   assert.is(restored.hash(), store.hash());
   for (let rev = Math.max(1, model.compactRevision); rev <= model.revision; rev++) {
-    assert.equal(restored.range({ prefix: '' }, { revision: rev }), store.range({ prefix: '' }, { revision: rev }));
+    assert.equal(plain(restored.range({ prefix: '' }, { revision: rev })), plain(store.range({ prefix: '' }, { revision: rev })));
   }
   // The restored store continues identically.
   for (let i = 0; i < 10; i++) {

@@ -49,3 +49,16 @@ export async function rejection(promise: Promise<unknown>): Promise<unknown> {
   }
   return assert.unreachable('should reject');
 }
+
+/**
+ * `x` with every class instance (but byte arrays) turned into a plain object of its own fields,
+ * deeply: point reads hand out the store's own records (class `Revision`), which read like plain
+ * key-values but are not deep-equal to object literals for assert.equal (it compares constructors).
+ */
+export function plain<T>(x: T): T {
+  if (Array.isArray(x)) return x.map((v: unknown) => plain(v)) as T;
+  if (typeof x !== 'object' || x === null || x instanceof Uint8Array) return x;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(x)) out[k] = plain(v);
+  return out as T;
+}
