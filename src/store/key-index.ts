@@ -61,7 +61,7 @@ export class Revision implements StoredKeyValue {
     return this.#prev;
   }
 
-  /** The tree slot this record was written into as the head (undefined for records built as history). */
+  /** The key's tree slot while this record is the key's head; undefined once it is history. */
   get slot(): KeySlot | undefined {
     return this.#slot;
   }
@@ -71,8 +71,8 @@ export class Revision implements StoredKeyValue {
     this.#prev = older;
   }
 
-  /** Restore and compaction: the head of a freshly built chain gets its slot. */
-  attach(slot: KeySlot): void {
+  /** Keyspace only: this record becomes (or, on rollback, is again) the head held by `slot`, or history (undefined). */
+  attach(slot: KeySlot | undefined): void {
     this.#slot = slot;
   }
 

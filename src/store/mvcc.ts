@@ -73,14 +73,23 @@ export class Keyspace {
    * snapshot's tree: it is left as it is and a new slot goes into the tree.
    */
   writeHead(key: string, head: Revision | undefined, value: Uint8Array, createRevision: number, modRevision: number, version: number, lease: number): Revision {
-    const slot = head?.slot;
-    if (head !== undefined && slot !== undefined && slot.since > this.#frozenRevision) {
+    if (head === undefined) {
+      const rec = new Revision(flatKey(key), value, createRevision, modRevision, version, lease, undefined, undefined);
+      this.#install(rec, modRevision);
+      return rec;
+    }
+    const slot = head.slot;
+    assert(slot !== undefined, 'a head has its slot');
+    // The old head becomes history: it lets go of the slot (a replaced slot that only a dropped
+    // snapshot still held would otherwise live as long as the history does).
+    head.attach(undefined);
+    if (slot.since > this.#frozenRevision) {
       const rec = new Revision(head.key, value, createRevision, modRevision, version, lease, head, slot);
       slot.head = rec;
       this.#heads.set(head.key, rec);
       return rec;
     }
-    const rec = new Revision(head?.key ?? flatKey(key), value, createRevision, modRevision, version, lease, head, undefined);
+    const rec = new Revision(head.key, value, createRevision, modRevision, version, lease, head, undefined);
     this.#install(rec, modRevision);
     return rec;
   }
@@ -118,13 +127,17 @@ export class Keyspace {
       assert(head.slot === slot, `the head of ${key} knows its slot`);
       for (let r: Revision | undefined = head; r !== undefined; r = r.prev) {
         assert(r.key === key, `history of ${key} holds only ${key}`);
+        assert(r === head || r.slot === undefined, `only the head of ${key} holds a slot`);
         if (r.prev !== undefined) assert(r.prev.modRevision < r.modRevision, `history of ${key} is newest first`);
       }
     }
   }
 
-  /** Undo a `writeHead` (transaction rollback): `old` is the `prev` of the head it returned. */
-  restoreHead(key: string, old: Revision | undefined): void {
+  /**
+   * Undo a `writeHead` (transaction rollback): `old` is the `prev` of the head it returned and
+   * `oldSlot` the slot `old` held then (its `slot` before the write).
+   */
+  restoreHead(key: string, old: Revision | undefined, oldSlot: KeySlot | undefined): void {
     const flat = flatKey(key);
     if (old === undefined) {
       this.tree.delete(flat);
@@ -132,12 +145,12 @@ export class Keyspace {
       return;
     }
     const head = this.#heads.get(flat);
-    assert(head !== undefined && head.prev === old, 'rollback of the last write of a key');
-    const slot = head.slot;
-    assert(slot !== undefined && old.slot !== undefined, 'heads have slots');
-    if (slot === old.slot) slot.head = old;
-    else this.tree.set(flat, old.slot); // the write had put a new slot over old's (possibly shared) one
-    assert(old.slot.head === old, 'a replaced slot still holds the record it held');
+    assert(head !== undefined && head.prev === old && oldSlot !== undefined, 'rollback of the last write of a key');
+    if (head.slot === oldSlot) oldSlot.head = old; // the write had replaced the head in place
+    else this.tree.set(flat, oldSlot); // the write had put a new slot over old's (possibly shared) one
+    head.attach(undefined);
+    old.attach(oldSlot);
+    assert(oldSlot.head === old, 'a replaced slot still holds the record it held');
     this.#heads.set(flat, old);
   }
 

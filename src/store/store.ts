@@ -155,7 +155,8 @@ export class Store {
   /**
    * The live state of `key` now, or at `revision` (a past read: `CompactedError` below the
    * compaction point, `FutureRevisionError` above the current revision); undefined when the key
-   * was absent. Same record as `range({ key }, { revision })` returns, without the range result.
+   * was absent: the store's own record (records never change; do not write to it), with the same
+   * fields as the key-value `range({ key }, { revision })` returns, without the range result.
    */
   get(key: string, revision?: number): StoredKeyValue | undefined {
     checkGet(key, revision, this.limits);

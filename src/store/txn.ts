@@ -5,7 +5,7 @@
  */
 import { ConflictError, KeyExistsError, KeyNotFoundError, LeaseNotFoundError } from '../errors.ts';
 import { EMPTY_VALUE, toKeyValue } from './key-index.ts';
-import type { Revision } from './key-index.ts';
+import type { KeySlot, Revision } from './key-index.ts';
 import type { Lessor } from './lessor.ts';
 import type { Change, Keyspace } from './mvcc.ts';
 import { forEachLive, rangeQuery } from './range.ts';
@@ -26,6 +26,8 @@ import type {
 export interface UndoRecord {
   readonly key: string;
   readonly old: Revision | undefined;
+  /** The slot `old` held as the head before the write (restoreHead gives it back). */
+  readonly oldSlot: KeySlot | undefined;
 }
 
 /** The write context of one command. */
@@ -56,12 +58,12 @@ export class Writer {
    * undefined when the key was absent or deleted.
    */
   write(key: string, head: Revision | undefined, value: Uint8Array, createRevision: number, version: number, lease: number): Revision | undefined {
+    const oldSlot = head?.slot;
     const rec = this.ks.writeHead(key, head, value, createRevision, this.rev, version, lease);
     const old = rec.prev;
-    this.undo?.push({ key, old });
+    this.undo?.push({ key, old, oldSlot });
     const prev = old !== undefined && old.version > 0 ? old : undefined;
     this.lessor.move(key, prev === undefined ? 0 : prev.lease, version > 0 ? lease : 0);
-    // `rec` is read by publish() within this apply, before any later write of the key.
     this.changes.push({ key, rec, prev });
     return prev;
   }
@@ -78,9 +80,8 @@ export class Writer {
     for (let i = undo.length - 1; i >= 0; i--) {
       const u = undo[i] as UndoRecord;
       const cur = this.ks.head(u.key);
-      // Read the lease before restoreHead rewrites the head in place.
       const from = cur !== undefined && cur.version > 0 ? cur.lease : 0;
-      this.ks.restoreHead(u.key, u.old);
+      this.ks.restoreHead(u.key, u.old, u.oldSlot);
       const to = u.old !== undefined && u.old.version > 0 ? u.old.lease : 0;
       this.lessor.move(u.key, from, to);
     }
@@ -126,7 +127,7 @@ export function doPut(w: Writer, req: PutRequest): StoredPutResult {
   const lease = req.ignoreLease === true ? (cur as Revision).lease : (req.lease ?? 0);
   if (lease !== 0 && !w.lessor.has(lease)) throw new LeaseNotFoundError(lease);
   const value = req.ignoreValue === true ? (cur as Revision).value : req.value;
-  // `cur` is the head record, rewritten in place by write(): use what write() returns after it.
+  // write() returns the live record it replaced (`cur`, when there was one).
   const prev = cur === undefined ? w.write(key, head, value, w.rev, 1, lease) : w.write(key, head, value, cur.createRevision, cur.version + 1, lease);
   if (req.prevKv === true && prev !== undefined) return { revision: w.rev, prevKv: toKeyValue(key, prev) };
   return { revision: w.rev };

@@ -430,8 +430,7 @@ function eventFor(w: HubWatcher, ev: EventPair): StoredWatchEvent {
 
 function collect(w: HubWatcher, ev: EventPair, rev: number, touched: HubWatcher[]): void {
   if (w.nextRev > rev || !w.wants(ev.change.rec)) return;
-  // Build the event now, before any onReady runs: the change's head record may be rewritten by
-  // a later write of its key.
+  // Build the event now, before any onReady runs (a callback may write more).
   const e = eventFor(w, ev);
   const first = w.pendingFirst;
   if (first === undefined) {

@@ -24,11 +24,15 @@ interface Reassembly {
   readonly message: Message;
   /** The size the sender announced (already checked against maxSnapshotBytes). */
   readonly totalBytes: number;
-  // Invariant: received === sum of chunks' lengths <= totalBytes. Chunks are kept as they arrive
-  // and joined at the end, so memory follows the bytes actually received, never the announced
-  // size: a peer announcing 1 GiB and sending nothing costs nothing (and cannot make a huge
-  // up-front allocation fail with a RangeError inside a socket listener).
-  readonly chunks: Uint8Array[];
+  // Invariant: received <= totalBytes, and the bytes received are in `chunks` (before `data`
+  // exists) or in `data`. Chunks are kept as they arrive until an eighth of the announced size
+  // has come; then `data` gets the whole size and every byte goes straight into it. So memory
+  // follows the bytes actually received (at most 8× them): a peer announcing 1 GiB and sending
+  // nothing costs nothing (and cannot make a huge up-front allocation fail with a RangeError
+  // inside a socket listener), while a large snapshot never holds all its chunks and a full
+  // copy at once (joining them only at the end briefly took twice the snapshot's size).
+  chunks: Uint8Array[];
+  data: Uint8Array | undefined;
   received: number;
 }
 
@@ -104,7 +108,7 @@ export class InboundConnection {
       case 'snapshotBegin': {
         if (this.#reassembly !== undefined) throw new ProtocolError('transport: malformed frame: snapshot stream started while another is open');
         const begin = validateSnapshotBegin(decoded.body, ctx, env.config.maxSnapshotBytes);
-        this.#reassembly = { stream: begin.stream, message: begin.message, totalBytes: begin.totalBytes, chunks: [], received: 0 };
+        this.#reassembly = { stream: begin.stream, message: begin.message, totalBytes: begin.totalBytes, chunks: [], data: undefined, received: 0 };
         return;
       }
       case 'snapshotChunk': {
@@ -115,8 +119,15 @@ export class InboundConnection {
           throw new ProtocolError(`transport: malformed frame: snapshot chunk of ${decoded.bytes.byteLength} bytes`);
         }
         if (r.received + decoded.bytes.byteLength > r.totalBytes) throw new ProtocolError('transport: malformed frame: snapshot chunk past the announced size');
-        // The chunk is a view of its frame, which #onFrame gave exact-size memory of its own.
-        r.chunks.push(decoded.bytes);
+        if (r.data !== undefined) r.data.set(decoded.bytes, r.received);
+        else {
+          // The chunk is a view of its frame, which #onFrame gave exact-size memory of its own.
+          r.chunks.push(decoded.bytes);
+          if ((r.received + decoded.bytes.byteLength) * 8 >= r.totalBytes) {
+            r.data = joinChunks(r.chunks, r.totalBytes);
+            r.chunks = [];
+          }
+        }
         r.received += decoded.bytes.byteLength;
         return;
       }
@@ -127,7 +138,7 @@ export class InboundConnection {
         this.#reassembly = undefined;
         const snapshot = r.message.snapshot;
         if (snapshot === undefined) throw new ProtocolError('transport: malformed frame: snapshot stream without a snapshot');
-        const data = joinChunks(r.chunks, r.totalBytes);
+        const data = r.data ?? joinChunks(r.chunks, r.totalBytes);
         env.deliver(this.peer, [{ ...r.message, snapshot: { meta: snapshot.meta, data } }]);
         if (!this.#closed) this.#ws.send(env.codec.encodeSnapshotAck(r.stream, true));
         return;
@@ -138,6 +149,7 @@ export class InboundConnection {
   }
 }
 
+/** A buffer of `totalBytes` starting with the chunks (the rest zero until written). */
 function joinChunks(chunks: readonly Uint8Array[], totalBytes: number): Uint8Array {
   const data = new Uint8Array(totalBytes);
   let offset = 0;

@@ -65,7 +65,7 @@ test('a point read equals the general range path after every command', () => {
   });
 });
 
-test('the result is fresh: changing it does not change the store or a later read', () => {
+test('a result is not changed by later writes, and its array is the caller\'s', () => {
   const s = new Store();
   s.apply({ type: 'put', request: { key: 'k', value: Uint8Array.of(1) } });
   const first = s.range({ key: 'k' });
