@@ -162,6 +162,19 @@ export class PeerLink {
     this.#scheduleFlush();
   }
 
+  /**
+   * The peer just connected to us, so it is up now: a link waiting out its reconnect backoff
+   * (which grows to `reconnectMaxMs` while a peer is down) dials at once instead. Without this a
+   * restarted member could not hear from a peer for seconds after it came back — e.g. the answer
+   * to its pre-vote when its leader is killed next.
+   */
+  peerIsUp(): void {
+    if (this.#state !== 'backoff') return;
+    this.#clearTimer();
+    this.#attempts = 0;
+    this.#connect();
+  }
+
   /** Points the link at a new URL (reconnects if it changed). */
   setUrl(url: string): void {
     if (url === this.#url || this.#state === 'closed') return;

@@ -318,6 +318,7 @@ export class WsTransport implements Transport {
         ws,
       );
       this.#inbound.set(claimed, conn);
+      this.#links.get(claimed)?.peerIsUp();
       ws.on('close', () => {
         if (this.#inbound.get(claimed) !== conn) return; // replaced by a newer connection
         this.#inbound.delete(claimed);

@@ -1,8 +1,9 @@
 // Proves the ws transport between live members on 127.0.0.1 (port 0): per-link FIFO delivery of
 // batches, reconnect after a peer restarts on the same port, bounded outbound queues under a dead
 // peer (connection refused) and a stalled peer (accepts, never reads) with onUnreachable called,
-// stop() draining what was queued, onConnectionLost when a sending peer goes away, eager option
-// validation, and the plaintext-loopback log line.
+// stop() draining what was queued, onConnectionLost when a sending peer goes away, a peer that
+// dials us cutting our reconnect backoff short, eager option validation, and the
+// plaintext-loopback log line.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createServer } from 'node:net';
@@ -84,6 +85,30 @@ test('a peer whose process goes away: the receiver hears its connection close (o
   await a.t.stop();
   await waitFor(() => b.r.connectionLost.includes('n1'), 'n2 hears n1 go away');
   assert.equal(a.r.connectionLost, [], 'a stopping member reports nothing itself');
+});
+
+test('a peer that comes back and dials us cuts our reconnect backoff short', async () => {
+  const a = await member('n1', {}, { reconnectBaseMs: 1000, reconnectMaxMs: 5000 });
+  const b = await member('n2', { n1: a.t.url() });
+  a.t.addPeer('n2', b.t.url());
+  a.t.send('n2', [msg('n1', 'n2', 1)]);
+  await waitFor(() => b.r.received.length === 1, 'first delivery');
+  const port = b.t.boundPort;
+  await b.t.stop();
+  // a keeps failing to reach n2: its backoff grows past a second.
+  for (let i = 0; i < 3; i++) {
+    a.t.send('n2', [msg('n1', 'n2', 2)]);
+    await new Promise((r) => setTimeout(r, 700));
+  }
+  assert.is(a.t.stats().peers['n2']?.state, 'backoff');
+  const b2 = await member('n2', { n1: a.t.url() }, {}, port);
+  const back = Date.now();
+  b2.t.send('n1', [msg('n2', 'n1', 1)]); // n2 dials n1: n1 now knows n2 is up
+  await waitFor(() => a.r.received.length === 1, 'n2 → n1 delivered');
+  await waitFor(() => a.t.stats().peers['n2']?.state === 'open', 'n1 → n2 open again', 900);
+  assert.ok(Date.now() - back < 900, `n1 redialed ${Date.now() - back} ms after n2 came back`);
+  a.t.send('n2', [msg('n1', 'n2', 3)]);
+  await waitFor(() => b2.r.received.length === 1, 'delivery to the restarted peer');
 });
 
 test('dead peer (refused): queue stays empty-bounded and onUnreachable is called', async () => {
