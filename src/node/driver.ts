@@ -495,8 +495,8 @@ export class Driver extends EventEmitter<DriverEvents> {
 
   #onMessages(from: NodeId, messages: readonly PeerMessage[]): void {
     if (this.#stopped) return;
-    // Messages after a close came on a newer connection: a hint still waiting for the next turn
-    // is stale (handled after the inbox, it would undo what these messages tell Raft).
+    // Messages after a close came on a newer connection: the peer is alive, and a hint still
+    // waiting for the next turn is stale.
     if (this.#connectionLost.size > 0) this.#connectionLost.delete(from);
     for (const m of messages) {
       if (m.type === 'app') this.#onAppMessage(from, m);

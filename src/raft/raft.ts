@@ -55,7 +55,7 @@ export class Raft {
   heartbeatElapsed = 0;
   randomizedElectionTimeout = 0;
   /**
-   * Follower: the transport saw the connection to the leader close (connectionLost). Until a
+   * Follower: the transport saw the connection to the leader close (connection-lost.ts). Until a
    * message from a leader or a role change clears it, this member no longer honours the leader's
    * lease toward vote requests, and its own election is due within a heartbeat or two.
    */
@@ -364,38 +364,6 @@ export class Raft {
       this.electionElapsed = 0;
       this.hup(false);
     }
-  }
-
-  /**
-   * A hint from the transport: the connection with `id` closed (a killed process's sockets close
-   * at once; a silent partition closes nothing and is left to the timeout). When `id` is this
-   * follower's leader, it stops honouring that leader's lease and campaigns after
-   * 1 + rank × heartbeatTicks ticks, rank being its place among the other voters' sorted ids,
-   * instead of a whole randomized election timeout. Staggered, not random: the followers of a
-   * killed leader all learn of it at once, and two campaigning together split the vote (then
-   * wait a full timeout); one whose log is behind loses its pre-vote and the next one wins.
-   * Only timers change, so safety does not rest on the hint being true: a false one costs at most
-   * a pre-vote round, which the members still hearing from the leader refuse — which takes both
-   * pre-vote (or the early campaign would bump the term) and checkQuorum (or nobody refuses), so
-   * without either the hint is ignored. Acted on at most once per election timeout and term (a
-   * flapping socket; the next leader's kill is a new term). Ignored with lease reads: a leader serving reads from its lease relies on no member
-   * voting within an election timeout of its last heartbeat, whatever the sockets did.
-   */
-  connectionLost(id: NodeId): void {
-    if (!this.cfg.checkQuorum || !this.cfg.preVote || this.cfg.leaseReads) return;
-    if (this.role !== 'follower' || this.lead === '' || id !== this.lead || !this.promotable()) return;
-    // A flapping connection to one leader acts at most once per election timeout; a hint about
-    // the next leader (a new term: a second kill in a rolling restart) acts at once.
-    const recent = this.lastConnectionLost;
-    if (recent !== undefined && recent.term === this.term && this.ticks - recent.tick < this.cfg.electionTicks) return;
-    this.lastConnectionLost = { term: this.term, tick: this.ticks };
-    this.leaderConnectionLost = true;
-    const rank = this.voters.filter((v) => v !== id && v < this.id).length;
-    const dueIn = 1 + rank * this.cfg.heartbeatTicks;
-    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - dueIn);
-    const ignored = this.ignoredPreVote;
-    this.ignoredPreVote = undefined;
-    if (ignored !== undefined && ignored.m.from !== id && this.ticks - ignored.tick <= this.cfg.heartbeatTicks) this.step(ignored.m);
   }
 
   expireRemoteReads(): void {

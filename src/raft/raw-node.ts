@@ -11,6 +11,7 @@ import { decodeConfChange, encodeConfChange } from './conf-change.ts';
 import { normalizeConfig } from './config.ts';
 import { invalidReason } from './message.ts';
 import { Raft } from './raft.ts';
+import { connectionLost } from './connection-lost.ts';
 import * as leader from './replication.ts';
 import { ConfChangeInProgressError, ProposalDroppedError } from '../errors.ts';
 import type { ConfChange, Entry, HardState, LogIndex, Message, NodeId, SoftState } from '../protocol/types.ts';
@@ -143,9 +144,9 @@ export class RawNode {
     this.#raft.hup(false);
   }
 
-  /** The transport's connection with `id` closed: a follower whose leader that is campaigns early (Raft.connectionLost). */
+  /** The transport's connection with `id` closed: a follower whose leader that is campaigns early (connection-lost.ts). */
   reportConnectionLost(id: NodeId): void {
-    this.#raft.connectionLost(id);
+    connectionLost(this.#raft, id);
   }
 
   reportUnreachable(id: NodeId): void {
