@@ -75,10 +75,6 @@ export class Revision implements StoredKeyValue {
   attach(slot: KeySlot | undefined): void {
     this.#slot = slot;
   }
-
-  get live(): boolean {
-    return this.version > 0;
-  }
 }
 
 /** A key's entry in the B-tree: its newest record. Mutable only while `since` is above the last snapshot's revision. */

@@ -83,14 +83,12 @@ export class Keyspace {
     // The old head becomes history: it lets go of the slot (a replaced slot that only a dropped
     // snapshot still held would otherwise live as long as the history does).
     head.attach(undefined);
-    if (slot.since > this.#frozenRevision) {
-      const rec = new Revision(head.key, value, createRevision, modRevision, version, lease, head, slot);
+    const inPlace = slot.since > this.#frozenRevision;
+    const rec = new Revision(head.key, value, createRevision, modRevision, version, lease, head, inPlace ? slot : undefined);
+    if (inPlace) {
       slot.head = rec;
       this.#heads.set(head.key, rec);
-      return rec;
-    }
-    const rec = new Revision(head.key, value, createRevision, modRevision, version, lease, head, undefined);
-    this.#install(rec, modRevision);
+    } else this.#install(rec, modRevision);
     return rec;
   }
 
