@@ -4,7 +4,9 @@
 //             failover is taken inside the member process (in-process API, IPC not measured).
 //   etcd:     3 `etcd` processes (bench/etcd-cluster.ts), driven through the `etcd3` gRPC client
 //             from this process; timings include the client and gRPC.
-// Each side gets an untimed warm-up flood (a fifth of a flood) before its 3 timed floods.
+// Each side gets untimed sequential puts until their latency settles (warmSeqPuts: the member
+// processes' JIT) and an untimed warm-up flood (a fifth of a flood) before its 3 timed floods.
+// Before either side starts, bench/disk-floor.ts measures the disk's share of a put on this machine.
 // Prints one Markdown table of medians with a quorumkv / etcd ratio column. The CPU-per-put rows
 // (quorumkv only) are process.cpuUsage() deltas of the leader and one follower over each flood.
 //
@@ -14,6 +16,9 @@
 //   QKV_BENCH_ETCD=0                             # skip the etcd side
 //   QKV_MEMBER_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof'  # node flags for member processes
 import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { measureDiskFloor } from './disk-floor.ts';
+import type { DiskFloor } from './disk-floor.ts';
 import { etcdClient, EtcdCluster, etcdVersion } from './etcd-cluster.ts';
 import { startProcCluster } from '../test/node/helpers/proc-cluster.ts';
 import type { Member, ProcCluster } from '../test/node/helpers/proc-cluster.ts';
@@ -29,6 +34,15 @@ const FAILOVER_ATTEMPT_DEADLINE_MS = 1_000;
 /** Failover: give up (the run fails) when no put succeeded within this bound. */
 const FAILOVER_BOUND_MS = 20_000;
 const QKV_OPTIONS = { requestTimeoutMs: 10_000 };
+/** Sequential-put warm-up (warmSeqPuts): rounds of this many puts ... */
+const WARM_ROUND_PUTS = Math.max(100, Math.round(500 * scale));
+const WARM_MIN_ROUNDS = 3;
+const WARM_MAX_ROUNDS = 12;
+/** ... until WARM_SETTLED_ROUNDS rounds in a row set no new low: a p50 above this fraction of the best before. */
+const WARM_SETTLED_RATIO = 0.9;
+const WARM_SETTLED_ROUNDS = 2;
+/** The disk floor (bench/disk-floor.ts): rounds of three concurrent durable writes. */
+const DISK_FLOOR_ROUNDS = Math.max(200, Math.round(600 * scale));
 
 /** Operation counts per side (throughputs are count / elapsed, so the counts need not match). */
 interface Counts {
@@ -61,6 +75,8 @@ interface Side {
 }
 
 interface Results {
+  warmupP50sMs?: number[];
+  followerWarmupP50sMs?: number[];
   putP50Ms?: number;
   putP99Ms?: number;
   putFollowerP50Ms?: number;
@@ -138,12 +154,34 @@ function timeUntilPut(kill: () => void, attempt: (i: number) => Promise<unknown>
   });
 }
 
+/**
+ * Untimed sequential puts in rounds of WARM_ROUND_PUTS until two rounds in a row are no longer
+ * clearly faster than the best round before them (at least WARM_MIN_ROUNDS, at most
+ * WARM_MAX_ROUNDS); returns each
+ * round's p50 in ms. A member process answers its first few thousand sequential puts 2–4× slower
+ * than later ones while V8 compiles the path (its p50 falls round after round, and faster JIT
+ * tier-up flags remove the fall), so a short fixed warm-up measured the compiler, not the cluster.
+ */
+async function warmSeqPuts(side: Side, where: Where, prefix: string): Promise<number[]> {
+  const p50s: number[] = [];
+  let roundsWithoutNewLow = 0;
+  for (let round = 0; round < WARM_MAX_ROUNDS; round++) {
+    const lat = await side.seqPuts(where, `${prefix}${round}/`, WARM_ROUND_PUTS);
+    const p50 = percentile(lat, 50) / 1000;
+    roundsWithoutNewLow = p50 > Math.min(...p50s) * WARM_SETTLED_RATIO ? roundsWithoutNewLow + 1 : 0;
+    p50s.push(p50);
+    if (p50s.length >= WARM_MIN_ROUNDS && roundsWithoutNewLow >= WARM_SETTLED_ROUNDS) break;
+  }
+  return p50s;
+}
+
 /** The same workload against either side. Fills `r` as it goes, so a failure keeps what ran. */
 async function runWorkload(side: Side, c: Counts, r: Results): Promise<void> {
-  await side.seqPuts('leader', '/warm/', 200);
+  r.warmupP50sMs = await warmSeqPuts(side, 'leader', '/warm/');
   const lat = await side.seqPuts('leader', '/seq/', c.seqPuts);
   r.putP50Ms = percentile(lat, 50) / 1000;
   r.putP99Ms = percentile(lat, 99) / 1000;
+  r.followerWarmupP50sMs = await warmSeqPuts(side, 'follower', '/warmf/');
   const fLat = await side.seqPuts('follower', '/seqf/', Math.round(c.seqPuts / 2));
   r.putFollowerP50Ms = percentile(fLat, 50) / 1000;
 
@@ -431,7 +469,7 @@ const ROWS: readonly RowSpec[] = [
   { metric: 'failover: kill -9 leader → next put succeeds', pick: (r) => r.failoverMs, format: (x) => `${Math.round(x).toLocaleString('en-US')} ms`, better: 'lower', target: '≤ 2,000 ms', runs: true },
 ];
 
-function printTable(qkv: Results, etcd: Results, etcdName: string): void {
+function printTable(qkv: Results, etcd: Results, etcdName: string, floor: DiskFloor): void {
   const runs = (r: Results): string => (r.failoverRunsMs?.length ? ` (runs: ${r.failoverRunsMs.map((x) => Math.round(x)).join(', ')})` : '');
   console.log(`\n| metric (3 members, loopback, fsync on) | quorumkv | ${etcdName} | quorumkv / etcd | better | quorumkv target |`);
   console.log('|---|---|---|---|---|---|');
@@ -444,6 +482,16 @@ function printTable(qkv: Results, etcd: Results, etcdName: string): void {
     console.log(`| ${row.metric} | ${q === undefined ? '—' : row.format(q) + extraQ} | ${e === undefined ? '—' : row.format(e) + extraE} | ${ratio} | ${row.better} | ${row.target} |`);
   }
   console.log('\nquorumkv / etcd: below 1× is better for "lower" rows (latency, failover), above 1× is better for "higher" rows (throughput).');
+  const rounds = (xs: readonly number[] | undefined): string => (xs === undefined ? '—' : xs.map((x) => x.toFixed(2)).join(', '));
+  console.log(
+    `Sequential-put warm-up, p50 ms of each untimed round of ${WARM_ROUND_PUTS} (until 2 rounds in a row set no new low by > 10 %): ` +
+      `quorumkv leader ${rounds(qkv.warmupP50sMs)}, follower ${rounds(qkv.followerWarmupP50sMs)}; ` +
+      `etcd leader ${rounds(etcd.warmupP50sMs)}, follower ${rounds(etcd.followerWarmupP50sMs)}.`,
+  );
+  console.log(
+    `Disk floor of a put on this machine (bench/disk-floor.ts): one 250-byte durable write with 3 writers at once, ` +
+      `p50 ${ms(floor.p50Ms)}, p90 ${ms(floor.p90Ms)} (${floor.samples} writes).`,
+  );
   if (qkv.error !== undefined) console.log(`quorumkv side failed: ${qkv.error}`);
   if (etcd.skipped !== undefined) console.log(`etcd side skipped: ${etcd.skipped}`);
   if (etcd.error !== undefined) console.log(`etcd side failed: ${etcd.error}`);
@@ -451,13 +499,14 @@ function printTable(qkv: Results, etcd: Results, etcdName: string): void {
 
 async function main(): Promise<number> {
   console.error(`scale ${scale}; quorumkv counts ${JSON.stringify(QKV_COUNTS)}; etcd counts ${JSON.stringify(ETCD_COUNTS)}`);
+  const floor = await measureDiskFloor(tmpdir(), DISK_FLOOR_ROUNDS);
   const qkv = await measure('quorumkv', () => QuorumSide.start(), QKV_COUNTS);
   const version = process.env['QKV_BENCH_ETCD'] === '0' ? undefined : etcdVersion(etcdBin);
   let etcd: Results;
   if (process.env['QKV_BENCH_ETCD'] === '0') etcd = { skipped: 'QKV_BENCH_ETCD=0' };
   else if (version === undefined) etcd = { skipped: `no runnable \`${etcdBin}\` binary (install Debian etcd-server, or set QKV_ETCD_BIN)` };
   else etcd = await measure('etcd', () => EtcdSide.start(), ETCD_COUNTS);
-  printTable(qkv, etcd, version === undefined ? 'etcd' : `etcd ${version}`);
+  printTable(qkv, etcd, version === undefined ? 'etcd' : `etcd ${version}`, floor);
   return qkv.error === undefined && etcd.error === undefined ? 0 : 1;
 }
 

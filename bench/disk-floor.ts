@@ -1,0 +1,63 @@
+// The disk's share of a sequential put in bench/cluster.ts, measured on the same file system
+// just before the cluster starts: three members on one machine each make one durable write per
+// put, at the same moment, so the figure is one small O_DSYNC write (fdatasync where O_DSYNC is
+// not used, as in src/storage/wal.ts) with three writers at once, into zero-filled preallocated
+// files (the WAL writes into its zero-filled runway the same way). A put commits once the leader
+// and one follower have written, plus two loopback hops and the apply, so its p50 cannot be below
+// this figure's p50.
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+
+const WRITERS = 3;
+const RECORD_BYTES = 250;
+const FILE_BYTES = 4 * 1024 * 1024;
+const O_DSYNC = process.platform === 'linux' ? (fs.constants.O_DSYNC ?? 0) : 0;
+
+export interface DiskFloor {
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly samples: number;
+}
+
+function writeAt(fd: number, buf: Buffer, position: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.write(fd, buf, 0, buf.length, position, (err) => (err ? reject(err) : resolve())));
+}
+
+function fdatasync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+/** `rounds` rounds of WRITERS concurrent durable writes in `dir` (files removed afterwards). */
+export async function measureDiskFloor(dir: string, rounds: number): Promise<DiskFloor> {
+  const zeros = Buffer.alloc(1024 * 1024);
+  const record = Buffer.alloc(RECORD_BYTES, 0xab);
+  const paths = Array.from({ length: WRITERS }, (_, i) => join(dir, `disk-floor-${i}`));
+  const fds: number[] = [];
+  const samplesNs: number[] = [];
+  try {
+    for (const path of paths) {
+      const fd = fs.openSync(path, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_TRUNC | O_DSYNC);
+      fds.push(fd);
+      for (let at = 0; at < FILE_BYTES; at += zeros.length) fs.writeSync(fd, zeros, 0, zeros.length, at);
+      fs.fsyncSync(fd);
+    }
+    const perFile = Math.floor(FILE_BYTES / RECORD_BYTES);
+    for (let r = 0; r < rounds; r++) {
+      const position = (r % perFile) * RECORD_BYTES;
+      await Promise.all(
+        fds.map(async (fd) => {
+          const t = process.hrtime.bigint();
+          await writeAt(fd, record, position);
+          if (O_DSYNC === 0) await fdatasync(fd);
+          samplesNs.push(Number(process.hrtime.bigint() - t));
+        }),
+      );
+    }
+  } finally {
+    for (const fd of fds) fs.closeSync(fd);
+    for (const path of paths) fs.rmSync(path, { force: true });
+  }
+  samplesNs.sort((a, b) => a - b);
+  const at = (q: number): number => (samplesNs[Math.min(samplesNs.length - 1, Math.floor(q * samplesNs.length))] ?? NaN) / 1e6;
+  return { p50Ms: at(0.5), p90Ms: at(0.9), samples: samplesNs.length };
+}
