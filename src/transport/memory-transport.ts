@@ -6,13 +6,14 @@
  * deliveries are released by timers (a microtask when the delay is zero), which suits in-process
  * clusters in examples, the demo and integration tests.
  *
- * Messages are structured-cloned at send time (and again for a duplicate), so members never share
- * mutable state. Per-link FIFO order holds unless a message is picked for reordering.
+ * Messages are deep-copied at send time (and again for a duplicate; copy-message.ts), so members
+ * never share mutable state. Per-link FIFO order holds unless a message is picked for reordering.
  */
 import type { NodeId, PeerMessage } from '../protocol/types.ts';
 import type { Transport, TransportHandlers } from './types.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import { seededRandom } from './random.ts';
+import { copyMessage } from './copy-message.ts';
 
 /** Faults applied to one direction of a link. Every field can be changed at runtime. */
 export interface LinkFaults {
@@ -341,7 +342,7 @@ export class MemoryNetwork {
       if (copies === 2) this.stats.duplicated++;
       for (let i = 0; i < copies; i++) {
         const due = this.#dueFor(from.id, to, faults);
-        this.#push({ kind: 'deliver', due, seq: this.#seq++, from, to, message: structuredClone(message) });
+        this.#push({ kind: 'deliver', due, seq: this.#seq++, from, to, message: copyMessage(message) });
       }
     }
     if (unreachable) this.#notify({ kind: 'unreachable', owner: from, peer: to });

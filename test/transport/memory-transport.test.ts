@@ -1,6 +1,6 @@
 // Proves the in-memory network delivers per-link in order, applies seeded faults reproducibly
 // (drop, duplicate, reorder, delay), blocks and heals partitions, cuts and isolation, copies
-// messages so members share no state, and reports unreachable peers, snapshot status, and a
+// messages (exactly the viewed bytes of each byte array) so members share no state, and reports unreachable peers, snapshot status, and a
 // stopped member's connections closing (onConnectionLost to the others, not to removed peers).
 // Runs members in one process on MemoryNetwork in both 'manual' (stepped) and 'realtime' mode.
 import { test } from 'uvu';
@@ -177,6 +177,37 @@ test('messages are copies: the sender mutating after send changes nothing', asyn
   const got = r['b']!.received[0]!.message as Message;
   assert.is(got.entries[0]!.data[0], 1);
   assert.is.not(got, m);
+});
+
+test('a copy holds exactly the viewed bytes: a view into a large buffer (a pooled Buffer) is not copied whole', async () => {
+  const net = new MemoryNetwork({ seed: SEED, mode: 'manual' });
+  const { t, r } = await cluster(net, ['a', 'b']);
+  const slab = Buffer.alloc(8192, 7);
+  const data = slab.subarray(100, 110);
+  data.fill(42);
+  const context = slab.subarray(200, 204);
+  const snapshotData = slab.subarray(300, 1300);
+  const m = msg('a', 'b', 1, {
+    entries: [{ term: 1, index: 2, type: 'normal', data }],
+    context,
+    snapshot: { meta: { index: 5, term: 1, confState: { voters: ['a', 'b'], learners: [] } }, data: snapshotData },
+  });
+  t['a']!.send('b', [m, { type: 'app', from: 'a', to: 'b', channel: 'c', payload: slab.subarray(0, 3) }]);
+  slab.fill(0);
+  net.deliverAll();
+  const got = r['b']!.received[0]!.message as Message;
+  const bytes = got.entries[0]!.data;
+  assert.is(bytes.byteLength, 10);
+  assert.is(bytes.buffer.byteLength, 10, 'not the 8 KiB slab');
+  assert.equal([...bytes], Array(10).fill(42));
+  assert.is(got.context?.buffer.byteLength, 4);
+  assert.equal([...got.context!], [7, 7, 7, 7]);
+  assert.is(got.snapshot?.data.buffer.byteLength, 1000);
+  assert.equal(got.snapshot?.meta, { index: 5, term: 1, confState: { voters: ['a', 'b'], learners: [] } });
+  const app = r['b']!.received[1]!.message;
+  assert.ok(app.type === 'app');
+  assert.is(app.payload.buffer.byteLength, 3);
+  assert.equal({ ...got, entries: [], context: undefined, snapshot: undefined }, { ...m, entries: [], context: undefined, snapshot: undefined });
 });
 
 test('unknown and removed peers are unreachable; snapshot status reported', async () => {
