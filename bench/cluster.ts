@@ -19,6 +19,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { measureDiskFloor } from './disk-floor.ts';
 import type { DiskFloor } from './disk-floor.ts';
+import { formatRounds, WARM_UP_RULE, warmUntilSettled } from './warm-up.ts';
 import { etcdClient, EtcdCluster, etcdVersion } from './etcd-cluster.ts';
 import { startProcCluster } from '../test/node/helpers/proc-cluster.ts';
 import type { Member, ProcCluster } from '../test/node/helpers/proc-cluster.ts';
@@ -34,13 +35,8 @@ const FAILOVER_ATTEMPT_DEADLINE_MS = 1_000;
 /** Failover: give up (the run fails) when no put succeeded within this bound. */
 const FAILOVER_BOUND_MS = 20_000;
 const QKV_OPTIONS = { requestTimeoutMs: 10_000 };
-/** Sequential-put warm-up (warmSeqPuts): rounds of this many puts ... */
+/** Sequential-put warm-up (warmSeqPuts): rounds of this many puts. */
 const WARM_ROUND_PUTS = Math.max(100, Math.round(500 * scale));
-const WARM_MIN_ROUNDS = 3;
-const WARM_MAX_ROUNDS = 12;
-/** ... until WARM_SETTLED_ROUNDS rounds in a row set no new low: a p50 above this fraction of the best before. */
-const WARM_SETTLED_RATIO = 0.9;
-const WARM_SETTLED_ROUNDS = 2;
 /** The disk floor (bench/disk-floor.ts): rounds of three concurrent durable writes. */
 const DISK_FLOOR_ROUNDS = Math.max(200, Math.round(600 * scale));
 
@@ -154,25 +150,9 @@ function timeUntilPut(kill: () => void, attempt: (i: number) => Promise<unknown>
   });
 }
 
-/**
- * Untimed sequential puts in rounds of WARM_ROUND_PUTS until two rounds in a row are no longer
- * clearly faster than the best round before them (at least WARM_MIN_ROUNDS, at most
- * WARM_MAX_ROUNDS); returns each
- * round's p50 in ms. A member process answers its first few thousand sequential puts 2–4× slower
- * than later ones while V8 compiles the path (its p50 falls round after round, and faster JIT
- * tier-up flags remove the fall), so a short fixed warm-up measured the compiler, not the cluster.
- */
-async function warmSeqPuts(side: Side, where: Where, prefix: string): Promise<number[]> {
-  const p50s: number[] = [];
-  let roundsWithoutNewLow = 0;
-  for (let round = 0; round < WARM_MAX_ROUNDS; round++) {
-    const lat = await side.seqPuts(where, `${prefix}${round}/`, WARM_ROUND_PUTS);
-    const p50 = percentile(lat, 50) / 1000;
-    roundsWithoutNewLow = p50 > Math.min(...p50s) * WARM_SETTLED_RATIO ? roundsWithoutNewLow + 1 : 0;
-    p50s.push(p50);
-    if (p50s.length >= WARM_MIN_ROUNDS && roundsWithoutNewLow >= WARM_SETTLED_ROUNDS) break;
-  }
-  return p50s;
+/** Untimed sequential puts in rounds of WARM_ROUND_PUTS until their p50 settles (bench/warm-up.ts). */
+function warmSeqPuts(side: Side, where: Where, prefix: string): Promise<number[]> {
+  return warmUntilSettled(async (round) => percentile(await side.seqPuts(where, `${prefix}${round}/`, WARM_ROUND_PUTS), 50) / 1000);
 }
 
 /** The same workload against either side. Fills `r` as it goes, so a failure keeps what ran. */
@@ -482,11 +462,10 @@ function printTable(qkv: Results, etcd: Results, etcdName: string, floor: DiskFl
     console.log(`| ${row.metric} | ${q === undefined ? '—' : row.format(q) + extraQ} | ${e === undefined ? '—' : row.format(e) + extraE} | ${ratio} | ${row.better} | ${row.target} |`);
   }
   console.log('\nquorumkv / etcd: below 1× is better for "lower" rows (latency, failover), above 1× is better for "higher" rows (throughput).');
-  const rounds = (xs: readonly number[] | undefined): string => (xs === undefined ? '—' : xs.map((x) => x.toFixed(2)).join(', '));
   console.log(
-    `Sequential-put warm-up, p50 ms of each untimed round of ${WARM_ROUND_PUTS} (until 2 rounds in a row set no new low by > 10 %): ` +
-      `quorumkv leader ${rounds(qkv.warmupP50sMs)}, follower ${rounds(qkv.followerWarmupP50sMs)}; ` +
-      `etcd leader ${rounds(etcd.warmupP50sMs)}, follower ${rounds(etcd.followerWarmupP50sMs)}.`,
+    `Sequential-put warm-up, p50 ms of each untimed round of ${WARM_ROUND_PUTS} (${WARM_UP_RULE}): ` +
+      `quorumkv leader ${formatRounds(qkv.warmupP50sMs)}, follower ${formatRounds(qkv.followerWarmupP50sMs)}; ` +
+      `etcd leader ${formatRounds(etcd.warmupP50sMs)}, follower ${formatRounds(etcd.followerWarmupP50sMs)}.`,
   );
   console.log(
     `Disk floor of a put on this machine (bench/disk-floor.ts): one 250-byte durable write with 3 writers at once, ` +

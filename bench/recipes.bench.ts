@@ -21,6 +21,7 @@
  *    total cycles / the longest member's elapsed time. Also printed: the members' total CPU time per
  *    cycle (µs, `process.cpuUsage()`), a load-independent measure of cost.
  * 3. Baseline: the same two txns per cycle issued directly (no recipe), same workers.
+ * Uncontended runs: untimed rounds first until their p50 settles (bench/warm-up.ts), printed.
  * Parallel runs: an untimed warm-up of each workload first (QKV_BENCH_WARM_UP_MS, default 2000);
  * the history is compacted before each measured run (so MVCC history and snapshots do not grow
  * from run to run); rounds alternate which workload goes first.
@@ -37,6 +38,7 @@ import { acquireLock, cmp, createNode, createSession, MemoryNetwork, memoryStora
 import type { QuorumNode, Session } from '../src/index.ts';
 import { PendingCalls } from '../examples/support/pending-calls.ts';
 import { freePorts } from '../test/node/helpers/proc-cluster.ts';
+import { formatRounds, WARM_UP_RULE, warmUntilSettled } from './warm-up.ts';
 
 const ROUNDS = Number(process.env['QKV_BENCH_ROUNDS'] ?? 3);
 const CYCLES = Number(process.env['QKV_BENCH_CYCLES'] ?? 300);
@@ -316,10 +318,18 @@ async function parallelAcross(members: MemberProcess[], leader: MemberProcess, w
   return { rate: cycles / (elapsedMs / 1000), cpuUsPerCycle: cpuUs / cycles, leaderCpuUsPerCycle: leaderCpuUs / cycles };
 }
 
-/** `ROUNDS` rounds of the uncontended latency measurement on the leader, then on a follower; the p50 of each round. */
+/**
+ * Untimed rounds of the uncontended cycle on the leader and on a follower until their p50 settles
+ * (bench/warm-up.ts: the member's JIT), then `ROUNDS` rounds of the measurement on the leader, then
+ * on a follower; the p50 of each round.
+ */
 async function latencyRounds(row: string, measure: (where: 'leader' | 'follower', name: string) => Promise<Latency>): Promise<{ leader: number[]; follower: number[] }> {
   const out = { leader: [] as number[], follower: [] as number[] };
   const fmt = (l: Latency): string => `${l.p50.toFixed(2)}/${l.p90.toFixed(2)}/${l.p99.toFixed(2)} ms`;
+  for (const where of ['leader', 'follower'] as const) {
+    const p50s = await warmUntilSettled(async (i) => (await measure(where, `/bench/warm-${where}-${i}`)).p50);
+    console.log(`  [${row}] warm-up on the ${where}, uncontended p50 ms per untimed round (${WARM_UP_RULE}): ${formatRounds(p50s)}`);
+  }
   for (let r = 0; r < ROUNDS; r++) {
     const a = await measure('leader', `/bench/uncontended-l${r}`);
     const b = await measure('follower', `/bench/uncontended-f${r}`);
