@@ -35,8 +35,8 @@ const FAILOVER_ATTEMPT_DEADLINE_MS = 1_000;
 /** Failover: give up (the run fails) when no put succeeded within this bound. */
 const FAILOVER_BOUND_MS = 20_000;
 const QKV_OPTIONS = { requestTimeoutMs: 10_000 };
-/** Sequential-put warm-up (warmSeqPuts): rounds of this many puts. */
-const WARM_ROUND_PUTS = Math.max(100, Math.round(500 * scale));
+/** Sequential-put warm-up (warmSeqPuts): rounds of this many puts, at every scale (shorter rounds stop before the JIT is done: the noise between them hides the trend). */
+const WARM_ROUND_PUTS = 500;
 /** The disk floor (bench/disk-floor.ts): rounds of three concurrent durable writes. */
 const DISK_FLOOR_ROUNDS = Math.max(200, Math.round(600 * scale));
 
