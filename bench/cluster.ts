@@ -15,8 +15,9 @@
 //   QKV_ETCD_BIN=/path/to/etcd                   # etcd binary (default: `etcd` on PATH)
 //   QKV_BENCH_ETCD=0                             # skip the etcd side
 //   QKV_MEMBER_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof'  # node flags for member processes
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { measureDiskFloor } from './disk-floor.ts';
 import type { DiskFloor } from './disk-floor.ts';
 import { formatRounds, WARM_UP_RULE, warmUntilSettled } from './warm-up.ts';
@@ -478,7 +479,16 @@ function printTable(qkv: Results, etcd: Results, etcdName: string, floor: DiskFl
 
 async function main(): Promise<number> {
   console.error(`scale ${scale}; quorumkv counts ${JSON.stringify(QKV_COUNTS)}; etcd counts ${JSON.stringify(ETCD_COUNTS)}`);
-  const floor = await measureDiskFloor(tmpdir(), DISK_FLOOR_ROUNDS);
+  const floorDir = mkdtempSync(join(tmpdir(), 'qkv-disk-floor-'));
+  const removeFloorDir = (): void => rmSync(floorDir, { recursive: true, force: true });
+  syncCleanups.add(removeFloorDir);
+  let floor: DiskFloor;
+  try {
+    floor = await measureDiskFloor(floorDir, DISK_FLOOR_ROUNDS);
+  } finally {
+    removeFloorDir();
+    syncCleanups.delete(removeFloorDir);
+  }
   const qkv = await measure('quorumkv', () => QuorumSide.start(), QKV_COUNTS);
   const version = process.env['QKV_BENCH_ETCD'] === '0' ? undefined : etcdVersion(etcdBin);
   let etcd: Results;

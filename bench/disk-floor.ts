@@ -3,8 +3,8 @@
 // put, at the same moment, so the figure is one small O_DSYNC write (fdatasync where O_DSYNC is
 // not used, as in src/storage/wal.ts) with three writers at once, into zero-filled preallocated
 // files (the WAL writes into its zero-filled runway the same way). A put commits once the leader
-// and one follower have written, plus two loopback hops and the apply, so its p50 cannot be below
-// this figure's p50.
+// and one follower have written, plus two loopback hops and the apply, so this figure is roughly
+// the lower bound of a put's latency on the machine.
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 
@@ -27,7 +27,10 @@ function fdatasync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
 }
 
-/** `rounds` rounds of WRITERS concurrent durable writes in `dir` (files removed afterwards). */
+/**
+ * `rounds` rounds of WRITERS concurrent durable writes into files in `dir`, which the caller
+ * creates (mkdtemp, so runs side by side do not share files) and removes.
+ */
 export async function measureDiskFloor(dir: string, rounds: number): Promise<DiskFloor> {
   const zeros = Buffer.alloc(1024 * 1024);
   const record = Buffer.alloc(RECORD_BYTES, 0xab);
@@ -55,7 +58,6 @@ export async function measureDiskFloor(dir: string, rounds: number): Promise<Dis
     }
   } finally {
     for (const fd of fds) fs.closeSync(fd);
-    for (const path of paths) fs.rmSync(path, { force: true });
   }
   samplesNs.sort((a, b) => a - b);
   const at = (q: number): number => (samplesNs[Math.min(samplesNs.length - 1, Math.floor(q * samplesNs.length))] ?? NaN) / 1e6;

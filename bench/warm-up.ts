@@ -23,6 +23,7 @@ export async function warmUntilSettled(round: (i: number) => Promise<number>): P
   let withoutNewLow = 0;
   for (let i = 0; i < MAX_ROUNDS; i++) {
     const p50 = await round(i);
+    if (!Number.isFinite(p50)) throw new Error(`warm-up round ${i} gave no p50 (${p50})`);
     withoutNewLow = p50 > Math.min(...p50s) * SETTLED_RATIO ? withoutNewLow + 1 : 0;
     p50s.push(p50);
     if (p50s.length >= MIN_ROUNDS && withoutNewLow >= SETTLED_ROUNDS) break;

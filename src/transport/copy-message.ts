@@ -6,6 +6,9 @@
  * views into Node's shared 8 KiB buffer pool (node/codec.ts takes envelopes from it). Cloned that
  * way, every entry cost 8 KiB of copying per hop and kept 8 KiB alive in each follower's log until
  * the next snapshot (three members in one process spent half their CPU there).
+ *
+ * Unlike structuredClone it does not preserve aliasing (an array referenced twice is copied
+ * twice), passes functions through and does not handle cycles; a PeerMessage has none of these.
  */
 import type { PeerMessage } from '../protocol/types.ts';
 
@@ -21,9 +24,8 @@ function copyValue(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(copyValue);
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto === Object.prototype || proto === null) {
-    const out: Record<string, unknown> = {};
-    for (const [key, field] of Object.entries(value)) out[key] = copyValue(field);
-    return out;
+    // fromEntries defines each key as an own field, even one named `__proto__`.
+    return Object.fromEntries(Object.entries(value).map(([key, field]) => [key, copyValue(field)]));
   }
   // Nothing in a PeerMessage is anything else; should a field ever be, it is still copied.
   return structuredClone(value);

@@ -1,7 +1,8 @@
 // Proves the in-memory network delivers per-link in order, applies seeded faults reproducibly
 // (drop, duplicate, reorder, delay), blocks and heals partitions, cuts and isolation, copies
-// messages (exactly the viewed bytes of each byte array) so members share no state, and reports unreachable peers, snapshot status, and a
-// stopped member's connections closing (onConnectionLost to the others, not to removed peers).
+// messages (only the viewed bytes of each byte array) so members share no state, and reports
+// unreachable peers, snapshot status, and a stopped member's connections closing
+// (onConnectionLost to the others, not to removed peers).
 // Runs members in one process on MemoryNetwork in both 'manual' (stepped) and 'realtime' mode.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -207,7 +208,31 @@ test('a copy holds exactly the viewed bytes: a view into a large buffer (a poole
   const app = r['b']!.received[1]!.message;
   assert.ok(app.type === 'app');
   assert.is(app.payload.buffer.byteLength, 3);
-  assert.equal({ ...got, entries: [], context: undefined, snapshot: undefined }, { ...m, entries: [], context: undefined, snapshot: undefined });
+  assert.equal(app, { type: 'app', from: 'a', to: 'b', channel: 'c', payload: new Uint8Array([7, 7, 7]) });
+  const expected: Message = {
+    ...m,
+    entries: [{ term: 1, index: 2, type: 'normal', data: new Uint8Array(10).fill(42) }],
+    context: new Uint8Array([7, 7, 7, 7]),
+    snapshot: { meta: { index: 5, term: 1, confState: { voters: ['a', 'b'], learners: [] } }, data: new Uint8Array(1000).fill(7) },
+  };
+  assert.equal(got, expected, 'every field, and the bytes as they were at send time');
+});
+
+test('a duplicated message arrives as two independent copies; empty and frozen parts copy too', async () => {
+  const net = new MemoryNetwork({ seed: SEED, mode: 'manual' });
+  const { t, r } = await cluster(net, ['a', 'b']);
+  net.setFaults({ duplicateRate: 1 });
+  const frozen = Object.freeze({ meta: Object.freeze({ index: 0, term: 0, confState: Object.freeze({ voters: [], learners: [] }) }), data: new Uint8Array(0) });
+  t['a']!.send('b', [msg('a', 'b', 1, { entries: [{ term: 1, index: 2, type: 'normal', data: new Uint8Array(0) }], snapshot: frozen })]);
+  net.deliverAll();
+  assert.is(r['b']!.received.length, 2);
+  const [one, two] = r['b']!.received.map((x) => x.message as Message);
+  assert.equal(one, two);
+  assert.is.not(one!.entries, two!.entries);
+  assert.is.not(one!.snapshot, two!.snapshot);
+  assert.is.not(one!.snapshot, frozen);
+  assert.is(one!.entries[0]!.data.byteLength, 0);
+  assert.not.ok(Object.isFrozen(one!.snapshot), 'the receiver gets its own (unfrozen) copy, as with structuredClone');
 });
 
 test('unknown and removed peers are unreachable; snapshot status reported', async () => {
