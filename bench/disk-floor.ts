@@ -4,7 +4,9 @@
 // not used, as in src/storage/wal.ts) with three writers at once, into zero-filled preallocated
 // files (the WAL writes into its zero-filled runway the same way). A put commits once the leader
 // and one follower have written, plus two loopback hops and the apply, so this figure is roughly
-// the lower bound of a put's latency on the machine.
+// the lower bound of a put's latency on the machine. The three writes start together here; in a
+// cluster they start some 50–100 µs apart, which on the 2-core VM of docs/node.md costs more
+// (0.52–0.58 ms inside the cluster against 0.35–0.48 ms here), so the bound is an optimistic one.
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 
