@@ -6,7 +6,8 @@
 //             from this process; timings include the client and gRPC.
 // Each side gets untimed sequential puts until their latency settles (warmSeqPuts: the member
 // processes' JIT) and an untimed warm-up flood (a fifth of a flood) before its 3 timed floods.
-// Before either side starts, bench/disk-floor.ts measures the disk's share of a put on this machine.
+// Before either side starts, bench/disk-floor.ts measures the disk's share of a put on this machine;
+// after the quorumkv side, the same cluster on memoryStorage gives the put latency without the disk.
 // Prints one Markdown table of medians with a quorumkv / etcd ratio column. The CPU-per-put rows
 // (quorumkv only) are process.cpuUsage() deltas of the leader and one follower over each flood.
 //
@@ -241,8 +242,18 @@ class QuorumSide implements Side {
     this.#cleanup = cleanup;
   }
 
-  static async start(): Promise<QuorumSide> {
-    const c = await startProcCluster(3, QKV_OPTIONS);
+  /** `storage: 'memory'` starts the members on memoryStorage (no disk; member-process.ts reads the env at fork). */
+  static async start(storage: 'file' | 'memory' = 'file'): Promise<QuorumSide> {
+    const previous = process.env['QKV_MEMBER_STORAGE'];
+    if (storage === 'memory') process.env['QKV_MEMBER_STORAGE'] = 'memory';
+    else delete process.env['QKV_MEMBER_STORAGE'];
+    let c: Awaited<ReturnType<typeof startProcCluster>>;
+    try {
+      c = await startProcCluster(3, QKV_OPTIONS);
+    } finally {
+      if (previous === undefined) delete process.env['QKV_MEMBER_STORAGE'];
+      else process.env['QKV_MEMBER_STORAGE'] = previous;
+    }
     const cleanup = (): void => {
       for (const m of c.members.values()) m.kill();
       rmSync(c.dir, { recursive: true, force: true });
@@ -406,6 +417,25 @@ class EtcdSide implements Side {
   }
 }
 
+/**
+ * The same 3 member processes on memoryStorage: warm sequential puts on the leader, p50 in ms.
+ * Everything but the disk is the same, so this is what the network, the processes and our code
+ * cost per put on this machine.
+ */
+async function measureNoDisk(): Promise<{ p50Ms: number; warmupP50sMs: number[] } | { error: string }> {
+  let side: QuorumSide | undefined;
+  try {
+    side = await QuorumSide.start('memory');
+    const warmupP50sMs = await warmSeqPuts(side, 'leader', '/warm/');
+    const p50Ms = percentile(await side.seqPuts('leader', '/seq/', QKV_COUNTS.seqPuts), 50) / 1000;
+    return { p50Ms, warmupP50sMs };
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    await side?.close().catch((err: unknown) => console.error(`no-disk close failed: ${String(err)}`));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 async function measure(name: string, start: () => Promise<Side>, counts: Counts): Promise<Results> {
   const r: Results = {};
@@ -450,7 +480,9 @@ const ROWS: readonly RowSpec[] = [
   { metric: 'failover: kill -9 leader → next put succeeds', pick: (r) => r.failoverMs, format: (x) => `${Math.round(x).toLocaleString('en-US')} ms`, better: 'lower', target: '≤ 2,000 ms', runs: true },
 ];
 
-function printTable(qkv: Results, etcd: Results, etcdName: string, floor: DiskFloor): void {
+type NoDisk = Awaited<ReturnType<typeof measureNoDisk>>;
+
+function printTable(qkv: Results, etcd: Results, etcdName: string, floor: DiskFloor, noDisk: NoDisk): void {
   const runs = (r: Results): string => (r.failoverRunsMs?.length ? ` (runs: ${r.failoverRunsMs.map((x) => Math.round(x)).join(', ')})` : '');
   console.log(`\n| metric (3 members, loopback, fsync on) | quorumkv | ${etcdName} | quorumkv / etcd | better | quorumkv target |`);
   console.log('|---|---|---|---|---|---|');
@@ -472,6 +504,12 @@ function printTable(qkv: Results, etcd: Results, etcdName: string, floor: DiskFl
     `Disk floor of a put on this machine (bench/disk-floor.ts): one 250-byte durable write with 3 writers at once, ` +
       `p50 ${ms(floor.p50Ms)}, p90 ${ms(floor.p90Ms)} (${floor.samples} writes).`,
   );
+  console.log(
+    'error' in noDisk
+      ? `The same quorumkv cluster on memoryStorage (no disk) failed: ${noDisk.error}`
+      : `The same quorumkv cluster on memoryStorage (no disk, all else equal): sequential put p50 ${ms(noDisk.p50Ms)} on the leader ` +
+          `(warm-up rounds ${formatRounds(noDisk.warmupP50sMs)}).`,
+  );
   if (qkv.error !== undefined) console.log(`quorumkv side failed: ${qkv.error}`);
   if (etcd.skipped !== undefined) console.log(`etcd side skipped: ${etcd.skipped}`);
   if (etcd.error !== undefined) console.log(`etcd side failed: ${etcd.error}`);
@@ -490,12 +528,13 @@ async function main(): Promise<number> {
     syncCleanups.delete(removeFloorDir);
   }
   const qkv = await measure('quorumkv', () => QuorumSide.start(), QKV_COUNTS);
+  const noDisk = await measureNoDisk();
   const version = process.env['QKV_BENCH_ETCD'] === '0' ? undefined : etcdVersion(etcdBin);
   let etcd: Results;
   if (process.env['QKV_BENCH_ETCD'] === '0') etcd = { skipped: 'QKV_BENCH_ETCD=0' };
   else if (version === undefined) etcd = { skipped: `no runnable \`${etcdBin}\` binary (install Debian etcd-server, or set QKV_ETCD_BIN)` };
   else etcd = await measure('etcd', () => EtcdSide.start(), ETCD_COUNTS);
-  printTable(qkv, etcd, version === undefined ? 'etcd' : `etcd ${version}`, floor);
+  printTable(qkv, etcd, version === undefined ? 'etcd' : `etcd ${version}`, floor, noDisk);
   return qkv.error === undefined && etcd.error === undefined ? 0 : 1;
 }
 
