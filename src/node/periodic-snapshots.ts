@@ -2,8 +2,9 @@
  * Periodic snapshots, in two steps so apply and ticks go on while the store encodes: once
  * `snapshotEvery` entries (or `snapshotEveryBytes` bytes of entries) were applied, take an O(1)
  * view at the applied index (with Raft's confState at that same moment) and encode it in the
- * background, in slices that yield to the event loop; when the bytes are ready, a later turn of the driver loop writes them to storage and
- * compacts the log. At most one snapshot is in flight; `stop()` aborts it.
+ * background, in slices that yield to the event loop; when the bytes are ready, a later turn of
+ * the driver loop writes them to storage and compacts the log. At most one snapshot is in
+ * flight; `stop()` aborts it.
  */
 import { StoppedError } from '../errors.ts';
 import type { ConfState } from '../protocol/types.ts';

@@ -468,24 +468,25 @@ export class Raft {
     }
   }
 
+  /** A message only the leader sends: its lease runs again, and a connection-lost hint about it is void. */
+  #heardFromLeader(from: NodeId): void {
+    this.electionElapsed = 0;
+    this.leaderConnectionLost = false;
+    this.lead = from;
+  }
+
   stepFollower(m: Message): void {
     switch (m.type) {
       case 'append':
-        this.electionElapsed = 0;
-        this.leaderConnectionLost = false;
-        this.lead = m.from;
+        this.#heardFromLeader(m.from);
         this.handleAppend(m);
         return;
       case 'heartbeat':
-        this.electionElapsed = 0;
-        this.leaderConnectionLost = false;
-        this.lead = m.from;
+        this.#heardFromLeader(m.from);
         this.handleHeartbeat(m);
         return;
       case 'snapshot':
-        this.electionElapsed = 0;
-        this.leaderConnectionLost = false;
-        this.lead = m.from;
+        this.#heardFromLeader(m.from);
         this.handleSnapshot(m);
         return;
       case 'timeoutNow':

@@ -85,6 +85,14 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/** One key's entry of the kvs section: key, record count, then each record's fields, newest first. */
+function pushHistory(out: unknown[], key: string, head: Revision): void {
+  let n = 0;
+  for (let r: Revision | undefined = head; r !== undefined; r = r.prev) n++;
+  out.push(key, n);
+  for (let r: Revision | undefined = head; r !== undefined; r = r.prev) out.push(r.modRevision, r.createRevision, r.version, r.lease, r.value);
+}
+
 export function capture(ks: Keyspace, lessor: Lessor): StoreSnapshot {
   const tree: OrderedMap<KeySlot> = ks.cloneTree();
   const revision = ks.revision;
@@ -113,11 +121,7 @@ export function capture(ks: Keyspace, lessor: Lessor): StoreSnapshot {
       let pending: unknown[] = [];
       let started = performance.now();
       for (const [key, slot] of tree.entries()) {
-        const head = slot.head;
-        let n = 0;
-        for (let r: Revision | undefined = head; r !== undefined; r = r.prev) n++;
-        pending.push(key, n);
-        for (let r: Revision | undefined = head; r !== undefined; r = r.prev) pending.push(r.modRevision, r.createRevision, r.version, r.lease, r.value);
+        pushHistory(pending, key, slot.head);
         if (pending.length >= yieldEvery || performance.now() - started >= sliceMs) {
           slots += pending.length;
           chunks.push(packElements(pending));
@@ -139,13 +143,7 @@ export function capture(ks: Keyspace, lessor: Lessor): StoreSnapshot {
     },
     encode(): Uint8Array {
       const kvs: unknown[] = [];
-      for (const [key, slot] of tree.entries()) {
-        const head = slot.head;
-        let n = 0;
-        for (let r: Revision | undefined = head; r !== undefined; r = r.prev) n++;
-        kvs.push(key, n);
-        for (let r: Revision | undefined = head; r !== undefined; r = r.prev) kvs.push(r.modRevision, r.createRevision, r.version, r.lease, r.value);
-      }
+      for (const [key, slot] of tree.entries()) pushHistory(kvs, key, slot.head);
       const multi = multiSection();
       return packr.pack([SNAPSHOT_MAGIC, SNAPSHOT_VERSION, revision, compactRevision, leases, kvs, multi]);
     },
