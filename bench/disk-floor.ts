@@ -1,32 +1,25 @@
 // The disk's share of a sequential put in bench/cluster.ts, measured on the same file system
 // just before the cluster starts: three members on one machine each make one durable write per
-// put, at the same moment, so the figure is one small O_DSYNC write (fdatasync where O_DSYNC is
-// not used, as in src/storage/wal.ts) with three writers at once, into zero-filled preallocated
-// files (the WAL writes into its zero-filled runway the same way). A put commits once the leader
+// put, at the same moment, so the figure is one small durable write made as the WAL makes it
+// (src/storage/wal.ts: O_DSYNC, or fdatasync where that is not used) with three writers at once,
+// into zero-filled preallocated files (the WAL writes into its zero-filled runway the same way). A put commits once the leader
 // and one follower have written, plus two loopback hops and the apply, so this figure is roughly
 // the lower bound of a put's latency on the machine. The three writes start together here; in a
 // cluster they start some 50–100 µs apart, which on the 2-core VM of docs/node.md costs more
 // (0.52–0.58 ms inside the cluster against 0.35–0.48 ms here), so the bound is an optimistic one.
 import * as fs from 'node:fs';
 import { join } from 'node:path';
+import { fdatasync, writeAll } from '../src/storage/fs-util.ts';
+import { O_DSYNC } from '../src/storage/wal.ts';
 
 const WRITERS = 3;
 const RECORD_BYTES = 250;
 const FILE_BYTES = 4 * 1024 * 1024;
-const O_DSYNC = process.platform === 'linux' ? (fs.constants.O_DSYNC ?? 0) : 0;
 
 export interface DiskFloor {
   readonly p50Ms: number;
   readonly p90Ms: number;
   readonly samples: number;
-}
-
-function writeAt(fd: number, buf: Buffer, position: number): Promise<void> {
-  return new Promise((resolve, reject) => fs.write(fd, buf, 0, buf.length, position, (err) => (err ? reject(err) : resolve())));
-}
-
-function fdatasync(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
 }
 
 /**
@@ -52,7 +45,7 @@ export async function measureDiskFloor(dir: string, rounds: number): Promise<Dis
       await Promise.all(
         fds.map(async (fd) => {
           const t = process.hrtime.bigint();
-          await writeAt(fd, record, position);
+          await writeAll(fd, record, position);
           if (O_DSYNC === 0) await fdatasync(fd);
           samplesNs.push(Number(process.hrtime.bigint() - t));
         }),

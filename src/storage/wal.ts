@@ -51,7 +51,7 @@ import {
  * Elsewhere, fdatasync: on macOS libuv's fdatasync is F_FULLFSYNC (flushes the drive's cache),
  * which an O_DSYNC write does not do.
  */
-const O_DSYNC: number = process.platform === 'linux' ? (fs.constants.O_DSYNC ?? 0) : 0;
+export const O_DSYNC: number = process.platform === 'linux' ? (fs.constants.O_DSYNC ?? 0) : 0;
 
 /**
  * Zeros written ahead of the tail of the live segment, in chunks of this size, when the writer
