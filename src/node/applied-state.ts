@@ -8,7 +8,8 @@ import type { Entry, Snapshot } from '../protocol/types.ts';
 import { decodeCommand } from '../store/codec.ts';
 import { Store } from '../store/store.ts';
 import type { CommandResult, StoreLimits } from '../store/types.ts';
-import { decodeAppSnapshot, decodeEnvelope, encodeAppSnapshot } from './codec.ts';
+import { decodeAppSnapshot, decodeEnvelope, encodeAppSnapshotParts } from './codec.ts';
+import { concatAsync } from '../store/snapshot.ts';
 import type { ProposalId } from './codec.ts';
 import { Membership } from './membership.ts';
 import { DedupeTable } from './proposals.ts';
@@ -146,8 +147,10 @@ export class AppliedState {
     return {
       index: this.#appliedIndex,
       async encode(signal?: AbortSignal): Promise<Uint8Array> {
-        const bytes = await store.encodeAsync(signal === undefined ? {} : { signal });
-        return encodeAppSnapshot({ store: bytes, members, dedupe: dedupe() });
+        // The store's pieces go into the envelope as they are and everything is joined once,
+        // in slices: at 1M keys one synchronous copy of the store bytes held the loop ≈ 60 ms.
+        const parts = await store.encodeParts(signal === undefined ? {} : { signal });
+        return concatAsync(encodeAppSnapshotParts(parts, members, dedupe()), signal);
       },
     };
   }

@@ -167,6 +167,31 @@ export function encodeAppSnapshot(snap: AppSnapshot): Uint8Array {
   return packr.pack({ v: 1, store: snap.store, members: snap.members, dedupe: snap.dedupe });
 }
 
+/** The msgpack bin header for `n` bytes (bin 8, 16 or 32), as msgpackr writes it. */
+function binHeader(n: number): Uint8Array {
+  if (n < 0x100) return Uint8Array.of(0xc4, n);
+  if (n < 0x10000) return Uint8Array.of(0xc5, n >>> 8, n & 0xff);
+  return Uint8Array.of(0xc6, (n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+}
+
+/**
+ * The bytes of `encodeAppSnapshot({ store, members, dedupe })` as pieces, where `store` is
+ * given as its own pieces (`StoreSnapshot.encodeParts`): the store's bytes are not copied here,
+ * so the whole snapshot is joined once, in slices, by the caller.
+ */
+export function encodeAppSnapshotParts(store: readonly Uint8Array[], members: Readonly<Record<NodeId, string>>, dedupe: readonly string[]): Uint8Array[] {
+  let storeBytes = 0;
+  for (const p of store) storeBytes += p.length;
+  // msgpackr writes an object as a map 16 (0xde + a 2-byte count) of its entries in insertion
+  // order: v, store, members, dedupe (see encodeAppSnapshot). The two halves are packed as maps
+  // of their own, whose 3-byte headers (and the empty bin, 0xc4 0x00) are cut off.
+  const head = packr.pack({ v: 1, store: EMPTY_BYTES });
+  const tail = packr.pack({ members, dedupe });
+  return [Uint8Array.of(0xde, 0x00, 0x04), head.subarray(3, head.length - 2), binHeader(storeBytes), ...store, tail.subarray(3)];
+}
+
+const EMPTY_BYTES = new Uint8Array(0);
+
 export function decodeAppSnapshot(data: Uint8Array): AppSnapshot {
   const raw = unpack(data, 'snapshot');
   if (typeof raw !== 'object' || raw === null) throw new ProtocolError('node: bad snapshot');

@@ -5,6 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Store } from '../../src/store/index.ts';
+import { concatAsync } from '../../src/store/snapshot.ts';
 import { Gen } from './gen.ts';
 import { loopGaps, rejection, tryApply } from './support.ts';
 
@@ -32,6 +33,26 @@ test('byte-identical across the array 16 / array 32 header sizes, and restores',
     assert.ok(same(bytes, snap.encode()), `${n} keys`);
     assert.is(Store.restore(bytes).hash(), s.hash());
   }
+});
+
+test('multi-key revisions (a txn bulk load) are sliced too, byte-identical, and restore', async () => {
+  const s = new Store();
+  const value = new Uint8Array(10).fill(3);
+  for (let t = 0; t < 300; t++) {
+    const success = Array.from({ length: 1 + (t % 40) }, (_, j) => ({ type: 'put' as const, request: { key: `t${t}/k${j}`, value } }));
+    s.apply({ type: 'txn', request: { compare: [], success, failure: [] } });
+  }
+  const snap = s.snapshot();
+  const sync = snap.encode();
+  for (const yieldEvery of [1, 5, 64, 8_192]) assert.ok(same(await snap.encodeAsync({ yieldEvery }), sync), `yieldEvery ${yieldEvery}`);
+  assert.is(Store.restore(sync).hash(), s.hash());
+});
+
+test('concatAsync joins parts across slice boundaries exactly', async () => {
+  const parts = [0, 1, 5 * 1024 * 1024, 3, 4 * 1024 * 1024, 0, 7].map((n, i) => new Uint8Array(n).fill(i + 1));
+  const joined = await concatAsync(parts);
+  assert.ok(same(joined, Buffer.concat(parts)));
+  assert.is((await concatAsync([])).length, 0);
 });
 
 test('a 100k-key encode lets a 5 ms interval fire repeatedly', async () => {
