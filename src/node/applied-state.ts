@@ -93,13 +93,14 @@ export class AppliedState {
   }
 
   /**
-   * Replaces everything with a snapshot from the leader (the store becomes a new object). The new
-   * store is rebuilt in slices (Store.restoreAsync): until it resolves, the old store keeps
-   * serving local reads, and nothing else changes this state (the driver loop awaits this).
+   * Replaces everything with a snapshot from the leader (the store becomes a new object):
+   * `prepared`, the store the driver already rebuilt from this snapshot's bytes in the background
+   * (see snapshot-prefetch.ts), or one rebuilt now in slices (Store.restoreAsync). Until it
+   * resolves, the old store keeps serving local reads, and nothing else changes this state.
    */
-  async install(snapshot: Snapshot): Promise<Readonly<Record<string, string>>> {
+  async install(snapshot: Snapshot, prepared?: Store): Promise<Readonly<Record<string, string>>> {
     const app = decodeAppSnapshot(snapshot.data);
-    const store = await Store.restoreAsync(app.store, this.#limits);
+    const store = prepared ?? (await Store.restoreAsync(app.store, this.#limits));
     this.#store = store;
     this.membership.reset(app.members);
     this.#dedupe = new DedupeTable(this.#dedupeEntries, app.dedupe);

@@ -39,6 +39,7 @@ import type { LeaseReply } from './leases.ts';
 import { Leadership, TRANSFER_CHANNEL } from './leadership.ts';
 import { Outbox } from './outbox.ts';
 import { PeriodicSnapshots } from './periodic-snapshots.ts';
+import { SnapshotPrefetch } from './snapshot-prefetch.ts';
 import type { NodeConfig } from './options.ts';
 import { Proposals } from './proposals.ts';
 import type { PendingProposal } from './proposals.ts';
@@ -88,6 +89,7 @@ export class Driver extends EventEmitter<DriverEvents> {
   /** Store + peer URLs + dedupe table at the applied index. */
   readonly #state: AppliedState;
   readonly #snapshots: PeriodicSnapshots;
+  readonly #prefetch: SnapshotPrefetch;
   readonly #leadership: Leadership;
   readonly #proposals: Proposals;
   readonly #reads: ReadBatcher;
@@ -191,6 +193,14 @@ export class Driver extends EventEmitter<DriverEvents> {
       },
       snap.meta.index,
     );
+    this.#prefetch = new SnapshotPrefetch({
+      limits: init.limits,
+      deliver: (m) => {
+        this.#inbox.push(m);
+        this.#kick();
+      },
+      stopped: () => this.#stopped,
+    });
     this.#leadership = new Leadership({
       self: config.id,
       requestTimeoutMs: config.requestTimeoutMs,
@@ -301,6 +311,7 @@ export class Driver extends EventEmitter<DriverEvents> {
           await this.#handleReady(rd);
           if (this.#stopped) return;
           this.#raft.advance();
+          this.#prefetch.settle();
           this.#afterAdvance();
           if (this.#turn.spend()) {
             // Let ticks, timers and I/O run (see turn-budget.ts); inputs queue meanwhile.
@@ -339,7 +350,10 @@ export class Driver extends EventEmitter<DriverEvents> {
     this.#connectionLost.clear();
     // Raft drops invalid messages itself (with a warning); anything it throws is a failed
     // invariant or a failed storage, which stops this member (#fail) — never caught and ignored.
-    for (const m of inbox) raft.step(m);
+    for (const m of inbox) {
+      if (m.type === 'snapshot') this.#prefetch.stepped(m);
+      raft.step(m);
+    }
     for (const peer of this.#unreachable) raft.reportUnreachable(peer);
     this.#unreachable.clear();
     for (const s of this.#snapshotStatus) raft.reportSnapshot(s.peer, s.delivered);
@@ -508,6 +522,8 @@ export class Driver extends EventEmitter<DriverEvents> {
     if (this.#connectionLost.size > 0) this.#connectionLost.delete(from);
     for (const m of messages) {
       if (m.type === 'app') this.#onAppMessage(from, m);
+      else if (m.type === 'snapshot') this.#prefetch.hold(m); // Reaches the inbox once its store is rebuilt.
+      else if (m.type === 'append' && this.#prefetch.busy) continue; // Resent later (snapshot-prefetch.ts).
       else this.#inbox.push(m);
     }
     this.#kick();
@@ -516,7 +532,7 @@ export class Driver extends EventEmitter<DriverEvents> {
   // ---------------------------------------------------------------- apply
 
   async #installSnapshot(snap: Snapshot): Promise<void> {
-    const members = await this.#state.install(snap);
+    const members = await this.#state.install(snap, this.#prefetch.take(snap));
     // close() waits for the loop only so long: a restore that outlives it must not re-attach
     // watchers or peers of a stopped member.
     if (this.#stopped) return;
@@ -649,6 +665,7 @@ export class Driver extends EventEmitter<DriverEvents> {
       });
     }
     await this.#snapshots.stop();
+    await this.#prefetch.stop();
     const errors: unknown[] = [];
     await this.#flushHardState().catch((err: unknown) => errors.push(err));
     await this.#transport?.stop().catch((err: unknown) => errors.push(err));
