@@ -2,8 +2,9 @@
 // 300 lines and 64 KB) with the commands a user and a newcomer need; every relative link in
 // README.md and docs/*.md reaches an existing file (and its #anchor an existing heading, by
 // GitHub's slug rules); every docs page is linked from the README; no development history and no
-// reference to notes outside the repo remain; and every TypeScript sample imports only what the
-// package exports, unless it is marked as internal.
+// reference to notes outside the repo remain; every section a comment in src/ or scripts/ cites
+// by name exists; and every TypeScript sample imports only what the package exports, unless it is
+// marked internal.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -176,6 +177,35 @@ test('design and style notes are referenced only inside the repo (docs/design.md
     if (allowed.has(file) || file === 'test/docs.test.ts' || !/\.(ts|mjs|js|md|json)$/.test(file)) continue;
     const text = read(file);
     for (const note of notes) if (text.includes(note)) problems.push(`${file} mentions ${note}`);
+  }
+  assert.equal(problems, []);
+});
+
+/** A cited name is a heading, or the bold lead of a paragraph or list item (`**Name.**`, `- **Name** (…)`). */
+function citedAs(line: string, name: string): boolean {
+  if (/^#{1,6}\s/.test(line)) return line.replace(/^#+\s+/, '').trim() === name;
+  const lead = /^\s*(?:[-*]\s+)?\*\*([^*]+)\*\*/.exec(line)?.[1];
+  return lead !== undefined && lead.replace(/[.:]$/, '').trim() === name;
+}
+
+test('comments in src/ and scripts/ that cite a docs section by name cite one that exists', () => {
+  const walk = (dir: string): string[] =>
+    readdirSync(join(root, dir)).flatMap((n) => {
+      const p = `${dir}/${n}`;
+      return statSync(join(root, p)).isDirectory() ? walk(p) : /\.(ts|mjs)$/.test(n) ? [p] : [];
+    });
+  const problems: string[] = [];
+  for (const file of ['src', 'scripts'].flatMap(walk)) {
+    // Comments wrap: join continuation lines (` * ` or `// `) so a cited name may span two lines.
+    const text = read(file).replace(/\n\s*(?:\*|\/\/)\s*/g, ' ');
+    for (const m of text.matchAll(/docs\/([\w-]+)\.md(?:,|\s)\s*\(?"([^"]+)"/g)) {
+      const page = `docs/${m[1] ?? ''}.md`;
+      const heading = m[2] ?? '';
+      if (!existsSync(join(root, page))) problems.push(`${file}: ${page} does not exist`);
+      else if (!proseLines(read(page)).some((l) => citedAs(l, heading))) {
+        problems.push(`${file}: no heading "${heading}" in ${page}`);
+      }
+    }
   }
   assert.equal(problems, []);
 });
