@@ -1,4 +1,4 @@
-// Project rules a type checker cannot see (STYLE.md): the Raft core and the store's apply path
+// Project rules a type checker cannot see (docs/contributing.md, "Habits" and "Layering rule"): the Raft core and the store's apply path
 // stay pure, and no `any` creeps into src/. Exits non-zero with the offending lines.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';

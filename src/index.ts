@@ -1,6 +1,7 @@
 /**
  * quorumkv — etcd as a library. `createNode()` makes this process a Raft member of a replicated,
- * revisioned key-value store with watches, leases and transactions (DESIGN.md §2).
+ * revisioned key-value store with watches, leases and transactions (docs/design.md,
+ * "Public contract").
  */
 export { createNode, clientUrlOf } from './node/create.ts';
 export { QuorumNode } from './node/node.ts';

@@ -1,6 +1,6 @@
 /**
  * Validates the client endpoint options eagerly into a frozen config; every problem is a
- * `RangeError` naming the field (STYLE.md habit 5).
+ * `RangeError` naming the field (docs/contributing.md, habit 5).
  */
 import type { ClientEndpointConfig, ClientEndpointOptions, ClientTlsOptions } from './types.ts';
 

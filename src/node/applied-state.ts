@@ -1,7 +1,7 @@
 /**
  * The replicated application state at `appliedIndex`: the store, the members' peer URLs and the
  * dedupe table of applied proposal ids — exactly what a snapshot holds. Applying is deterministic
- * (DESIGN.md §1): the same log gives the same state on every member, byte for byte.
+ * (docs/design.md, "The driver loop"): the same log gives the same state on every member, byte for byte.
  */
 import { QuorumError } from '../errors.ts';
 import type { Entry, Snapshot } from '../protocol/types.ts';

@@ -2,7 +2,7 @@
  * The node's byte formats: the default value codec, the proposal envelope carried in every normal
  * Raft entry, the application snapshot (store + membership + dedupe table), conf-change context
  * and driver-to-driver app messages. All msgpack with records/structures OFF, so no encoder keeps a
- * growing shared table (DESIGN.md §7) and a restarted peer always decodes what it is sent.
+ * growing shared table (docs/design.md, "Known pitfalls") and a restarted peer always decodes what it is sent.
  */
 import { Packr } from 'msgpackr';
 import { InvalidArgumentError, ProtocolError } from '../errors.ts';

@@ -1,8 +1,8 @@
 /**
- * The driver loop (DESIGN.md §1): the only place with timers and I/O. It owns the RawNode and is
- * the only caller of it. Inputs (ticks, inbound messages, proposals, reads, transport reports) are
- * queued and fed to Raft between Ready batches, so Raft is never touched while a batch is being
- * persisted; the time a batch spends in fsync is what batches the next one (group commit).
+ * The driver loop (docs/design.md, "The driver loop"): the only place with timers and I/O. It
+ * owns the RawNode and is the only caller of it. Inputs (ticks, inbound messages, proposals,
+ * reads, transport reports) are queued and fed to Raft between Ready batches, so Raft is never
+ * touched while a batch is being persisted; the time a batch spends in fsync is what batches the next one (group commit).
  *
  * Ready order (src/raft/types.ts), with apply overlapping the fsync as etcd's raftNode does
  * (a Ready with nothing to persist just applies, then sends, holding commit notices: outbox.ts):

@@ -1,6 +1,6 @@
 /**
- * Leader-side lease deadlines and the keep-alive/TTL queries that reach them (DESIGN.md "Lease
- * path"). Only the leader holds a `LeaseExpiry`; on becoming leader it tracks every lease with a
+ * Leader-side lease deadlines and the keep-alive/TTL queries that reach them (docs/design.md,
+ * "Lease path"). Only the leader holds a `LeaseExpiry`; on becoming leader it tracks every lease with a
  * fresh full TTL, so a failover never expires a lease early. Followers forward queries to the
  * leader over the `lease` app-message channel ({@link LeaseRpc}).
  */

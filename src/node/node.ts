@@ -1,5 +1,5 @@
 /**
- * `QuorumNode`: the typed etcd-style API of DESIGN.md §2 over one {@link Driver}. Writes become
+ * `QuorumNode`: the typed etcd-style API of docs/design.md ("Public contract") over one {@link Driver}. Writes become
  * commands proposed through Raft and resolve once applied here; linearizable reads wait on a
  * ReadIndex barrier and then read the local store; serializable reads read it at once.
  */

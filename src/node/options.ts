@@ -1,6 +1,6 @@
 /**
  * `createNode()` options: validated eagerly and normalized into a frozen {@link NodeConfig}.
- * Every problem is a `RangeError` naming the field (STYLE.md habit 5).
+ * Every problem is a `RangeError` naming the field (docs/contributing.md, habit 5).
  */
 import { MAX_NODE_ID_BYTES } from '../protocol/types.ts';
 import type { NodeId } from '../protocol/types.ts';

@@ -4,7 +4,8 @@
  * A proposal id is (member, incarnation, seq): the incarnation is random per start, so a restarted
  * member never reuses an id that is still in the dedupe table. The driver re-proposes a pending
  * proposal (same id, same bytes) after a leader change; the dedupe table makes the second copy a
- * no-op, so a retry never applies a command twice (DESIGN.md §7, Jepsen etcd #14890).
+ * no-op, so a retry never applies a command twice (docs/design.md, "Known pitfalls";
+ * Jepsen, etcd #14890).
  */
 import { AbortedError, NoLeaderError, ProposalDroppedError, QuorumError, TimeoutError } from '../errors.ts';
 import type { CommandResult } from '../store/types.ts';

@@ -1,5 +1,5 @@
 /**
- * The public types of the node API (DESIGN.md §2). Values are typed `T` here; the store below
+ * The public types of the node API (docs/design.md, "Public contract"). Values are typed `T` here; the store below
  * holds bytes and the node encodes/decodes them with the configured {@link ValueCodec}.
  */
 import type { NodeId, RaftRole } from '../protocol/types.ts';

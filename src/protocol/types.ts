@@ -8,7 +8,7 @@
  * reader updated in the same change.
  *
  * Only type-level imports of this module are allowed from `src/raft`, `src/storage` and
- * `src/transport`, so the arrows of DESIGN.md §1 still point one way at run time.
+ * `src/transport`, so the arrows of docs/design.md ("Layers") still point one way at run time.
  */
 
 /** A member's name, stable across restarts (e.g. `'n1'`). Non-empty, at most 64 UTF-8 bytes. */

@@ -1,5 +1,5 @@
 /**
- * Recipes built only on the public node API (DESIGN.md §1): sessions, locks (mutex, RW lock,
+ * Recipes built only on the public node API (docs/design.md, "Layers"): sessions, locks (mutex, RW lock,
  * semaphore), elections, queues, a service registry and live config. See docs/recipes.md.
  */
 export { createSession, Session, DEFAULT_SESSION_TTL_MS, MIN_KEEP_ALIVE_INTERVAL_MS } from './session.ts';

@@ -4,7 +4,7 @@
  * only its predecessor. The holder's `fencingToken` is its key's create revision: strictly
  * increasing per lock name, so a protected resource can reject a stale holder; better still, fence
  * the protected write itself with `cmp.owns(lock)` in a txn (a lock alone is not mutual exclusion:
- * a paused holder can outlive its lease, DESIGN.md §7).
+ * a paused holder can outlive its lease, docs/design.md, "Known pitfalls").
  */
 import { EventEmitter } from 'eventemitter3';
 import { LockLostError, StoppedError } from '../errors.ts';

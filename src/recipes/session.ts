@@ -2,8 +2,8 @@
  * Session: a lease kept alive in the background, the thing locks, elections and registrations
  * hang off (etcd's `concurrency.Session`). When the lease is gone — expired or revoked, as the
  * node reports it or a keep-alive answers `LeaseNotFound` — the session is `lost`: it emits `lost`
- * once and aborts `signal`, so work guarded by it can stop at once (DESIGN.md §7, "undetected lease
- * loss"). A keep-alive that merely fails (`TimeoutError`, `NoLeaderError` during a failover) is
+ * once and aborts `signal`, so work guarded by it can stop at once (docs/design.md, "Known
+ * pitfalls": undetected lease loss). A keep-alive that merely fails (`TimeoutError`, `NoLeaderError` during a failover) is
  * retried and never declares the lease lost by itself: a new leader renews every lease to its full
  * TTL, so the lease outlives the failover, and a false `lost` would drop locks and leaders for
  * nothing. While the cluster cannot be reached, `unconfirmedMs` says how long the lease has gone

@@ -1,5 +1,5 @@
 /**
- * The persistence adapter's contract (DESIGN.md §4). A `Storage` is the Raft core's
+ * The persistence adapter's contract (docs/design.md, "Persistence"). A `Storage` is the Raft core's
  * {@link LogStorage} (synchronous reads of what is durable) plus the asynchronous, durable writes
  * the driver makes when it drains a `Ready`.
  *

@@ -158,7 +158,7 @@ export interface StoredWatchEvent {
 export interface WatchOptions {
   /**
    * First revision to deliver. Omitted: the revision after the current one ("from now", see
-   * DESIGN.md §7). At or below the compact revision: the watcher is cancelled with 'compacted'.
+   * docs/design.md, "Known pitfalls"). At or below the compact revision: the watcher is cancelled with 'compacted'.
    */
   readonly startRevision?: number;
   readonly prevKv?: boolean;

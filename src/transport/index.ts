@@ -1,4 +1,4 @@
-/** The transports (DESIGN.md §5): a simulated in-process network and a secure WebSocket transport. */
+/** The transports (docs/design.md, "Transport"): a simulated in-process network and a secure WebSocket transport. */
 export type { Transport, TransportHandlers } from './types.ts';
 export { MemoryNetwork, memoryTransport } from './memory-transport.ts';
 export type { LinkFaults, MemoryNetworkOptions, MemoryNetworkStats } from './memory-transport.ts';

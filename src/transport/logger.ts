@@ -1,6 +1,7 @@
 /**
  * The logger the transports write to: pino-compatible `(obj, msg)` calls. Tests pass a capturing
- * logger; the default writes warnings and errors to stderr and drops the rest (DESIGN.md §2).
+ * logger; the default writes warnings and errors to stderr and drops the rest (docs/design.md,
+ * "Public contract").
  */
 export interface TransportLogger {
   debug?(obj: object, msg: string): void;

@@ -1,5 +1,5 @@
 /**
- * An in-process simulated network (DESIGN.md §5) that many members in one process attach to.
+ * An in-process simulated network (docs/design.md, "Transport") that many members in one process attach to.
  *
  * Every fault is drawn from one seeded generator in the order messages are sent, so a run driven
  * by the simulator (`mode: 'manual'`) replays exactly from its seed. In `'realtime'` mode the same

@@ -1,5 +1,5 @@
 /**
- * The transport contract (DESIGN.md §5): carries opaque {@link PeerMessage}s between member ids.
+ * The transport contract (docs/design.md, "Transport"): carries opaque {@link PeerMessage}s between member ids.
  * A transport never blocks the driver and never throws for a peer's trouble: when a peer cannot
  * be reached or its queue is full, messages are dropped and `onUnreachable` tells Raft.
  */

@@ -1,6 +1,6 @@
 /**
  * Options of the ws transport, their defaults and limits, normalized once into a frozen config
- * (STYLE.md habit 5: a RangeError names the bad field).
+ * (docs/contributing.md, habit 5: a RangeError names the bad field).
  */
 import type { NodeId } from '../protocol/types.ts';
 import type { TransportLogger } from './logger.ts';

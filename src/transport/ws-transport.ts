@@ -1,5 +1,5 @@
 /**
- * The network transport (DESIGN.md §5) on `ws`: one connection per ordered pair, dialed by the
+ * The network transport (docs/design.md, "Transport") on `ws`: one connection per ordered pair, dialed by the
  * sender (see peer-link.ts for why), msgpackr-framed batches with a fixed structure table
  * (wire.ts), and a handshake on the HTTP upgrade that checks the protocol and wire versions, the
  * cluster token (constant time), that the sender is a known member, and — with TLS — that the
