@@ -185,6 +185,8 @@ export class Driver extends EventEmitter<DriverEvents> {
         state: this.#state,
         snapshotEvery: config.snapshotEvery,
         snapshotEveryBytes: config.snapshotEveryBytes,
+        snapshotCatchUpEntries: config.snapshotCatchUpEntries,
+        snapshotCatchUpBytes: config.snapshotCatchUpBytes,
         confState: () => this.#raft.status().confState,
         flushHardState: () => this.#flushHardState(),
         kick: () => this.#kick(),

@@ -70,13 +70,14 @@ export interface NodeOptions {
    */
   readonly snapshotEveryBytes?: number;
   /**
-   * @deprecated Has no effect; still validated (a non-negative integer) so existing configs keep
-   * working. Storage never serves a log entry at or below its latest snapshot, so entries kept
-   * behind it could not help a slow follower: the driver compacts the whole log prefix after each
-   * snapshot, and a follower behind the leader's latest snapshot catches up by that snapshot.
+   * Log entries kept behind each snapshot, so that a follower a little behind the leader (the
+   * slower one of a busy cluster, or one that just restarted) catches up from the log instead of
+   * being sent the whole store. Bounded also by {@link NodeOptions.snapshotCatchUpBytes}. 0 keeps none.
    * @default min(5_000, snapshotEvery)
    */
   readonly snapshotCatchUpEntries?: number;
+  /** Bytes of entry data kept behind each snapshot at most (see snapshotCatchUpEntries). @default 16 MiB */
+  readonly snapshotCatchUpBytes?: number;
   /** Default bound on every call in ms. @default 5_000 */
   readonly requestTimeoutMs?: number;
   /** Bound on `close()`'s leadership transfer and flush in ms. @default 2_000 */
@@ -126,8 +127,8 @@ export interface NodeConfig {
   readonly leaseReads: boolean;
   readonly snapshotEvery: number;
   readonly snapshotEveryBytes: number;
-  /** @deprecated Unused (see {@link NodeOptions.snapshotCatchUpEntries}). */
   readonly snapshotCatchUpEntries: number;
+  readonly snapshotCatchUpBytes: number;
   readonly requestTimeoutMs: number;
   readonly closeTimeoutMs: number;
   readonly maxRequestBytes: number;
@@ -287,6 +288,7 @@ export function normalizeOptions(options: NodeOptions): NodeConfig {
     snapshotEvery,
     snapshotEveryBytes: int(options, 'snapshotEveryBytes', 64 * 1024 * 1024, 1),
     snapshotCatchUpEntries: int(options, 'snapshotCatchUpEntries', Math.min(5_000, snapshotEvery), 0),
+    snapshotCatchUpBytes: int(options, 'snapshotCatchUpBytes', 16 * 1024 * 1024, 0),
     requestTimeoutMs: int(options, 'requestTimeoutMs', 5_000, 1),
     closeTimeoutMs: int(options, 'closeTimeoutMs', 2_000, 0),
     maxRequestBytes: int(options, 'maxRequestBytes', 1.5 * 1024 * 1024, 64),

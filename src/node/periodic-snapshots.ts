@@ -7,7 +7,7 @@
  * flight; `stop()` aborts it.
  */
 import { StoppedError } from '../errors.ts';
-import type { ConfState } from '../protocol/types.ts';
+import type { ConfState, Entry } from '../protocol/types.ts';
 import type { Storage } from '../storage/types.ts';
 import type { AppliedState } from './applied-state.ts';
 
@@ -17,6 +17,8 @@ export interface SnapshotHost {
   readonly state: AppliedState;
   readonly snapshotEvery: number;
   readonly snapshotEveryBytes: number;
+  readonly snapshotCatchUpEntries: number;
+  readonly snapshotCatchUpBytes: number;
   /** Raft's applied configuration now. */
   confState(): ConfState;
   /** Persists a deferred commit-only hard state (a snapshot must not pass the durable commit). */
@@ -25,6 +27,24 @@ export interface SnapshotHost {
   kick(): void;
   fail(err: unknown): void;
   stopped(): boolean;
+}
+
+/**
+ * The first index to keep after a snapshot at `index`: at most `maxEntries` entries and
+ * `maxBytes` bytes of entry data behind it, and never below what storage still has.
+ */
+export function catchUpStart(storage: Storage, index: number, maxEntries: number, maxBytes: number): number {
+  const lo = Math.max(storage.firstIndex(), index + 1 - maxEntries);
+  if (lo > index) return index + 1;
+  const entries = storage.entries(lo, index + 1, Number.MAX_SAFE_INTEGER);
+  let bytes = 0;
+  let keep = index + 1;
+  for (let i = entries.length - 1; i >= 0; i--) {
+    bytes += (entries[i] as Entry).data.length;
+    if (bytes > maxBytes) break;
+    keep = (entries[i] as Entry).index;
+  }
+  return keep;
 }
 
 export class PeriodicSnapshots {
@@ -63,10 +83,9 @@ export class PeriodicSnapshots {
       await host.flushHardState();
       await host.storage.createSnapshot(done.index, done.confState, done.data);
       this.#index = done.index;
-      // Storage never serves an entry at or below its latest snapshot (firstIndex() is snapshot
-      // index + 1), so nothing older is of any use, not even to a slow follower (it gets this
-      // snapshot): compact the whole prefix, which deletes its WAL segments.
-      await host.storage.compact(done.index + 1);
+      // Entries up to the snapshot are no longer needed here, but a follower a little behind
+      // still is: a bounded window of them stays, so it gets entries, not the whole store.
+      await host.storage.compact(catchUpStart(host.storage, done.index, host.snapshotCatchUpEntries, host.snapshotCatchUpBytes));
       return;
     }
     if (this.#job !== undefined) return;

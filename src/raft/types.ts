@@ -25,12 +25,12 @@ import type {
 export interface LogStorage {
   /** Persisted hard state and the membership of the latest snapshot (the core replays conf changes after it). */
   initialState(): { readonly hardState: HardState; readonly confState: ConfState };
-  /** First index whose entry is available (snapshot index + 1). */
+  /** First index whose entry is available: at most snapshot index + 1 (entries behind the snapshot may be kept for slow followers). */
   firstIndex(): LogIndex;
   /** Last persisted index (the snapshot index when the log after it is empty). */
   lastIndex(): LogIndex;
   /**
-   * Term of the entry at `index`, for `snapshot.index <= index <= lastIndex()` (the snapshot's own
+   * Term of the entry at `index`, for `firstIndex() - 1 <= index <= lastIndex()` (the snapshot's own
    * index answers with the snapshot term). Throws {@link LogCompactedError} below that range and
    * {@link LogUnavailableError} above it.
    */

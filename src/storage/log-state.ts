@@ -71,7 +71,10 @@ export class LogState {
   #hardState: HardState = EMPTY_HARD_STATE;
   #snapshot: Snapshot = emptySnapshot();
   // Invariant: #entries[i].index === #offset + i, and #offset <= snapshot index + 1, so every
-  // entry in (snapshot index, lastIndex] is in memory.
+  // entry in (snapshot index, lastIndex] is in memory. Entries in [#offset, snapshot index] are
+  // the ones kept behind an application snapshot for followers that are slightly behind (the
+  // driver compacts up to a bounded catch-up window, not up to the snapshot).
+
   #entries: Entry[] = [];
   #offset: LogIndex = 1;
   /** Term of the entry at `#offset - 1` (known from a segment header or the last compaction). */
@@ -96,8 +99,9 @@ export class LogState {
     return { hardState: this.#hardState, confState: this.#snapshot.meta.confState };
   }
 
+  /** The first entry that can be read: the compaction point + 1 (at most snapshot index + 1). */
   firstIndex(): LogIndex {
-    return this.#snapshot.meta.index + 1;
+    return Math.min(this.#offset, this.#snapshot.meta.index + 1);
   }
 
   lastIndex(): LogIndex {
@@ -111,8 +115,8 @@ export class LogState {
 
   term(index: LogIndex): Term {
     const snap = this.#snapshot.meta;
-    if (index < snap.index) throw new LogCompactedError(index);
     if (index === snap.index) return snap.term;
+    if (index < this.firstIndex() - 1) throw new LogCompactedError(index);
     if (index > this.lastIndex()) throw new LogUnavailableError(index);
     if (index === this.#offset - 1) return this.#baseTerm;
     const e = this.#entries[index - this.#offset];
@@ -155,15 +159,14 @@ export class LogState {
   }
 
   /**
-   * A snapshot the application made: moves the first index. Entries at or below it can no longer
-   * be read (term() and entries() answer LogCompactedError there), so they leave memory now,
-   * whether or not compact() is ever called; compact() deletes their WAL segments. This is also
-   * what a reopen holds (trimToSnapshot).
+   * A snapshot the application made. The entries at or below it stay readable until compact()
+   * drops them (the driver keeps a bounded catch-up window for slow followers); a reopen keeps
+   * only the entries after the snapshot (trimToSnapshot).
    */
   setSnapshot(snap: Snapshot): void {
     assert(snap.meta.index <= this.lastIndex(), 'snapshot past the last index');
+    assert(snap.meta.index >= this.#offset - 1, 'snapshot below the compaction point');
     this.#snapshot = snap;
-    this.trimToSnapshot();
   }
 
   /** Appends entries, replacing any suffix from the first one's index on (§5.3). */

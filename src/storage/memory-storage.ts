@@ -130,6 +130,8 @@ class MemoryStorageImpl implements MemoryStorage {
       if (keep > 0) survivor.append(torn.entries.slice(0, keep));
     }
     this.#stopped = 'crashed';
+    // As a reopen of file storage: only the entries after the snapshot (no catch-up window).
+    survivor.trimToSnapshot();
     return new MemoryStorageImpl(survivor);
   }
 }

@@ -354,9 +354,40 @@ test('snapshots every snapshotEvery entries; restart restores the store and repl
   }
 });
 
+test('a catch-up window of entries stays behind each snapshot, bounded in entries and in bytes', async () => {
+  const byEntries = newStorage();
+  let node = await single({ snapshotEvery: 20, snapshotCatchUpEntries: 5 }, byEntries);
+  try {
+    for (let i = 0; i < 30; i++) await node.put(`/c/${i}`, i);
+    await until(() => byEntries.snapshot().meta.index > 0 && byEntries.firstIndex() > 1, 1000, 'snapshot and compaction');
+    assert.is(byEntries.firstIndex(), byEntries.snapshot().meta.index - 4, '5 entries kept behind the snapshot');
+  } finally {
+    await node.close();
+  }
+  const byBytes = newStorage();
+  node = await single({ snapshotEvery: 20, snapshotCatchUpEntries: 1_000, snapshotCatchUpBytes: 10 * 1024 }, byBytes);
+  try {
+    for (let i = 0; i < 30; i++) await node.put(`/c/${i}`, 'x'.repeat(4096));
+    await until(() => byBytes.snapshot().meta.index > 0 && byBytes.firstIndex() > 1, 1000, 'snapshot and compaction');
+    const snap = byBytes.snapshot().meta.index;
+    assert.is(byBytes.firstIndex(), snap - 1, 'two 4 KiB entries fit in 10 KiB, a third does not');
+  } finally {
+    await node.close();
+  }
+  const none = newStorage();
+  node = await single({ snapshotEvery: 20, snapshotCatchUpEntries: 0 }, none);
+  try {
+    for (let i = 0; i < 30; i++) await node.put(`/c/${i}`, i);
+    await until(() => none.snapshot().meta.index > 0 && none.firstIndex() > 1, 1000, 'snapshot and compaction');
+    assert.is(none.firstIndex(), none.snapshot().meta.index + 1);
+  } finally {
+    await node.close();
+  }
+});
+
 test('snapshotEveryBytes: large values trigger a snapshot long before snapshotEvery entries', async () => {
   const storage = newStorage();
-  const node = await single({ snapshotEvery: 1_000_000, snapshotEveryBytes: 16 * 1024 }, storage);
+  const node = await single({ snapshotEvery: 1_000_000, snapshotEveryBytes: 16 * 1024, snapshotCatchUpEntries: 2 }, storage);
   try {
     const value = 'x'.repeat(4096);
     for (let i = 0; i < 3; i++) await node.put(`/big/${i}`, value);
@@ -364,7 +395,8 @@ test('snapshotEveryBytes: large values trigger a snapshot long before snapshotEv
     assert.is(storage.snapshot().meta.index, 0, 'under the byte bound: no snapshot');
     for (let i = 3; i < 8; i++) await node.put(`/big/${i}`, value);
     await until(() => storage.snapshot().meta.index > 0, 1000, 'snapshot by bytes');
-    assert.ok(storage.firstIndex() > 1, 'log compacted behind the snapshot');
+    await until(() => storage.firstIndex() > 1, 1000, 'compaction');
+    assert.is(storage.firstIndex(), storage.snapshot().meta.index - 1, 'log compacted to 2 entries behind the snapshot');
   } finally {
     await node.close();
   }

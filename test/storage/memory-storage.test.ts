@@ -22,9 +22,11 @@ test('reads, overwrite, snapshot and compaction follow the contract', async () =
   assert.throws(() => s.term(20), (e: unknown) => e instanceof LogUnavailableError);
   const snap = await s.createSnapshot(10, { voters: ['a'], learners: [] }, Buffer.from('x'));
   assert.is(snap.meta.term, 1);
+  assert.is(s.firstIndex(), 1, 'entries behind a made snapshot stay until compact()');
+  assert.is(s.entries(10, 12, 1e9).length, 2);
+  await s.compact(11);
   assert.is(s.firstIndex(), 11);
   assert.throws(() => s.entries(10, 12, 100), (e: unknown) => e instanceof LogCompactedError);
-  await s.compact(11);
   assert.is(s.entries(11, 20, 1e9).length, 9);
   await rejects(s.compact(12), (e) => e instanceof InvalidArgumentError);
   await rejects(s.save({ entries: [entry(30, 2)] }), (e) => e instanceof InvalidArgumentError);
@@ -50,26 +52,35 @@ test('a save touching the log at or below a made snapshot is rejected with Inval
   assert.is(s.term(9), 2);
 });
 
-test('a made snapshot frees the entries it covers from memory even if compact() is never called', async () => {
-  // They can no longer be read (term()/entries() below the snapshot throw LogCompactedError);
-  // a driver that never compacts must not hold the whole log in memory until a restart.
+test('a made snapshot keeps the entries it covers until compact(); a reopen keeps only those after it', async () => {
+  // The driver compacts to a bounded catch-up window behind each snapshot, so a slightly
+  // lagging follower gets entries instead of the whole store; nothing below firstIndex is read.
   const state = new LogState();
   state.append(entries(1, 1000, 1));
   state.setHardState({ term: 1, vote: '', commit: 1000 });
   state.setSnapshot({ meta: { index: 900, term: 1, confState: { voters: ['a'], learners: [] } }, data: new Uint8Array() });
-  assert.is(state.offset, 901);
+  assert.is(state.firstIndex(), 1);
+  assert.is(state.term(899), 1);
+  state.compact(850);
+  assert.is(state.offset, 850);
+  assert.is(state.firstIndex(), 850);
+  assert.is(state.term(849), 1, 'the term just below the compaction point is kept');
+  assert.throws(() => state.term(848), (e: unknown) => e instanceof LogCompactedError);
+  assert.is(state.entries(850, 1001, 1e9).length, 151);
+  state.trimToSnapshot();
+  assert.is(state.firstIndex(), 901);
   assert.is(state.term(900), 1);
-  assert.is(state.entries(901, 1001, 1e9).length, 100);
-  state.compact(850); // an older compaction point is a no-op now
-  assert.is(state.offset, 901);
   const s = memoryStorage();
   await s.save({ entries: entries(1, 50, 1), hardState: { term: 1, vote: '', commit: 50 } });
   await s.createSnapshot(40, { voters: ['a'], learners: [] }, Buffer.from('s'));
   await s.compact(30);
-  assert.is(s.firstIndex(), 41);
-  assert.is(s.entries(41, 51, 1e9).length, 10);
+  assert.is(s.firstIndex(), 30);
+  assert.is(s.entries(30, 51, 1e9).length, 21);
   await s.save({ entries: entries(51, 1, 2) });
   assert.is(s.term(51), 2);
+  const reopened = s.crash();
+  assert.is(reopened.firstIndex(), 41);
+  assert.is(reopened.term(40), 1);
 });
 
 test('crash keeps synced writes only; unsynced saves of the old instance reject', async () => {
