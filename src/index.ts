@@ -2,7 +2,7 @@
  * quorumkv — etcd as a library. `createNode()` makes this process a Raft member of a replicated,
  * revisioned key-value store with watches, leases and transactions (DESIGN.md §2).
  */
-export { createNode, clientUrlOf } from './node/create.ts';
+export { createNode, clientUrlOf } from './create-node.ts';
 export { QuorumNode } from './node/node.ts';
 export type { BackupInfo, ClusterApi } from './node/node.ts';
 export type { NodeOptions, NodeConfig, ClientEndpointConfig } from './node/options.ts';

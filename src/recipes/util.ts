@@ -3,7 +3,7 @@
  * abort reasons, and "wait until this key is deleted" on top of the node's watch.
  */
 import { AbortedError, CompactedError, InvalidArgumentError, QuorumError, TimeoutError, WatchCancelledError } from '../errors.ts';
-import type { QuorumNode } from '../index.ts';
+import type { QuorumNode } from '../node/node.ts';
 
 /** Options every blocking recipe call takes. */
 export interface WaitOptions {

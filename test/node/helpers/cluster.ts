@@ -1,6 +1,6 @@
 // Helpers for in-process clusters: N members on one MemoryNetwork with in-memory storage and
 // short timers. Not a test file.
-import { createNode } from '../../../src/node/create.ts';
+import { createNode } from '../../../src/create-node.ts';
 import type { QuorumNode } from '../../../src/node/node.ts';
 import type { NodeOptions } from '../../../src/node/options.ts';
 import type { MemoryStorage } from '../../../src/storage/memory-storage.ts';
