@@ -19,10 +19,6 @@ export interface Holder {
   readonly createRevision: number;
 }
 
-export function assert(cond: unknown, message: string): asserts cond {
-  if (!cond) throw new Error(`recipes: assertion failed: ${message}`);
-}
-
 /** The error a wait rejects with once `signal` is aborted. */
 export function abortError(signal: AbortSignal, what: string): QuorumError {
   const reason: unknown = signal.reason;

@@ -172,7 +172,7 @@ test('a failed Raft invariant while stepping a message stops the member (never s
         // Reading a term is what stepping an append does; armed, it fails like a broken invariant.
         if (prop === 'term' && armed) {
           return () => {
-            throw new AssertionError('injected by the test');
+            throw new AssertionError('raft', 'injected by the test');
           };
         }
         const value: unknown = Reflect.get(target, prop, target);
