@@ -74,9 +74,8 @@ export async function startCluster(n: number, extra: Partial<NodeOptions> = {}):
   return cluster;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+import { sleep } from '../../helpers/time.ts';
+export { sleep };
 
 /** Polls `cond` every 5 ms until true or throws after `timeoutMs`. */
 export async function until(cond: () => boolean, timeoutMs = 3_000, what = 'condition'): Promise<void> {
