@@ -4,8 +4,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 const root = new URL('../..', import.meta.url).pathname;
 
@@ -17,11 +17,15 @@ function lint(): { status: number | null; out: string } {
 /** Runs the lint with `text` written at `path` (relative to the repository), then removes it. */
 function lintWith(path: string, text: string): { status: number | null; out: string } {
   const file = join(root, path);
+  const dir = dirname(file);
+  // A probe in a folder of its own (a new layer) takes that folder with it.
+  const newDir = dir.endsWith('zz-lint-probe-layer');
   try {
+    if (newDir) mkdirSync(dir, { recursive: true });
     writeFileSync(file, text);
     return lint();
   } finally {
-    rmSync(file, { force: true });
+    rmSync(newDir ? dir : file, { recursive: true, force: true });
   }
 }
 
@@ -41,6 +45,8 @@ const bad: readonly (readonly [string, string, string])[] = [
   ['src/raft sets a timer', 'src/raft/zz-lint-probe.ts', 'export const probe = (f: () => void): unknown => setTimeout(f, 1);\n'],
   ['src/raft imports node:fs', 'src/raft/zz-lint-probe.ts', "import { readFileSync } from 'node:fs';\nexport const probe = readFileSync;\n"],
   ['src/raft awaits', 'src/raft/zz-lint-probe.ts', 'export async function probe(p: PromiseLike<number>): Promise<number> {\n  return await p;\n}\n'],
+  ['a new src folder imports the package entry', 'src/zz-lint-probe-layer/probe.ts', "import type { QuorumNode } from '../index.ts';\nexport type Probe = QuorumNode;\n"],
+  ['a top-level src module imports the package entry', 'src/zz-lint-probe.ts', "import { createNode } from './index.ts';\nexport const probe = createNode;\n"],
   ['src uses Record<string, any>', 'src/node/zz-lint-probe.ts', 'export const probe: Record<string, any> = {};\n'],
 ];
 
