@@ -25,6 +25,7 @@ import { formatRounds, WARM_UP_RULE, warmUntilSettled } from './warm-up.ts';
 import { etcdClient, EtcdCluster, etcdVersion } from './etcd-cluster.ts';
 import { startProcCluster } from '../test/node/helpers/proc-cluster.ts';
 import type { Member, ProcCluster } from '../test/node/helpers/proc-cluster.ts';
+import { median, percentile } from './stats.ts';
 
 const scale = Number(process.env['QKV_BENCH_SCALE'] ?? 1);
 const etcdBin = process.env['QKV_ETCD_BIN'] ?? 'etcd';
@@ -88,16 +89,6 @@ interface Results {
   failoverRunsMs?: number[];
   error?: string;
   skipped?: string;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
-
-function percentile(xs: readonly number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 }
 
 function sleep(ms: number): Promise<void> {

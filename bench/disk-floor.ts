@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { fdatasync, writeAll } from '../src/storage/fs-util.ts';
 import { O_DSYNC } from '../src/storage/wal.ts';
+import { percentile } from './stats.ts';
 
 const WRITERS = 3;
 const RECORD_BYTES = 250;
@@ -54,7 +55,5 @@ export async function measureDiskFloor(dir: string, rounds: number): Promise<Dis
   } finally {
     for (const fd of fds) fs.closeSync(fd);
   }
-  samplesNs.sort((a, b) => a - b);
-  const at = (q: number): number => (samplesNs[Math.min(samplesNs.length - 1, Math.floor(q * samplesNs.length))] ?? NaN) / 1e6;
-  return { p50Ms: at(0.5), p90Ms: at(0.9), samples: samplesNs.length };
+  return { p50Ms: percentile(samplesNs, 50) / 1e6, p90Ms: percentile(samplesNs, 90) / 1e6, samples: samplesNs.length };
 }

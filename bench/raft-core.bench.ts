@@ -12,6 +12,7 @@ import { bootstrapBatch } from '../src/raft/conf-change.ts';
 import { RawNode } from '../src/raft/raw-node.ts';
 import { Prng } from '../test/sim/prng.ts';
 import { SimStorage } from '../test/sim/sim-storage.ts';
+import { median, spread } from './stats.ts';
 
 const ENTRY_BYTES = 100;
 
@@ -128,11 +129,6 @@ function runOnce(batchSize: number, durationMs: number, seed: number): Rate {
   return { wall: (committed / elapsed) * 1000, cpu: (committed / cpuMs) * 1000 };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
-}
 
 const batches = arg('--batch', '256,1024').split(',').map(Number);
 const runs = Number(arg('--runs', '5'));
@@ -146,6 +142,6 @@ for (const batch of batches) {
   const cpu = rates.map((r) => r.cpu);
   console.log(
     `batch ${String(batch).padStart(5)}: median ${fmt(median(wall))} committed entries/s wall-clock ` +
-      `(min ${fmt(Math.min(...wall))}, max ${fmt(Math.max(...wall))}); median ${fmt(median(cpu))}/s per CPU-second`,
+      `(min ${fmt(spread(wall).min)}, max ${fmt(spread(wall).max)}); median ${fmt(median(cpu))}/s per CPU-second`,
   );
 }

@@ -39,6 +39,7 @@ import type { QuorumNode, Session } from '../src/index.ts';
 import { PendingCalls } from '../examples/support/pending-calls.ts';
 import { freePorts } from '../test/node/helpers/proc-cluster.ts';
 import { formatRounds, WARM_UP_RULE, warmUntilSettled } from './warm-up.ts';
+import { median, percentile } from './stats.ts';
 
 const ROUNDS = Number(process.env['QKV_BENCH_ROUNDS'] ?? 3);
 const CYCLES = Number(process.env['QKV_BENCH_CYCLES'] ?? 300);
@@ -71,14 +72,6 @@ interface ParallelRun {
   readonly cpuUs: number;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Workloads: run wherever the node lives (a member process, or this process for in-process rows).
@@ -92,7 +85,6 @@ async function uncontended(node: QuorumNode, session: Session, name: string, cyc
     await lock.release();
     samples.push(performance.now() - t0);
   }
-  samples.sort((a, b) => a - b);
   return { p50: percentile(samples, 50), p90: percentile(samples, 90), p99: percentile(samples, 99) };
 }
 

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { crc32c } from '../src/storage/crc32c.ts';
 import { fileStorage } from '../src/storage/index.ts';
 import type { Entry } from '../src/protocol/types.ts';
+import { median, percentileOfSorted, sorted } from './stats.ts';
 
 const SCALE = Number(process.env.QKV_BENCH_SCALE ?? 1);
 const ENTRY_BYTES = 256;
@@ -29,9 +30,8 @@ interface Stats {
 
 function stats(samplesNs: number[], totalMs: number): Stats {
   // totalMs is unused by the interleaved runner (kept for the row format).
-  const s = samplesNs.slice().sort((a, b) => a - b);
-  const at = (q: number): number => (s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0) / 1000;
-  return { medianUs: at(0.5), p99Us: at(0.99), n: s.length, totalMs };
+  const s = sorted(samplesNs);
+  return { medianUs: percentileOfSorted(s, 50) / 1000, p99Us: percentileOfSorted(s, 99) / 1000, n: s.length, totalMs };
 }
 
 /** A measured loop body; `collect` receives one latency sample (ns) per call. */
@@ -149,7 +149,7 @@ function crcBench(): { slicing16MBps: number; bytewiseMBps: number } {
       for (let i = 0; i < 20; i++) fn(buf);
       runs.push(20 / ((performance.now() - t) / 1000));
     }
-    return runs.sort((a, b) => a - b)[4] ?? 0;
+    return median(runs);
   };
   if (bytewise(buf) !== crc32c(buf)) throw new Error('crc mismatch');
   return { slicing16MBps: mbps((b) => crc32c(b)), bytewiseMBps: mbps(bytewise) };
@@ -171,7 +171,7 @@ async function cpuPerSave(saves: number): Promise<{ medianUs: number; rounds: nu
       runs.push((c.user + c.system) / perRound);
     }
     await sub.close();
-    return { medianUs: runs.sort((a, b) => a - b)[4] ?? 0, rounds };
+    return { medianUs: median(runs), rounds };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -27,6 +27,7 @@ import { bench, do_not_optimize, run } from 'mitata';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Store } from '../src/store/index.ts';
 import type { Watcher } from '../src/store/index.ts';
+import { median } from './stats.ts';
 
 const KEYS = Number(process.env.BENCH_KEYS ?? 1_000_000);
 const GROUP = 100; // keys per prefix group → KEYS / 100 groups
@@ -108,9 +109,7 @@ function floorAndGetNs(): { mapNs: number; getNs: number } {
   }
   map = undefined;
   gc?.();
-  mapRounds.sort((a, b) => a - b);
-  getRounds.sort((a, b) => a - b);
-  return { mapNs: mapRounds[3] as number, getNs: getRounds[3] as number };
+  return { mapNs: median(mapRounds), getNs: median(getRounds) };
 }
 const floor = floorAndGetNs();
 const putOne = (): void => {
@@ -177,8 +176,7 @@ function cpuNsPerOp(fn: () => void, calls: number, perCall = 1): number {
     const c = process.cpuUsage(c0);
     rounds.push(((c.user + c.system) * 1000) / (calls * perCall));
   }
-  rounds.sort((a, b) => a - b);
-  return rounds[3] as number;
+  return median(rounds);
 }
 const cpu = {
   get: cpuNsPerOp(getOne, 100_000),

@@ -19,6 +19,7 @@ import type { WsTransport } from '../src/transport/ws-transport.ts';
 import type { Message, PeerMessage } from '../src/protocol/types.ts';
 import { WireCodec } from '../src/transport/wire.ts';
 import type { TransportLogger } from '../src/transport/logger.ts';
+import { median, percentileOfSorted, sorted } from './stats.ts';
 
 const quiet: TransportLogger = { info() {}, warn() {}, error: (o, m) => console.error(m, o) };
 const RUNS = Number(process.env['RUNS'] ?? 5);
@@ -96,7 +97,7 @@ async function rtt(h: Harness, samples: number): Promise<number[]> {
     });
     out.push(Number(process.hrtime.bigint() - start) / 1000);
   }
-  return out.sort((a, b) => a - b);
+  return sorted(out);
 }
 
 /** Sender-side CPU per message of the last throughput run, µs (independent of machine load). */
@@ -128,8 +129,6 @@ async function throughput(h: Harness, total: number, perSend: number, windowMess
   return total / seconds;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 
 async function main(): Promise<void> {
   const wireBytes = new WireCodec().encodeBatch([message('parent', 'child', 'append', 123456)]).byteLength;
@@ -141,8 +140,8 @@ async function main(): Promise<void> {
   const p99s: number[] = [];
   for (let r = 0; r < RUNS; r++) {
     const s = await rtt(batched, RTT_SAMPLES);
-    p50s.push(pct(s, 0.5));
-    p99s.push(pct(s, 0.99));
+    p50s.push(percentileOfSorted(s, 50));
+    p99s.push(percentileOfSorted(s, 99));
   }
   console.log(`round trip (1 message in flight): p50 ${median(p50s).toFixed(1)} µs, p99 ${median(p99s).toFixed(1)} µs  (runs p50: ${p50s.map((x) => x.toFixed(0)).join(', ')})`);
   await throughput(batched, 50_000, 1000, 20_000); // warm-up

@@ -3,7 +3,7 @@
  * revisioned key-value store with watches, leases and transactions (docs/design.md,
  * "Public contract").
  */
-export { createNode, clientUrlOf } from './node/create.ts';
+export { createNode, clientUrlOf } from './create-node.ts';
 export { QuorumNode } from './node/node.ts';
 export type { BackupInfo, ClusterApi } from './node/node.ts';
 export type { NodeOptions, NodeConfig, ClientEndpointConfig } from './node/options.ts';

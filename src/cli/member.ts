@@ -6,8 +6,11 @@
  * (the client endpoint first, then the node, which hands leadership over if it leads).
  */
 import { readFileSync } from 'node:fs';
-import { createNode, wsTransport } from '../index.ts';
-import type { NodeOptions, QuorumNode, Transport } from '../index.ts';
+import { startNode } from '../node/create.ts';
+import type { QuorumNode } from '../node/node.ts';
+import type { NodeOptions } from '../node/options.ts';
+import { wsTransport } from '../transport/ws-transport.ts';
+import type { Transport } from '../transport/types.ts';
 import { startClientServer } from '../gateway/server.ts';
 import type { ClientEndpointOptions, ClientServer } from '../gateway/server.ts';
 import { rawCodec } from '../gateway/values.ts';
@@ -189,7 +192,7 @@ export async function runMember(flags: MemberFlags, io: Io): Promise<number> {
   let node: QuorumNode | undefined;
   let server: ClientServer | undefined;
   try {
-    node = await createNode(plan.node);
+    node = await startNode(plan.node);
     announce(io, node);
     const known = node.status();
     if (known.leader !== '') logLine(io, 'I', 'raft', `raft.node: ${node.id} elected leader ${known.leader} at term ${known.term}`);

@@ -2,6 +2,7 @@
  * Validates the client endpoint options eagerly into a frozen config; every problem is a
  * `RangeError` naming the field (docs/contributing.md, habit 5).
  */
+import { DEFAULT_MAX_REQUEST_BYTES, MAX_MAX_REQUEST_BYTES, MIN_MAX_REQUEST_BYTES } from '../limits.ts';
 import type { ClientEndpointConfig, ClientEndpointOptions, ClientTlsOptions } from './types.ts';
 
 const MIB = 1024 * 1024;
@@ -36,7 +37,7 @@ export function normalizeClientOptions(options: ClientEndpointOptions | undefine
   if (typeof host !== 'string' || host === '') throw new RangeError('startClientServer: host must be a non-empty string');
   const token = o.token;
   if (token !== undefined && (typeof token !== 'string' || token === '')) throw new RangeError('startClientServer: token must be a non-empty string');
-  const maxRequestBytes = int(o.maxRequestBytes, 'maxRequestBytes', 1.5 * MIB, 64);
+  const maxRequestBytes = int(o.maxRequestBytes, 'maxRequestBytes', DEFAULT_MAX_REQUEST_BYTES, MIN_MAX_REQUEST_BYTES, MAX_MAX_REQUEST_BYTES);
   const overhead = int(o.requestOverheadBytes, 'requestOverheadBytes', 64 * 1024, 0);
   return Object.freeze({
     host,

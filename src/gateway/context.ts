@@ -3,7 +3,7 @@
  * per-call options (timeout + an AbortSignal that fires when the client goes away).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { QuorumNode } from '../index.ts';
+import type { QuorumNode } from '../node/node.ts';
 import type { ClientEndpointConfig, JsonObject } from './types.ts';
 import type { Body } from './validate.ts';
 

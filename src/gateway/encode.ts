@@ -4,7 +4,7 @@
  * absent from an empty range and `count` from a count of 0. Member ids are etcd-style uint64s
  * derived from the member name (FNV-1a 64), printed in decimal here and in hex by the CLI.
  */
-import type { KeyValue, NodeStatus } from '../index.ts';
+import type { KeyValue, NodeStatus } from '../node/types.ts';
 import type { JsonObject } from './types.ts';
 import { valueBytes } from './values.ts';
 

@@ -6,7 +6,7 @@
  * Only the local member's client URL is known, so other members list no `clientURLs`.
  */
 import { InvalidArgumentError, MemberNotFoundError } from '../errors.ts';
-import type { Member } from '../index.ts';
+import type { Member } from '../node/types.ts';
 import type { RouteContext, UnaryHandler } from './context.ts';
 import { header, memberIdOf } from './encode.ts';
 import type { JsonObject } from './types.ts';

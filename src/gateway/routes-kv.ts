@@ -2,8 +2,8 @@
  * `/v3/kv/*`: range, put, deleterange, txn, compaction — etcd's KV service in gateway JSON.
  */
 import { InvalidArgumentError } from '../errors.ts';
-import { cmp, op } from '../index.ts';
-import type { DeleteResult, KeyValue, PutResult, RangeResult, TxnResult } from '../index.ts';
+import { cmp, op } from '../node/txn-builder.ts';
+import type { DeleteResult, KeyValue, PutResult, RangeResult, TxnResult } from '../node/types.ts';
 import type { RouteContext, UnaryHandler } from './context.ts';
 import { header, kvJson, setInt } from './encode.ts';
 import type { JsonObject } from './types.ts';

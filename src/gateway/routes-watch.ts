@@ -10,7 +10,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { CompactedError, InvalidArgumentError, QuorumError } from '../errors.ts';
-import type { WatchEvent } from '../index.ts';
+import type { WatchEvent } from '../node/types.ts';
 import type { RouteContext } from './context.ts';
 import { header, kvJson } from './encode.ts';
 import type { JsonObject } from './types.ts';

@@ -10,7 +10,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { UnauthenticatedError, UnreachableError } from '../errors.ts';
-import type { QuorumNode } from '../index.ts';
+import type { QuorumNode } from '../node/node.ts';
 import { parseBody, readBody } from './body.ts';
 import { normalizeClientOptions } from './config.ts';
 import type { Route, RouteContext } from './context.ts';

@@ -5,7 +5,7 @@
  * fields are base64 (standard or URL-safe alphabet, padding optional).
  */
 import { InvalidArgumentError } from '../errors.ts';
-import type { KeyRange } from '../index.ts';
+import type { KeyRange } from '../node/types.ts';
 
 export type Body = Readonly<Record<string, unknown>>;
 

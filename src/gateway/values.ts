@@ -6,7 +6,7 @@
  * too: a string as its UTF-8, anything else as its JSON text.
  */
 import { InvalidArgumentError } from '../errors.ts';
-import type { ValueCodec } from '../index.ts';
+import type { ValueCodec } from '../node/types.ts';
 
 const utf8 = new TextEncoder();
 

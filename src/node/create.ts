@@ -1,6 +1,7 @@
 /**
- * `createNode()`: validate options, open storage, bootstrap a brand-new member (or restore one
- * from a backup), build the transport, start the driver and (optionally) the client endpoint.
+ * `startNode()`: validate options, open storage, bootstrap a brand-new member (or restore one
+ * from a backup), build the transport and start the driver. The client endpoint is not started
+ * here: it lives in src/gateway, which sits above this layer, so src/create-node.ts starts it.
  */
 import { InvalidArgumentError } from '../errors.ts';
 import type { NodeId } from '../protocol/types.ts';
@@ -18,9 +19,10 @@ import type { NodeConfig, NodeOptions } from './options.ts';
 
 /**
  * Creates and starts a cluster member. Resolves once storage is recovered and the transport
- * listens; call `node.ready()` to wait for a leader.
+ * listens; call `node.ready()` to wait for a leader. The `client` option is not read here (see
+ * the package's `createNode`, which starts the client endpoint on top of this).
  */
-export async function createNode(options: NodeOptions): Promise<QuorumNode> {
+export async function startNode(options: NodeOptions): Promise<QuorumNode> {
   const config = normalizeOptions(options);
   const storage = config.storage ?? (await import('../storage/file-storage.ts')).fileStorage(config.dataDir as string, { logger: config.logger });
   await storage.open();
@@ -34,7 +36,6 @@ export async function createNode(options: NodeOptions): Promise<QuorumNode> {
     driver = new Driver({ config, storage, transport, limits, state });
     const node = new QuorumNode(driver, config, config.codec ?? msgpackCodec);
     await driver.start();
-    if (config.client !== undefined) await startClientEndpoint(node, config);
     return node;
   } catch (err) {
     if (driver !== undefined) await driver.stop().catch(() => {});
@@ -44,25 +45,6 @@ export async function createNode(options: NodeOptions): Promise<QuorumNode> {
     }
     throw err;
   }
-}
-
-/**
- * Hook for the HTTP/JSON client endpoint (src/gateway). Loaded lazily so a node without a client
- * endpoint never loads the HTTP server.
- */
-async function startClientEndpoint(node: QuorumNode, config: NodeConfig): Promise<void> {
-  const { startClientServer } = await import('../gateway/server.ts');
-  const server = await startClientServer(node, config.client as Parameters<typeof startClientServer>[1]);
-  node.addCloseHook(() => server.close());
-  clientUrls.set(node, server.url);
-}
-
-/** The client endpoint's URL per node (read with {@link clientUrlOf}). */
-const clientUrls = new WeakMap<QuorumNode, string>();
-
-/** The URL of the node's client endpoint, when `client` was given. */
-export function clientUrlOf(node: QuorumNode): string | undefined {
-  return clientUrls.get(node);
 }
 
 /** The default transport; loaded lazily so a single-member or in-memory node never loads ws. */

@@ -2,6 +2,7 @@
  * One helper for every call's `signal` / `timeoutMs`: registers a pending operation, and rejects it
  * with the operation's own timeout error or `AbortedError`, running its cleanup exactly once.
  */
+import { nodeAssert as assert } from '../assert.ts';
 import { AbortedError, InvalidArgumentError, QuorumError } from '../errors.ts';
 import type { CallOptions } from './types.ts';
 
@@ -35,7 +36,7 @@ export class DeadlineCall<T> {
 
   /** The error a call that ran out of time rejects with (a subclass without `onTimeout` overrides it). */
   timeoutError(): QuorumError {
-    if (this.#onTimeout === undefined) throw new Error('node: assertion failed: a deadline call without a timeout error');
+    assert(this.#onTimeout !== undefined, 'a deadline call without a timeout error');
     return this.#onTimeout();
   }
 

@@ -6,8 +6,6 @@
 import { EventEmitter } from 'eventemitter3';
 import { InvalidArgumentError, LeaseNotFoundError, QuorumError, StoppedError, WatchCancelledError } from '../errors.ts';
 import type { NodeId } from '../protocol/types.ts';
-import { acquireLock, createElection } from '../recipes/index.ts';
-import type { Election, ElectionOptions, Lock, LockOptions } from '../recipes/index.ts';
 import type { Command, CommandResult, KeyRange, RangeOptions } from '../store/types.ts';
 import { encodeCommand } from '../store/codec.ts';
 import { encodeBackup, writeFileDurably } from './backup.ts';
@@ -304,18 +302,6 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
   async leases(options?: CallOptions): Promise<LeaseInfo[]> {
     await this.#beforeRead(callOf(options));
     return this.#driver.store.leases().map((l) => ({ id: l.id, ttlMs: l.ttlMs }));
-  }
-
-  // ------------------------------------------------------------------ recipes
-
-  /** A distributed lock (src/recipes `acquireLock`); release with `await using` or `lock.release()`. */
-  lock(name: string, options: LockOptions = {}): Promise<Lock> {
-    return acquireLock(this, name, options);
-  }
-
-  /** A leader election (src/recipes `createElection`). */
-  election<T = unknown>(name: string, options: ElectionOptions = {}): Election<T> {
-    return createElection<T>(this, name, options);
   }
 
   // ------------------------------------------------------------------ status / maintenance

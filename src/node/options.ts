@@ -2,6 +2,7 @@
  * `createNode()` options: validated eagerly and normalized into a frozen {@link NodeConfig}.
  * Every problem is a `RangeError` naming the field (docs/contributing.md, habit 5).
  */
+import { DEFAULT_MAX_KEY_BYTES, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_TXN_OPS, MAX_MAX_REQUEST_BYTES, MIN_MAX_REQUEST_BYTES } from '../limits.ts';
 import { MAX_NODE_ID_BYTES } from '../protocol/types.ts';
 import type { NodeId } from '../protocol/types.ts';
 import type { Storage } from '../storage/types.ts';
@@ -291,9 +292,9 @@ export function normalizeOptions(options: NodeOptions): NodeConfig {
     snapshotCatchUpBytes: int(options, 'snapshotCatchUpBytes', 16 * 1024 * 1024, 0),
     requestTimeoutMs: int(options, 'requestTimeoutMs', 5_000, 1),
     closeTimeoutMs: int(options, 'closeTimeoutMs', 2_000, 0),
-    maxRequestBytes: int(options, 'maxRequestBytes', 1.5 * 1024 * 1024, 64),
-    maxTxnOps: int(options, 'maxTxnOps', 128, 1),
-    maxKeyBytes: int(options, 'maxKeyBytes', 8192, 1),
+    maxRequestBytes: int(options, 'maxRequestBytes', DEFAULT_MAX_REQUEST_BYTES, MIN_MAX_REQUEST_BYTES, MAX_MAX_REQUEST_BYTES),
+    maxTxnOps: int(options, 'maxTxnOps', DEFAULT_MAX_TXN_OPS, 1),
+    maxKeyBytes: int(options, 'maxKeyBytes', DEFAULT_MAX_KEY_BYTES, 1),
     maxPendingProposals: int(options, 'maxPendingProposals', 10_000, 1),
     maxPendingReads: int(options, 'maxPendingReads', 10_000, 1),
     maxWatchBufferedEvents: int(options, 'maxWatchBufferedEvents', 10_000, 1),

@@ -1,14 +1,5 @@
 /**
- * Invariant checks for the Raft core. A failed assertion is a programmer error: it stops the
- * member (it is never caught and ignored). Operating errors are typed errors, never assertions.
+ * The Raft core's assert: src/assert.ts bound to the `raft` layer, re-exported here so the core's
+ * files import it from beside them.
  */
-export class AssertionError extends Error {
-  constructor(message: string) {
-    super(`raft: assertion failed: ${message}`);
-    this.name = 'AssertionError';
-  }
-}
-
-export function assert(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new AssertionError(message);
-}
+export { AssertionError, raftAssert as assert } from '../assert.ts';

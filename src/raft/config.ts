@@ -2,6 +2,7 @@
  * Normalizes a {@link RaftConfig} into a frozen object with every default filled in, and
  * rejects nonsense eagerly with a RangeError that names the field.
  */
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../limits.ts';
 import type { LogStorage, RaftConfig, RaftLogger } from './types.ts';
 import type { LogIndex, NodeId } from '../protocol/types.ts';
 
@@ -62,7 +63,7 @@ export function normalizeConfig(config: RaftConfig): NormalizedConfig {
     checkQuorum,
     leaseReads,
     applied,
-    maxMessageBytes: positiveInteger('maxMessageBytes', config.maxMessageBytes ?? MIB),
+    maxMessageBytes: positiveInteger('maxMessageBytes', config.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES),
     maxInflightMessages: positiveInteger('maxInflightMessages', config.maxInflightMessages ?? 256),
     maxInflightBytes: positiveInteger('maxInflightBytes', config.maxInflightBytes ?? 32 * MIB),
     maxUncommittedBytes: positiveInteger('maxUncommittedBytes', config.maxUncommittedBytes ?? 64 * MIB),

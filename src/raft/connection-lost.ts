@@ -15,23 +15,65 @@
  * socket; the next leader's kill is a new term). Ignored with lease reads: a leader serving reads
  * from its lease relies on no member voting within an election timeout of its last heartbeat,
  * whatever the sockets did.
+ *
+ * This class holds the hint's state; Raft decides when it applies and moves its own timers.
  */
-import type { NodeId } from '../protocol/types.ts';
-import type { Raft } from './raft.ts';
+import type { Message, NodeId, Term } from '../protocol/types.ts';
 
-export function connectionLost(r: Raft, id: NodeId): void {
-  if (!r.cfg.checkQuorum || !r.cfg.preVote || r.cfg.leaseReads) return;
-  if (r.role !== 'follower' || r.lead === '' || id !== r.lead || !r.promotable()) return;
-  const recent = r.lastConnectionLost;
-  if (recent !== undefined && recent.term === r.term && r.ticks - recent.tick < r.cfg.electionTicks) return;
-  r.lastConnectionLost = { term: r.term, tick: r.ticks };
-  r.leaderConnectionLost = true;
-  const rank = r.voters.filter((v) => v !== id && v < r.id).length;
-  const dueIn = 1 + rank * r.cfg.heartbeatTicks;
-  r.electionElapsed = Math.max(r.electionElapsed, r.randomizedElectionTimeout - dueIn);
-  // A pre-vote this member ignored within the lease just before (its pre-candidate heard of the
-  // close first) is answered now, instead of leaving that candidate to wait a whole timeout.
-  const ignored = r.ignoredPreVote;
-  r.ignoredPreVote = undefined;
-  if (ignored !== undefined && ignored.m.from !== id && r.ticks - ignored.tick <= r.cfg.heartbeatTicks) r.step(ignored.m);
+export class ConnectionLostHint {
+  /**
+   * The transport saw the connection to the leader close. Until a message from a leader or a
+   * role change clears it, this member no longer honours the leader's lease toward vote requests.
+   */
+  #leaderLost = false;
+  /**
+   * The last pre-vote request ignored within the leader's lease, and when (ticks). A hint that
+   * arrives just after it answers it then: the pre-candidate heard of the dead leader first, and
+   * would otherwise wait a whole election timeout for an answer.
+   */
+  #ignoredPreVote: { readonly m: Message; readonly tick: number } | undefined = undefined;
+  /** When (term, ticks) a hint was last acted on (rate limit), if ever. */
+  #lastActed: { readonly term: Term; readonly tick: number } | undefined = undefined;
+
+  get leaderLost(): boolean {
+    return this.#leaderLost;
+  }
+
+  /** A message only the leader sends arrived: the leader is alive after all. */
+  heardFromLeader(): void {
+    this.#leaderLost = false;
+  }
+
+  /** A new term or leader: nothing known about the old one applies. */
+  reset(): void {
+    this.#leaderLost = false;
+    this.#ignoredPreVote = undefined;
+  }
+
+  preVoteIgnored(m: Message, tick: number): void {
+    this.#ignoredPreVote = { m, tick };
+  }
+
+  /**
+   * Records a hint about the leader at (term, tick) unless one was acted on within the last
+   * `electionTicks` of the same term; returns whether this one is acted on.
+   */
+  act(term: Term, tick: number, electionTicks: number): boolean {
+    const recent = this.#lastActed;
+    if (recent !== undefined && recent.term === term && tick - recent.tick < electionTicks) return false;
+    this.#lastActed = { term, tick };
+    this.#leaderLost = true;
+    return true;
+  }
+
+  /**
+   * Takes the ignored pre-vote, returning it when it should be answered now: it came from
+   * another member than the lost leader no more than `withinTicks` ago.
+   */
+  takeIgnoredPreVote(leader: NodeId, tick: number, withinTicks: number): Message | undefined {
+    const ignored = this.#ignoredPreVote;
+    this.#ignoredPreVote = undefined;
+    if (ignored === undefined || ignored.m.from === leader || tick - ignored.tick > withinTicks) return undefined;
+    return ignored.m;
+  }
 }

@@ -7,13 +7,11 @@
  * what they produced.
  */
 import { assert } from './assert.ts';
-import { decodeConfChange, encodeConfChange } from './conf-change.ts';
+import { encodeConfChange } from './conf-change.ts';
 import { normalizeConfig } from './config.ts';
 import { invalidReason } from './message.ts';
 import { Raft } from './raft.ts';
-import { connectionLost } from './connection-lost.ts';
-import * as leader from './replication.ts';
-import { ConfChangeInProgressError, ProposalDroppedError } from '../errors.ts';
+import { ConfChangeInProgressError } from '../errors.ts';
 import type { ConfChange, Entry, HardState, LogIndex, Message, NodeId, SoftState } from '../protocol/types.ts';
 import type { ProgressStatus, RaftConfig, RaftStatus, Ready } from './types.ts';
 
@@ -36,8 +34,8 @@ export class RawNode {
     const cfg = normalizeConfig(config);
     this.#raft = new Raft(cfg);
     this.#replayConfChanges();
-    this.#prevSoft = { leader: this.#raft.lead, role: this.#raft.role };
-    this.#prevHard = this.#hardState();
+    this.#prevSoft = this.#raft.softState();
+    this.#prevHard = this.#raft.hardState();
   }
 
   /**
@@ -52,24 +50,9 @@ export class RawNode {
     for (let lo = r.log.firstIndex(); lo <= to; ) {
       const ents = r.log.entries(lo, to + 1, r.cfg.maxCommittedBytesPerReady);
       if (ents === undefined || ents.length === 0) break;
-      for (const e of ents) if (e.type === 'confChange') this.#applyConfEntry(e);
+      for (const e of ents) if (e.type === 'confChange') r.applyConfEntry(e);
       lo = (ents[ents.length - 1] as Entry).index + 1;
     }
-  }
-
-  #applyConfEntry(e: Entry): void {
-    const cc = decodeConfChange(e.data);
-    if (cc === undefined) {
-      this.#raft.cfg.logger.warn({ index: e.index }, 'raft: undecodable conf change entry; skipped');
-      this.#raft.confIndex = Math.max(this.#raft.confIndex, e.index);
-      return;
-    }
-    this.#raft.applyConfChange(cc, e.index);
-  }
-
-  #hardState(): HardState {
-    const r = this.#raft;
-    return { term: r.term, vote: r.vote, commit: r.log.committed };
   }
 
   tick(): void {
@@ -100,29 +83,12 @@ export class RawNode {
   }
 
   propose(data: Uint8Array): void {
-    this.#propose('normal', data);
+    this.#raft.propose('normal', data);
   }
 
   proposeConfChange(cc: ConfChange): void {
-    const r = this.#raft;
-    if (r.role === 'leader' && r.pendingConfIndex > r.log.applied) throw new ConfChangeInProgressError();
-    this.#propose('confChange', encodeConfChange(cc));
-  }
-
-  #propose(type: Entry['type'], data: Uint8Array): void {
-    const r = this.#raft;
-    if (r.role === 'leader') {
-      const reason = leader.refuseReason(r, data.length);
-      if (reason !== undefined) throw new ProposalDroppedError(reason);
-      leader.appendEntry(r, type, data);
-      return;
-    }
-    if (r.lead === '' || r.role !== 'follower') throw new ProposalDroppedError('no leader');
-    if (r.cfg.disableProposalForwarding) throw new ProposalDroppedError('not the leader and proposal forwarding is disabled');
-    if (data.length > r.cfg.maxMessageBytes) {
-      throw new ProposalDroppedError(`entry of ${data.length} bytes exceeds maxMessageBytes ${r.cfg.maxMessageBytes}`);
-    }
-    r.send('propose', r.lead, r.term, { entries: [{ term: 0, index: 0, type, data }] });
+    if (this.#raft.confChangePending()) throw new ConfChangeInProgressError();
+    this.#raft.propose('confChange', encodeConfChange(cc));
   }
 
   /** Requests a linearizable read point; it comes back in `Ready.readStates` (or `droppedReads`). */
@@ -131,51 +97,46 @@ export class RawNode {
   }
 
   transferLeadership(to: NodeId): void {
-    const r = this.#raft;
-    if (r.role !== 'leader') {
-      r.cfg.logger.info({ id: r.id, to }, 'raft: transferLeadership ignored: not the leader');
-      return;
-    }
-    leader.transferLeadership(r, to);
+    this.#raft.transferLeadership(to);
   }
 
   /** Starts an election now (skipping the randomized timeout). */
   campaign(): void {
-    this.#raft.hup(false);
+    this.#raft.startElection();
   }
 
   /** The transport's connection with `id` closed: a follower whose leader that is campaigns early (connection-lost.ts). */
   reportConnectionLost(id: NodeId): void {
-    connectionLost(this.#raft, id);
+    this.#raft.connectionLost(id);
   }
 
   reportUnreachable(id: NodeId): void {
-    if (this.#raft.role === 'leader') leader.reportUnreachable(this.#raft, id);
+    this.#raft.reportUnreachable(id);
   }
 
   reportSnapshot(id: NodeId, delivered: boolean): void {
-    if (this.#raft.role === 'leader') leader.reportSnapshot(this.#raft, id, delivered);
+    this.#raft.reportSnapshot(id, delivered);
   }
 
   hasReady(): boolean {
     if (this.#inProgress !== undefined) return false;
     const r = this.#raft;
-    leader.flush(r);
+    r.flush();
     const u = r.log.unstable;
-    if (r.msgs.length > 0 || r.msgsAfterPersist.length > 0) return true;
+    if (r.hasOutput()) return true;
     if (u.offsetInProgress < u.offset + u.entries.length || (u.snapshot !== undefined && !u.snapshotInProgress)) return true;
     if (r.log.hasNextCommittedEntries()) return true;
-    if (r.readStates.length > 0 || r.droppedReads.length > 0) return true;
     if (r.lead !== this.#prevSoft.leader || r.role !== this.#prevSoft.role) return true;
     const p = this.#prevHard;
-    return r.term !== p.term || r.vote !== p.vote || r.log.committed !== p.commit;
+    const h = r.hardState();
+    return h.term !== p.term || h.vote !== p.vote || h.commit !== p.commit;
   }
 
   /** Builds the next batch. Call `advance()` after handling it, before the next `ready()`. */
   ready(): Ready {
     assert(this.#inProgress === undefined, 'ready() called again before advance()');
     const r = this.#raft;
-    leader.flush(r);
+    r.flush();
     const log = r.log;
     const u = log.unstable;
     const snapshot = u.snapshot !== undefined && !u.snapshotInProgress ? u.snapshot : undefined;
@@ -193,32 +154,30 @@ export class RawNode {
     const appliedTo = last !== undefined ? last.index : snapshot !== undefined ? snapshot.meta.index : log.applying;
     if (last !== undefined) log.applying = last.index;
     this.#inProgress = { appliedTo: Math.max(appliedTo, log.applying), committedBytes, confChanges };
+    const out = r.takeOutput();
     const ready: {
       -readonly [K in keyof Ready]: Ready[K];
     } = {
       entries,
-      messages: r.msgs.length > 0 ? r.msgs : NO_MESSAGES,
-      messagesAfterPersist: r.msgsAfterPersist.length > 0 ? r.msgsAfterPersist : NO_MESSAGES,
+      messages: out.messages.length > 0 ? out.messages : NO_MESSAGES,
+      messagesAfterPersist: out.messagesAfterPersist.length > 0 ? out.messagesAfterPersist : NO_MESSAGES,
       committedEntries,
-      readStates: r.readStates,
-      droppedReads: r.droppedReads,
+      readStates: out.readStates,
+      droppedReads: out.droppedReads,
       mustSync: false,
     };
-    r.msgs = [];
-    r.msgsAfterPersist = [];
-    r.readStates = [];
-    r.droppedReads = [];
     if (snapshot !== undefined) ready.snapshot = snapshot;
     if (r.lead !== this.#prevSoft.leader || r.role !== this.#prevSoft.role) {
-      this.#prevSoft = { leader: r.lead, role: r.role };
+      this.#prevSoft = r.softState();
       ready.softState = this.#prevSoft;
     }
     const p = this.#prevHard;
-    if (r.term !== p.term || r.vote !== p.vote || log.committed !== p.commit) {
-      this.#prevHard = this.#hardState();
-      ready.hardState = this.#prevHard;
+    const h = r.hardState();
+    if (h.term !== p.term || h.vote !== p.vote || h.commit !== p.commit) {
+      this.#prevHard = h;
+      ready.hardState = h;
     }
-    ready.mustSync = entries.length > 0 || snapshot !== undefined || r.term !== p.term || r.vote !== p.vote;
+    ready.mustSync = entries.length > 0 || snapshot !== undefined || h.term !== p.term || h.vote !== p.vote;
     return ready;
   }
 
@@ -230,41 +189,11 @@ export class RawNode {
     const r = this.#raft;
     const log = r.log;
     const stableTo = log.unstable.stableHandedOut();
-    if (done.confChanges !== undefined) for (const e of done.confChanges) this.#applyConfEntry(e);
-    if (done.appliedTo > log.applied) {
-      assert(done.appliedTo <= log.committed, `applied ${done.appliedTo} must not pass committed ${log.committed}`);
-      log.applied = done.appliedTo;
-    }
-    if (r.role === 'leader') {
-      r.uncommittedBytes = Math.max(0, r.uncommittedBytes - done.committedBytes);
-      leader.selfPersisted(r, stableTo);
-    }
+    if (done.confChanges !== undefined) for (const e of done.confChanges) r.applyConfEntry(e);
+    r.advance(done.appliedTo, done.committedBytes, stableTo);
   }
 
   status(): RaftStatus {
-    const r = this.#raft;
-    const base = {
-      id: r.id,
-      role: r.role,
-      term: r.term,
-      vote: r.vote,
-      leader: r.lead,
-      commit: r.log.committed,
-      applied: r.log.applied,
-      lastIndex: r.log.lastIndex(),
-      confState: r.confState(),
-      leadTransferee: r.leadTransferee,
-    };
-    if (r.role !== 'leader') return base;
-    const progress: Record<NodeId, ProgressStatus> = {};
-    for (const [id, pr] of r.prs) progress[id] = pr.status();
-    progress[r.id] = {
-      match: r.selfMatch,
-      next: r.log.lastIndex() + 1,
-      state: 'replicate',
-      learner: false,
-      recentActive: true,
-    };
-    return { ...base, progress };
+    return this.#raft.status();
   }
 }

@@ -7,7 +7,8 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { CompactedError, InvalidArgumentError, QuorumError, StoppedError, WatchCancelledError } from '../errors.ts';
-import type { KeyValue, QuorumNode, WatchEvent } from '../index.ts';
+import type { KeyValue, WatchEvent } from '../node/types.ts';
+import type { QuorumNode } from '../node/node.ts';
 import { abortError, composeSignal, isTransient, prefixOf, sleep, type WaitOptions } from './util.ts';
 
 /** First and longest pause between resync attempts that failed for a passing reason, in ms. */

@@ -8,8 +8,9 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { AbortedError, CompactedError, InvalidArgumentError, LockLostError, WatchCancelledError } from '../errors.ts';
-import { cmp, op } from '../index.ts';
-import type { KeyValue, QuorumNode, RangeResult } from '../index.ts';
+import { cmp, op } from '../node/txn-builder.ts';
+import type { KeyValue, RangeResult } from '../node/types.ts';
+import type { QuorumNode } from '../node/node.ts';
 import { createSession, type Session } from './session.ts';
 import { awaitTurn, checkPredecessor, deleteIfOwned, enterLine, leaveLine } from './turn.ts';
 import { composeSignal, leaseHex, prefixOf, withAbortReason, type Holder, type WaitOptions } from './util.ts';

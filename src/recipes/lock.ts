@@ -8,7 +8,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { LockLostError, StoppedError } from '../errors.ts';
-import type { QuorumNode } from '../index.ts';
+import type { QuorumNode } from '../node/node.ts';
 import { createSession, type Session } from './session.ts';
 import { awaitTurn, checkPredecessor, deleteIfOwned, enterLine, leaveLine, type Entered, type TurnCheck } from './turn.ts';
 import { composeSignal, leaseHex, prefixOf, withAbortReason, type Holder, type WaitOptions } from './util.ts';

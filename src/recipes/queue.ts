@@ -11,8 +11,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { InvalidArgumentError, KeyExistsError } from '../errors.ts';
-import { cmp, op } from '../index.ts';
-import type { KeyValue, QuorumNode } from '../index.ts';
+import { cmp, op } from '../node/txn-builder.ts';
+import type { KeyValue } from '../node/types.ts';
+import type { QuorumNode } from '../node/node.ts';
 import { abortError, composeSignal, prefixOf, waitForEvent, withAbortReason, type WaitOptions } from './util.ts';
 
 /** Highest (least urgent) priority; priorities are integers 0 … 99,999, lower leaves first. */

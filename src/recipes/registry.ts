@@ -8,8 +8,9 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { CompactedError, InvalidArgumentError, LockLostError, StoppedError, WatchCancelledError } from '../errors.ts';
-import { cmp, op } from '../index.ts';
-import type { KeyValue, QuorumNode } from '../index.ts';
+import { cmp, op } from '../node/txn-builder.ts';
+import type { KeyValue } from '../node/types.ts';
+import type { QuorumNode } from '../node/node.ts';
 import { createSession, DEFAULT_SESSION_TTL_MS, type Session } from './session.ts';
 import { prefixOf, sleep } from './util.ts';
 

@@ -5,8 +5,9 @@
  * kind remains (it watches only its predecessor). Writers therefore cannot starve behind a stream
  * of readers.
  */
-import { op } from '../index.ts';
-import type { QuorumNode, RangeResult } from '../index.ts';
+import { op } from '../node/txn-builder.ts';
+import type { QuorumNode } from '../node/node.ts';
+import type { RangeResult } from '../node/types.ts';
 import { holdLine, type Lock, type LineSpec, type LockOptions } from './lock.ts';
 import { checkPredecessor, type TurnCheck } from './turn.ts';
 import { leaseHex, prefixOf } from './util.ts';

@@ -7,7 +7,7 @@
  * Every participant must pass the same `permits`.
  */
 import { InvalidArgumentError } from '../errors.ts';
-import type { QuorumNode } from '../index.ts';
+import type { QuorumNode } from '../node/node.ts';
 import { holdLine, type Lock, type LineSpec, type LockOptions } from './lock.ts';
 import type { TurnCheck } from './turn.ts';
 import { leaseHex, prefixOf } from './util.ts';

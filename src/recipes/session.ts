@@ -12,7 +12,7 @@
 import { setMaxListeners } from 'node:events';
 import { EventEmitter } from 'eventemitter3';
 import { InvalidArgumentError, LeaseNotFoundError, LockLostError, StoppedError } from '../errors.ts';
-import type { QuorumNode } from '../index.ts';
+import type { QuorumNode } from '../node/node.ts';
 import { isTransient } from './util.ts';
 
 /** Default session TTL in ms. */

@@ -6,10 +6,12 @@
  * one waiter, not all of them.
  */
 import { LockLostError } from '../errors.ts';
-import { cmp, op } from '../index.ts';
-import type { QuorumNode, RangeResult, TxnResult } from '../index.ts';
+import { cmp, op } from '../node/txn-builder.ts';
+import type { QuorumNode } from '../node/node.ts';
+import type { RangeResult, TxnResult } from '../node/types.ts';
 import type { Session } from './session.ts';
-import { abortError, assert, isTransient, sleep, waitForDelete, waitForEvent, withAbortReason } from './util.ts';
+import { recipesAssert as assert } from '../assert.ts';
+import { abortError, isTransient, sleep, waitForDelete, waitForEvent, withAbortReason } from './util.ts';
 
 /** What a participant's turn check found at one revision. */
 export interface TurnCheck {

@@ -3,7 +3,7 @@
  * abort reasons, and "wait until this key is deleted" on top of the node's watch.
  */
 import { AbortedError, CompactedError, InvalidArgumentError, QuorumError, TimeoutError, WatchCancelledError } from '../errors.ts';
-import type { QuorumNode } from '../index.ts';
+import type { QuorumNode } from '../node/node.ts';
 
 /** Options every blocking recipe call takes. */
 export interface WaitOptions {
@@ -17,10 +17,6 @@ export interface WaitOptions {
 export interface Holder {
   readonly key: string;
   readonly createRevision: number;
-}
-
-export function assert(cond: unknown, message: string): asserts cond {
-  if (!cond) throw new Error(`recipes: assertion failed: ${message}`);
 }
 
 /** The error a wait rejects with once `signal` is aborted. */

@@ -14,7 +14,8 @@ import { CorruptionError, InvalidArgumentError, QuorumError, RequestTooLargeErro
 import type { ConfState, Entry, HardState, LogIndex, Snapshot, Term } from '../protocol/types.ts';
 import { DirLock } from './dir-lock.ts';
 import { ensureDir, fsyncDir } from './fs-util.ts';
-import { assert, checkBatch, emptySnapshot, isIndex, LogState, type LogProjection } from './log-state.ts';
+import { storageAssert as assert } from '../assert.ts';
+import { checkBatch, emptySnapshot, isIndex, LogState, type LogProjection } from './log-state.ts';
 import { batchItemBytes, FRAME_HEADER_BYTES, WAL_FORMAT_VERSION, type BatchItem, type SegmentHeader } from './record-codec.ts';
 import { listSnapshotFiles, readSnapshotFile, snapshotFileName, verifySnapshotFile, writeSnapshotFile } from './snapshot-file.ts';
 import type { FileStorageOptions, SaveBatch, Storage } from './types.ts';

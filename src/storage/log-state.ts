@@ -3,6 +3,7 @@
  * copy of the entries since the compaction point. It changes only when a write has become
  * durable (or, on open, while the WAL is replayed), so every read answers with durable data.
  */
+import { storageAssert as assert } from '../assert.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import type { ConfState, Entry, HardState, LogIndex, Snapshot, Term } from '../protocol/types.ts';
 import { LogCompactedError, LogUnavailableError } from '../raft/types.ts';
@@ -12,11 +13,6 @@ export const EMPTY_HARD_STATE: HardState = Object.freeze({ term: 0, vote: '', co
 
 export function emptySnapshot(): Snapshot {
   return { meta: { index: 0, term: 0, confState: { voters: [], learners: [] } }, data: new Uint8Array(0) };
-}
-
-/** A programmer error: the caller broke this module's contract. Never caught. */
-export function assert(cond: unknown, msg: string): asserts cond {
-  if (!cond) throw new Error(`storage: assertion failed: ${msg}`);
 }
 
 /** The log shape a write must be checked against: what is durable plus what is queued before it. */

@@ -21,7 +21,7 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { CorruptionError } from '../errors.ts';
-import { assert } from './log-state.ts';
+import { storageAssert as assert } from '../assert.ts';
 import { closeFd, fdatasync, fileSize, fsync, fsyncDir, ftruncate, openFile, writeAll, yieldToLoop } from './fs-util.ts';
 import {
   decodeBatch,

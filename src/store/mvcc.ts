@@ -6,10 +6,7 @@
  */
 import { OrderedMap } from './ordered-map.ts';
 import { KeySlot, Revision, flatKey } from './key-index.ts';
-
-function assert(cond: boolean, msg: string): asserts cond {
-  if (!cond) throw new Error(`mvcc: assertion failed: ${msg}`);
-}
+import { mvccAssert as assert } from '../assert.ts';
 
 /** One change made by a write: the new record and the live record it replaced (if any). */
 export interface Change {

@@ -4,6 +4,7 @@
  * command and the limits, so a proposer can run them before proposing and every member gets the
  * same answer when applying.
  */
+import { DEFAULT_MAX_KEY_BYTES, DEFAULT_MAX_REQUEST_BYTES, DEFAULT_MAX_TXN_OPS } from '../limits.ts';
 import { DuplicateKeyError, InvalidArgumentError, RequestTooLargeError, TooManyOpsError } from '../errors.ts';
 import type { Command, KeyRange, PutRequest, StoreLimits, TxnOp, TxnRequest } from './types.ts';
 import { boundsOf, inBounds } from './range.ts';
@@ -16,7 +17,7 @@ export interface ResolvedLimits {
 }
 
 /** @default maxRequestBytes 1.5 MiB, maxTxnOps 128, maxKeyBytes 8192 */
-export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({ maxRequestBytes: 1.5 * 1024 * 1024, maxTxnOps: 128, maxKeyBytes: 8192 });
+export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({ maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES, maxTxnOps: DEFAULT_MAX_TXN_OPS, maxKeyBytes: DEFAULT_MAX_KEY_BYTES });
 
 export function resolveLimits(limits: StoreLimits = {}): ResolvedLimits {
   const out = { ...DEFAULT_LIMITS, ...stripUndefined(limits) };

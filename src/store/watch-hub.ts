@@ -16,6 +16,7 @@ import type { Revision } from './key-index.ts';
 import type { Change, Keyspace } from './mvcc.ts';
 import { boundsOf, inBounds, prefixEnd } from './range.ts';
 import { RangeIndex } from './range-index.ts';
+import { watchAssert as assert } from '../assert.ts';
 import type { Bounds } from './range.ts';
 import type { KeyRange, StoredWatchEvent, WatchOptions, WatchResponse, Watcher } from './types.ts';
 
@@ -30,10 +31,6 @@ export const REPLAY_CHUNK_EVENTS = 1000;
 const REPLAY_WINDOW_REVISIONS = 4096;
 /** Consumed buffer slots kept before the buffer array is compacted (see HubWatcher.#shift). */
 const MIN_BUFFER_COMPACT_SLOTS = 64;
-
-function assert(cond: boolean, msg: string): asserts cond {
-  if (!cond) throw new Error(`watch: assertion failed: ${msg}`);
-}
 
 /** 'new' until watch() places it: not in any index yet. */
 type State = 'new' | 'unsynced' | 'synced' | 'done';

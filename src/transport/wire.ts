@@ -14,6 +14,7 @@
  * very next frame. Changing the table, the codes or the frame layout means bumping the version,
  * which the handshake checks. Message types travel as small integer codes (table below).
  */
+import { CHUNK_HEADER_BYTES } from '../limits.ts';
 import { Packr, Unpackr, RESERVE_START_SPACE } from 'msgpackr';
 import type { Entry, Message, MessageType, PeerMessage } from '../protocol/types.ts';
 import { ProtocolError } from '../errors.ts';
@@ -27,8 +28,8 @@ export const FRAME_SNAPSHOT_CHUNK = 3;
 export const FRAME_SNAPSHOT_END = 4;
 export const FRAME_SNAPSHOT_ACK = 5;
 
-/** Bytes before the raw data of a snapshot chunk frame. */
-export const CHUNK_HEADER_BYTES = 13;
+/** Bytes before the raw data of a snapshot chunk frame (src/limits.ts). */
+export { CHUNK_HEADER_BYTES };
 
 /** Wire codes of message types. Append-only within a wire version; the index is the code. */
 export const WIRE_MESSAGE_TYPES: readonly (MessageType | 'app')[] = Object.freeze([

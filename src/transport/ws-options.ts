@@ -2,6 +2,7 @@
  * Options of the ws transport, their defaults and limits, normalized once into a frozen config
  * (docs/contributing.md, habit 5: a RangeError names the bad field).
  */
+import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_SNAPSHOT_CHUNK_BYTES, FRAME_OVERHEAD_BYTES, MIN_MAX_PAYLOAD_BYTES } from '../limits.ts';
 import type { NodeId } from '../protocol/types.ts';
 import type { TransportLogger } from './logger.ts';
 import { stderrLogger } from './logger.ts';
@@ -99,8 +100,8 @@ export interface WsConfig {
   readonly logger: TransportLogger;
 }
 
-/** Headroom in a frame beyond a batch's target size (frame kind, msgpack headers). */
-export const FRAME_OVERHEAD_BYTES = 1024;
+/** Headroom in a frame beyond a batch's target size (src/limits.ts). */
+export { FRAME_OVERHEAD_BYTES };
 
 function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
   const v = value ?? fallback;
@@ -120,11 +121,11 @@ export function normalizeWsOptions(options: WsTransportOptions): WsConfig {
     tls: options.tls,
     maxQueueBytes: positiveInt('maxQueueBytes', options.maxQueueBytes, 32 * 1024 * 1024),
     maxQueueMessages: positiveInt('maxQueueMessages', options.maxQueueMessages, 8192),
-    maxPayloadBytes: positiveInt('maxPayloadBytes', options.maxPayloadBytes, 16 * 1024 * 1024, 64 * 1024),
-    maxBatchBytes: positiveInt('maxBatchBytes', options.maxBatchBytes, 1024 * 1024),
+    maxPayloadBytes: positiveInt('maxPayloadBytes', options.maxPayloadBytes, DEFAULT_MAX_PAYLOAD_BYTES, MIN_MAX_PAYLOAD_BYTES),
+    maxBatchBytes: positiveInt('maxBatchBytes', options.maxBatchBytes, DEFAULT_MAX_BATCH_BYTES),
     maxBatchMessages: positiveInt('maxBatchMessages', options.maxBatchMessages, 4096),
     maxBufferedBytes: positiveInt('maxBufferedBytes', options.maxBufferedBytes, 4 * 1024 * 1024),
-    snapshotChunkBytes: positiveInt('snapshotChunkBytes', options.snapshotChunkBytes, 256 * 1024),
+    snapshotChunkBytes: positiveInt('snapshotChunkBytes', options.snapshotChunkBytes, DEFAULT_SNAPSHOT_CHUNK_BYTES),
     snapshotInflightBytes: positiveInt('snapshotInflightBytes', options.snapshotInflightBytes, 1024 * 1024),
     maxSnapshotBytes: positiveInt('maxSnapshotBytes', options.maxSnapshotBytes, 1024 * 1024 * 1024, 0),
     snapshotAckTimeoutMs: positiveInt('snapshotAckTimeoutMs', options.snapshotAckTimeoutMs, 30_000),

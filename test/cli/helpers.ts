@@ -4,7 +4,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/program.ts';
@@ -12,16 +11,11 @@ import { runCli } from '../../src/cli/program.ts';
 export const root = new URL('../..', import.meta.url).pathname;
 export const mainTs = join(root, 'src/cli/main.ts');
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../helpers/ports.ts';
+export { freePort };
+/** Polls until a value comes (test/helpers/time.ts). */
+import { waitForValue as waitFor } from '../helpers/time.ts';
+export { waitFor };
 
 export function tempDir(tag: string): string {
   return mkdtempSync(join(tmpdir(), `qkv-cli-${tag}-`));
@@ -29,21 +23,6 @@ export function tempDir(tag: string): string {
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
-}
-
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number, stepMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, stepMs));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
 }
 
 export interface MemberProcess {

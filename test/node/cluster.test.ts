@@ -12,7 +12,7 @@ import { QuorumError, StoppedError, TimeoutError } from '../../src/errors.ts';
 import type { QuorumNode } from '../../src/node/node.ts';
 import type { WatchEvent } from '../../src/node/types.ts';
 import { memoryTransport } from '../../src/transport/memory-transport.ts';
-import { createNode } from '../../src/node/create.ts';
+import { createNode } from '../../src/create-node.ts';
 import { FAST, newStorage, quietLogger, sleep, startCluster, until } from './helpers/cluster.ts';
 import type { Cluster } from './helpers/cluster.ts';
 

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { StoppedError, WatchCancelledError } from '../../src/errors.ts';
-import { createNode } from '../../src/node/create.ts';
+import { createNode } from '../../src/create-node.ts';
 import type { QuorumNode } from '../../src/node/node.ts';
 import type { NodeOptions } from '../../src/node/options.ts';
 import { AssertionError } from '../../src/raft/assert.ts';
@@ -172,7 +172,7 @@ test('a failed Raft invariant while stepping a message stops the member (never s
         // Reading a term is what stepping an append does; armed, it fails like a broken invariant.
         if (prop === 'term' && armed) {
           return () => {
-            throw new AssertionError('injected by the test');
+            throw new AssertionError('raft', 'injected by the test');
           };
         }
         const value: unknown = Reflect.get(target, prop, target);

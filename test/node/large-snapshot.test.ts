@@ -10,7 +10,7 @@ import { op } from '../../src/node/txn-builder.ts';
 import type { PeerMessage } from '../../src/protocol/types.ts';
 import { memoryTransport } from '../../src/transport/memory-transport.ts';
 import type { Transport } from '../../src/transport/types.ts';
-import { createNode } from '../../src/node/create.ts';
+import { createNode } from '../../src/create-node.ts';
 import { quietLogger, startCluster, until } from './helpers/cluster.ts';
 
 const KEYS = 200_000;

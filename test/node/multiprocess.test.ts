@@ -8,13 +8,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startProcCluster } from './helpers/proc-cluster.ts';
 import type { Member, Status } from './helpers/proc-cluster.ts';
+import { sleep } from '../helpers/time.ts';
 
 const ELECTION_MS = 300;
 const OPTIONS = { heartbeatMs: 50, electionTimeoutMs: ELECTION_MS, snapshotEvery: 100, snapshotCatchUpEntries: 20, requestTimeoutMs: 3_000 };
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 async function until(cond: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -12,7 +12,7 @@
 //   SEED=<n> node --import tsx test/node/pipeline.test.ts   reproduces a run.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createNode } from '../../src/node/create.ts';
+import { createNode } from '../../src/create-node.ts';
 import type { QuorumNode } from '../../src/node/node.ts';
 import type { NodeOptions } from '../../src/node/options.ts';
 import type { NodeId, PeerMessage } from '../../src/protocol/types.ts';

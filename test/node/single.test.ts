@@ -25,7 +25,8 @@ import {
   WatchCancelledError,
   isRetryable,
 } from '../../src/errors.ts';
-import { clientUrlOf, createNode } from '../../src/node/create.ts';
+import { clientUrlOf, createNode } from '../../src/create-node.ts';
+import { acquireLock, createElection } from '../../src/recipes/index.ts';
 import type { QuorumNode } from '../../src/node/node.ts';
 import type { NodeOptions } from '../../src/node/options.ts';
 import { cmp, op } from '../../src/node/txn-builder.ts';
@@ -489,23 +490,27 @@ test('a storage failure stops the member (fail-stop) and emits error', async () 
   await node.close();
 });
 
-test('recipes and client endpoint are wired: lock(), election(), client option', async () => {
+test('recipes and client endpoint are wired: acquireLock(), createElection(), client option closed with the node', async () => {
   const node = await single({ client: { host: '127.0.0.1', port: 0 } });
   try {
     const url = clientUrlOf(node);
     assert.ok(url !== undefined && url.startsWith('http://127.0.0.1:'));
     const health = await fetch(`${url}/health`);
     assert.is(health.status, 200);
-    const lock = await node.lock('/locks/a', { ttlMs: 1_000 });
+    const lock = await acquireLock(node, '/locks/a', { ttlMs: 1_000 });
     assert.ok(lock.fencingToken > 0);
     assert.is(await lock.release(), true);
-    const election = node.election<string>('/elections/x');
+    const election = createElection<string>(node, '/elections/x');
     await election.campaign('me');
     await election.resign();
   } finally {
     await node.close();
   }
-  assert.is(clientUrlOf(node) !== undefined, true);
+  const url = clientUrlOf(node);
+  assert.ok(url !== undefined);
+  // The endpoint closed with the node: nothing listens on its port any more.
+  const after = await fetch(`${url}/health`).then(() => 'served', (err: unknown) => err);
+  assert.instance(after, TypeError);
 });
 
 test.run();

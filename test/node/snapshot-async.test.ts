@@ -4,7 +4,7 @@
 // everything; closing while a large snapshot is being encoded returns promptly and loses nothing.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createNode } from '../../src/node/create.ts';
+import { createNode } from '../../src/create-node.ts';
 import { decodeAppSnapshot } from '../../src/node/codec.ts';
 import type { QuorumNode } from '../../src/node/node.ts';
 import type { NodeOptions } from '../../src/node/options.ts';

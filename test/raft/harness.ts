@@ -23,16 +23,9 @@ import {
 export const enc = new TextEncoder();
 export const dec = new TextDecoder();
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG every test shares (mulberry32, src/transport/random.ts). */
+import { seededRandom as mulberry32 } from '../helpers/random.ts';
+export { mulberry32 };
 
 /** In-memory LogStorage: a snapshot plus the entries after it, all "durable" at once. */
 export class MemStorage implements LogStorage {

@@ -13,19 +13,12 @@ import * as assert from 'uvu/assert';
 import { acquireLock, cmp, createElection, createQueue, op } from '../../src/index.ts';
 import type { Lock, QuorumNode } from '../../src/index.ts';
 import { sleep, startCluster, withTimeout, type TestCluster } from './helpers.ts';
+import { seededRandom } from '../helpers/random.ts';
 
 const seed = Number(process.env['QKV_SEED'] ?? Date.now() % 1_000_000);
 console.log(`cluster.test seed=${seed} — replay: QKV_SEED=${seed} node --import tsx test/recipes/cluster.test.ts`);
 
-function mulberry32(a: number): () => number {
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = mulberry32(seed);
+const random = seededRandom(seed);
 
 interface Attempt {
   readonly client: string;

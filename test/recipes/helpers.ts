@@ -56,9 +56,8 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): P
   }
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+import { sleep } from '../helpers/time.ts';
+export { sleep };
 
 /** Polls `cond` every 10 ms until true, or throws after `ms`. */
 export async function eventually(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {

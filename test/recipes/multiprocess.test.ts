@@ -10,11 +10,12 @@
 // revision — at no revision are two campaigners leader.
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { freePort } from '../helpers/ports.ts';
+import { sleep } from '../helpers/time.ts';
 
 interface Msg {
   readonly kind: string;
@@ -28,18 +29,8 @@ interface Msg {
   readonly violations?: string[];
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => (typeof a === 'object' && a !== null ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-function waitFor(children: Map<string, ChildProcess>, id: string, kind: string, timeoutMs: number): Promise<Msg> {
+/** The next message of `kind` from child `id`, or a rejection after `timeoutMs`. */
+function nextMessage(children: Map<string, ChildProcess>, id: string, kind: string, timeoutMs: number): Promise<Msg> {
   return new Promise((resolve, reject) => {
     const child = children.get(id);
     if (child === undefined) return reject(new Error(`no child ${id}`));
@@ -55,7 +46,6 @@ function waitFor(children: Map<string, ChildProcess>, id: string, kind: string, 
   });
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 test('lock and election safety across 3 member processes with SIGSTOP past the TTL and SIGKILL', async () => {
   const root = mkdtempSync(join(tmpdir(), 'qkv-recipes-mp-'));
@@ -78,7 +68,7 @@ test('lock and election safety across 3 member processes with SIGSTOP past the T
       });
       children.set(id, child);
     }
-    await Promise.all(ids.map((id) => waitFor(children, id, 'ready', 60_000)));
+    await Promise.all(ids.map((id) => nextMessage(children, id, 'ready', 60_000)));
     for (const c of children.values()) c.send({ kind: 'go' });
 
     // SIGSTOP the process of the next client to acquire, for 3 s (its lease TTL is 800 ms).
@@ -107,7 +97,7 @@ test('lock and election safety across 3 member processes with SIGSTOP past the T
     await sleep(2_500);
 
     for (const c of children.values()) c.send({ kind: 'stop' });
-    await Promise.all([...children.keys()].map((id) => waitFor(children, id, 'stopped', 15_000)));
+    await Promise.all([...children.keys()].map((id) => nextMessage(children, id, 'stopped', 15_000)));
 
     const accepted = writes.filter((w) => w.succeeded === true);
     const pausedWrites = writes.filter((w) => paused.has(`${w.client}:${w.token}`));
@@ -116,7 +106,7 @@ test('lock and election safety across 3 member processes with SIGSTOP past the T
     assert.ok(pausedWrites.some((w) => w.token === holder.token && w.succeeded === false), 'the paused holder’s write after resume was refused');
     const reader = [...children.keys()].find((id) => id !== holder.id) ?? holder.id;
     children.get(reader)?.send({ kind: 'verify' });
-    const verified = await waitFor(children, reader, 'verified', 30_000);
+    const verified = await nextMessage(children, reader, 'verified', 30_000);
     console.log(`multiprocess: history on ${reader}: ${verified.writes} lock-fenced writes, ${verified.leaderWrites} leader-fenced writes (${leaderWrites.filter((w) => w.succeeded === false).length} stale ones refused), ${verified.violations?.length} violations`);
     assert.equal(verified.violations, [], 'every accepted write came from the owner, tokens strictly increase');
     assert.ok((verified.writes ?? 0) >= accepted.length, 'every acknowledged write is in the history');

@@ -1,25 +1,23 @@
 /**
  * A small seeded PRNG (mulberry32) for the simulator. Every random choice the simulator makes —
  * fault injection, delays, workload, the cores' election jitter — is drawn from one of these, so a
- * seed replays the exact same run.
+ * seed replays the exact same run. The generator is the product's own (src/transport/random.ts).
  */
+import { seededRandom } from '../helpers/random.ts';
+
 export class Prng {
-  #state: number;
+  readonly #draw: () => number;
 
   constructor(seed: number) {
     // Mix the seed once so that nearby seeds (1, 2, 3…) start far apart.
-    this.#state = (seed ^ 0x9e3779b9) >>> 0;
+    this.#draw = seededRandom((seed ^ 0x9e3779b9) >>> 0);
     this.next();
     this.next();
   }
 
   /** Uniform float in [0, 1). */
   next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.#draw();
   }
 
   /** Uniform integer in [0, n). */

@@ -18,17 +18,9 @@ export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** mulberry32: small, fast, seeded; good enough to drive tests reproducibly. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG every test shares (mulberry32, src/transport/random.ts). */
+import { seededRandom as prng } from '../helpers/random.ts';
+export { prng };
 
 /** Deterministic entry content: the test can recompute what any (index, term) must hold. */
 export function entryData(index: number, term: number, size = 1 + ((index * 7919 + term) % 300)): Uint8Array {

@@ -1,17 +1,9 @@
 /** Seeded random command generator shared by the store's model-based tests. Not a test file. */
 import type { Command, Compare, Expectation, KeyRange, RangeOptions, TxnOp, TxnRequest } from '../../src/store/types.ts';
 
-/** mulberry32: a tiny seeded PRNG, so every failure replays from its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG every test shares (mulberry32, src/transport/random.ts). */
+import { seededRandom as rng } from '../helpers/random.ts';
+export { rng };
 
 export const KEYS = ['a', 'aa', 'ab', 'b', 'ba', 'bb', 'c', 'ca'];
 

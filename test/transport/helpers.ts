@@ -1,5 +1,10 @@
 // Shared helpers of the transport tests: message factories, a capturing logger, bounded waits
 // and a recording handler. Not a test file itself.
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import { PROTOCOL_VERSION } from '../../src/protocol/types.ts';
 import { WIRE_FORMAT_VERSION } from '../../src/transport/wire.ts';
@@ -79,18 +84,8 @@ export function recorder(): Recorder {
   };
 }
 
-/** Polls `cond` every few ms; throws with `what` after `timeoutMs`. */
-export async function waitFor(cond: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+import { sleep, waitFor } from '../helpers/time.ts';
+export { sleep, waitFor };
 
 /**
  * A raw ws client that completes the peer handshake as member `peer` of n1's cluster (token
@@ -106,4 +101,26 @@ export function connectAsPeer(url: string, peer: string): Promise<WebSocket> {
     ws.once('open', () => resolve(ws));
     ws.once('unexpected-response', () => reject(new Error('handshake refused')));
   });
+}
+
+/** A fake "peer" that completes the WebSocket handshake naming itself `member` (or not at all), then stays silent (no pongs); its stop is pushed on `started`. */
+export async function silentPeer(started: { stop(): Promise<void> }[], member: string | undefined): Promise<string> {
+  const fake = createServer();
+  const sockets = new Set<Duplex>();
+  fake.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('data', () => {}); // reads and ignores every frame, pings included
+    const accept = createHash('sha1').update(`${String(req.headers['sec-websocket-key'])}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n${member === undefined ? '' : `x-quorumkv-member: ${member}\r\n`}\r\n`);
+  });
+  await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+  started.push({
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        fake.close(() => resolve());
+      }),
+  });
+  return `ws://127.0.0.1:${(fake.address() as AddressInfo).port}`;
 }

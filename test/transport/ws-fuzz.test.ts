@@ -67,7 +67,6 @@ function fuzzFrame(random: () => number, seeds: Uint8Array[], i: number): Uint8A
   return frame;
 }
 
-
 let member: WsTransport | undefined;
 
 test.after(async () => {

@@ -109,8 +109,8 @@ export async function snapshotRestoreCommand(file: string, o: RestoreOptions): P
   const peers = parseInitialCluster(o.initialCluster) ?? { [o.name]: 'ws://127.0.0.1:2380' };
   if (peers[o.name] === undefined) throw new CliError(`--initial-cluster must include ${o.name}`, EXIT_BAD_ARGS);
   // Loaded on demand: only a restore needs the node itself.
-  const { createNode } = await import('../../index.ts');
-  const node = await createNode({ id: o.name, dataDir: o.dataDir, restoreFrom: file, peers, transport: offlineTransport });
+  const { startNode } = await import('../../node/create.ts');
+  const node = await startNode({ id: o.name, dataDir: o.dataDir, restoreFrom: file, peers, transport: offlineTransport });
   try {
     // Alone, the member can elect itself: wait, so the restored state is proven readable.
     if (Object.keys(peers).length === 1) await node.ready({ timeoutMs: 30_000 });

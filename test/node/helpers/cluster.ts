@@ -1,6 +1,6 @@
 // Helpers for in-process clusters: N members on one MemoryNetwork with in-memory storage and
 // short timers. Not a test file.
-import { createNode } from '../../../src/node/create.ts';
+import { createNode } from '../../../src/create-node.ts';
 import type { QuorumNode } from '../../../src/node/node.ts';
 import type { NodeOptions } from '../../../src/node/options.ts';
 import type { MemoryStorage } from '../../../src/storage/memory-storage.ts';
@@ -74,9 +74,8 @@ export async function startCluster(n: number, extra: Partial<NodeOptions> = {}):
   return cluster;
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+import { sleep } from '../../helpers/time.ts';
+export { sleep };
 
 /** Polls `cond` every 5 ms until true or throws after `timeoutMs`. */
 export async function until(cond: () => boolean, timeoutMs = 3_000, what = 'condition'): Promise<void> {

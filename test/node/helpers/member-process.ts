@@ -4,7 +4,7 @@
 // Requests: { id, op, args } → replies { id, ok, value } or { id, ok: false, error: { code, name, message } }.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
-import { createNode } from '../../../src/node/create.ts';
+import { createNode } from '../../../src/create-node.ts';
 import { memoryStorage } from '../../../src/storage/memory-storage.ts';
 import type { QuorumNode } from '../../../src/node/node.ts';
 import type { NodeOptions } from '../../../src/node/options.ts';

@@ -4,7 +4,6 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -32,24 +31,8 @@ export class RemoteCallError extends Error {
   }
 }
 
-/** Free TCP ports on 127.0.0.1 (bound to port 0, then released). */
-export async function freePorts(n: number): Promise<number[]> {
-  const ports: number[] = [];
-  for (let i = 0; i < n; i++) {
-    ports.push(
-      await new Promise<number>((resolve, reject) => {
-        const s = createServer();
-        s.once('error', reject);
-        s.listen(0, '127.0.0.1', () => {
-          const addr = s.address();
-          const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-          s.close(() => resolve(port));
-        });
-      }),
-    );
-  }
-  return ports;
-}
+import { freePorts } from '../../helpers/ports.ts';
+export { freePorts };
 
 export class Member {
   readonly id: string;
