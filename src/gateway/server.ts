@@ -8,7 +8,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { UnauthenticatedError, UnreachableError } from '../errors.ts';
 import type { QuorumNode } from '../index.ts';
 import { parseBody, readBody } from './body.ts';
@@ -133,10 +133,18 @@ function onRequest(state: ServerState, req: IncomingMessage, res: ServerResponse
 }
 
 /**
+ * Other protocols on the same port. `front` wraps the (plaintext) HTTP server in a listener
+ * that may hand some connections elsewhere (src/grpc's HTTP/2 front); it is not used with TLS.
+ */
+export interface ClientServerHooks {
+  readonly front?: (http: Server) => NetServer;
+}
+
+/**
  * Starts the HTTP/JSON client endpoint for `node`. Resolves once listening; `url` carries the
  * bound port. `createNode({ client })` calls this; the standalone member does too.
  */
-export async function startClientServer(node: QuorumNode, options: ClientEndpointOptions = {}): Promise<ClientServer> {
+export async function startClientServer(node: QuorumNode, options: ClientEndpointOptions = {}, hooks: ClientServerHooks = {}): Promise<ClientServer> {
   const config = normalizeClientOptions(options);
   const state: ServerState = {
     node,
@@ -165,7 +173,8 @@ export async function startClientServer(node: QuorumNode, options: ClientEndpoin
           },
           listener,
         );
-  server.maxConnections = config.maxConnections;
+  const listening: Server | NetServer = config.tls === undefined && hooks.front !== undefined ? hooks.front(server) : server;
+  listening.maxConnections = config.maxConnections;
   server.requestTimeout = config.requestReadTimeoutMs;
   server.headersTimeout = Math.min(config.requestReadTimeoutMs, 60_000);
   // Node leaves the socket open after a TLS error (a handshake timeout included): close it.
@@ -175,13 +184,13 @@ export async function startClientServer(node: QuorumNode, options: ClientEndpoin
     else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
+    listening.once('error', reject);
+    listening.listen(config.port, config.host, () => {
+      listening.off('error', reject);
       resolve();
     });
   });
-  const address = server.address() as AddressInfo;
+  const address = listening.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   state.url = `${config.tls === undefined ? 'http' : 'https'}://${host}:${address.port}`;
   let closing: Promise<void> | undefined;
@@ -191,7 +200,8 @@ export async function startClientServer(node: QuorumNode, options: ClientEndpoin
     },
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        listening.close(() => resolve());
+        if (listening !== server) server.close();
         // Watch streams never end on their own: drop every connection.
         server.closeAllConnections();
       });

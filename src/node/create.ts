@@ -51,8 +51,8 @@ export async function createNode(options: NodeOptions): Promise<QuorumNode> {
  * endpoint never loads the HTTP server.
  */
 async function startClientEndpoint(node: QuorumNode, config: NodeConfig): Promise<void> {
-  const { startClientServer } = await import('../gateway/server.ts');
-  const server = await startClientServer(node, config.client as Parameters<typeof startClientServer>[1]);
+  const { startClientEndpoint } = await import('../grpc/endpoint.ts');
+  const server = await startClientEndpoint(node, config.client as Parameters<typeof startClientEndpoint>[1]);
   node.addCloseHook(() => server.close());
   clientUrls.set(node, server.url);
 }
