@@ -149,9 +149,12 @@ export class Call {
       if (!this.#headersSent) {
         this.#headersSent = true;
         stream.respond({ ':status': 200, 'content-type': 'application/grpc', ...trailers }, { endStream: true });
+        this.#closeInput();
       } else {
         stream.once('wantTrailers', () => {
-          if (!stream.destroyed) stream.sendTrailers(trailers);
+          if (stream.destroyed) return;
+          stream.sendTrailers(trailers);
+          this.#closeInput();
         });
         stream.end();
       }
@@ -159,6 +162,17 @@ export class Call {
       stream.destroy();
     }
     if (status !== Status.OK && !this.#aborter.signal.aborted) this.#aborter.abort(new GrpcError(status, message));
+  }
+
+  /**
+   * After the status, a client still sending has nothing to send for: reset the stream with
+   * NO_ERROR (as grpc-go does) so it does not stay half-open.
+   */
+  #closeInput(): void {
+    if (this.#inputEnded) return;
+    setImmediate(() => {
+      if (!this.stream.destroyed && !this.stream.closed) this.stream.close(0);
+    });
   }
 
   fail(err: GrpcError): void {
