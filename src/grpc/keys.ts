@@ -28,7 +28,7 @@ export function prefixEnd(key: Uint8Array): Uint8Array | undefined {
   for (let i = key.length - 1; i >= 0; i--) {
     const b = key[i] as number;
     if (b < 0xff) {
-      const out = key.slice(0, i + 1);
+      const out = Uint8Array.from(key.subarray(0, i + 1)); // a copy (Buffer.slice would be a view)
       out[i] = b + 1;
       return out;
     }

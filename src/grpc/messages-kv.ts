@@ -3,7 +3,7 @@
  * request decoders that validate every field, and response encoders. Revisions are decoded as
  * etcd sends them; the service maps them (revision.ts).
  */
-import { expectWire, ProtoReader, ProtoWriter, readFields, safeInt, WIRE_LEN, WIRE_VARINT, ProtoDecodeError } from './wire.ts';
+import { expectWire, ProtoReader, ProtoWriter, readFields, WIRE_LEN, WIRE_VARINT, ProtoDecodeError } from './wire.ts';
 
 export interface RangeReq {
   key: Uint8Array;
@@ -70,7 +70,7 @@ const EMPTY = new Uint8Array(0);
 
 function int(r: ProtoReader, wire: number, name: string): number {
   expectWire(wire, WIRE_VARINT, name);
-  return safeInt(r.int64(), name);
+  return r.int53(name);
 }
 
 function bool(r: ProtoReader, wire: number, name: string): boolean {

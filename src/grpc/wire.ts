@@ -48,9 +48,41 @@ export class ProtoReader {
   }
 
   #varint32(): number {
-    const v = this.uint64();
-    if (v > 0xffffffffn) throw new ProtoDecodeError('tag over 32 bits');
-    return Number(v);
+    const v = this.#smallVarint();
+    if (v !== undefined) {
+      if (v > 0xffffffff) throw new ProtoDecodeError('tag over 32 bits');
+      return v;
+    }
+    const big = this.uint64();
+    if (big > 0xffffffffn) throw new ProtoDecodeError('tag over 32 bits');
+    return Number(big);
+  }
+
+  /**
+   * Fast path: a varint of at most 7 bytes (< 2^49) as a number, without BigInt; undefined (and
+   * nothing consumed) when it is longer or truncated, for the exact path to handle.
+   */
+  #smallVarint(): number | undefined {
+    let result = 0;
+    let mul = 1;
+    const limit = Math.min(this.#end, this.#pos + 7);
+    for (let p = this.#pos; p < limit; p++) {
+      const b = this.#buf[p] as number;
+      result += (b & 0x7f) * mul;
+      if ((b & 0x80) === 0) {
+        this.#pos = p + 1;
+        return result;
+      }
+      mul *= 128;
+    }
+    return undefined;
+  }
+
+  /** An int64 known to be a safe integer, as a number (INVALID_ARGUMENT otherwise). */
+  int53(field: string): number {
+    const v = this.#smallVarint();
+    if (v !== undefined) return v;
+    return safeInt(this.int64(), field);
   }
 
   /** A varint as an unsigned 64-bit bigint (at most 10 bytes). */
@@ -85,13 +117,15 @@ export class ProtoReader {
   }
 
   bool(): boolean {
-    return this.uint64() !== 0n;
+    const v = this.#smallVarint();
+    return v !== undefined ? v !== 0 : this.uint64() !== 0n;
   }
 
   bytes(): Uint8Array {
-    const len = this.uint64();
-    if (len > BigInt(this.#end - this.#pos)) throw new ProtoDecodeError('length past the end of the message');
-    const n = Number(len);
+    const small = this.#smallVarint();
+    const len = small === undefined ? this.uint64() : 0n;
+    if (small !== undefined ? small > this.#end - this.#pos : len > BigInt(this.#end - this.#pos)) throw new ProtoDecodeError('length past the end of the message');
+    const n = small ?? Number(len);
     const out = this.#buf.subarray(this.#pos, this.#pos + n);
     this.#pos += n;
     return out;
