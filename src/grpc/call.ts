@@ -35,11 +35,13 @@ export class Call {
     });
     stream.on('error', () => {});
     stream.on('close', () => {
+      const cancelled = !this.#finished;
       this.#finished = true;
       this.#clearTimer();
       this.#inputEnded = true;
       this.#wake();
-      if (!this.#aborter.signal.aborted) this.#aborter.abort(new GrpcError(Status.CANCELLED, 'context canceled'));
+      // Only a stream closed before its status was sent cancels the work behind it.
+      if (cancelled && !this.#aborter.signal.aborted) this.#aborter.abort(new GrpcError(Status.CANCELLED, 'context canceled'));
     });
     if (timeoutMs !== undefined) {
       this.#timer = setTimeout(() => {
