@@ -112,6 +112,34 @@ if (!hasEtcdctl) {
     assert.match(await ok(one(0), ['defrag']), 'Finished defragmenting etcd member');
   });
 
+  test('lock and elect (etcdctl runs clientv3 concurrency over KV, leases and watches)', async () => {
+    const holder = etcdctlProcess(one(0), ['lock', 'gl']);
+    try {
+      await waitFor('the first lock', async () => (/^gl\/[0-9a-f]+\n/.test(holder.output()) ? true : undefined), 10_000);
+      const waiting = etcdctl(one(1), ['lock', 'gl', 'echo', 'second-holder'], { timeoutMs: 20_000 });
+      await new Promise((r) => setTimeout(r, 700));
+      let done = false;
+      void waiting.then(() => (done = true));
+      await new Promise((r) => setTimeout(r, 50));
+      assert.is(done, false, 'the second lock waits while the first is held');
+      await holder.stop();
+      const second = await waiting;
+      assert.is(second.code, 0, second.err);
+      assert.is(second.out, 'second-holder\n');
+    } finally {
+      await holder.stop();
+    }
+    const candidate = etcdctlProcess(one(2), ['elect', 'ge', 'cand-a']);
+    try {
+      await waitFor('the campaign', async () => (/^ge\/[0-9a-f]+\ncand-a\n/.test(candidate.output()) ? true : undefined), 10_000);
+      const observer = etcdctlProcess(one(0), ['elect', 'ge', '-l']);
+      await waitFor('the observed leader', async () => (/cand-a\n/.test(observer.output()) ? true : undefined), 10_000);
+      await observer.stop();
+    } finally {
+      await candidate.stop();
+    }
+  });
+
   test('watch --prefix --rev --prev-kv replays history and follows across a leader kill', async () => {
     await ok(one(0), ['put', 'w/a', '1']);
     const start = (JSON.parse(await ok(one(0), ['get', 'w/a', '-w', 'json'])) as { kvs: { mod_revision: number }[] }).kvs[0]?.mod_revision ?? 0;
