@@ -9,6 +9,7 @@ import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Server as NetServer } from 'node:net';
+import type { TlsOptions } from 'node:tls';
 import { UnauthenticatedError, UnreachableError } from '../errors.ts';
 import type { QuorumNode } from '../index.ts';
 import { parseBody, readBody } from './body.ts';
@@ -133,11 +134,12 @@ function onRequest(state: ServerState, req: IncomingMessage, res: ServerResponse
 }
 
 /**
- * Other protocols on the same port. `front` wraps the (plaintext) HTTP server in a listener
- * that may hand some connections elsewhere (src/grpc's HTTP/2 front); it is not used with TLS.
+ * Other protocols on the same port. `front` wraps the HTTP server in a listener that may hand
+ * some connections elsewhere (src/grpc's HTTP/2 front). With TLS configured, the front gets the
+ * TLS options and terminates TLS itself; the HTTP server it wraps is then plain HTTP.
  */
 export interface ClientServerHooks {
-  readonly front?: (http: Server) => NetServer;
+  readonly front?: (http: Server, tls: TlsOptions | undefined) => NetServer;
 }
 
 /**
@@ -158,22 +160,20 @@ export async function startClientServer(node: QuorumNode, options: ClientEndpoin
   // Node enforces the read timeouts below only when it sweeps its connections, every 30 s by
   // default: sweep often enough that a slow client is dropped close to requestReadTimeoutMs.
   const http = { connectionsCheckingInterval: Math.min(1000, config.requestReadTimeoutMs) };
-  const server: Server =
+  const tls: TlsOptions | undefined =
     config.tls === undefined
-      ? createHttpServer(http, listener)
-      : createHttpsServer(
-          {
-            ...http,
-            cert: pemOf(config.tls.cert),
-            key: pemOf(config.tls.key),
-            ...(config.tls.ca === undefined ? {} : { ca: pemOf(config.tls.ca), requestCert: true, rejectUnauthorized: true }),
-            // Node's default is 120 s: a client that never finishes TLS would hold a connection
-            // slot that long. The slow-client guard covers the TLS handshake too.
-            handshakeTimeout: Math.min(config.requestReadTimeoutMs, 60_000),
-          },
-          listener,
-        );
-  const listening: Server | NetServer = config.tls === undefined && hooks.front !== undefined ? hooks.front(server) : server;
+      ? undefined
+      : {
+          cert: pemOf(config.tls.cert),
+          key: pemOf(config.tls.key),
+          ...(config.tls.ca === undefined ? {} : { ca: pemOf(config.tls.ca), requestCert: true, rejectUnauthorized: true }),
+          // Node's default is 120 s: a client that never finishes TLS would hold a connection
+          // slot that long. The slow-client guard covers the TLS handshake too.
+          handshakeTimeout: Math.min(config.requestReadTimeoutMs, 60_000),
+        };
+  // With a front, the front terminates TLS (and routes by ALPN): the HTTP server behind is plain.
+  const server: Server = tls === undefined || hooks.front !== undefined ? createHttpServer(http, listener) : createHttpsServer({ ...http, ...tls }, listener);
+  const listening: Server | NetServer = hooks.front !== undefined ? hooks.front(server, tls) : server;
   listening.maxConnections = config.maxConnections;
   server.requestTimeout = config.requestReadTimeoutMs;
   server.headersTimeout = Math.min(config.requestReadTimeoutMs, 60_000);

@@ -1,7 +1,6 @@
 /**
  * The member's client endpoint with gRPC: the HTTP/1.1 JSON gateway and etcd's v3 gRPC services
- * on one port (as etcd's client URL). Plaintext only for gRPC so far: with `tls`, the gateway
- * serves https and gRPC is not offered (docs/grpc.md).
+ * on one port (as etcd's client URL): h2c by the HTTP/2 preface, or with `tls` HTTP/2 by ALPN.
  */
 import { startClientServer } from '../gateway/server.ts';
 import type { ClientEndpointOptions, ClientServer } from '../gateway/server.ts';
@@ -12,7 +11,7 @@ import type { GrpcServerOptions } from './server.ts';
 
 export async function startClientEndpoint(node: QuorumNode, options: ClientEndpointOptions = {}, grpcOptions: GrpcServerOptions = {}): Promise<ClientServer> {
   const grpc = createGrpcServer(node, grpcOptions);
-  const server = await startClientServer(node, options, { front: (http) => createPortFront(http, (socket) => grpc.handleConnection(socket)) });
+  const server = await startClientServer(node, options, { front: (http, tls) => createPortFront(http, (socket) => grpc.handleConnection(socket), tls) });
   grpc.setClientUrl(server.url);
   let closing: Promise<void> | undefined;
   return {

@@ -10,6 +10,8 @@
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { Duplex } from 'node:stream';
+import { createServer as createTlsServer } from 'node:tls';
+import type { TLSSocket, TlsOptions } from 'node:tls';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 /** A client that sends nothing for this long is dropped before it is routed, in ms. */
@@ -88,8 +90,22 @@ export function routeSocket(socket: Socket, onHttp2: (s: Duplex) => void, onHttp
 
 /**
  * A listener in front of `http1` (an `http.Server` that is not listening itself): HTTP/2 sockets
- * go to `onHttp2`, the rest to `http1` as if it had accepted them.
+ * go to `onHttp2`, the rest to `http1` as if it had accepted them. With `tls`, the listener
+ * terminates TLS and routes by ALPN instead: `h2` to `onHttp2`, `http/1.1` (or none) to `http1`.
  */
-export function createPortFront(http1: { emit(event: 'connection', socket: Socket): boolean }, onHttp2: (socket: Duplex) => void): Server {
-  return createServer((socket) => routeSocket(socket, onHttp2, (s) => http1.emit('connection', s)));
+export function createPortFront(http1: { emit(event: 'connection', socket: Socket): boolean }, onHttp2: (socket: Duplex) => void, tls?: TlsOptions): Server {
+  if (tls === undefined) return createServer((socket) => routeSocket(socket, onHttp2, (s) => http1.emit('connection', s)));
+  // gRPC clients (grpc-go, grpc-js) offer only `h2`; HTTP clients of the JSON gateway that can do
+  // both (curl, browsers) get `http/1.1`, which the gateway serves.
+  const alpn = ({ protocols }: { readonly protocols: readonly string[] }): string | undefined =>
+    protocols.includes('http/1.1') ? 'http/1.1' : protocols.includes('h2') ? 'h2' : undefined;
+  const server = createTlsServer({ ...tls, ALPNCallback: alpn }, (socket: TLSSocket) => {
+    if (socket.alpnProtocol === 'h2') {
+      socket.setNoDelay(true);
+      onHttp2(socket);
+    } else http1.emit('connection', socket);
+  });
+  // Node leaves the socket open after a TLS error (a handshake timeout included): close it.
+  server.on('tlsClientError', (_err: Error, socket: { destroy(): void }) => socket.destroy());
+  return server;
 }
