@@ -23,6 +23,8 @@ export interface GrpcLimits {
   readonly maxWatchBufferedEvents: number;
   /** Bytes per Snapshot response message. */
   readonly snapshotChunkBytes: number;
+  /** Concurrent Snapshot streams (each holds a whole encoded snapshot in memory). */
+  readonly maxSnapshotStreams: number;
 }
 
 /** A fixed cluster id: quorumkv does not derive one per cluster yet (docs/grpc.md). */
@@ -33,6 +35,8 @@ export interface GrpcContext {
   readonly limits: GrpcLimits;
   /** This member's client URL as served. */
   readonly clientUrl: () => string;
+  /** Open streams of bounded kinds. */
+  readonly open: { snapshots: number };
 }
 
 /** The response header at our store revision `revision` (default: the current one). */

@@ -34,6 +34,7 @@ export const DEFAULT_LIMITS: GrpcLimits = Object.freeze({
   maxWatchBufferBytes: 4 * 1024 * 1024,
   maxWatchBufferedEvents: 10_000,
   snapshotChunkBytes: 64 * 1024,
+  maxSnapshotStreams: 2,
 });
 
 export interface GrpcServerOptions extends Partial<GrpcLimits> {
@@ -81,7 +82,7 @@ export function createGrpcServer(node: QuorumNode, options: GrpcServerOptions = 
   checkLimits(limits);
   if (requestTimeoutMs !== undefined && (!Number.isSafeInteger(requestTimeoutMs) || requestTimeoutMs <= 0)) throw new RangeError('grpc: requestTimeoutMs must be a positive integer');
   let clientUrl = '';
-  const ctx: GrpcContext = { node, limits, clientUrl: () => clientUrl };
+  const ctx: GrpcContext = { node, limits, clientUrl: () => clientUrl, open: { snapshots: 0 } };
   const sessions = new Set<Http2Session>();
   const h2: Http2Server = createServer({
     settings: { maxConcurrentStreams: limits.maxStreamsPerConnection, maxHeaderListSize: 16 * 1024, enablePush: false },
