@@ -26,6 +26,9 @@ export const MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
 /** etcd's gRPC overhead allowed on top of max-request-bytes for the received message. */
 export const GRPC_OVERHEAD_BYTES = 512 * 1024;
 
+/** A session idle this long with no open stream is closed, in ms. */
+export const IDLE_SESSION_MS = 300_000;
+
 export const DEFAULT_LIMITS: GrpcLimits = Object.freeze({
   maxMessageBytes: MAX_REQUEST_BYTES + GRPC_OVERHEAD_BYTES,
   maxStreamsPerConnection: 1000,
@@ -84,6 +87,7 @@ export function createGrpcServer(node: QuorumNode, options: GrpcServerOptions = 
   let clientUrl = '';
   const ctx: GrpcContext = { node, limits, clientUrl: () => clientUrl, open: { snapshots: 0 } };
   const sessions = new Set<Http2Session>();
+  const openStreams = new Map<Http2Session, number>();
   const h2: Http2Server = createServer({
     settings: { maxConcurrentStreams: limits.maxStreamsPerConnection, maxHeaderListSize: 16 * 1024, enablePush: false },
     maxHeaderListPairs: 128,
@@ -99,12 +103,29 @@ export function createGrpcServer(node: QuorumNode, options: GrpcServerOptions = 
       return;
     }
     sessions.add(session);
-    session.on('close', () => sessions.delete(session));
+    openStreams.set(session, 0);
+    session.on('close', () => {
+      sessions.delete(session);
+      openStreams.delete(session);
+    });
     session.on('error', () => {});
-    // Idle or dead peers: HTTP/2 PING keepalive is the client's job; drop sessions idle 5 min.
-    session.setTimeout(300_000, () => session.close());
+    // A session with no open stream and no traffic for 5 minutes is dropped; one holding a stream
+    // (an idle watch, a keepalive stream of a client without HTTP/2 pings) is kept.
+    session.setTimeout(IDLE_SESSION_MS, () => {
+      if ((openStreams.get(session) ?? 0) === 0) session.close();
+    });
   });
-  h2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => onStream(ctx, stream, headers, requestTimeoutMs));
+  h2.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+    const session = stream.session;
+    if (session !== undefined) {
+      openStreams.set(session, (openStreams.get(session) ?? 0) + 1);
+      stream.once('close', () => {
+        const n = openStreams.get(session);
+        if (n !== undefined) openStreams.set(session, n - 1);
+      });
+    }
+    onStream(ctx, stream, headers, requestTimeoutMs);
+  });
   h2.on('sessionError', () => {});
   h2.on('timeout', () => {});
   let closing: Promise<void> | undefined;
