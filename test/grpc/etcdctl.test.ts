@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { waitFor } from '../cli/helpers.ts';
+import { cli, freePort, startMember, waitFor } from '../cli/helpers.ts';
 import { etcdctl, etcdctlProcess, hasEtcdctl, startProcessCluster } from './helpers.ts';
 import type { ProcessCluster } from './helpers.ts';
 
@@ -137,6 +137,32 @@ if (!hasEtcdctl) {
     assert.is(moved.code, 0, moved.err);
     assert.match(moved.out, `Leadership transferred from`);
     assert.match(moved.out, `to ${target}`);
+  });
+
+  test('a learner added with the quorumkv CLI: etcdctl member list, promote, remove', async () => {
+    const [pp, cp] = [await freePort(), await freePort()];
+    const peerUrl = `ws://127.0.0.1:${pp}`;
+    const add = await cli(c.members.map((m) => m.clientUrl).join(','), 'member', 'add', 'g4', peerUrl, '--learner');
+    assert.is(add.code, 0, add.err);
+    const g4 = startMember({ name: 'g4', peerPort: pp, clientPort: cp, dataDir: join(c.dir, 'g4'), initialCluster: `${c.initialCluster},g4=${peerUrl}`, state: 'existing' });
+    try {
+      const list = await ok(one(0), ['member', 'list']);
+      const id = /^([0-9a-f]+), started, g4, ws:\/\/[^,]+, , true$/m.exec(list)?.[1];
+      assert.ok(id, list);
+      const promote = async (): Promise<true | undefined> => ((await etcdctl(one(1), ['member', 'promote', id as string])).code === 0 ? true : undefined);
+      await waitFor('g4 promoted once caught up', promote, 30_000, 500);
+      assert.match(await ok(one(2), ['member', 'list']), new RegExp(`^${id}, started, g4, ${peerUrl}, , false$`, 'm'));
+      assert.is(await ok(`127.0.0.1:${cp}`, ['get', 'app/a', '--print-value-only']), '1\n');
+      const again = await etcdctl(one(0), ['member', 'promote', id as string]);
+      assert.match(again.err, 'etcdserver: can only promote a learner member');
+      // etcdctl prints the id with %16x (space-padded).
+      assert.match(await ok(one(0), ['member', 'remove', id as string]), new RegExp(`Member\\s+${id} removed from cluster`));
+      assert.is((await ok(one(0), ['member', 'list'])).trim().split('\n').length, 3);
+      const ghost = await etcdctl(one(0), ['member', 'remove', 'ffff']);
+      assert.match(ghost.err, 'etcdserver: member not found');
+    } finally {
+      await g4.stop();
+    }
   });
 
   test('lock and elect (etcdctl runs clientv3 concurrency over KV, leases and watches)', async () => {

@@ -51,6 +51,10 @@ export function etcdctlProcess(endpoints: string, args: readonly string[]): { ou
 
 export interface ProcessCluster {
   readonly members: MemberProcess[];
+  /** The temp dir holding the members' data dirs. */
+  readonly dir: string;
+  /** `--initial-cluster` of the three members. */
+  readonly initialCluster: string;
   /** host:port of each member's client URL, comma-separated (etcdctl's --endpoints). */
   readonly endpoints: string;
   endpointOf(m: MemberProcess): string;
@@ -67,6 +71,8 @@ export async function startProcessCluster(tag: string): Promise<ProcessCluster> 
   const endpoints = members.map(endpointOf).join(',');
   const cluster: ProcessCluster = {
     members,
+    dir,
+    initialCluster,
     endpoints,
     endpointOf,
     async stop() {
