@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { startClientEndpoint } from '../../src/grpc/endpoint.ts';
 import { frame } from '../../src/grpc/framing.ts';
 import { ProtoReader, ProtoWriter } from '../../src/grpc/wire.ts';
-import { createNode } from '../../src/node/create.ts';
+import { clientUrlOf, createNode } from '../../src/node/create.ts';
 import type { QuorumNode } from '../../src/node/node.ts';
 import type { ClientServer } from '../../src/gateway/server.ts';
 import { memoryStorage } from '../../src/storage/memory-storage.ts';
@@ -227,6 +227,24 @@ test('a watch reader that stops reading: its stream is closed with RESOURCE_EXHA
   assert.match(String(trailers['grpc-message']), 'slow reader');
   s.destroy();
   assert.is((await call('/etcdserverpb.KV/Range', rangeRequest('k'))).status, 0);
+});
+
+test('an embedded node (createNode({ client }), msgpack codec) serves gRPC on its client port', async () => {
+  const app = await createNode({ id: 'app', storage: memoryStorage(), electionTimeoutMs: 300, heartbeatMs: 30, client: { port: 0 } });
+  try {
+    await app.ready();
+    const s = connect(clientUrlOf(app) ?? '');
+    s.on('error', () => {});
+    assert.is((await call('/etcdserverpb.KV/Put', putRequest('bytes', 'raw'), {}, s)).status, 0);
+    const stored = await app.get<Uint8Array>('bytes');
+    assert.is(Buffer.from(stored?.value ?? new Uint8Array(0)).toString(), 'raw');
+    await app.put('text', 'written by the app');
+    const read = await call('/etcdserverpb.KV/Range', rangeRequest('text'), {}, s);
+    assert.is(firstValue(read.messages[0] as Buffer), 'written by the app');
+    s.close();
+  } finally {
+    await app.close();
+  }
 });
 
 test.run();
