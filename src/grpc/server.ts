@@ -15,6 +15,7 @@ import { parseGrpcTimeout } from './framing.ts';
 import { clusterMethods } from './service-cluster.ts';
 import { kvMethods } from './service-kv.ts';
 import { leaseMethods } from './service-lease.ts';
+import { lockMethods } from './service-lock.ts';
 import { maintenanceMethods } from './service-maintenance.ts';
 import { watchMethods } from './service-watch.ts';
 import { GrpcError, Status, toGrpcError } from './status.ts';
@@ -56,7 +57,7 @@ export interface GrpcServer {
 
 function buildMethods(): ReadonlyMap<string, Method> {
   const out = new Map<string, Method>();
-  for (const table of [kvMethods, leaseMethods, watchMethods, clusterMethods, maintenanceMethods]) {
+  for (const table of [kvMethods, leaseMethods, watchMethods, clusterMethods, maintenanceMethods, lockMethods]) {
     for (const [path, m] of Object.entries(table)) out.set(path, m);
   }
   return out;
