@@ -23,6 +23,7 @@ export class Call {
   #headersSent = false;
   #finished = false;
   #timer: NodeJS.Timeout | undefined;
+  #flushed: Promise<void> = Promise.resolve();
 
   constructor(stream: ServerHttp2Stream, maxMessageBytes: number, timeoutMs: number | undefined) {
     this.stream = stream;
@@ -120,21 +121,22 @@ export class Call {
   send(message: Uint8Array): boolean {
     if (this.#finished || this.stream.destroyed || this.stream.closed) return false;
     this.#sendHeaders();
-    this.stream.write(frame(message));
+    // 'drain' fires only after a write that returned false: the callback of the latest write is
+    // what tells that everything queued so far was handed to the session.
+    this.#flushed = new Promise<void>((resolve) => this.stream.write(frame(message), () => resolve()));
     return true;
   }
 
-  /** Waits until the peer took the queued bytes (or the stream closed). */
+  /** Waits until the queued messages were handed to the session (or the stream closed). */
   drained(): Promise<void> {
     if (this.#finished || this.stream.writableLength === 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const done = (): void => {
-        this.stream.off('drain', done);
         this.stream.off('close', done);
         resolve();
       };
-      this.stream.on('drain', done);
       this.stream.on('close', done);
+      void this.#flushed.then(done);
     });
   }
 

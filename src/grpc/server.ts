@@ -14,6 +14,7 @@ import type { GrpcContext, GrpcLimits, Method } from './context.ts';
 import { parseGrpcTimeout } from './framing.ts';
 import { clusterMethods } from './service-cluster.ts';
 import { kvMethods } from './service-kv.ts';
+import { electionMethods } from './service-election.ts';
 import { leaseMethods } from './service-lease.ts';
 import { lockMethods } from './service-lock.ts';
 import { maintenanceMethods } from './service-maintenance.ts';
@@ -57,7 +58,7 @@ export interface GrpcServer {
 
 function buildMethods(): ReadonlyMap<string, Method> {
   const out = new Map<string, Method>();
-  for (const table of [kvMethods, leaseMethods, watchMethods, clusterMethods, maintenanceMethods, lockMethods]) {
+  for (const table of [kvMethods, leaseMethods, watchMethods, clusterMethods, maintenanceMethods, lockMethods, electionMethods]) {
     for (const [path, m] of Object.entries(table)) out.set(path, m);
   }
   return out;

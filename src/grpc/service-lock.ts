@@ -38,7 +38,7 @@ function decodeLock(bytes: Uint8Array): { name: Uint8Array; lease: number } {
 }
 
 /** Waits until no key of `prefix` created at or before `maxCreate` (ours) remains. */
-async function waitDeletes(ctx: GrpcContext, prefix: string, maxCreate: number, call: Call): Promise<void> {
+export async function waitDeletes(ctx: GrpcContext, prefix: string, maxCreate: number, call: Call): Promise<void> {
   for (;;) {
     if (call.signal.aborted) throw call.signal.reason instanceof Error ? call.signal.reason : new GrpcError(Status.CANCELLED, 'context canceled');
     const older = await ctx.node.range({ prefix }, { sort: { by: 'createRevision', order: 'desc' }, limit: 1, maxCreateRevision: maxCreate, ...callOptions(call) });

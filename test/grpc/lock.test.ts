@@ -107,4 +107,66 @@ test('interoperates with etcdctl lock (the same keys)', async () => {
   assert.is(r.out, 'etcdctl-holds-it\n', r.err);
 });
 
+function leaderKeyOf(data: Buffer): Uint8Array {
+  const r = new ProtoReader(data);
+  while (!r.done) {
+    const { field, wire } = r.tag();
+    if (field === 2) return Uint8Array.from(r.bytes());
+    r.skip(wire);
+  }
+  return new Uint8Array(0);
+}
+
+function kvValue(data: Buffer): string {
+  const r = new ProtoReader(data);
+  while (!r.done) {
+    const { field, wire } = r.tag();
+    if (field !== 2) {
+      r.skip(wire);
+      continue;
+    }
+    const kv = r.message();
+    while (!kv.done) {
+      const t = kv.tag();
+      if (t.field === 5) return Buffer.from(kv.bytes()).toString();
+      kv.skip(t.wire);
+    }
+  }
+  return '';
+}
+
+test('Election: campaign, leader, proclaim, observe, resign hands over', async () => {
+  const [a, b] = await Promise.all([node.grantLease(60_000), node.grantLease(60_000)]);
+  const campaign = (lease: number, value: string): Uint8Array => new ProtoWriter().bytes(1, Buffer.from('el')).int(2, lease).bytes(3, Buffer.from(value)).finish();
+  const nameReq = new ProtoWriter().bytes(1, Buffer.from('el')).finish();
+  assert.is((await call('/v3electionpb.Election/Leader', nameReq)).message, 'election: no leader');
+  const first = await call('/v3electionpb.Election/Campaign', campaign(a.id, 'alpha'));
+  assert.is(first.status, 0, first.message);
+  const aKey = leaderKeyOf(first.data);
+  assert.is(kvValue((await call('/v3electionpb.Election/Leader', nameReq)).data), 'alpha');
+  const observed: string[] = [];
+  const obs = session.request({ ':method': 'POST', ':path': '/v3electionpb.Election/Observe', 'content-type': 'application/grpc', te: 'trailers' });
+  obs.on('data', (d: Buffer) => {
+    for (let at = 0; at + 5 <= d.length; at += 5 + d.readUInt32BE(at + 1)) observed.push(kvValue(d.subarray(at + 5, at + 5 + d.readUInt32BE(at + 1))));
+  });
+  obs.on('error', () => {});
+  obs.end(frame(nameReq));
+  let secondDone = false;
+  const second = call('/v3electionpb.Election/Campaign', campaign(b.id, 'beta')).then((r) => ((secondDone = true), r));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.is(secondDone, false, 'the second candidate waits');
+  // aKey is the LeaderKey message of the Campaign response, sent back as is.
+  const proclaim = (leaderKey: Uint8Array, value: string): Uint8Array => new ProtoWriter().bytesAlways(1, leaderKey).bytes(2, Buffer.from(value)).finish();
+  assert.is((await call('/v3electionpb.Election/Proclaim', proclaim(aKey, 'alpha-2'))).status, 0);
+  assert.is(kvValue((await call('/v3electionpb.Election/Leader', nameReq)).data), 'alpha-2');
+  assert.is((await call('/v3electionpb.Election/Resign', new ProtoWriter().bytesAlways(1, aKey).finish())).status, 0);
+  const won = await second;
+  assert.is(won.status, 0, won.message);
+  assert.is(kvValue((await call('/v3electionpb.Election/Leader', nameReq)).data), 'beta');
+  assert.is((await call('/v3electionpb.Election/Proclaim', proclaim(aKey, 'stale'))).message, 'election: not leader');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(observed, ['alpha', 'alpha-2', 'beta']);
+  obs.close();
+});
+
 test.run();

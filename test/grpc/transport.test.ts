@@ -2,6 +2,7 @@
 // malformed protobuf, oversized and compressed messages, bad content types and timeouts, a flood
 // of streams, a watch reader that stops reading — each answered with etcd's/gRPC's status on
 // that stream only, the member serving on afterwards — and the JSON gateway on the same port.
+import { createHash } from 'node:crypto';
 import { connect } from 'node:http2';
 import type { ClientHttp2Session, IncomingHttpHeaders } from 'node:http2';
 import { test } from 'uvu';
@@ -227,6 +228,29 @@ test('a watch reader that stops reading: its stream is closed with RESOURCE_EXHA
   assert.match(String(trailers['grpc-message']), 'slow reader');
   s.destroy();
   assert.is((await call('/etcdserverpb.KV/Range', rangeRequest('k'))).status, 0);
+});
+
+test('Snapshot streams a multi-chunk backup with etcd\'s padding and sha256 trailer', async () => {
+  const value = 'z'.repeat(16 * 1024);
+  for (let i = 0; i < 40; i++) await node.put(`snap/${i}`, value);
+  const r = await call('/etcdserverpb.Maintenance/Snapshot', frame(new Uint8Array(0)));
+  assert.is(r.status, 0, r.message);
+  assert.ok(r.messages.length > 5, `${r.messages.length} chunks`);
+  const blobs = r.messages.map((m) => {
+    const rd = new ProtoReader(m);
+    let blob: Uint8Array = new Uint8Array(0);
+    while (!rd.done) {
+      const { field, wire } = rd.tag();
+      if (field === 3) blob = rd.bytes();
+      else rd.skip(wire);
+    }
+    return Buffer.from(blob);
+  });
+  const all = Buffer.concat(blobs);
+  assert.is((all.length - 32) % 512, 0);
+  assert.is(all.subarray(0, 8).toString(), 'QKVBAK1\n');
+  const digest = createHash('sha256').update(all.subarray(0, all.length - 32)).digest();
+  assert.ok(digest.equals(all.subarray(all.length - 32)));
 });
 
 test('an embedded node (createNode({ client }), msgpack codec) serves gRPC on its client port', async () => {
