@@ -157,7 +157,12 @@ export class Call {
       } else {
         stream.once('wantTrailers', () => {
           if (stream.destroyed) return;
-          stream.sendTrailers(trailers);
+          try {
+            stream.sendTrailers(trailers);
+          } catch {
+            stream.destroy();
+            return;
+          }
           this.#closeInput();
         });
         stream.end();
