@@ -4,6 +4,19 @@
 // etcdctl is not installed.
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+
+/** SIGTERM, then SIGKILL after 5 s; resolves once the process has exited. */
+function stopProcess(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -71,7 +84,7 @@ if (!hasEtcd) {
     for (const ep of [etcdEp, qkvEp]) await waitFor(`${ep} healthy`, async () => ((await etcdctl(ep, ['endpoint', 'health'])).code === 0 ? true : undefined), 30_000, 200);
   });
   test.after(async () => {
-    etcd?.kill('SIGTERM');
+    await stopProcess(etcd);
     await member?.stop();
     removeDir(dir);
   });
