@@ -1,7 +1,8 @@
 /**
  * The package's `createNode()`: a cluster member (src/node) plus, when the `client` option is
- * set, its HTTP/JSON client endpoint (src/gateway), closed when the node closes. It lives above
- * both layers so that src/node never imports the gateway that is built on top of it.
+ * set, its client endpoint (src/grpc/endpoint.ts: etcd's v3 gRPC services and the HTTP/JSON
+ * gateway on one port), closed when the node closes. It lives above those layers so that
+ * src/node never imports the adapters built on top of it.
  */
 import type { ClientEndpointOptions } from './gateway/server.ts';
 import { startNode } from './node/create.ts';
@@ -19,9 +20,9 @@ export async function createNode(options: NodeOptions): Promise<QuorumNode> {
   const node = await startNode(options);
   if (options.client === undefined) return node;
   try {
-    // Loaded lazily so a node without a client endpoint never loads the HTTP server.
-    const { startClientServer } = await import('./gateway/server.ts');
-    const server = await startClientServer(node, options.client as ClientEndpointOptions);
+    // Loaded lazily so a node without a client endpoint never loads the HTTP servers.
+    const { startClientEndpoint } = await import('./grpc/endpoint.ts');
+    const server = await startClientEndpoint(node, options.client as ClientEndpointOptions);
     node.addCloseHook(() => server.close());
     clientUrls.set(node, server.url);
     return node;

@@ -11,7 +11,7 @@ import type { QuorumNode } from '../node/node.ts';
 import type { NodeOptions } from '../node/options.ts';
 import { wsTransport } from '../transport/ws-transport.ts';
 import type { Transport } from '../transport/types.ts';
-import { startClientServer } from '../gateway/server.ts';
+import { startClientEndpoint } from '../grpc/endpoint.ts';
 import type { ClientEndpointOptions, ClientServer } from '../gateway/server.ts';
 import { rawCodec } from '../gateway/values.ts';
 import { isLoopbackHost } from '../transport/ws-options.ts';
@@ -196,7 +196,7 @@ export async function runMember(flags: MemberFlags, io: Io): Promise<number> {
     announce(io, node);
     const known = node.status();
     if (known.leader !== '') logLine(io, 'I', 'raft', `raft.node: ${node.id} elected leader ${known.leader} at term ${known.term}`);
-    server = await startClientServer(node, plan.client);
+    server = await startClientEndpoint(node, plan.client);
     logLine(io, 'N', 'quorumkv', `serving client requests on ${server.url}`);
     const ready = node.ready({ timeoutMs: 2 ** 31 - 1 }).then(
       () => logLine(io, 'I', 'quorumkv', `ready to serve client requests (leader ${node?.status().leader ?? ''})`),

@@ -8,7 +8,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
+import type { TlsOptions } from 'node:tls';
 import { UnauthenticatedError, UnreachableError } from '../errors.ts';
 import type { QuorumNode } from '../node/node.ts';
 import { parseBody, readBody } from './body.ts';
@@ -133,10 +134,19 @@ function onRequest(state: ServerState, req: IncomingMessage, res: ServerResponse
 }
 
 /**
+ * Other protocols on the same port. `front` wraps the HTTP server in a listener that may hand
+ * some connections elsewhere (src/grpc's HTTP/2 front). With TLS configured, the front gets the
+ * TLS options and terminates TLS itself; the HTTP server it wraps is then plain HTTP.
+ */
+export interface ClientServerHooks {
+  readonly front?: (http: Server, tls: TlsOptions | undefined) => NetServer;
+}
+
+/**
  * Starts the HTTP/JSON client endpoint for `node`. Resolves once listening; `url` carries the
  * bound port. `createNode({ client })` calls this; the standalone member does too.
  */
-export async function startClientServer(node: QuorumNode, options: ClientEndpointOptions = {}): Promise<ClientServer> {
+export async function startClientServer(node: QuorumNode, options: ClientEndpointOptions = {}, hooks: ClientServerHooks = {}): Promise<ClientServer> {
   const config = normalizeClientOptions(options);
   const state: ServerState = {
     node,
@@ -150,22 +160,21 @@ export async function startClientServer(node: QuorumNode, options: ClientEndpoin
   // Node enforces the read timeouts below only when it sweeps its connections, every 30 s by
   // default: sweep often enough that a slow client is dropped close to requestReadTimeoutMs.
   const http = { connectionsCheckingInterval: Math.min(1000, config.requestReadTimeoutMs) };
-  const server: Server =
+  const tls: TlsOptions | undefined =
     config.tls === undefined
-      ? createHttpServer(http, listener)
-      : createHttpsServer(
-          {
-            ...http,
-            cert: pemOf(config.tls.cert),
-            key: pemOf(config.tls.key),
-            ...(config.tls.ca === undefined ? {} : { ca: pemOf(config.tls.ca), requestCert: true, rejectUnauthorized: true }),
-            // Node's default is 120 s: a client that never finishes TLS would hold a connection
-            // slot that long. The slow-client guard covers the TLS handshake too.
-            handshakeTimeout: Math.min(config.requestReadTimeoutMs, 60_000),
-          },
-          listener,
-        );
-  server.maxConnections = config.maxConnections;
+      ? undefined
+      : {
+          cert: pemOf(config.tls.cert),
+          key: pemOf(config.tls.key),
+          ...(config.tls.ca === undefined ? {} : { ca: pemOf(config.tls.ca), requestCert: true, rejectUnauthorized: true }),
+          // Node's default is 120 s: a client that never finishes TLS would hold a connection
+          // slot that long. The slow-client guard covers the TLS handshake too.
+          handshakeTimeout: Math.min(config.requestReadTimeoutMs, 60_000),
+        };
+  // With a front, the front terminates TLS (and routes by ALPN): the HTTP server behind is plain.
+  const server: Server = tls === undefined || hooks.front !== undefined ? createHttpServer(http, listener) : createHttpsServer({ ...http, ...tls }, listener);
+  const listening: Server | NetServer = hooks.front !== undefined ? hooks.front(server, tls) : server;
+  listening.maxConnections = config.maxConnections;
   server.requestTimeout = config.requestReadTimeoutMs;
   server.headersTimeout = Math.min(config.requestReadTimeoutMs, 60_000);
   // Node leaves the socket open after a TLS error (a handshake timeout included): close it.
@@ -175,13 +184,13 @@ export async function startClientServer(node: QuorumNode, options: ClientEndpoin
     else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
+    listening.once('error', reject);
+    listening.listen(config.port, config.host, () => {
+      listening.off('error', reject);
       resolve();
     });
   });
-  const address = server.address() as AddressInfo;
+  const address = listening.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   state.url = `${config.tls === undefined ? 'http' : 'https'}://${host}:${address.port}`;
   let closing: Promise<void> | undefined;
@@ -191,7 +200,8 @@ export async function startClientServer(node: QuorumNode, options: ClientEndpoin
     },
     close(): Promise<void> {
       closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        listening.close(() => resolve());
+        if (listening !== server) server.close();
         // Watch streams never end on their own: drop every connection.
         server.closeAllConnections();
       });

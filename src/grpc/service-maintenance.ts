@@ -1,0 +1,114 @@
+/**
+ * etcdserverpb.Maintenance: Status, Alarm (no alarms are ever raised: Get lists none),
+ * Defragment (nothing to defragment: the store is in memory; answered at once), MoveLeader.
+ * Status reports etcd's fields; `version` is the etcd API version served (3.4.0), `dbSize` 0
+ * (the store has no database file). Snapshot streams a quorumkv backup (what `node.backup()`
+ * writes), padded and followed by etcd's sha256 trailer so `etcdctl snapshot save` verifies it —
+ * not an etcd bolt database (`etcdctl snapshot status/restore` cannot read it). Hash and HashKV
+ * are not served.
+ */
+import { createHash } from 'node:crypto';
+import { memberIdOf } from '../gateway/encode.ts';
+import type { Call } from './call.ts';
+import { callOptions, headerOf } from './context.ts';
+import type { GrpcContext, Method } from './context.ts';
+import { writeHeader } from './messages-kv.ts';
+import { Etcd, GrpcError, Status } from './status.ts';
+import { expectWire, ProtoReader, ProtoWriter, readFields, WIRE_VARINT } from './wire.ts';
+
+/** The etcd API version this endpoint speaks (clients gate features on it). */
+export const ETCD_API_VERSION = '3.4.0';
+
+async function status(ctx: GrpcContext): Promise<Uint8Array> {
+  const s = ctx.node.status();
+  const w = new ProtoWriter();
+  writeHeader(w, headerOf(ctx));
+  w.string(2, ETCD_API_VERSION);
+  if (s.leader !== '') w.int(4, memberIdOf(s.leader));
+  w.int(5, s.commitIndex).int(6, s.term).int(7, s.appliedIndex);
+  w.bool(10, s.members.some((m) => m.id === s.id && m.learner));
+  return w.finish();
+}
+
+async function alarm(ctx: GrpcContext, request: Uint8Array): Promise<Uint8Array> {
+  // Validate the request (action, memberID, alarm); there is nothing to activate or clear.
+  const r = new ProtoReader(request);
+  readFields(r, (f, w) => {
+    if (f < 1 || f > 3) return false;
+    expectWire(w, WIRE_VARINT, 'alarm field');
+    r.uint64();
+    return true;
+  });
+  const w = new ProtoWriter();
+  writeHeader(w, headerOf(ctx));
+  return w.finish();
+}
+
+async function defragment(ctx: GrpcContext): Promise<Uint8Array> {
+  const w = new ProtoWriter();
+  writeHeader(w, headerOf(ctx));
+  return w.finish();
+}
+
+async function moveLeader(ctx: GrpcContext, request: Uint8Array, call: Call): Promise<Uint8Array> {
+  let target = 0n;
+  const r = new ProtoReader(request);
+  readFields(r, (f, w) => {
+    if (f !== 1) return false;
+    expectWire(w, WIRE_VARINT, 'targetID');
+    target = r.uint64();
+    return true;
+  });
+  const s = ctx.node.status();
+  if (s.role !== 'leader') throw Etcd.notLeader();
+  const member = s.members.find((m) => memberIdOf(m.id) === target);
+  if (member === undefined || member.learner) throw Etcd.badLeaderTransferee();
+  await ctx.node.cluster.transferLeadership(member.id, callOptions(call));
+  const w = new ProtoWriter();
+  writeHeader(w, headerOf(ctx));
+  return w.finish();
+}
+
+/**
+ * etcd's snapshot stream ends with the sha256 of what precedes it, and etcdctl checks that the
+ * database before the hash is a whole number of 512-byte pages: the backup is zero-padded to a
+ * multiple of 512 bytes, then its sha256 appended.
+ */
+export function withEtcdTrailer(backup: Uint8Array): Uint8Array {
+  const padded = Math.ceil(backup.length / 512) * 512;
+  const out = new Uint8Array(padded + 32);
+  out.set(backup, 0);
+  out.set(createHash('sha256').update(out.subarray(0, padded)).digest(), padded);
+  return out;
+}
+
+async function snapshot(ctx: GrpcContext, call: Call): Promise<void> {
+  await call.only();
+  if (ctx.open.snapshots >= ctx.limits.maxSnapshotStreams) {
+    throw new GrpcError(Status.RESOURCE_EXHAUSTED, `etcdserver: too many snapshot streams (limit ${ctx.limits.maxSnapshotStreams}); retry later`);
+  }
+  ctx.open.snapshots++;
+  try {
+    const bytes = withEtcdTrailer(await ctx.node.snapshotBytes(callOptions(call)));
+    const chunk = ctx.limits.snapshotChunkBytes;
+    for (let offset = 0; offset < bytes.length; offset += chunk) {
+      const part = bytes.subarray(offset, Math.min(bytes.length, offset + chunk));
+      const w = new ProtoWriter();
+      writeHeader(w, headerOf(ctx));
+      w.int(2, bytes.length - offset - part.length).bytes(3, part);
+      if (!call.send(w.finish())) return;
+      // One chunk in flight beyond the peer's window: a slow reader holds the snapshot, not copies of it.
+      if (call.unsentBytes > chunk) await call.drained();
+    }
+  } finally {
+    ctx.open.snapshots--;
+  }
+}
+
+export const maintenanceMethods: Readonly<Record<string, Method>> = {
+  '/etcdserverpb.Maintenance/Status': { kind: 'unary', fn: status },
+  '/etcdserverpb.Maintenance/Alarm': { kind: 'unary', fn: alarm },
+  '/etcdserverpb.Maintenance/Defragment': { kind: 'unary', fn: defragment },
+  '/etcdserverpb.Maintenance/MoveLeader': { kind: 'unary', fn: moveLeader },
+  '/etcdserverpb.Maintenance/Snapshot': { kind: 'stream', fn: snapshot },
+};

@@ -1,0 +1,138 @@
+// Differential: the same etcdctl session against a real etcd (Debian's etcd-server) and a
+// standalone quorumkv member, compared output for output — revisions included (both number an
+// empty store 1), kvs, txn results, watch replays, and etcd's error texts. Skipped when etcd or
+// etcdctl is not installed.
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+
+/** SIGTERM, then SIGKILL after 5 s; resolves once the process has exited. */
+function stopProcess(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { freePort, removeDir, startMember, tempDir, waitFor } from '../cli/helpers.ts';
+import type { MemberProcess } from '../cli/helpers.ts';
+import { etcdctl, etcdctlProcess, hasEtcdctl } from './helpers.ts';
+
+const hasEtcd = hasEtcdctl && spawnSync('sh', ['-c', 'command -v etcd'], { stdio: 'ignore' }).status === 0;
+const dir = tempDir('grpc-diff');
+let etcd: ChildProcess | undefined;
+let member: MemberProcess | undefined;
+let etcdEp = '';
+let qkvEp = '';
+
+/** Output of one command on both servers; the error text without etcdctl's log lines. */
+async function both(args: string[], stdin?: string): Promise<[string, string]> {
+  const run = async (ep: string): Promise<string> => {
+    const r = await etcdctl(ep, args, stdin === undefined ? {} : { stdin });
+    const errLine = r.err.split('\n').filter((l) => l.startsWith('Error:')).join('\n');
+    return `${r.code}\n${r.out}${errLine}`;
+  };
+  return [await run(etcdEp), await run(qkvEp)];
+}
+
+/** A JSON reply minus what differs by nature (cluster/member ids, raft term). */
+function normalized(text: string): unknown {
+  const lines = text.split('\n');
+  const body = lines.slice(1).join('\n').trim();
+  const scrub = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(scrub);
+    if (v !== null && typeof v === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) if (!['cluster_id', 'member_id', 'raft_term'].includes(k)) out[k] = scrub(x);
+      return out;
+    }
+    return v;
+  };
+  return [lines[0], body === '' ? '' : scrub(JSON.parse(body))];
+}
+
+async function same(args: string[], stdin?: string): Promise<string> {
+  const [a, b] = await both(args, stdin);
+  assert.is(b, a, `etcdctl ${args.join(' ')}`);
+  return a;
+}
+
+async function sameJson(args: string[]): Promise<void> {
+  const [a, b] = await both([...args, '-w', 'json']);
+  assert.equal(normalized(b), normalized(a), `etcdctl ${args.join(' ')} -w json\netcd: ${a}\nquorumkv: ${b}`);
+}
+
+if (!hasEtcd) {
+  console.log('etcd or etcdctl not installed: skipping the differential test (apt-get install etcd-server etcd-client)');
+} else {
+  test.before(async () => {
+    const [cp, pp, mp, mcp] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    etcd = spawn(
+      'etcd',
+      ['--name', 'ref', '--data-dir', join(dir, 'etcd'), '--listen-client-urls', `http://127.0.0.1:${cp}`, '--advertise-client-urls', `http://127.0.0.1:${cp}`, '--listen-peer-urls', `http://127.0.0.1:${pp}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${pp}`, '--initial-cluster', `ref=http://127.0.0.1:${pp}`],
+      { stdio: 'ignore' },
+    );
+    member = startMember({ name: 'q', peerPort: mp as number, clientPort: mcp as number, dataDir: join(dir, 'q') });
+    etcdEp = `127.0.0.1:${cp}`;
+    qkvEp = `127.0.0.1:${mcp}`;
+    for (const ep of [etcdEp, qkvEp]) await waitFor(`${ep} healthy`, async () => ((await etcdctl(ep, ['endpoint', 'health'])).code === 0 ? true : undefined), 30_000, 200);
+  });
+  test.after(async () => {
+    await stopProcess(etcd);
+    await member?.stop();
+    removeDir(dir);
+  });
+
+  test('kv: the same revisions, kvs and results', async () => {
+    await sameJson(['get', 'nothing']);
+    await same(['put', 'a', '1']);
+    await same(['put', 'b', '2']);
+    await same(['put', 'a', '3', '--prev-kv']);
+    await sameJson(['get', 'a']);
+    await sameJson(['get', '', '--prefix']);
+    await sameJson(['get', 'a', '--rev', '2']);
+    await sameJson(['get', '', '--prefix', '--rev', '1']);
+    await sameJson(['get', '', '--from-key', '--limit', '1', '--sort-by', 'MODIFY', '--order', 'DESCEND']);
+    await sameJson(['get', 'a', 'c', '--keys-only']);
+    await same(['del', 'b', '--prev-kv']);
+    await sameJson(['get', '', '--prefix']);
+    await same(['get', 'a', '--rev', '999']);
+    await same(['put', 'c', '4', '--ignore-value']);
+    await same(['lease', 'revoke', '1234abcd']);
+    await same(['put', 'c', '4', '--lease', '1234abcd']);
+  });
+
+  test('txn: compares on value, version, create and mod revisions', async () => {
+    await same(['txn'], 'value("a") = "3"\nmod("a") = "4"\n\nput t yes\nget a\n\nput t no\n\n');
+    await same(['txn'], 'create("nope") = "0"\nversion("a") > "5"\n\nput t yes\n\ndel t\nget t\n\n');
+    await sameJson(['get', 't']);
+  });
+
+  test('watch from revision 1 replays the same history', async () => {
+    const outs: string[] = [];
+    for (const ep of [etcdEp, qkvEp]) {
+      const w = etcdctlProcess(ep, ['watch', '', '--prefix', '--rev', '1', '--prev-kv']);
+      await waitFor('the replay', async () => (w.output().split('\n').length > 12 ? true : undefined), 10_000, 100).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 300));
+      await w.stop();
+      outs.push(w.output());
+    }
+    assert.ok((outs[0] ?? "").includes("PUT\na\n1\n"), outs[0]);
+    assert.is(outs[1], outs[0]);
+  });
+
+  test('compaction: the same texts', async () => {
+    await same(['compaction', '3']);
+    await same(['get', 'a', '--rev', '2']);
+    await same(['compaction', '2']);
+    await sameJson(['get', 'a', '--rev', '3']);
+  });
+
+  test.run();
+}
