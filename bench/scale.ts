@@ -114,7 +114,7 @@ class MemberProc {
     this.dataDir = options.dataDir;
     const t0 = performance.now();
     this.child = fork(memberScript, [JSON.stringify({ options, probeKey: probe })], {
-      execArgv: ['--expose-gc', '--max-old-space-size=8192', '--import', 'tsx'],
+      execArgv: ['--expose-gc', '--import', 'tsx'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     let onExit: () => void = () => {};
