@@ -152,8 +152,14 @@ async function statuses(urls: readonly string[]): Promise<EtcdStatus[]> {
   );
 }
 
+/** Max over members of term after − term before. */
+function termChanges(before: readonly EtcdStatus[], after: readonly EtcdStatus[]): number {
+  return Math.max(...after.map((a) => a.term - (before.find((b) => b.url === a.url)?.term ?? a.term)));
+}
+
 export interface EtcdClusterResult {
   loadMs: number;
+  loadTermChanges: number;
   steady: SteadyResult;
   termChanges: number;
   leaderChanged: boolean;
@@ -170,18 +176,19 @@ export async function etcdCluster3(bin: string, keys: number, seconds: number, r
     if (leaderUrl === undefined) throw new Error('etcd reported no leader after start');
     const loader = etcdClient([leaderUrl], LOAD_TIMEOUT_MS);
     let loadMs: number;
+    const beforeLoad = await statuses(cluster.clientUrls);
     try {
       loadMs = await txnLoad(loader, keys);
     } finally {
       loader.close();
     }
+    const loadTermChanges = termChanges(beforeLoad, await statuses(cluster.clientUrls));
     const client = etcdClient([leaderUrl], STEADY_TIMEOUT_MS);
     try {
       await client.put(keyOf(0)).value(VALUE_BUF).exec(); // connected before the window
       const before = await statuses(cluster.clientUrls);
       const steady = await steadyPuts(keys, STEADY_INFLIGHT, seconds, (key) => client.put(key).value(VALUE_BUF).exec(), (err) => (err instanceof Error ? err.name : 'UNKNOWN'));
       const after = await statuses(cluster.clientUrls);
-      const termChanges = Math.max(...after.map((a) => a.term - (before.find((b) => b.url === a.url)?.term ?? a.term)));
       const leaderChanged = after.some((a) => a.leader !== before[0]!.leader);
       const memberRssAfter: (number | undefined)[] = [];
       for (let i = 0; i < cluster.clientUrls.length; i++) {
@@ -190,7 +197,7 @@ export async function etcdCluster3(bin: string, keys: number, seconds: number, r
         memberRssAfter.push(rss);
       }
       const leaderIndex = cluster.clientUrls.indexOf(leaderUrl);
-      return { loadMs, steady, termChanges, leaderChanged, leaderRssAfter: memberRssAfter[leaderIndex], memberRssAfter };
+      return { loadMs, loadTermChanges, steady, termChanges: termChanges(before, after), leaderChanged, leaderRssAfter: memberRssAfter[leaderIndex], memberRssAfter };
     } finally {
       client.close();
     }

@@ -34,8 +34,12 @@ interface Monitor {
   readonly timer: NodeJS.Timeout;
   stalls: number;
   maxGapMs: number;
+  /** `leader` events naming a leader other than the last one known. */
   leaderChanges: number;
-  readonly onLeader: () => void;
+  /** `leader` events with no leader (this member lost its leader, or stepped down). */
+  leaderLost: number;
+  lastLeader: string;
+  readonly onLeader: (info: { readonly leader: string }) => void;
 }
 let monitor: Monitor | undefined;
 
@@ -49,8 +53,14 @@ function startMonitor(): void {
     stalls: 0,
     maxGapMs: 0,
     leaderChanges: 0,
-    onLeader: () => {
-      m.leaderChanges++;
+    leaderLost: 0,
+    lastLeader: node.status().leader,
+    onLeader: ({ leader }) => {
+      if (leader === '') m.leaderLost++;
+      else if (leader !== m.lastLeader) {
+        m.leaderChanges++;
+        m.lastLeader = leader;
+      }
     },
     timer: setInterval(() => {
       const now = performance.now();
@@ -64,14 +74,14 @@ function startMonitor(): void {
   monitor = m;
 }
 
-function stopMonitor(): { delayMaxMs: number; delayP99Ms: number; stalls: number; maxGapMs: number; leaderChanges: number } | undefined {
+function stopMonitor(): { delayMaxMs: number; delayP99Ms: number; stalls: number; maxGapMs: number; leaderChanges: number; leaderLost: number } | undefined {
   const m = monitor;
   if (m === undefined) return undefined;
   monitor = undefined;
   clearInterval(m.timer);
   m.histogram.disable();
   node.off('leader', m.onLeader);
-  return { delayMaxMs: m.histogram.max / 1e6, delayP99Ms: m.histogram.percentile(99) / 1e6, stalls: m.stalls, maxGapMs: m.maxGapMs, leaderChanges: m.leaderChanges };
+  return { delayMaxMs: m.histogram.max / 1e6, delayP99Ms: m.histogram.percentile(99) / 1e6, stalls: m.stalls, maxGapMs: m.maxGapMs, leaderChanges: m.leaderChanges, leaderLost: m.leaderLost };
 }
 
 function reply(msg: object): void {

@@ -277,6 +277,7 @@ interface MonitorResult {
   readonly stalls: number;
   readonly maxGapMs: number;
   readonly leaderChanges: number;
+  readonly leaderLost: number;
 }
 
 /** Counts distinct `*.snap` files appearing in each dir while running (polled every 100 ms). */
@@ -331,7 +332,10 @@ async function quorumCluster(f: Figures, notes: string[]): Promise<void> {
     };
     let leader = await leaderOf();
     log(`quorumkv: loading ${CLUSTER_KEYS} keys into the 3-member cluster (leader ${leader.id})`);
+    const beforeLoad = await Promise.all(members.map((m) => m.call<Status>('status')));
     f['clusterLoadMs'] = await leader.call<number>('load', { keys: CLUSTER_KEYS, workers: LOAD_WORKERS }, PHASE_MS);
+    const afterLoad = await Promise.all(members.map((m) => m.call<Status>('status', {}, PHASE_MS)));
+    f['loadTermChanges'] = Math.max(...afterLoad.map((a, i) => a.term - beforeLoad[i]!.term));
     leader = await leaderOf();
 
     log(`quorumkv: steady state, ${SECONDS} s of puts at ${STEADY_INFLIGHT} in flight from ${leader.id}`);
@@ -350,6 +354,7 @@ async function quorumCluster(f: Figures, notes: string[]): Promise<void> {
     steadyFigures(f, steady);
     f['termChanges'] = Math.max(...after.map((a, i) => a.term - before[i]!.term));
     f['leaderChanges'] = Math.max(...mons.map((m) => m.leaderChanges));
+    f['leaderLost'] = mons.reduce((sum, m) => sum + m.leaderLost, 0);
     if (Object.keys(steady.failures).length > 0) notes.push(`quorumkv failed writes by code: ${JSON.stringify(steady.failures)}`);
     // Per member, leader first (roles as before the window).
     const order = members.map((m, i) => ({ m, i })).sort((a, b) => (a.m === leader ? -1 : b.m === leader ? 1 : a.i - b.i));
@@ -393,6 +398,7 @@ async function etcdSide(f: Figures, notes: string[]): Promise<void> {
   log(`etcd: loading ${CLUSTER_KEYS} keys into a 3-member cluster, then ${SECONDS} s of puts`);
   const c = await withTimeout('etcd cluster', etcdCluster3(etcdBin, CLUSTER_KEYS, SECONDS, register), 2 * PHASE_MS + SECONDS * 1000);
   f['clusterLoadMs'] = c.loadMs;
+  f['loadTermChanges'] = c.loadTermChanges;
   steadyFigures(f, c.steady);
   f['termChanges'] = c.termChanges;
   f['leaderChanges'] = c.leaderChanged ? 1 : 0;
@@ -451,13 +457,15 @@ const ROWS: readonly Row[] = [
   { label: 'RSS after kill -9 restart', pick: k('rssAfterKillRestart'), format: fmtMiB },
   { label: `3 members: load ${keysLabel(CLUSTER_KEYS)} keys through the leader — time`, pick: k('clusterLoadMs'), format: fmtS },
   { label: '3 members: load — keys/s', pick: rate('clusterLoadMs', CLUSTER_KEYS), format: fmtRate('keys/s') },
+  { label: '3 members: term changes during the load (max over members)', pick: k('loadTermChanges'), format: fmtCount },
   { label: `steady state (${SECONDS} s, ${STEADY_INFLIGHT} in flight): puts/s`, pick: k('putsPerSec'), format: fmtRate('puts/s') },
   { label: 'steady state: put latency p50', pick: k('putP50Ms'), format: fmtMs },
   { label: 'steady state: put latency p99', pick: k('putP99Ms'), format: fmtMs },
   { label: 'steady state: put latency max', pick: k('putMaxMs'), format: fmtMs },
   { label: 'steady state: failed writes (5 s timeout)', pick: k('failedWrites'), format: fmtCount },
   { label: 'steady state: term changes (max over members)', pick: k('termChanges'), format: fmtCount },
-  { label: 'steady state: leader changes (quorumkv: leader events, max over members; etcd: leader differs after)', pick: k('leaderChanges'), format: fmtCount },
+  { label: 'steady state: leader changes (quorumkv: a new leader named, max over members; etcd: leader differs after)', pick: k('leaderChanges'), format: fmtCount },
+  { label: 'steady state: a member lost its leader (`leader` events with none, sum over members)', pick: k('leaderLost'), format: fmtCount, qkvOnly: true },
   ...['leader', 'follower1', 'follower2'].flatMap((tag): Row[] => [
     { label: `${tag}: worst event-loop delay (monitorEventLoopDelay max)`, pick: k(`${tag}DelayMaxMs`), format: fmtMs, qkvOnly: true },
     { label: `${tag}: worst lateness of a 5 ms timer`, pick: k(`${tag}MaxGapMs`), format: fmtMs, qkvOnly: true },
@@ -500,9 +508,9 @@ function printTable(qkv: SideResult[], etcd: SideResult[] | undefined, etcdName:
   console.log(
     `Reproduce: \`QKV_SCALE_KEYS=${KEYS} QKV_SCALE_CLUSTER_KEYS=${CLUSTER_KEYS} QKV_SCALE_SECONDS=${SECONDS} QKV_SCALE_RUNS=${RUNS} npm run bench:scale\`.`,
   );
-  console.log('quorumkv / etcd: ratios of medians; below 1× is better for times, latencies, sizes and failures, above 1× for rates.');
-  const notes = new Set([...qkv, ...(etcd ?? [])].flatMap((r) => r.notes));
-  for (const n of notes) console.log(`- ${n}`);
+  console.log('quorumkv / etcd: ratios of medians (the upper one for an even number of runs); below 1× is better for times, latencies, sizes and failures, above 1× for rates.');
+  const tagged = (r: SideResult, i: number): string[] => r.notes.map((n) => (RUNS > 1 ? `run ${i + 1}: ${n}` : n));
+  for (const n of [...qkv.flatMap(tagged), ...(etcd ?? []).flatMap(tagged)]) console.log(`- ${n}`);
   qkv.forEach((r, i) => r.error !== undefined && console.log(`- quorumkv run ${i + 1} FAILED: ${r.error}`));
   etcd?.forEach((r, i) => r.error !== undefined && console.log(`- etcd run ${i + 1} FAILED: ${r.error}`));
 }
