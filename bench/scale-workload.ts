@@ -1,6 +1,7 @@
 // Shared workload of bench/scale.ts (quorumkv member process bench/scale-member.ts and the etcd
 // side bench/scale-etcd.ts): the keys, the values, the load shape and the steady-state shape.
 // Not a test file; nothing here is imported by src/.
+import { percentileOfSorted, sorted } from './stats.ts';
 
 /** `key/` + 27 zero-padded digits: 32 bytes. */
 export const KEY_PREFIX = 'key/';
@@ -104,9 +105,8 @@ export async function steadyPuts(keys: number, inflight: number, seconds: number
     }),
   );
   const elapsedMs = performance.now() - t0;
-  lat.sort((a, b) => a - b);
-  const pct = (p: number): number => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
-  return { puts: lat.length, failed, failures, elapsedMs, p50Ms: pct(0.5), p99Ms: pct(0.99), maxMs: lat[lat.length - 1] ?? NaN };
+  const ascending = sorted(lat);
+  return { puts: lat.length, failed, failures, elapsedMs, p50Ms: percentileOfSorted(ascending, 50), p99Ms: percentileOfSorted(ascending, 99), maxMs: ascending[ascending.length - 1] ?? NaN };
 }
 
 function gcd(a: number, b: number): number {

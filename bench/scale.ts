@@ -12,12 +12,13 @@
 //   QKV_SCALE_KEYS=100000 QKV_SCALE_SECONDS=10 npm run bench:scale   # small run
 //   env: QKV_SCALE_KEYS, QKV_SCALE_CLUSTER_KEYS, QKV_SCALE_SECONDS, QKV_SCALE_RUNS, QKV_ETCD_BIN,
 //        QKV_BENCH_ETCD=0 (skip etcd), QKV_SCALE_PHASE_MS (bound per phase), QKV_BENCH_LOG=1
+import { median } from './stats.ts';
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { freePorts } from '../test/node/helpers/proc-cluster.ts';
+import { freePorts } from '../test/helpers/ports.ts';
 import { etcdVersion } from './etcd-cluster.ts';
 import { etcdCluster3, etcdSingle } from './scale-etcd.ts';
 import { dirBytes, LOAD_TIMEOUT_MS, LOAD_WORKERS, probeKey, rssOf, STALL_MS, STEADY_INFLIGHT, TXN_OPS, VALUE_BYTES } from './scale-workload.ts';
@@ -474,11 +475,6 @@ const ROWS: readonly Row[] = [
   ]),
   { label: 'leader RSS after the steady state', pick: k('leaderRssAfterSteady'), format: fmtMiB },
 ];
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 /** One value, or min–median–max over the runs that produced it. */
 function cell(row: Row, runs: readonly Figures[]): { text: string; median?: number } {

@@ -18,6 +18,7 @@
  * No snapshot is taken while a save is in flight: #maybeSnapshot runs only between Readies, when
  * every applied entry is durable here.
  */
+import { maxMessageBytesFor } from '../limits.ts';
 import { EventEmitter } from 'eventemitter3';
 import { NoLeaderError, ProposalDroppedError, QuorumError, RequestTooLargeError, StoppedError, TimeoutError } from '../errors.ts';
 import type { ConfChangeType, Entry, HardState, Message, NodeId, PeerMessage, RaftRole, Snapshot, AppMessage } from '../protocol/types.ts';
@@ -145,7 +146,7 @@ export class Driver extends EventEmitter<DriverEvents> {
       checkQuorum: config.checkQuorum,
       leaseReads: config.leaseReads,
       applied: snap.meta.index,
-      maxMessageBytes: Math.max(1024 * 1024, config.maxRequestBytes + 4096),
+      maxMessageBytes: maxMessageBytesFor(config.maxRequestBytes),
       maxCommittedBytesPerReady: MAX_APPLY_BYTES_PER_READY,
       logger: config.logger,
     });

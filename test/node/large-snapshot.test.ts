@@ -16,11 +16,13 @@ import { quietLogger, startCluster, until } from './helpers/cluster.ts';
 const KEYS = 200_000;
 const key = (i: number): string => `key/${String(i).padStart(27, '0')}`;
 /**
- * The longest gap allowed between two firings of a 5 ms interval. Slices are ≈ 10 ms, but three
- * members share this process and a full GC of their heaps takes 100–300 ms on a loaded 2-core
- * machine; a synchronous snapshot or restore of this store takes 1–2 s.
+ * The longest gap allowed between two firings of a 5 ms interval, GC pauses excluded: a guard
+ * against stalls of seconds (a synchronous snapshot or restore of this store). Measured quiet:
+ * ≈ 140 ms here, ≈ 340 ms before snapshots were sliced throughout; the bound leaves room for a
+ * 2-core CI running another test file beside this one. What tells the two apart reliably is the
+ * follower's silence below.
  */
-const MAX_GAP_MS = 450;
+const MAX_GAP_MS = 600;
 /** The election timeout: a follower silent for this long could be suspected by its leader. */
 const ELECTION_TIMEOUT_MS = 1_000;
 /** Default timers (the in-process helpers' short ones would make 200k keys a storm of elections). */
@@ -53,6 +55,7 @@ function gapMeter(): { stop(): { gaps: number[]; gcMs: number } } {
       const own = gaps.map(([from, to]) => {
         let paused = 0;
         for (const [a, b] of pauses) paused += Math.max(0, Math.min(b, to) - Math.max(a, from));
+        if (process.env['QKV_GAP_TRACE'] === '1' && to - from - paused > 100) console.log('gap', Math.round(to - from - paused), 'ms, gc', Math.round(paused), 'ending at hr', Math.round((performance.timeOrigin + to) * 1000));
         return to - from - paused;
       });
       return { gaps: own, gcMs };
