@@ -16,6 +16,7 @@
 //   QKV_ETCD_BIN=/path/to/etcd                   # etcd binary (default: `etcd` on PATH)
 //   QKV_BENCH_ETCD=0                             # skip the etcd side
 //   QKV_MEMBER_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof'  # node flags for member processes
+import { syncCleanups } from './exit-cleanup.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -196,27 +197,6 @@ async function runWorkload(side: Side, c: Counts, r: Results): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Cleanup on every exit path: signal handlers and 'exit' run these synchronously (kill -9 the
-// children, remove the temp dirs); the normal path closes gracefully with bounded waits first.
-const syncCleanups = new Set<() => void>();
-function runSyncCleanups(): void {
-  for (const f of syncCleanups) {
-    try {
-      f();
-    } catch {
-      // Best effort: one failed cleanup must not stop the others.
-    }
-  }
-  syncCleanups.clear();
-}
-process.on('exit', runSyncCleanups);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => {
-    console.error(`\n${sig}: stopping every member process`);
-    runSyncCleanups();
-    process.exit(130);
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 class QuorumSide implements Side {

@@ -12,6 +12,7 @@
 //   QKV_SCALE_KEYS=100000 QKV_SCALE_SECONDS=10 npm run bench:scale   # small run
 //   env: QKV_SCALE_KEYS, QKV_SCALE_CLUSTER_KEYS, QKV_SCALE_SECONDS, QKV_SCALE_RUNS, QKV_ETCD_BIN,
 //        QKV_BENCH_ETCD=0 (skip etcd), QKV_SCALE_PHASE_MS (bound per phase), QKV_BENCH_LOG=1
+import { syncCleanups } from './exit-cleanup.ts';
 import { median } from './stats.ts';
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -42,27 +43,6 @@ const etcdBin = process.env['QKV_ETCD_BIN'] ?? 'etcd';
 const memberScript = new URL('./scale-member.ts', import.meta.url).pathname;
 
 // ---------------------------------------------------------------------------------------------
-// Cleanup on every exit path: signal handlers and 'exit' run these synchronously (kill -9 the
-// children, remove the temp dirs); the normal path closes gracefully with bounded waits first.
-const syncCleanups = new Set<() => void>();
-function runSyncCleanups(): void {
-  for (const f of syncCleanups) {
-    try {
-      f();
-    } catch {
-      // Best effort: one failed cleanup must not stop the others.
-    }
-  }
-  syncCleanups.clear();
-}
-process.on('exit', runSyncCleanups);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => {
-    console.error(`\n${sig}: stopping every member process`);
-    runSyncCleanups();
-    process.exit(130);
-  });
-}
 
 /** A registration slot for one synchronous cleanup (replaced or removed by the next call). */
 function cleanupSlot(): (cleanup: (() => void) | undefined) => void {

@@ -1,17 +1,13 @@
 // Random and mutated protobuf to every method: each call ends with a gRPC status (never a hang or
 // a crash), malformed input is INVALID_ARGUMENT, and the member serves normally afterwards.
-import { connect } from 'node:http2';
 import type { ClientHttp2Session } from 'node:http2';
 import { test } from 'uvu';
+import { closeSingleEndpoint, startSingleEndpoint } from './single-endpoint.ts';
 import * as assert from 'uvu/assert';
-import { startClientEndpoint } from '../../src/grpc/endpoint.ts';
 import { frame } from '../../src/grpc/framing.ts';
 import { ProtoWriter } from '../../src/grpc/wire.ts';
 import type { ClientServer } from '../../src/gateway/server.ts';
-import { rawCodec } from '../../src/gateway/values.ts';
-import { createNode } from '../../src/create-node.ts';
 import type { QuorumNode } from '../../src/node/node.ts';
-import { memoryStorage } from '../../src/storage/memory-storage.ts';
 
 const METHODS = [
   '/etcdserverpb.KV/Range', '/etcdserverpb.KV/Put', '/etcdserverpb.KV/DeleteRange', '/etcdserverpb.KV/Txn', '/etcdserverpb.KV/Compact',
@@ -55,18 +51,10 @@ function garbage(): Uint8Array {
 }
 
 test.before(async () => {
-  node = await createNode({ id: 'f1', storage: memoryStorage(), codec: rawCodec, electionTimeoutMs: 300, heartbeatMs: 30 });
-  await node.ready();
-  server = await startClientEndpoint(node, { port: 0 });
-  session = connect(server.url);
-  session.on('error', () => {});
+  ({ node, server, session } = await startSingleEndpoint('f1'));
 });
 
-test.after(async () => {
-  session.close();
-  await server.close();
-  await node.close();
-});
+test.after(() => closeSingleEndpoint({ node, server, session }));
 
 test('every method answers random and mutated messages with a status', async () => {
   const seen = new Map<number, number>();

@@ -1,18 +1,14 @@
 // v3lockpb.Lock over raw HTTP/2: a second Lock waits until the first is unlocked; a waiter whose
 // deadline passes gets DEADLINE_EXCEEDED and gives its place up (its key is deleted); and it
 // interoperates with `etcdctl lock` (clientv3 concurrency, the same key layout) when installed.
-import { connect } from 'node:http2';
 import type { ClientHttp2Session } from 'node:http2';
 import { test } from 'uvu';
+import { closeSingleEndpoint, startSingleEndpoint } from './single-endpoint.ts';
 import * as assert from 'uvu/assert';
-import { startClientEndpoint } from '../../src/grpc/endpoint.ts';
 import { frame } from '../../src/grpc/framing.ts';
 import { ProtoReader, ProtoWriter } from '../../src/grpc/wire.ts';
 import type { ClientServer } from '../../src/gateway/server.ts';
-import { rawCodec } from '../../src/gateway/values.ts';
-import { createNode } from '../../src/create-node.ts';
 import type { QuorumNode } from '../../src/node/node.ts';
-import { memoryStorage } from '../../src/storage/memory-storage.ts';
 import { etcdctl, hasEtcdctl } from './helpers.ts';
 
 let node: QuorumNode;
@@ -54,18 +50,10 @@ const lockReq = (name: string, lease: number): Uint8Array => new ProtoWriter().b
 const unlockReq = (key: string): Uint8Array => new ProtoWriter().bytes(1, Buffer.from(key)).finish();
 
 test.before(async () => {
-  node = await createNode({ id: 'l1', storage: memoryStorage(), codec: rawCodec, electionTimeoutMs: 300, heartbeatMs: 30 });
-  await node.ready();
-  server = await startClientEndpoint(node, { port: 0 });
-  session = connect(server.url);
-  session.on('error', () => {});
+  ({ node, server, session } = await startSingleEndpoint('l1'));
 });
 
-test.after(async () => {
-  session.close();
-  await server.close();
-  await node.close();
-});
+test.after(() => closeSingleEndpoint({ node, server, session }));
 
 test('Lock waits for the holder; Unlock hands it over; a timed-out waiter gives its place up', async () => {
   const [a, b, c] = await Promise.all([node.grantLease(60_000), node.grantLease(60_000), node.grantLease(60_000)]);

@@ -6,15 +6,14 @@ import { createHash } from 'node:crypto';
 import { connect } from 'node:http2';
 import type { ClientHttp2Session, IncomingHttpHeaders } from 'node:http2';
 import { test } from 'uvu';
+import { closeSingleEndpoint, startSingleEndpoint } from './single-endpoint.ts';
 import * as assert from 'uvu/assert';
-import { startClientEndpoint } from '../../src/grpc/endpoint.ts';
 import { frame } from '../../src/grpc/framing.ts';
 import { ProtoReader, ProtoWriter } from '../../src/grpc/wire.ts';
 import { clientUrlOf, createNode } from '../../src/create-node.ts';
 import type { QuorumNode } from '../../src/node/node.ts';
 import type { ClientServer } from '../../src/gateway/server.ts';
 import { memoryStorage } from '../../src/storage/memory-storage.ts';
-import { rawCodec } from '../../src/gateway/values.ts';
 
 let node: QuorumNode;
 let server: ClientServer;
@@ -90,18 +89,10 @@ function firstValue(msg: Buffer): string | undefined {
 }
 
 test.before(async () => {
-  node = await createNode({ id: 't1', storage: memoryStorage(), codec: rawCodec, electionTimeoutMs: 300, heartbeatMs: 30 });
-  await node.ready();
-  server = await startClientEndpoint(node, { port: 0 }, { maxMessageBytes: MAX_MESSAGE, maxStreamsPerConnection: 8, maxWatchBufferBytes: 256 * 1024 });
-  session = connect(server.url);
-  session.on('error', () => {});
+  ({ node, server, session } = await startSingleEndpoint('t1', { maxMessageBytes: MAX_MESSAGE, maxStreamsPerConnection: 8, maxWatchBufferBytes: 256 * 1024 }));
 });
 
-test.after(async () => {
-  session.close();
-  await server.close();
-  await node.close();
-});
+test.after(() => closeSingleEndpoint({ node, server, session }));
 
 test('a put and a range round-trip; the JSON gateway answers on the same port', async () => {
   const put = await call('/etcdserverpb.KV/Put', putRequest('k', 'v'));

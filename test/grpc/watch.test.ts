@@ -1,18 +1,14 @@
 // The Watch stream's semantics over raw HTTP/2: many watches on one stream with assigned and
 // client-chosen ids, a duplicate id, filters, prev_kv, cancel, progress requests (watch_id -1),
 // compacted start revisions (canceled + compact_revision), and the per-stream watch limit.
-import { connect } from 'node:http2';
 import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import { test } from 'uvu';
+import { closeSingleEndpoint, startSingleEndpoint } from './single-endpoint.ts';
 import * as assert from 'uvu/assert';
-import { startClientEndpoint } from '../../src/grpc/endpoint.ts';
 import { frame } from '../../src/grpc/framing.ts';
 import { ProtoReader, ProtoWriter } from '../../src/grpc/wire.ts';
 import type { ClientServer } from '../../src/gateway/server.ts';
-import { rawCodec } from '../../src/gateway/values.ts';
-import { createNode } from '../../src/create-node.ts';
 import type { QuorumNode } from '../../src/node/node.ts';
-import { memoryStorage } from '../../src/storage/memory-storage.ts';
 import { waitFor } from '../cli/helpers.ts';
 
 interface Resp {
@@ -121,18 +117,10 @@ let server: ClientServer;
 let session: ClientHttp2Session;
 
 test.before(async () => {
-  node = await createNode({ id: 'w1', storage: memoryStorage(), codec: rawCodec, electionTimeoutMs: 300, heartbeatMs: 30 });
-  await node.ready();
-  server = await startClientEndpoint(node, { port: 0 }, { maxWatchesPerStream: 4 });
-  session = connect(server.url);
-  session.on('error', () => {});
+  ({ node, server, session } = await startSingleEndpoint('w1', { maxWatchesPerStream: 4 }));
 });
 
-test.after(async () => {
-  session.close();
-  await server.close();
-  await node.close();
-});
+test.after(() => closeSingleEndpoint({ node, server, session }));
 
 test('many watches on one stream: ids, filters, prev_kv, cancel', async () => {
   const w = new WatchClient(session);
