@@ -6,19 +6,8 @@
 // Env: QKV_BENCH_MS (per phase, default 3000), QKV_BENCH_INFLIGHT (default 256).
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { stopProcess } from '../test/helpers/process.ts';
 
-/** SIGTERM, then SIGKILL after 5 s; resolves once the process has exited. */
-function stopProcess(child: ChildProcess | undefined): Promise<void> {
-  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';

@@ -4,19 +4,8 @@
 // etcdctl is not installed.
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { stopProcess } from '../helpers/process.ts';
 
-/** SIGTERM, then SIGKILL after 5 s; resolves once the process has exited. */
-function stopProcess(child: ChildProcess | undefined): Promise<void> {
-  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

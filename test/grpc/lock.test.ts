@@ -3,7 +3,7 @@
 // interoperates with `etcdctl lock` (clientv3 concurrency, the same key layout) when installed.
 import type { ClientHttp2Session } from 'node:http2';
 import { test } from 'uvu';
-import { closeSingleEndpoint, startSingleEndpoint } from './single-endpoint.ts';
+import { closeSingleEndpoint, firstKvValue, startSingleEndpoint } from './single-endpoint.ts';
 import * as assert from 'uvu/assert';
 import { frame } from '../../src/grpc/framing.ts';
 import { ProtoReader, ProtoWriter } from '../../src/grpc/wire.ts';
@@ -105,24 +105,6 @@ function leaderKeyOf(data: Buffer): Uint8Array {
   return new Uint8Array(0);
 }
 
-function kvValue(data: Buffer): string {
-  const r = new ProtoReader(data);
-  while (!r.done) {
-    const { field, wire } = r.tag();
-    if (field !== 2) {
-      r.skip(wire);
-      continue;
-    }
-    const kv = r.message();
-    while (!kv.done) {
-      const t = kv.tag();
-      if (t.field === 5) return Buffer.from(kv.bytes()).toString();
-      kv.skip(t.wire);
-    }
-  }
-  return '';
-}
-
 test('Election: campaign, leader, proclaim, observe, resign hands over', async () => {
   const [a, b] = await Promise.all([node.grantLease(60_000), node.grantLease(60_000)]);
   const campaign = (lease: number, value: string): Uint8Array => new ProtoWriter().bytes(1, Buffer.from('el')).int(2, lease).bytes(3, Buffer.from(value)).finish();
@@ -131,11 +113,11 @@ test('Election: campaign, leader, proclaim, observe, resign hands over', async (
   const first = await call('/v3electionpb.Election/Campaign', campaign(a.id, 'alpha'));
   assert.is(first.status, 0, first.message);
   const aKey = leaderKeyOf(first.data);
-  assert.is(kvValue((await call('/v3electionpb.Election/Leader', nameReq)).data), 'alpha');
+  assert.is(firstKvValue((await call('/v3electionpb.Election/Leader', nameReq)).data), 'alpha');
   const observed: string[] = [];
   const obs = session.request({ ':method': 'POST', ':path': '/v3electionpb.Election/Observe', 'content-type': 'application/grpc', te: 'trailers' });
   obs.on('data', (d: Buffer) => {
-    for (let at = 0; at + 5 <= d.length; at += 5 + d.readUInt32BE(at + 1)) observed.push(kvValue(d.subarray(at + 5, at + 5 + d.readUInt32BE(at + 1))));
+    for (let at = 0; at + 5 <= d.length; at += 5 + d.readUInt32BE(at + 1)) observed.push(firstKvValue(d.subarray(at + 5, at + 5 + d.readUInt32BE(at + 1))) ?? '');
   });
   obs.on('error', () => {});
   obs.end(frame(nameReq));
@@ -146,11 +128,11 @@ test('Election: campaign, leader, proclaim, observe, resign hands over', async (
   // aKey is the LeaderKey message of the Campaign response, sent back as is.
   const proclaim = (leaderKey: Uint8Array, value: string): Uint8Array => new ProtoWriter().bytesAlways(1, leaderKey).bytes(2, Buffer.from(value)).finish();
   assert.is((await call('/v3electionpb.Election/Proclaim', proclaim(aKey, 'alpha-2'))).status, 0);
-  assert.is(kvValue((await call('/v3electionpb.Election/Leader', nameReq)).data), 'alpha-2');
+  assert.is(firstKvValue((await call('/v3electionpb.Election/Leader', nameReq)).data), 'alpha-2');
   assert.is((await call('/v3electionpb.Election/Resign', new ProtoWriter().bytesAlways(1, aKey).finish())).status, 0);
   const won = await second;
   assert.is(won.status, 0, won.message);
-  assert.is(kvValue((await call('/v3electionpb.Election/Leader', nameReq)).data), 'beta');
+  assert.is(firstKvValue((await call('/v3electionpb.Election/Leader', nameReq)).data), 'beta');
   assert.is((await call('/v3electionpb.Election/Proclaim', proclaim(aKey, 'stale'))).message, 'election: not leader');
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(observed, ['alpha', 'alpha-2', 'beta']);

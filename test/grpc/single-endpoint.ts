@@ -7,6 +7,7 @@ import type { ClientServer } from '../../src/gateway/server.ts';
 import { rawCodec } from '../../src/gateway/values.ts';
 import { startClientEndpoint } from '../../src/grpc/endpoint.ts';
 import type { GrpcServerOptions } from '../../src/grpc/server.ts';
+import { ProtoReader } from '../../src/grpc/wire.ts';
 import type { QuorumNode } from '../../src/node/node.ts';
 import { memoryStorage } from '../../src/storage/memory-storage.ts';
 
@@ -31,4 +32,23 @@ export async function closeSingleEndpoint(e: SingleEndpoint): Promise<void> {
   e.session.close();
   await e.server.close();
   await e.node.close();
+}
+
+/** The `kvs[0].value` of a RangeResponse (or an election LeaderResponse), as text. */
+export function firstKvValue(msg: Buffer): string | undefined {
+  const r = new ProtoReader(msg);
+  while (!r.done) {
+    const { field, wire } = r.tag();
+    if (field !== 2) {
+      r.skip(wire);
+      continue;
+    }
+    const kv = r.message();
+    while (!kv.done) {
+      const t = kv.tag();
+      if (t.field === 5) return Buffer.from(kv.bytes()).toString();
+      kv.skip(t.wire);
+    }
+  }
+  return undefined;
 }

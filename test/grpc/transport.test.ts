@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { connect } from 'node:http2';
 import type { ClientHttp2Session, IncomingHttpHeaders } from 'node:http2';
 import { test } from 'uvu';
-import { closeSingleEndpoint, startSingleEndpoint } from './single-endpoint.ts';
+import { closeSingleEndpoint, firstKvValue, startSingleEndpoint } from './single-endpoint.ts';
 import * as assert from 'uvu/assert';
 import { frame } from '../../src/grpc/framing.ts';
 import { ProtoReader, ProtoWriter } from '../../src/grpc/wire.ts';
@@ -69,25 +69,6 @@ function rangeRequest(key: string): Buffer {
   return frame(new ProtoWriter().bytes(1, Buffer.from(key)).finish());
 }
 
-/** The `kvs[0].value` of a RangeResponse, as text. */
-function firstValue(msg: Buffer): string | undefined {
-  const r = new ProtoReader(msg);
-  while (!r.done) {
-    const { field, wire } = r.tag();
-    if (field !== 2) {
-      r.skip(wire);
-      continue;
-    }
-    const kv = r.message();
-    while (!kv.done) {
-      const t = kv.tag();
-      if (t.field === 5) return Buffer.from(kv.bytes()).toString();
-      kv.skip(t.wire);
-    }
-  }
-  return undefined;
-}
-
 test.before(async () => {
   ({ node, server, session } = await startSingleEndpoint('t1', { maxMessageBytes: MAX_MESSAGE, maxStreamsPerConnection: 8, maxWatchBufferBytes: 256 * 1024 }));
 });
@@ -99,7 +80,7 @@ test('a put and a range round-trip; the JSON gateway answers on the same port', 
   assert.is(put.status, 0, put.message);
   const range = await call('/etcdserverpb.KV/Range', rangeRequest('k'));
   assert.is(range.status, 0);
-  assert.is(firstValue(range.messages[0] as Buffer), 'v');
+  assert.is(firstKvValue(range.messages[0] as Buffer), 'v');
   const res = await fetch(`${server.url}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: Buffer.from('k').toString('base64') }) });
   const json = (await res.json()) as { kvs: { value: string }[] };
   assert.is(Buffer.from(json.kvs[0]?.value ?? '', 'base64').toString(), 'v');
@@ -255,7 +236,7 @@ test('an embedded node (createNode({ client }), msgpack codec) serves gRPC on it
     assert.is(Buffer.from(stored?.value ?? new Uint8Array(0)).toString(), 'raw');
     await app.put('text', 'written by the app');
     const read = await call('/etcdserverpb.KV/Range', rangeRequest('text'), {}, s);
-    assert.is(firstValue(read.messages[0] as Buffer), 'written by the app');
+    assert.is(firstKvValue(read.messages[0] as Buffer), 'written by the app');
     s.close();
   } finally {
     await app.close();
