@@ -12,16 +12,14 @@
  * so no earlier bench feeds them events nobody reads (which measures the growth of their
  * buffers, not a put).
  *
- * Get (session 3) is `store.get(key)`, the point read the store offers for it (one result object);
- * `range({ key })` — the same read wrapped in a range result, as the session-2 get line measured
- * it — is its own line ("point range").
+ * Get is `store.get(key)`, the point read the store offers for it (one result object);
+ * `range({ key })` — the same read wrapped in a range result — is its own line ("point range").
  *
- * The "bare Map.get" floor (session 3): its rounds now alternate with plain-loop rounds of the
- * store's get, and the line prints both and their ratio. Before, the floor ran alone seconds
- * before the get bench; on this VM a miss costs up to 1.7x more or less from one moment to the
- * next (other tenants), so the two figures could come from different machine states (the floor
- * read 510-1,250 ns across runs). The mitata get line, the target's figure, is unchanged: same
- * lookups, same call, same store.
+ * The "bare Map.get" floor: its rounds alternate with plain-loop rounds of the store's get, and
+ * the line prints both and their ratio. A floor run alone seconds before the get bench would
+ * come from a different machine state: on this VM a miss costs up to 1.7x more or less from one
+ * moment to the next (other tenants). The mitata get line, the target's figure, makes the same
+ * lookups through the same call on the same store.
  */
 import { bench, do_not_optimize, run } from 'mitata';
 import { monitorEventLoopDelay } from 'node:perf_hooks';

@@ -2,7 +2,7 @@
 // few thousand sequential requests 2–4× slower than later ones while V8 compiles the per-turn path
 // (driver loop, Ready handling, storage flush loop, WebSocket framing run once per request when
 // requests come one at a time); a short fixed warm-up measured the compiler, not the cluster
-// (docs/node.md, "Session 5"). So warm up until the latency stops falling, and print the rounds.
+// (docs/performance.md, "How to read them on a small shared VM"). So warm up until the latency stops falling, and print the rounds.
 
 /** Rounds of warm-up: at least MIN_ROUNDS, at most MAX_ROUNDS ... */
 const MIN_ROUNDS = 4;

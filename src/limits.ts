@@ -24,7 +24,7 @@ export const DEFAULT_MAX_KEY_BYTES = 8192;
 
 /** Bytes the node's proposal envelope (version, proposal id, msgpack headers) adds to a request. */
 export const ENTRY_ENVELOPE_BYTES = 4 * KIB;
-/** Default most entry bytes in one Raft append message (DESIGN.md §3). */
+/** Default most entry bytes in one Raft append message (docs/design.md, "Defaults and limits"). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1 * MIB;
 /**
  * How much larger than its entry data an append message can get on the wire: each entry adds at

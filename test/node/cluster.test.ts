@@ -265,7 +265,7 @@ test('membership: join as learner → promote → remove; transfer leadership', 
 });
 
 test('a leader that removes itself from a 2-voter cluster leaves a survivor that leads', async () => {
-  // Regression (session 3): the leader applied its own removal, held the commit notice to the end
+  // Regression: the leader applied its own removal, held the commit notice to the end
   // of the turn and closed before it went out; the survivor never learned the removal committed,
   // kept the 2-voter configuration and could never win an election.
   for (let round = 0; round < 3; round++) {
