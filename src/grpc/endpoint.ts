@@ -10,7 +10,7 @@ import { createGrpcServer } from './server.ts';
 import type { GrpcServerOptions } from './server.ts';
 
 export async function startClientEndpoint(node: QuorumNode, options: ClientEndpointOptions = {}, grpcOptions: GrpcServerOptions = {}): Promise<ClientServer> {
-  const grpc = createGrpcServer(node, grpcOptions);
+  const grpc = createGrpcServer(node, options.token === undefined ? grpcOptions : { token: options.token, ...grpcOptions });
   const server = await startClientServer(node, options, { front: (http, tls) => createPortFront(http, (socket) => grpc.handleConnection(socket), tls) });
   grpc.setClientUrl(server.url);
   let closing: Promise<void> | undefined;

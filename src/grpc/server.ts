@@ -10,6 +10,8 @@ import type { Http2Server, Http2Session, IncomingHttpHeaders, ServerHttp2Stream 
 import type { Duplex } from 'node:stream';
 import type { QuorumNode } from '../node/node.ts';
 import { Call } from './call.ts';
+import { tokenCheck } from './client-token.ts';
+import type { TokenCheck } from './client-token.ts';
 import type { GrpcContext, GrpcLimits, Method } from './context.ts';
 import { parseGrpcTimeout } from './framing.ts';
 import { clusterMethods } from './service-cluster.ts';
@@ -45,6 +47,8 @@ export const DEFAULT_LIMITS: GrpcLimits = Object.freeze({
 export interface GrpcServerOptions extends Partial<GrpcLimits> {
   /** Bound on a call without `grpc-timeout`, in ms (the node's requestTimeoutMs applies within). @default none */
   readonly requestTimeoutMs?: number;
+  /** Calls must carry this token (client-token.ts); the endpoint passes the gateway's `token`. @default none */
+  readonly token?: string;
 }
 
 export interface GrpcServer {
@@ -82,7 +86,9 @@ function unimplemented(path: string): GrpcError {
 
 /** Creates the gRPC endpoint of `node`. It listens nowhere itself: see {@link GrpcServer.handleConnection}. */
 export function createGrpcServer(node: QuorumNode, options: GrpcServerOptions = {}): GrpcServer {
-  const { requestTimeoutMs, ...limitOptions } = options;
+  const { requestTimeoutMs, token, ...limitOptions } = options;
+  if (token !== undefined && (typeof token !== 'string' || token === '')) throw new RangeError('grpc: token must be a non-empty string');
+  const authorized = tokenCheck(token);
   const limits: GrpcLimits = Object.freeze({ ...DEFAULT_LIMITS, ...limitOptions });
   checkLimits(limits);
   if (requestTimeoutMs !== undefined && (!Number.isSafeInteger(requestTimeoutMs) || requestTimeoutMs <= 0)) throw new RangeError('grpc: requestTimeoutMs must be a positive integer');
@@ -126,7 +132,7 @@ export function createGrpcServer(node: QuorumNode, options: GrpcServerOptions = 
         if (n !== undefined) openStreams.set(session, n - 1);
       });
     }
-    onStream(ctx, stream, headers, requestTimeoutMs);
+    onStream(ctx, stream, headers, requestTimeoutMs, authorized);
   });
   h2.on('sessionError', () => {});
   h2.on('timeout', () => {});
@@ -158,7 +164,7 @@ export function createGrpcServer(node: QuorumNode, options: GrpcServerOptions = 
   };
 }
 
-function onStream(ctx: GrpcContext, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, defaultTimeoutMs: number | undefined): void {
+function onStream(ctx: GrpcContext, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, defaultTimeoutMs: number | undefined, authorized: TokenCheck): void {
   stream.on('error', () => {});
   const path = headers[':path'] ?? '';
   const contentType = headers['content-type'] ?? '';
@@ -178,6 +184,10 @@ function onStream(ctx: GrpcContext, stream: ServerHttp2Stream, headers: Incoming
   const call = new Call(stream, ctx.limits.maxMessageBytes, timeoutMs);
   if (headerError !== undefined) return call.fail(headerError);
   if (encoding !== undefined && encoding !== 'identity') return call.fail(new GrpcError(Status.UNIMPLEMENTED, `grpc: Decompressor is not installed for grpc-encoding "${String(encoding).slice(0, 32)}"`));
+  if (!authorized(headers)) {
+    stream.resume();
+    return call.fail(new GrpcError(Status.UNAUTHENTICATED, 'grpc: missing or wrong client token'));
+  }
   const method = METHODS.get(path);
   if (method === undefined) {
     stream.resume();

@@ -243,4 +243,24 @@ test('an embedded node (createNode({ client }), msgpack codec) serves gRPC on it
   }
 });
 
+test('a member with a client token refuses gRPC calls without it (UNAUTHENTICATED) and serves those with it', async () => {
+  const app = await createNode({ id: 'tok', storage: memoryStorage(), electionTimeoutMs: 300, heartbeatMs: 30, client: { port: 0, token: 's3cret' } });
+  try {
+    await app.ready();
+    const s = connect(clientUrlOf(app) ?? '');
+    s.on('error', () => {});
+    const none = await call('/etcdserverpb.KV/Put', putRequest('k', 'v'), {}, s);
+    assert.is(none.status, 16);
+    assert.match(none.message, /client token/);
+    assert.is((await call('/etcdserverpb.KV/Put', putRequest('k', 'v'), { authorization: 'Bearer wrong' }, s)).status, 16);
+    assert.is((await call('/etcdserverpb.KV/Range', rangeRequest('k'), { token: 'nope' }, s)).status, 16);
+    assert.is(await app.get('k', { consistency: 'serializable' }), undefined, 'nothing was written without the token');
+    assert.is((await call('/etcdserverpb.KV/Put', putRequest('k', 'v'), { authorization: 'Bearer s3cret' }, s)).status, 0);
+    assert.is((await call('/etcdserverpb.KV/Range', rangeRequest('k'), { token: 's3cret' }, s)).status, 0);
+    s.close();
+  } finally {
+    await app.close();
+  }
+});
+
 test.run();
