@@ -39,11 +39,12 @@ for (const file of walk(join(src, 'raft'))) {
 
 // 3. The layer arrows for dynamic `import()`, which oxlint's no-restricted-imports does not see.
 // Each folder lists the src folders (and top-level modules) it must not load.
-const upper = ['node', 'recipes', 'gateway', 'cli', 'index.ts', 'create-node.ts'];
+const upper = ['node', 'recipes', 'gateway', 'grpc', 'cli', 'index.ts', 'create-node.ts'];
 const forbidden = {
   raft: upper, store: upper, storage: upper, transport: upper, protocol: upper,
-  node: ['recipes', 'gateway', 'cli', 'index.ts', 'create-node.ts'],
-  recipes: ['index.ts'], gateway: ['index.ts'], cli: ['index.ts'],
+  node: ['recipes', 'gateway', 'grpc', 'cli', 'index.ts', 'create-node.ts'],
+  recipes: ['grpc', 'cli', 'index.ts', 'create-node.ts'], gateway: ['grpc', 'cli', 'index.ts', 'create-node.ts'],
+  grpc: ['cli', 'index.ts', 'create-node.ts'], cli: ['index.ts'],
 };
 for (const file of walk(src)) {
   const layer = relative(src, file).split('/')[0];

@@ -39,6 +39,8 @@ const bad: readonly (readonly [string, string, string])[] = [
   ['src/node imports recipes', 'src/node/zz-lint-probe.ts', "import { acquireLock } from '../recipes/index.ts';\nexport const probe = acquireLock;\n"],
   ['src/node loads the gateway lazily', 'src/node/zz-lint-probe.ts', "export const probe = (): Promise<unknown> => import('../gateway/server.ts');\n"],
   ['src/recipes imports the package entry', 'src/recipes/zz-lint-probe.ts', "import type { QuorumNode } from '../index.ts';\nexport type Probe = QuorumNode;\n"],
+  ['src/gateway imports grpc', 'src/gateway/zz-lint-probe.ts', "import { startClientEndpoint } from '../grpc/endpoint.ts';\nexport const probe = startClientEndpoint;\n"],
+  ['src/node loads grpc lazily', 'src/node/zz-lint-probe.ts', "export const probe = (): Promise<unknown> => import('../grpc/endpoint.ts');\n"],
   ['src/store imports node', 'src/store/zz-lint-probe.ts', "import type { QuorumNode } from '../node/node.ts';\nexport type Probe = QuorumNode;\n"],
   ['src/raft reads the clock', 'src/raft/zz-lint-probe.ts', 'export const probe = (): number => Date.now();\n'],
   ['src/raft draws Math.random', 'src/raft/zz-lint-probe.ts', 'export const probe = (): number => Math.random();\n'],
