@@ -89,4 +89,7 @@ async function maybeBootstrap(config: NodeConfig, storage: Storage): Promise<voi
   if (app.store.length === 0) throw new InvalidArgumentError(`node: backup ${config.restoreFrom} holds no store`);
   const data = encodeAppSnapshot({ store: app.store, members: { ...peers }, dedupe: [] });
   await storage.createSnapshot(batch.entries.length, { voters, learners: [] }, data);
+  // The bootstrap entries do not rebuild the backup's store: a member behind must get the
+  // snapshot, never those entries, so none stays behind it.
+  await storage.compact(batch.entries.length + 1);
 }

@@ -202,6 +202,11 @@ export class Driver extends EventEmitter<DriverEvents> {
         this.#inbox.push(m);
         this.#kick();
       },
+      wanted: (m) => {
+        const st = this.#raft.status();
+        return m.term >= st.term && (m.snapshot?.meta.index ?? 0) > st.commit;
+      },
+      fail: (err) => this.#fail(err),
       stopped: () => this.#stopped,
     });
     this.#leadership = new Leadership({
@@ -526,7 +531,7 @@ export class Driver extends EventEmitter<DriverEvents> {
     for (const m of messages) {
       if (m.type === 'app') this.#onAppMessage(from, m);
       else if (m.type === 'snapshot') this.#prefetch.hold(m); // Reaches the inbox once its store is rebuilt.
-      else if (m.type === 'append' && this.#prefetch.busy) continue; // Resent later (snapshot-prefetch.ts).
+      else if (m.type === 'append' && this.#prefetch.dropAppend(m)) continue; // Resent later (snapshot-prefetch.ts).
       else this.#inbox.push(m);
     }
     this.#kick();
@@ -668,7 +673,7 @@ export class Driver extends EventEmitter<DriverEvents> {
       });
     }
     await this.#snapshots.stop();
-    await this.#prefetch.stop();
+    this.#prefetch.stop();
     const errors: unknown[] = [];
     await this.#flushHardState().catch((err: unknown) => errors.push(err));
     await this.#transport?.stop().catch((err: unknown) => errors.push(err));

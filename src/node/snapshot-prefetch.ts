@@ -6,13 +6,15 @@
  * answering the leader and serving reads from the old store — and is handed to Raft only then.
  * The Ready that installs it finds the rebuilt store here, and the install is a swap.
  *
- * One rebuild at a time: a snapshot message that arrives while one is being rebuilt (or waits to
- * be stepped) is dropped (Raft tolerates lost messages: the leader sends another snapshot if this
- * one does not do).
- * While a rebuild runs, the driver also drops the leader's appends ({@link SnapshotPrefetch.busy}):
- * they would not match the log this member has until the snapshot is stepped, and each rejection
- * would make the leader send the whole snapshot again. Heartbeats are still answered, so the
- * leader keeps counting this member and probes again when the next answer comes.
+ * One rebuild at a time: a snapshot message that arrives while one is being rebuilt, or while a
+ * rebuilt store waits to be installed, is dropped (Raft tolerates lost messages: the leader sends
+ * another snapshot if this one does not do). A snapshot Raft would not install (an older term, or
+ * covered by the commit index already: a duplicate, a deposed leader's) goes to Raft at once,
+ * unrebuilt. While a rebuild runs, the driver drops the leader's appends of that term or older
+ * ({@link SnapshotPrefetch.dropAppend}): they would not match the log this member has until the
+ * snapshot is stepped, and each rejection would make the leader send the whole snapshot again.
+ * Heartbeats are still answered, so the leader keeps counting this member. An append of a newer
+ * term means a new leader: the rebuild is abandoned and the append goes through.
  */
 import type { Message, Snapshot } from '../protocol/types.ts';
 import { Store } from '../store/store.ts';
@@ -21,16 +23,24 @@ import { decodeAppSnapshot } from './codec.ts';
 
 export interface PrefetchHost {
   readonly limits: StoreLimits;
-  /** Hands the held message to Raft (the driver's inbox) once its store is rebuilt. */
+  /** Hands a held message to Raft (the driver's inbox). */
   deliver(message: Message): void;
+  /** Whether Raft would install this snapshot now (its term is current, it is past the commit index). */
+  wanted(message: Message): boolean;
+  /** A snapshot whose store cannot be rebuilt: it must not be persisted; the member stops. */
+  fail(err: unknown): void;
   stopped(): boolean;
+}
+
+interface Job {
+  readonly message: Message;
+  readonly abort: AbortController;
 }
 
 export class SnapshotPrefetch {
   readonly #host: PrefetchHost;
-  readonly #abort = new AbortController();
   /** The rebuild in progress, while one runs. */
-  #job: Promise<void> | undefined;
+  #job: Job | undefined;
   /** The message delivered last and the store rebuilt from its snapshot, until used or dropped. */
   #ready: { message: Message; snapshot: Snapshot; store: Store; stepped: boolean } | undefined;
 
@@ -46,31 +56,47 @@ export class SnapshotPrefetch {
   /** Takes a `snapshot` message from the network; it reaches Raft later, through `deliver`. */
   hold(message: Message): void {
     const snapshot = message.snapshot;
-    // Dropped while one is being rebuilt, or rebuilt and not yet stepped (it is the newer one).
-    if (snapshot === undefined || this.#job !== undefined || (this.#ready !== undefined && !this.#ready.stepped)) return;
-    this.#ready = undefined;
-    let store: Promise<Store>;
-    try {
-      store = Store.restoreAsync(decodeAppSnapshot(snapshot.data).store, this.#host.limits, { signal: this.#abort.signal });
-    } catch {
-      // Undecodable: Raft gets the message as it is, and installing it fails the usual way.
+    if (snapshot === undefined || this.#job !== undefined || this.#ready !== undefined) return;
+    if (!this.#host.wanted(message)) {
       this.#host.deliver(message);
       return;
     }
-    this.#job = store
-      .then(
-        (rebuilt) => {
-          if (this.#host.stopped()) return;
-          this.#ready = { message, snapshot, store: rebuilt, stepped: false };
-          this.#host.deliver(message);
-        },
-        () => {
-          if (!this.#host.stopped()) this.#host.deliver(message);
-        },
-      )
-      .finally(() => {
+    const job: Job = { message, abort: new AbortController() };
+    let store: Promise<Store>;
+    try {
+      store = Store.restoreAsync(decodeAppSnapshot(snapshot.data).store, this.#host.limits, { signal: job.abort.signal });
+    } catch (err) {
+      this.#host.fail(err);
+      return;
+    }
+    this.#job = job;
+    store.then(
+      (rebuilt) => {
+        if (this.#job !== job) return;
         this.#job = undefined;
-      });
+        if (this.#host.stopped()) return;
+        this.#ready = { message, snapshot, store: rebuilt, stepped: false };
+        this.#host.deliver(message);
+      },
+      (err: unknown) => {
+        if (this.#job !== job) return;
+        this.#job = undefined;
+        if (!this.#host.stopped() && !job.abort.signal.aborted) this.#host.fail(err);
+      },
+    );
+  }
+
+  /**
+   * Whether the driver drops this append: one of the held snapshot's term or older while the
+   * rebuild runs. A newer term abandons the rebuild (the snapshot's leader is gone).
+   */
+  dropAppend(append: Message): boolean {
+    const job = this.#job;
+    if (job === undefined) return false;
+    if (append.term <= job.message.term) return true;
+    this.#job = undefined;
+    job.abort.abort();
+    return false;
   }
 
   /** The driver stepped `message` into Raft (its Ready comes next). */
@@ -96,10 +122,10 @@ export class SnapshotPrefetch {
     if (this.#ready?.stepped === true) this.#ready = undefined;
   }
 
-  /** Aborts a rebuild in progress and waits for it to end. */
-  async stop(): Promise<void> {
-    this.#abort.abort();
+  /** Abandons a rebuild in progress and drops a rebuilt store. */
+  stop(): void {
+    this.#job?.abort.abort();
+    this.#job = undefined;
     this.#ready = undefined;
-    await this.#job;
   }
 }

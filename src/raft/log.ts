@@ -21,11 +21,11 @@ export class RaftLog {
 
   constructor(storage: LogStorage, committed: LogIndex, applied: LogIndex) {
     this.storage = storage;
-    const first = storage.firstIndex();
     const last = storage.lastIndex();
     this.unstable = new Unstable(last + 1);
-    // The snapshot is applied by definition; commit is at least the snapshot index.
-    const snapIndex = first - 1;
+    // The snapshot is applied by definition; commit is at least the snapshot index. (Not
+    // firstIndex() - 1: storage may keep entries behind its snapshot for slow followers.)
+    const snapIndex = storage.snapshot().meta.index;
     this.committed = Math.max(committed, snapIndex);
     assert(this.committed <= last, `committed ${this.committed} is past the last index ${last}`);
     const appliedFrom = Math.max(applied, snapIndex);

@@ -50,7 +50,7 @@ export class Raft {
     const { hardState, confState } = cfg.storage.initialState();
     this.log = new RaftLog(cfg.storage, hardState.commit, cfg.applied);
     this.#host = this.#leaderHost();
-    this.#setConf(confState, cfg.storage.firstIndex() - 1);
+    this.#setConf(confState, cfg.storage.snapshot().meta.index);
     this.#term = hardState.term;
     this.#vote = hardState.vote;
     this.#becomeFollower(hardState.term, '');

@@ -47,7 +47,9 @@ export class RawNode {
   #replayConfChanges(): void {
     const r = this.#raft;
     const to = r.log.committed;
-    for (let lo = r.log.firstIndex(); lo <= to; ) {
+    // Only the changes after the snapshot: its conf state already holds the ones at or below it
+    // (storage may still keep those entries, for slow followers).
+    for (let lo = Math.max(r.log.firstIndex(), r.log.storage.snapshot().meta.index + 1); lo <= to; ) {
       const ents = r.log.entries(lo, to + 1, r.cfg.maxCommittedBytesPerReady);
       if (ents === undefined || ents.length === 0) break;
       for (const e of ents) if (e.type === 'confChange') r.applyConfEntry(e);

@@ -25,7 +25,11 @@ import type {
 export interface LogStorage {
   /** Persisted hard state and the membership of the latest snapshot (the core replays conf changes after it). */
   initialState(): { readonly hardState: HardState; readonly confState: ConfState };
-  /** First index whose entry is available: at most snapshot index + 1 (entries behind the snapshot may be kept for slow followers). */
+  /**
+   * First index whose entry is available: at most snapshot index + 1. Entries kept behind the
+   * snapshot (for slow followers) must be the log that produced it: a leader serves them instead
+   * of the snapshot, so a snapshot not built by applying the log (a restored backup) keeps none.
+   */
   firstIndex(): LogIndex;
   /** Last persisted index (the snapshot index when the log after it is empty). */
   lastIndex(): LogIndex;
