@@ -2,7 +2,8 @@
  * The driver loop (docs/design.md, "The driver loop"): the only place with timers and I/O. It
  * owns the RawNode and is the only caller of it. Inputs (ticks, inbound messages, proposals,
  * reads, transport reports) are queued and fed to Raft between Ready batches, so Raft is never
- * touched while a batch is being persisted; the time a batch spends in fsync is what batches the next one (group commit).
+ * touched while a batch is being persisted; the time a batch spends in fsync is what batches the
+ * next one (group commit).
  *
  * Ready order (src/raft/types.ts), with apply overlapping the fsync as etcd's raftNode does
  * (a Ready with nothing to persist just applies, then sends, holding commit notices: outbox.ts):
@@ -18,9 +19,9 @@
  * No snapshot is taken while a save is in flight: #maybeSnapshot runs only between Readies, when
  * every applied entry is durable here.
  */
-import { maxMessageBytesFor } from '../limits.ts';
 import { EventEmitter } from 'eventemitter3';
 import { NoLeaderError, ProposalDroppedError, QuorumError, RequestTooLargeError, StoppedError, TimeoutError } from '../errors.ts';
+import { maxMessageBytesFor } from '../limits.ts';
 import type { ConfChangeType, Entry, HardState, Message, NodeId, PeerMessage, RaftRole, Snapshot, AppMessage } from '../protocol/types.ts';
 import { RawNode } from '../raft/raw-node.ts';
 import type { RaftStatus, Ready } from '../raft/types.ts';
