@@ -104,6 +104,8 @@ class FileStorage implements Storage {
   #cleanupChain: Promise<unknown> = Promise.resolve();
   /** Settles when close() has finished. */
   #closed: Promise<void> = Promise.resolve();
+  /** The open() in progress (close() waits for it). */
+  #opening: Promise<void> | undefined;
 
   constructor(cfg: Config) {
     this.#cfg = cfg;
@@ -145,9 +147,14 @@ class FileStorage implements Storage {
 
   // ---- lifecycle ----------------------------------------------------------------------------
 
-  async open(): Promise<void> {
+  open(): Promise<void> {
     assert(this.#status === 'new', `open() called in state ${this.#status}`);
     this.#status = 'opening';
+    this.#opening = this.#open();
+    return this.#opening;
+  }
+
+  async #open(): Promise<void> {
     try {
       await ensureDir(this.#cfg.dir);
       this.#lock = await DirLock.acquire(this.#cfg.dir, (obj, msg) => this.#cfg.logger.warn(obj, msg));
@@ -236,6 +243,11 @@ class FileStorage implements Storage {
 
   async close(): Promise<void> {
     if (this.#status === 'closed' || this.#status === 'closing') return this.#closed;
+    if (this.#status === 'opening') {
+      // Recovery replays the WAL asynchronously: let it finish (or fail), then close what it opened.
+      await this.#opening?.catch(() => undefined);
+      return this.close();
+    }
     if (this.#status === 'new') {
       this.#status = 'closed';
       return;

@@ -286,6 +286,23 @@ test('a failed durable write fails the storage: that save and every later call r
   await s.close();
 });
 
+test('close() during an open() that is still replaying waits for it, then closes: the directory can be opened again', async () => {
+  const d = dir();
+  let s = await open(d, 1 << 20);
+  for (let i = 1; i <= 2_000; i += 10) await s.save({ entries: entries(i, 10, 1), hardState: { term: 1, vote: '', commit: i + 9 } });
+  await s.close();
+  s = fileStorage(d, { segmentBytes: 1 << 20, logger: quietLogger() });
+  const opening = s.open();
+  const closing = s.close();
+  await opening;
+  await closing;
+  assert.throws(() => s.lastIndex(), (e: unknown) => e instanceof StoppedError);
+  // The lock was released: a second storage opens the same directory and sees the whole log.
+  const again = await open(d, 1 << 20);
+  assert.is(again.lastIndex(), 2_000);
+  await again.close();
+});
+
 test('stray temp files from a crash are removed on open', async () => {
   const d = dir();
   let s = await open(d);
