@@ -4,6 +4,7 @@
  * sets an etcdctl-style exit code (errors.ts).
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import type { CommandContext } from './api.ts';
 import { parseIndex, parseTtl } from './api.ts';
@@ -199,12 +200,15 @@ function addMemberCommands(program: Command, act: Act, state: RunState): void {
 type Handler = (ctx: CommandContext, args: string[], opts: Opts) => Promise<Output | void>;
 type Act = (handler: Handler) => (...raw: unknown[]) => Promise<void>;
 
+/** The package's version, read from its package.json (two folders up from src/cli and dist/cli). */
+const PACKAGE_VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
 /** Builds the program; `io` receives all output (tests pass a buffer). */
 export function buildProgram(io: Io, state: RunState): Command {
   const program = new Command('quorumkv');
   program
     .description('operate a quorumkv cluster: etcdctl-style commands over the JSON endpoint, or run a member')
-    .version('0.1.0')
+    .version(PACKAGE_VERSION)
     .option('--endpoints <urls>', 'comma-separated client URLs', process.env['QUORUMKV_ENDPOINTS'] ?? 'http://127.0.0.1:2379')
     .option('--json', 'print JSON (etcd v2 response shapes)')
     .option('--table', 'print a table')

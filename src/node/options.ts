@@ -238,8 +238,60 @@ function isObjectWith(value: unknown, methods: readonly string[]): boolean {
 }
 
 /** Validates and normalizes; throws RangeError naming the offending field. */
+/**
+ * Every option name: a misspelt option (`electionTimeout` for `electionTimeoutMs`) would otherwise
+ * be ignored and silently change nothing. The `satisfies` makes a new option fail to compile here
+ * until it is listed.
+ */
+const OPTION_NAMES: ReadonlySet<string> = new Set(
+  Object.keys({
+  id: true,
+  peers: true,
+  join: true,
+  dataDir: true,
+  storage: true,
+  transport: true,
+  token: true,
+  restoreFrom: true,
+  client: true,
+  codec: true,
+  logger: true,
+  heartbeatMs: true,
+  ticksPerHeartbeat: true,
+  electionTimeoutMs: true,
+  preVote: true,
+  checkQuorum: true,
+  leaseReads: true,
+  snapshotEvery: true,
+  snapshotEveryBytes: true,
+  snapshotCatchUpEntries: true,
+  snapshotCatchUpBytes: true,
+  requestTimeoutMs: true,
+  closeTimeoutMs: true,
+  maxRequestBytes: true,
+  maxTxnOps: true,
+  maxKeyBytes: true,
+  maxPendingProposals: true,
+  maxPendingReads: true,
+  maxWatchBufferedEvents: true,
+  dedupeEntries: true,
+  progressIntervalMs: true,
+  now: true,
+  random: true,
+  } satisfies Record<keyof NodeOptions, true>),
+);
+
+/** A RangeError naming every option `createNode()` does not know. */
+function rejectUnknownOptions(options: object): void {
+  const unknown = Object.keys(options).filter((k) => !OPTION_NAMES.has(k));
+  if (unknown.length === 0) return;
+  const names = unknown.map((k) => JSON.stringify(k)).join(', ');
+  throw new RangeError(`createNode: unknown option${unknown.length === 1 ? '' : 's'} ${names}`);
+}
+
 export function normalizeOptions(options: NodeOptions): NodeConfig {
   if (typeof options !== 'object' || options === null) throw new RangeError('createNode: options must be an object');
+  rejectUnknownOptions(options);
   const id = checkMemberId(options.id, 'id');
   const peers = peersOf(options, id);
   const dataDir = str(options, 'dataDir');

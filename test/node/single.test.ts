@@ -408,6 +408,22 @@ test('snapshotEveryBytes: large values trigger a snapshot long before snapshotEv
   assert.ok(bad instanceof RangeError && /snapshotEveryBytes/.test(bad.message), 'a bad snapshotEveryBytes is a RangeError naming it');
 });
 
+test('an unknown option is a RangeError naming it, and nothing starts', async () => {
+  const storage = newStorage();
+  const typo = await createNode({ id: 'a', storage, electionTimeout: 5 } as unknown as NodeOptions).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.ok(typo instanceof RangeError, 'RangeError');
+  assert.is((typo as RangeError).message, 'createNode: unknown option "electionTimeout"');
+  const two = await createNode({ id: 'a', storage, snapshotCount: 1, heartbeat: 2 } as unknown as NodeOptions).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.is((two as RangeError).message, 'createNode: unknown options "snapshotCount", "heartbeat"');
+  assert.is(storage.lastIndex(), 0, 'the storage was not even written');
+});
+
 test('backup + restoreFrom + snapshotBytes', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'qkv-node-'));
   try {
