@@ -19,6 +19,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { IpcCalls } from '../test/helpers/ipc-calls.ts';
 import { freePorts } from '../test/helpers/ports.ts';
 import { etcdVersion } from './etcd-cluster.ts';
 import { etcdCluster3, etcdSingle } from './scale-etcd.ts';
@@ -87,8 +88,7 @@ class MemberProc {
   readonly child: ChildProcess;
   readonly started: Promise<Started>;
   readonly exited: Promise<void>;
-  #seq = 0;
-  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  readonly #calls: IpcCalls;
 
   constructor(options: { id: string; dataDir: string; peers?: Record<string, string>; requestTimeoutMs?: number }, probe?: string) {
     this.id = options.id;
@@ -98,26 +98,21 @@ class MemberProc {
       execArgv: ['--expose-gc', '--import', 'tsx'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    this.#calls = new IpcCalls(this.id, this.child, (e) => {
+      const { code, message } = e as { code: string; message: string };
+      return new Error(`${this.id}: ${code}: ${message}`);
+    });
     let onExit: () => void = () => {};
     this.exited = new Promise<void>((resolve) => (onExit = resolve));
     this.started = new Promise<Started>((resolve, reject) => {
       this.child.on('message', (msg: Record<string, unknown>) => {
         if (msg['started'] === true) {
           resolve({ createMs: msg['createMs'] as number, createToReadMs: msg['createToReadMs'] as number | undefined, spawnToStartedMs: performance.now() - t0 });
-        } else if (typeof msg['id'] === 'number') {
-          const p = this.#pending.get(msg['id']);
-          this.#pending.delete(msg['id']);
-          if (msg['ok'] === true) p?.resolve(msg['value']);
-          else {
-            const e = msg['error'] as { code: string; message: string };
-            p?.reject(new Error(`${this.id}: ${e.code}: ${e.message}`));
-          }
-        }
+        } else this.#calls.settle(msg);
       });
       this.child.once('exit', (code, signal) => {
         reject(new Error(`${this.id} exited (${signal ?? code}) before it started`));
-        for (const p of this.#pending.values()) p.reject(new Error(`${this.id} exited (${signal ?? code})`));
-        this.#pending.clear();
+        this.#calls.rejectAll(new Error(`${this.id} exited (${signal ?? code})`));
         onExit();
       });
     });
@@ -130,25 +125,7 @@ class MemberProc {
 
   call<T>(op: string, args: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<T> {
     if (!this.running) return Promise.reject(new Error(`${this.id} is not running`));
-    this.#seq += 1;
-    const id = this.#seq;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new Error(`${this.id}.${op} got no reply within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.#pending.set(id, {
-        resolve: (v) => {
-          clearTimeout(timer);
-          resolve(v as T);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
-      this.child.send({ id, op, args });
-    });
+    return this.#calls.call<T>(op, args, timeoutMs);
   }
 
   kill(): void {

@@ -1,6 +1,7 @@
 // Parent side of multi-process clusters: forks test/node/helpers/member-process.ts per member
 // (wsTransport + fileStorage on 127.0.0.1) and talks to each over IPC. Used by the multi-process
 // tests and bench/cluster.ts. Not a test file.
+import { IpcCalls } from '../../helpers/ipc-calls.ts';
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -37,8 +38,7 @@ export { freePorts };
 export class Member {
   readonly id: string;
   readonly child: ChildProcess;
-  #seq = 0;
-  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  readonly #calls: IpcCalls;
   readonly #watchers = new Map<number, (msg: { revision?: number; key?: string; error?: string }) => void>();
   exited = false;
   readonly started: Promise<void>;
@@ -46,6 +46,7 @@ export class Member {
   constructor(id: string, options: object) {
     this.id = id;
     this.child = fork(script, [JSON.stringify(options)], { execArgv: ['--import', 'tsx', ...extraExecArgv], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.#calls = new IpcCalls(id, this.child, (e) => new RemoteCallError(e as RemoteError));
     this.started = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${id} did not start within 60 s`)), 60_000);
       this.child.on('message', (msg: Record<string, unknown>) => {
@@ -54,19 +55,13 @@ export class Member {
           resolve();
         } else if (typeof msg['event'] === 'number') {
           this.#watchers.get(msg['event'])?.(msg as { revision?: number; key?: string; error?: string });
-        } else if (typeof msg['id'] === 'number') {
-          const p = this.#pending.get(msg['id']);
-          this.#pending.delete(msg['id']);
-          if (msg['ok'] === true) p?.resolve(msg['value']);
-          else p?.reject(new RemoteCallError(msg['error'] as RemoteError));
-        }
+        } else this.#calls.settle(msg);
       });
       this.child.on('exit', () => {
         this.exited = true;
         clearTimeout(timer);
         reject(new Error(`${id} exited`));
-        for (const p of this.#pending.values()) p.reject(new Error(`${id} exited`));
-        this.#pending.clear();
+        this.#calls.rejectAll(new Error(`${id} exited`));
       });
     });
     this.started.catch(() => {});
@@ -74,31 +69,12 @@ export class Member {
 
   call<T = unknown>(op: string, args: Record<string, unknown> = {}, timeoutMs = 15_000): Promise<T> {
     if (this.exited) return Promise.reject(new Error(`${this.id} exited`));
-    this.#seq += 1;
-    const id = this.#seq;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#pending.delete(id);
-        reject(new Error(`${this.id}.${op} got no IPC reply within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.#pending.set(id, {
-        resolve: (v) => {
-          clearTimeout(timer);
-          resolve(v as T);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
-      this.child.send({ id, op, args });
-    });
+    return this.#calls.call<T>(op, args, timeoutMs);
   }
 
   /** Opens a watch in the member; `onEvent` gets every event (or a terminal error code). */
   async watch(prefix: string, startRevision: number, onEvent: (msg: { revision?: number; key?: string; error?: string }) => void): Promise<void> {
-    const id = this.#seq + 1;
-    this.#watchers.set(id, onEvent);
+    this.#watchers.set(this.#calls.nextId, onEvent);
     await this.call('watch', { prefix, startRevision });
   }
 
