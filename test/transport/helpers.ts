@@ -124,3 +124,19 @@ export async function silentPeer(started: { stop(): Promise<void> }[], member: s
   });
   return `ws://127.0.0.1:${(fake.address() as AddressInfo).port}`;
 }
+
+/**
+ * The fixture of the ws tests that start transports and hostile peers: `started` is stopped
+ * after each test, and `uncaught` collects uncaught exceptions (a throw inside a socket listener
+ * would kill a real member), cleared after each test.
+ */
+export function transportFixture(after: { each(fn: () => Promise<void>): void }): { started: { stop(): Promise<void> }[]; uncaught: unknown[] } {
+  const uncaught: unknown[] = [];
+  process.on('uncaughtException', (err) => uncaught.push(err));
+  const started: { stop(): Promise<void> }[] = [];
+  after.each(async () => {
+    await Promise.all(started.splice(0).map((t) => t.stop()));
+    uncaught.length = 0;
+  });
+  return { started, uncaught };
+}

@@ -9,16 +9,9 @@ import * as assert from 'uvu/assert';
 import { createServer as createNetServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { wsTransport } from '../../src/transport/ws-transport.ts';
-import { capturingLogger, msg, recorder, silentPeer, waitFor } from './helpers.ts';
+import { capturingLogger, msg, recorder, silentPeer, transportFixture, waitFor } from './helpers.ts';
 
-const uncaught: unknown[] = [];
-process.on('uncaughtException', (err) => uncaught.push(err));
-
-const started: { stop(): Promise<void> }[] = [];
-test.after.each(async () => {
-  await Promise.all(started.splice(0).map((t) => t.stop()));
-  uncaught.length = 0;
-});
+const { started } = transportFixture(test.after);
 
 test('messages queued while connecting are reported unreachable when the address changes', async () => {
   // A TCP listener that never answers the upgrade keeps the link 'connecting', so sends queue up.

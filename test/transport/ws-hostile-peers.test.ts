@@ -14,16 +14,9 @@ import { wsTransport } from '../../src/transport/ws-transport.ts';
 import type { WsTransport } from '../../src/transport/ws-transport.ts';
 import { WireCodec } from '../../src/transport/wire.ts';
 import type { Message } from '../../src/protocol/types.ts';
-import { capturingLogger, connectAsPeer, msg, recorder, silentPeer, waitFor } from './helpers.ts';
+import { capturingLogger, connectAsPeer, msg, recorder, silentPeer, transportFixture, waitFor } from './helpers.ts';
 
-const uncaught: unknown[] = [];
-process.on('uncaughtException', (err) => uncaught.push(err));
-
-const started: { stop(): Promise<void> }[] = [];
-test.after.each(async () => {
-  await Promise.all(started.splice(0).map((t) => t.stop()));
-  uncaught.length = 0;
-});
+const { started, uncaught } = transportFixture(test.after);
 
 test('a malformed member header in the upgrade answer is refused, not thrown', async () => {
   const url = await silentPeer(started, '%E0%A4%A');
