@@ -1,9 +1,11 @@
 // Runs every `*.test.ts` under test/ in its own Node process (two at a time — this machine has
 // two cores), so one file that hangs or crashes cannot take the suite down with it. Each file
-// gets a hard time limit. The last line sums uvu's per-file totals as `N passed, N failed`,
+// gets a hard time limit. A file whose text holds the line `// test-runner: solo` measures the
+// event loop's timing and runs after the others, alone: on two cores a neighbour file's CPU would
+// show up in its gaps as if it were the member's own work. The last line sums uvu's per-file totals as `N passed, N failed`,
 // which is what .ci/run and the CI reader look for.
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { cpus } from 'node:os';
 
@@ -65,11 +67,14 @@ function runFile(file) {
   });
 }
 
+const isSolo = (file) => /^\/\/ test-runner: solo$/m.test(readFileSync(join(root, file), 'utf8'));
+const solo = files.filter(isSolo);
+const shared = files.filter((f) => !solo.includes(f));
+
 const results = [];
-let next = 0;
-async function worker() {
-  while (next < files.length) {
-    const file = files[next++];
+async function worker(queue) {
+  while (queue.length > 0) {
+    const file = queue.shift();
     const r = await runFile(file);
     results.push(r);
     const { total, passed } = r.totals;
@@ -78,7 +83,8 @@ async function worker() {
     if (!r.ok) console.log(r.output.split('\n').map((l) => '    | ' + l).join('\n'));
   }
 }
-await Promise.all(Array.from({ length: parallelism }, worker));
+await Promise.all(Array.from({ length: parallelism }, () => worker(shared)));
+await worker(solo);
 
 let passed = 0;
 let failed = 0;

@@ -1,3 +1,4 @@
+// test-runner: solo
 // Proves a member with a large store does not stall its host: on a 3-member in-process cluster
 // (memory network and storage, default timers) holding 100k keys, snapshot cycles (encode,
 // save, log compaction) and a follower catching up by snapshot never hold the shared event loop
