@@ -1,7 +1,7 @@
 /**
  * The package's `createNode()`: a cluster member (src/node) plus, when the `client` option is
- * set, its client endpoint (src/grpc/endpoint.ts: etcd's v3 gRPC services and the HTTP/JSON
- * gateway on one port), closed when the node closes. It lives above those layers so that
+ * set, its client endpoint (src/client-endpoint.ts: etcd's v3 gRPC services, the HTTP/JSON
+ * gateway and the other HTTP adapters on one port), closed when the node closes. It lives above those layers so that
  * src/node never imports the adapters built on top of it.
  */
 import type { ClientEndpointOptions } from './gateway/server.ts';
@@ -21,7 +21,7 @@ export async function createNode(options: NodeOptions): Promise<QuorumNode> {
   if (options.client === undefined) return node;
   try {
     // Loaded lazily so a node without a client endpoint never loads the HTTP servers.
-    const { startClientEndpoint } = await import('./grpc/endpoint.ts');
+    const { startClientEndpoint } = await import('./client-endpoint.ts');
     const server = await startClientEndpoint(node, options.client as ClientEndpointOptions);
     node.addCloseHook(() => server.close());
     clientUrls.set(node, server.url);

@@ -11,7 +11,7 @@ import type { QuorumNode } from '../node/node.ts';
 import type { NodeOptions } from '../node/options.ts';
 import { wsTransport } from '../transport/ws-transport.ts';
 import type { Transport } from '../transport/types.ts';
-import { startClientEndpoint } from '../grpc/endpoint.ts';
+import { startClientEndpoint } from '../client-endpoint.ts';
 import type { ClientEndpointOptions, ClientServer } from '../gateway/server.ts';
 import { rawCodec } from '../gateway/values.ts';
 import { isLoopbackHost } from '../transport/ws-options.ts';

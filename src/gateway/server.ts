@@ -21,9 +21,9 @@ import { kvRoutes } from './routes-kv.ts';
 import { leaseRoutes } from './routes-lease.ts';
 import { healthBody, maintenanceRoutes, snapshotRoute } from './routes-maintenance.ts';
 import { watchRoute } from './routes-watch.ts';
-import type { ClientEndpointConfig, ClientEndpointOptions, ClientServer, JsonObject } from './types.ts';
+import type { ClientEndpointConfig, ClientEndpointOptions, ClientServer, HttpMount, JsonObject } from './types.ts';
 
-export type { ClientEndpointOptions, ClientServer } from './types.ts';
+export type { ClientEndpointOptions, ClientServer, HttpMount, MountContext } from './types.ts';
 
 function buildRoutes(): ReadonlyMap<string, Route> {
   const routes = new Map<string, Route>();
@@ -68,12 +68,19 @@ interface ServerState {
   readonly config: ClientEndpointConfig;
   readonly tokenDigest: Buffer | undefined;
   url: string;
+  readonly mounts: readonly HttpMount[];
   watchStreams: number;
   snapshotStreams: number;
 }
 
 async function handle(state: ServerState, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+  const mount = state.mounts.find((m) => m.matches(path));
+  if (mount !== undefined) {
+    const isAuthorized = state.tokenDigest === undefined || authorized(req, state.tokenDigest);
+    await mount.handle({ node: state.node, config: state.config, url: state.url, path, authorized: isAuthorized }, req, res);
+    return;
+  }
   if (path === '/health') {
     if (req.method !== 'GET' && req.method !== 'POST') throw new HttpError(405, 'INVALID_ARGUMENT', `gateway: ${req.method ?? ''} not allowed on /health`, { allow: 'GET, POST' });
     req.resume();
@@ -140,6 +147,8 @@ function onRequest(state: ServerState, req: IncomingMessage, res: ServerResponse
  */
 export interface ClientServerHooks {
   readonly front?: (http: Server, tls: TlsOptions | undefined) => NetServer;
+  /** Other HTTP adapters, asked in order before the gateway's own routes. */
+  readonly mounts?: readonly HttpMount[];
 }
 
 /**
@@ -153,6 +162,7 @@ export async function startClientServer(node: QuorumNode, options: ClientEndpoin
     config,
     tokenDigest: config.token === undefined ? undefined : digest(config.token),
     url: '',
+    mounts: hooks.mounts ?? [],
     watchStreams: 0,
     snapshotStreams: 0,
   };

@@ -1,3 +1,6 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { QuorumNode } from '../node/node.ts';
+
 /**
  * Options and handle of the HTTP/JSON client endpoint (etcd v3 JSON gateway shapes). `createNode({
  * client })` passes its `client` object here unchanged, so every field is validated at run time.
@@ -54,6 +57,28 @@ export interface ClientServer {
   readonly url: string;
   /** Stops accepting, ends open watch streams, resolves when the listener is closed. Idempotent. */
   close(): Promise<void>;
+}
+
+/** What a mounted HTTP adapter gets with each request it serves. */
+export interface MountContext {
+  readonly node: QuorumNode;
+  readonly config: ClientEndpointConfig;
+  /** This endpoint's own URL. */
+  readonly url: string;
+  /** The request path without its query. */
+  readonly path: string;
+  /** Whether the request carries the endpoint's token (always true without a token). */
+  readonly authorized: boolean;
+}
+
+/**
+ * Another HTTP adapter on the client port (the v2 keys API, metrics and probes): asked first for
+ * every HTTP/1.1 request; when it `matches` the path it owns the request and its reply. What it
+ * throws is answered as a gateway JSON error; it answers in its own protocol's shape otherwise.
+ */
+export interface HttpMount {
+  matches(path: string): boolean;
+  handle(ctx: MountContext, req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
 
 /** The normalized, frozen endpoint configuration. */

@@ -5,7 +5,7 @@ import type { ClientHttp2Session } from 'node:http2';
 import { createNode } from '../../src/create-node.ts';
 import type { ClientServer } from '../../src/gateway/server.ts';
 import { rawCodec } from '../../src/gateway/values.ts';
-import { startClientEndpoint } from '../../src/grpc/endpoint.ts';
+import { startClientEndpoint } from '../../src/client-endpoint.ts';
 import type { GrpcServerOptions } from '../../src/grpc/server.ts';
 import { ProtoReader } from '../../src/grpc/wire.ts';
 import type { QuorumNode } from '../../src/node/node.ts';

@@ -6,7 +6,7 @@ import { request } from 'node:https';
 import { Etcd3 } from 'etcd3';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startClientEndpoint } from '../../src/grpc/endpoint.ts';
+import { startClientEndpoint } from '../../src/client-endpoint.ts';
 import type { ClientServer } from '../../src/gateway/server.ts';
 import { rawCodec } from '../../src/gateway/values.ts';
 import { createNode } from '../../src/create-node.ts';

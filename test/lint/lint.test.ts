@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -18,8 +18,8 @@ function lint(): { status: number | null; out: string } {
 function lintWith(path: string, text: string): { status: number | null; out: string } {
   const file = join(root, path);
   const dir = dirname(file);
-  // A probe in a folder of its own (a new layer) takes that folder with it.
-  const newDir = dir.endsWith('zz-lint-probe-layer');
+  // A probe in a folder that does not exist yet (a new layer) takes that folder with it.
+  const newDir = !existsSync(dir);
   try {
     if (newDir) mkdirSync(dir, { recursive: true });
     writeFileSync(file, text);
@@ -39,8 +39,12 @@ const bad: readonly (readonly [string, string, string])[] = [
   ['src/node imports recipes', 'src/node/zz-lint-probe.ts', "import { acquireLock } from '../recipes/index.ts';\nexport const probe = acquireLock;\n"],
   ['src/node loads the gateway lazily', 'src/node/zz-lint-probe.ts', "export const probe = (): Promise<unknown> => import('../gateway/server.ts');\n"],
   ['src/recipes imports the package entry', 'src/recipes/zz-lint-probe.ts', "import type { QuorumNode } from '../index.ts';\nexport type Probe = QuorumNode;\n"],
-  ['src/gateway imports grpc', 'src/gateway/zz-lint-probe.ts', "import { startClientEndpoint } from '../grpc/endpoint.ts';\nexport const probe = startClientEndpoint;\n"],
-  ['src/node loads grpc lazily', 'src/node/zz-lint-probe.ts', "export const probe = (): Promise<unknown> => import('../grpc/endpoint.ts');\n"],
+  ['src/gateway imports grpc', 'src/gateway/zz-lint-probe.ts', "import { createGrpcServer } from '../grpc/server.ts';\nexport const probe = createGrpcServer;\n"],
+  ['src/node loads grpc lazily', 'src/node/zz-lint-probe.ts', "export const probe = (): Promise<unknown> => import('../grpc/server.ts');\n"],
+  ['src/gateway imports the client endpoint', 'src/gateway/zz-lint-probe.ts', "import { startClientEndpoint } from '../client-endpoint.ts';\nexport const probe = startClientEndpoint;\n"],
+  ['src/grpc imports v2', 'src/grpc/zz-lint-probe.ts', "import type { Probe as P } from '../v2/zz-absent.ts';\nexport type Probe = P;\n"],
+  ['src/v2 imports grpc', 'src/v2/zz-lint-probe.ts', "import { createGrpcServer } from '../grpc/server.ts';\nexport const probe = createGrpcServer;\n"],
+  ['src/ops imports the cli', 'src/ops/zz-lint-probe.ts', "import type { Probe as P } from '../cli/zz-absent.ts';\nexport type Probe = P;\n"],
   ['src/store imports node', 'src/store/zz-lint-probe.ts', "import type { QuorumNode } from '../node/node.ts';\nexport type Probe = QuorumNode;\n"],
   ['src/raft reads the clock', 'src/raft/zz-lint-probe.ts', 'export const probe = (): number => Date.now();\n'],
   ['src/raft draws Math.random', 'src/raft/zz-lint-probe.ts', 'export const probe = (): number => Math.random();\n'],
