@@ -176,8 +176,7 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
 
   range<T>(range: KeyOrRange, options: RangeCallOptions = {}): Promise<RangeResult<T>> {
     if (!rangeChannel.hasSubscribers) return this.#range(range, options);
-    const context = typeof range === 'string' ? { member: this.id, key: range } : rangeTraceContext(this.id, range);
-    return rangeChannel.tracePromise(this.#range<T>, context, this, range, options);
+    return rangeChannel.tracePromise(this.#range<T>, rangeTraceContext(this.id, range), this, range, options);
   }
 
   async #range<T>(range: KeyOrRange, options: RangeCallOptions): Promise<RangeResult<T>> {
@@ -481,10 +480,13 @@ function pickRangeOptions(options: RangeCallOptions): RangeCallOptions {
   return rest;
 }
 
-function rangeTraceContext(member: NodeId, range: Exclude<KeyOrRange, string>): { member: NodeId; key: string; end?: string; prefix?: boolean } {
-  if ('prefix' in range) return { member, key: range.prefix, prefix: true };
-  if ('end' in range && range.end !== undefined) return { member, key: range.start, end: range.end };
-  return { member, key: 'key' in range ? range.key : range.start };
+/** The trace context of a range call; never throws (a bad range is rejected by the call itself). */
+function rangeTraceContext(member: NodeId, range: unknown): { member: NodeId; key: string; end?: string; prefix?: boolean } {
+  if (typeof range === 'string') return { member, key: range };
+  const r = typeof range === 'object' && range !== null ? (range as Record<string, unknown>) : {};
+  if (typeof r['prefix'] === 'string') return { member, key: r['prefix'], prefix: true };
+  const key = typeof r['key'] === 'string' ? r['key'] : typeof r['start'] === 'string' ? r['start'] : '';
+  return typeof r['end'] === 'string' ? { member, key, end: r['end'] } : { member, key };
 }
 
 function asArgument<T>(f: () => T): T {

@@ -166,7 +166,7 @@ class Pending extends DeadlineCall<CommandResult> implements PendingProposal {
 
   /** The deadline passed: the caller gives up; the entry may still apply, unseen. */
   override timeoutError(): QuorumError {
-    this.#counters.proposalsFailed += 1;
+    if (!this.done) this.#counters.proposalsFailed += 1;
     const neverProposed = this.proposedTerm === 0 && this.proposedAtMs === 0;
     return neverProposed ? new NoLeaderError('node: no leader within the request timeout') : unknownOutcome('the write was not applied within the timeout');
   }

@@ -62,7 +62,11 @@ export function traceSpan<C extends object>(channel: TracingChannel<unknown, C>,
   channel.start.publish(context);
   channel.end.publish(context);
   return (error?: unknown) => {
-    if (error !== undefined) channel.error.publish({ ...context, error });
+    if (error !== undefined) {
+      // On the same context object, as tracePromise does, so subscribers can key spans on it.
+      Object.assign(context, { error });
+      channel.error.publish(context);
+    }
     channel.asyncStart.publish(context);
     channel.asyncEnd.publish(context);
   };

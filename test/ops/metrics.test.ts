@@ -1,7 +1,8 @@
 // Proves the metrics and probes of an in-process cluster (three members on a MemoryNetwork, each
 // with a client endpoint on a free loopback port): /metrics parses as Prometheus text with
 // etcd's names and plausible values after a put and after a leader change; /readyz turns 503
-// while a member is partitioned away and 200 once healed; /livez, /version; /metrics follows the
+// while a member is partitioned away and 200 once healed (a write through it meanwhile is
+// pending, then failed); /livez, /version; /metrics follows the
 // endpoint token while the probes do not; and a file-storage member times its WAL syncs.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -108,6 +109,17 @@ test('a watch and a lease show up in the quorumkv gauges', async () => {
   assert.is(node.metrics().watches, 0);
 });
 
+test('the leader reports a learner that has not caught up, until it is removed', async () => {
+  const leader = cluster.leader()!;
+  await leader.cluster.add('n9', 'ws://127.0.0.1:17099', { learner: true }); // never started: it replicates nothing
+  const f = await scrape(leader);
+  const lag = f.get('quorumkv_learner_lag_entries')!.samples.find((s) => s.labels['member'] === 'n9');
+  assert.ok(lag !== undefined && lag.value > 0 && lag.value <= valueOf(f, 'etcd_server_proposals_committed_total'), `lag ${lag?.value}`);
+  assert.equal(Object.keys(cluster.nodes.get([...cluster.nodes.keys()].find((id) => id !== leader.id)!)!.metrics().learnerLag), []);
+  await leader.cluster.remove('n9');
+  assert.equal(leader.metrics().learnerLag, {});
+});
+
 test('after a leader change: the count rises on the survivors and a new leader is known', async () => {
   const old = cluster.leader()!;
   const survivors = [...cluster.nodes.values()].filter((n) => n !== old);
@@ -140,6 +152,14 @@ test('/readyz is 503 with a reason while a member is partitioned away, 200 after
     assert.match(body, /^not ready: no leader known/);
     assert.is((await fetch(`${urlOf(follower)}/livez`)).status, 200);
     assert.is(valueOf(await scrape(follower), 'etcd_server_has_leader'), 0);
+    // A write through the cut-off member is pending until its deadline, then counts as failed.
+    const failedBefore = valueOf(await scrape(follower), 'etcd_server_proposals_failed_total');
+    const write = follower.put('/metrics/cut-off', 1, { timeoutMs: 300 }).then(() => 'applied', (err: { code?: string }) => err.code);
+    assert.is(valueOf(await scrape(follower), 'etcd_server_proposals_pending'), 1);
+    assert.is(await write, 'NO_LEADER');
+    const after = await scrape(follower);
+    assert.is(valueOf(after, 'etcd_server_proposals_failed_total'), failedBefore + 1);
+    assert.is(valueOf(after, 'etcd_server_proposals_pending'), 0);
   } finally {
     cluster.net.heal();
   }

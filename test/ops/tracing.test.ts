@@ -1,6 +1,7 @@
 // Proves the diagnostics_channel tracing: a subscriber to `quorumkv:put`, `:range`, `:txn`,
 // `:delete`, `:propose` and `:apply` sees each call start and finish with its context (member,
-// key, sizes, applied index range), errors are published on the error channel, and without
+// key, sizes, applied index range), errors are published on the error channel (bad arguments
+// still reject rather than throw), and without
 // subscribers nothing is published (hasSubscribers is false).
 import { tracingChannel } from 'node:diagnostics_channel';
 import { test } from 'uvu';
@@ -77,6 +78,28 @@ test('a subscriber sees put, range, txn, delete, propose, apply and snapshot wit
   assert.ok(seen.some((s) => s.channel === 'snapshot' && s.phase === 'start'), 'a periodic snapshot starts');
   assert.ok(finished('snapshot').length >= 1, 'and finishes');
   for (const name of NAMES) assert.is(tracingChannel(`quorumkv:${name}`).hasSubscribers, false, `${name} unsubscribed`);
+});
+
+test('with a subscriber, bad arguments still reject (never throw) and reach the error channel', async () => {
+  const errors: unknown[] = [];
+  const channel = tracingChannel<unknown, Record<string, unknown>>('quorumkv:range');
+  const subscribers = { start() {}, end() {}, asyncStart() {}, asyncEnd() {}, error: (m: unknown) => errors.push((m as { error: unknown }).error) };
+  channel.subscribe(subscribers);
+  try {
+    let threw = false;
+    let promise: Promise<unknown> | undefined;
+    try {
+      promise = node.range(null as never);
+    } catch {
+      threw = true;
+    }
+    assert.is(threw, false);
+    const err = await promise?.then(() => undefined, (e: unknown) => e);
+    assert.is((err as { code?: string }).code, 'INVALID_ARGUMENT');
+    assert.is(errors.length, 1);
+  } finally {
+    channel.unsubscribe(subscribers);
+  }
 });
 
 test.run();
