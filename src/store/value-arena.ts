@@ -30,6 +30,8 @@ export class ValueArena {
   #used = 0;
   /** Per slab: bytes handed out and not yet released. A slab whose count reaches 0 is forgotten. */
   readonly #live = new WeakMap<ArrayBufferLike, { bytes: number }>();
+  /** The current slab's entry in #live. */
+  #counter = { bytes: 0 };
   #slabBytes = 0;
   #liveBytes = 0;
 
@@ -51,16 +53,17 @@ export class ValueArena {
     if (this.#used + n > this.#slab.byteLength) {
       this.#slab = new Uint8Array(SLAB_BYTES);
       this.#used = 0;
-      this.#live.set(this.#slab.buffer, { bytes: 0 });
+      this.#counter = { bytes: 0 };
+      this.#live.set(this.#slab.buffer, this.#counter);
       this.#slabBytes += SLAB_BYTES;
     }
     const at = this.#used;
     this.#slab.set(value, at);
     this.#used = at + n;
-    const counter = this.#live.get(this.#slab.buffer);
-    if (counter !== undefined) counter.bytes += n;
+    this.#counter.bytes += n;
     this.#liveBytes += n;
-    return this.#slab.subarray(at, at + n);
+    // Not `subarray`: it looks up the species constructor on every call.
+    return new Uint8Array(this.#slab.buffer, at, n);
   }
 
   /** The keyspace dropped a value `keep` returned (compaction): its bytes are a hole now. */
