@@ -1,3 +1,4 @@
+// test-runner: solo
 // Proves StoreSnapshot.hashKv (etcd's HashKV): on seeded random command sequences, two stores that
 // applied the same commands hash alike at every revision, also when one of them went on writing,
 // or was rebuilt from a snapshot, or compacted at the same point at a different moment; one
