@@ -5,13 +5,14 @@
  * (the store has no database file). Snapshot streams a quorumkv backup (what `node.backup()`
  * writes), padded and followed by etcd's sha256 trailer so `etcdctl snapshot save` verifies it —
  * not an etcd bolt database (`etcdctl snapshot status/restore` cannot read it). Hash and HashKV
- * are not served.
+ * hash the member's own history (see hashAt).
  */
 import { createHash } from 'node:crypto';
 import { memberIdOf } from '../gateway/encode.ts';import type { Call } from './call.ts';
 import { callOptions, headerOf } from './context.ts';
 import type { GrpcContext, Method } from './context.ts';
 import { writeHeader } from './messages-kv.ts';
+import { fromEtcdRev, toEtcdRev } from './revision.ts';
 import { Etcd, GrpcError, Status } from './status.ts';
 import { expectWire, ProtoReader, ProtoWriter, readFields, WIRE_VARINT } from './wire.ts';
 
@@ -45,6 +46,41 @@ async function alarm(ctx: GrpcContext, request: Uint8Array): Promise<Uint8Array>
 async function defragment(ctx: GrpcContext): Promise<Uint8Array> {
   const w = new ProtoWriter();
   writeHeader(w, headerOf(ctx));
+  return w.finish();
+}
+
+/**
+ * HashKV: the member's own hash of its history at a revision (etcd's `revision` field 1; 0 = now),
+ * with its compact revision (store/hash-kv.ts). Hash: the same at the current revision (etcd
+ * hashes its whole database file there; quorumkv has none, and the history is what members share).
+ */
+async function hashAt(ctx: GrpcContext, etcdRevision: number, call: Call): Promise<{ hash: number; compactRevision: number }> {
+  const r = await ctx.node.hashKv(etcdRevision <= 0 ? undefined : fromEtcdRev(etcdRevision), callOptions(call));
+  return { hash: r.hash, compactRevision: r.compactRevision };
+}
+
+async function hash(ctx: GrpcContext, request: Uint8Array, call: Call): Promise<Uint8Array> {
+  readFields(new ProtoReader(request), () => false);
+  const r = await hashAt(ctx, 0, call);
+  const w = new ProtoWriter();
+  writeHeader(w, headerOf(ctx));
+  w.int(2, r.hash);
+  return w.finish();
+}
+
+async function hashKV(ctx: GrpcContext, request: Uint8Array, call: Call): Promise<Uint8Array> {
+  let revision = 0;
+  const reader = new ProtoReader(request);
+  readFields(reader, (f, w) => {
+    if (f !== 1) return false;
+    expectWire(w, WIRE_VARINT, 'revision');
+    revision = reader.int53('revision');
+    return true;
+  });
+  const r = await hashAt(ctx, revision, call);
+  const w = new ProtoWriter();
+  writeHeader(w, headerOf(ctx));
+  w.int(2, r.hash).int(3, toEtcdRev(r.compactRevision));
   return w.finish();
 }
 
@@ -108,5 +144,7 @@ export const maintenanceMethods: Readonly<Record<string, Method>> = {
   '/etcdserverpb.Maintenance/Alarm': { kind: 'unary', fn: alarm },
   '/etcdserverpb.Maintenance/Defragment': { kind: 'unary', fn: defragment },
   '/etcdserverpb.Maintenance/MoveLeader': { kind: 'unary', fn: moveLeader },
+  '/etcdserverpb.Maintenance/Hash': { kind: 'unary', fn: hash },
+  '/etcdserverpb.Maintenance/HashKV': { kind: 'unary', fn: hashKV },
   '/etcdserverpb.Maintenance/Snapshot': { kind: 'stream', fn: snapshot },
 };

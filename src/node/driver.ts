@@ -16,8 +16,8 @@
  *    a follower's append acks — applies right after step 4, so the acks are not held back);
  * 4. await the save, then send `messagesAfterPersist` (votes and append acks promise durability);
  * 5. advance.
- * No snapshot is taken while a save is in flight: #maybeSnapshot runs only between Readies, when
- * every applied entry is durable here.
+ * No snapshot is taken while a save is in flight: #maybeSnapshot runs only between Readies (after
+ * each one, and when none is left), when every applied entry is durable here.
  */
 import { EventEmitter } from 'eventemitter3';
 import { NoLeaderError, ProposalDroppedError, QuorumError, RequestTooLargeError, StoppedError, TimeoutError } from '../errors.ts';
@@ -331,6 +331,9 @@ export class Driver extends EventEmitter<DriverEvents> {
           this.#raft.advance();
           this.#prefetch.settle();
           this.#afterAdvance();
+          // Between two Readies, as below: a member under constant load never gets below.
+          await this.#snapshots.maybeSnapshot();
+          if (this.#stopped) return;
           if (this.#turn.spend()) {
             // Let ticks, timers and I/O run (see turn-budget.ts); inputs queue meanwhile.
             await yieldTurn();

@@ -370,6 +370,17 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
   }
 
   /**
+   * etcd's HashKV of this member's applied store at `revision` (by default its current one): a
+   * 32-bit hash equal on members that applied the same log, compared at equal compact revisions
+   * (returned beside it). Local, as etcd's: no consensus round; the store is frozen at once and
+   * hashed in slices. CompactedError / FutureRevisionError outside [compactRevision, revision].
+   */
+  async hashKv(revision?: number, options?: CallOptions): Promise<{ readonly hash: number; readonly revision: number; readonly compactRevision: number }> {
+    this.#checkOpen();
+    return this.#driver.store.snapshot().hashKv(revision, options?.signal === undefined ? {} : { signal: options.signal });
+  }
+
+  /**
    * A backup of the state applied now. The state is frozen synchronously (O(1) for the store) and
    * encoded in slices, so a large store does not block the event loop while apply goes on.
    */

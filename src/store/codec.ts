@@ -13,9 +13,11 @@ import type { ResolvedLimits } from './validate.ts';
 
 /**
  * Shared by commands and snapshots: plain maps/arrays, deterministic bytes for equal input.
- * `copyBuffers`: decoded values own their bytes, so the store never aliases a caller's buffer.
+ * Decoded values are views into the decoded bytes (no copy per value): the keyspace copies
+ * what it keeps into its arena (value-arena.ts), so it never holds on to the command's or the
+ * snapshot's buffer.
  */
-export const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true, copyBuffers: true });
+export const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true });
 
 export function encodeCommand(cmd: Command): Uint8Array {
   return encodePlainPut(cmd) ?? packr.pack(cmd);

@@ -6,6 +6,7 @@
  */
 import { OrderedMap } from './ordered-map.ts';
 import { KeySlot, Revision, flatKey } from './key-index.ts';
+import { MAX_PACKED_VALUE_BYTES, ValueArena } from './value-arena.ts';
 import { mvccAssert as assert } from '../assert.ts';
 
 /** One change made by a write: the new record and the live record it replaced (if any). */
@@ -43,6 +44,8 @@ export class Keyspace {
    * compaction or restore count as shared (since 0), which only costs one tree write.
    */
   #frozenRevision = 0;
+  /** The values' bytes (see value-arena.ts). */
+  readonly arena = new ValueArena();
 
   constructor() {
     this.tree = new OrderedMap<KeySlot>();
@@ -69,7 +72,8 @@ export class Keyspace {
    * it and its head is replaced in place (no B-tree descent). An older slot may be in a
    * snapshot's tree: it is left as it is and a new slot goes into the tree.
    */
-  writeHead(key: string, head: Revision | undefined, value: Uint8Array, createRevision: number, modRevision: number, version: number, lease: number): Revision {
+  writeHead(key: string, head: Revision | undefined, given: Uint8Array, createRevision: number, modRevision: number, version: number, lease: number): Revision {
+    const value = this.arena.keep(given);
     if (head === undefined) {
       const rec = new Revision(flatKey(key), value, createRevision, modRevision, version, lease, undefined, undefined);
       this.#install(rec, modRevision);
@@ -116,6 +120,7 @@ export class Keyspace {
    */
   checkIndexes(): void {
     assert(this.#heads.size === this.tree.size, 'hash index and tree hold as many keys');
+    let packedBytes = 0;
     for (const [key, slot] of this.tree.entries()) {
       const head = slot.head;
       assert(this.#heads.get(key) === head, `hash index and tree agree on ${key}`);
@@ -124,8 +129,10 @@ export class Keyspace {
         assert(r.key === key, `history of ${key} holds only ${key}`);
         assert(r === head || r.slot === undefined, `only the head of ${key} holds a slot`);
         if (r.prev !== undefined) assert(r.prev.modRevision < r.modRevision, `history of ${key} is newest first`);
+        if (r.value.byteLength <= MAX_PACKED_VALUE_BYTES) packedBytes += r.value.byteLength;
       }
     }
+    assert(packedBytes === this.arena.stats().liveBytes, `the arena counts the bytes of the values held (${packedBytes} held, ${this.arena.stats().liveBytes} counted)`);
   }
 
   /**
@@ -135,12 +142,15 @@ export class Keyspace {
   restoreHead(key: string, old: Revision | undefined, oldSlot: KeySlot | undefined): void {
     const flat = flatKey(key);
     if (old === undefined) {
+      const head = this.#heads.get(flat);
+      if (head !== undefined) this.arena.release(head.value);
       this.tree.delete(flat);
       this.#heads.delete(flat);
       return;
     }
     const head = this.#heads.get(flat);
     assert(head !== undefined && head.prev === old && oldSlot !== undefined, 'rollback of the last write of a key');
+    this.arena.release(head.value);
     if (head.slot === oldSlot) oldSlot.head = old; // the write had replaced the head in place
     else this.tree.set(flat, oldSlot); // the write had put a new slot over old's (possibly shared) one
     head.attach(undefined);
@@ -192,6 +202,9 @@ export class Keyspace {
     if (head === undefined) return;
     const kept = keptRecords(head, rev);
     if (kept === undefined) return; // chain already minimal below rev
+    // The records below the kept ones are dropped: their values' bytes become holes.
+    let dropped: Revision | undefined = kept.length === 0 ? head : (kept[kept.length - 1] as Revision).prev;
+    for (; dropped !== undefined; dropped = dropped.prev) this.arena.release(dropped.value);
     if (kept.length === 0) {
       this.tree.delete(key);
       this.#heads.delete(key);

@@ -116,8 +116,9 @@ const f64Bytes = new Uint8Array(8);
 const f64View = new DataView(f64Bytes.buffer);
 
 /**
- * Decodes the binary form (bytes[0] is BINARY_COMMAND_TAG). The value is copied: the store never
- * keeps a view into a log read or a network frame. Typed errors for anything malformed.
+ * Decodes the binary form (bytes[0] is BINARY_COMMAND_TAG). The value is a view into `bytes`:
+ * the keyspace copies what it keeps into its arena, so it never keeps a view into a log read or a
+ * network frame. Typed errors for anything malformed.
  */
 export function decodePlainPut(bytes: Uint8Array): Command {
   if (bytes.length < HEADER_BYTES) throw bad('truncated header');
@@ -145,8 +146,7 @@ export function decodePlainPut(bytes: Uint8Array): Command {
     lease = f64View.getFloat64(0, true);
     at += 8;
   }
-  const value = new Uint8Array(bytes.length - at);
-  value.set(bytes.subarray(at));
+  const value = new Uint8Array(bytes.buffer, bytes.byteOffset + at, bytes.length - at);
   const request: { key: string; value: Uint8Array; lease?: number; prevKv?: boolean; ignoreValue?: boolean; ignoreLease?: boolean } = { key, value };
   if (lease !== undefined) request.lease = lease;
   if ((flags & PREV_KV_SET) !== 0) request.prevKv = (flags & PREV_KV) !== 0;

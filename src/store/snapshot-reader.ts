@@ -263,9 +263,8 @@ export class SnapshotReader {
 
   #record(value: unknown): void {
     if (!(value instanceof Uint8Array)) throw corrupt('value');
-    // A plain Uint8Array view (the decoder hands out Buffers) so restored reads equal fresh ones.
-    const plain = value.constructor === Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-    const rec = new Revision(this.#key, plain, this.#create, this.#mod, this.#version, this.#lease, undefined, undefined);
+    // Into the keyspace's arena: the decoded value is a view into the snapshot's bytes.
+    const rec = new Revision(this.#key, this.ks.arena.keep(value), this.#create, this.#mod, this.#version, this.#lease, undefined, undefined);
     if (this.#tail === undefined) this.#head = rec;
     else this.#tail.linkOlder(rec);
     this.#tail = rec;

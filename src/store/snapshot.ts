@@ -12,8 +12,9 @@
  * sets are rebuilt from the live records' lease field. Decoding (whole or in slices) is
  * snapshot-reader.ts.
  */
-import { InvalidArgumentError } from '../errors.ts';
+import { CompactedError, FutureRevisionError, InvalidArgumentError } from '../errors.ts';
 import { packr } from './codec.ts';
+import { hashKv } from './hash-kv.ts';
 import type { KeySlot, Revision } from './key-index.ts';
 import type { Lessor } from './lessor.ts';
 import type { Keyspace, LogEntry } from './mvcc.ts';
@@ -49,6 +50,12 @@ export interface StoreSnapshot {
    * joins everything once, in slices too ({@link concatAsync}), instead of copying them twice.
    */
   encodeParts(options?: EncodeAsyncOptions): Promise<Uint8Array[]>;
+  /**
+   * etcd's HashKV of this view at `revision` (by default the view's own), in slices that yield
+   * to the event loop (hash-kv.ts). CompactedError below the view's compact revision,
+   * FutureRevisionError past its revision.
+   */
+  hashKv(revision?: number, options?: EncodeAsyncOptions): Promise<{ readonly hash: number; readonly revision: number; readonly compactRevision: number }>;
 }
 
 /**
@@ -216,6 +223,16 @@ export function capture(ks: Keyspace, lessor: Lessor): StoreSnapshot {
     encodeParts,
     async encodeAsync(options: EncodeAsyncOptions = {}): Promise<Uint8Array> {
       return concatAsync(await encodeParts(options), options.signal);
+    },
+    async hashKv(at?: number, options: EncodeAsyncOptions = {}) {
+      const { sliceMs, signal } = sliceOptions(options);
+      const rev = at ?? revision;
+      if (!Number.isSafeInteger(rev) || rev < 0) throw new InvalidArgumentError(`mvcc: hash revision must be a non-negative integer, got ${rev}`);
+      if (rev > revision) throw new FutureRevisionError(rev, revision);
+      if (rev < compactRevision) throw new CompactedError(rev, compactRevision);
+      signal?.throwIfAborted();
+      const hash = await hashKv(tree, rev, compactRevision, { sliceMs, signal, yieldToLoop });
+      return { hash, revision: rev, compactRevision };
     },
     encode(): Uint8Array {
       const kvs: unknown[] = [];

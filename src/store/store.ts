@@ -29,6 +29,7 @@ import type {
 import { checkGet, checkRead, resolveLimits, validateCommand } from './validate.ts';
 import type { ResolvedLimits } from './validate.ts';
 import { WatchHub } from './watch-hub.ts';
+import type { ArenaStats } from './value-arena.ts';
 
 const measure = (cmd: Command): number => encodeCommand(cmd).byteLength;
 
@@ -81,6 +82,15 @@ export class Store {
   /** Number of keys held (live and tombstoned ones whose history is not compacted yet). */
   get keyCount(): number {
     return this.#ks.tree.size;
+  }
+
+  /**
+   * The values' memory (value-arena.ts): `slabBytes` allocated for small values (holes left by
+   * compacted history included), `liveBytes` of it still in use — etcd's db total size and size
+   * in use.
+   */
+  valueMemory(): ArenaStats {
+    return this.#ks.arena.stats();
   }
 
   /** Stateless checks (shape, key length, txn ops, duplicate keys, request size). */

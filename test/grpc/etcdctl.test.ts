@@ -1,6 +1,6 @@
 // Debian's real etcdctl (v3 API, gRPC) against three standalone `quorumkv member` processes:
 // put/get/del with their flags, txn from stdin, watch (--prefix --rev --prev-kv, resumed across a
-// leader kill), leases, member list, endpoint status/health, compaction, alarm, defrag and
+// leader kill), leases, member list, endpoint status/health/hashkv, compaction, alarm, defrag and
 // etcd's error texts. Skipped (with a note) when etcdctl is not installed.
 import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -113,6 +113,27 @@ if (!hasEtcdctl) {
     assert.is(await ok(one(2), ['get', 'cmp/k', '--rev', String(rev)]), 'cmp/k\nb\n');
     assert.is(await ok(one(0), ['alarm', 'list']), '');
     assert.match(await ok(one(0), ['defrag']), 'Finished defragmenting etcd member');
+  });
+
+  test('endpoint hashkv: every member has the same history hash at a revision; a different history a different hash', async () => {
+    const rev = (JSON.parse(await ok(one(0), ['put', 'hash/k', 'v1', '-w', 'json'])) as { header: { revision: number } }).header.revision;
+    // Every member applies the write before it answers a linearizable read.
+    for (const m of c.members) await ok(c.endpointOf(m), ['get', 'hash/k']);
+    type HashKv = { Endpoint: string; HashKV: { hash: number; compact_revision: number } }[];
+    const at = async (r: number): Promise<HashKv> => JSON.parse(await ok(c.endpoints, ['endpoint', 'hashkv', '--rev', String(r), '-w', 'json'])) as HashKv;
+    const before = await at(rev);
+    assert.is(before.length, 3);
+    const hashes = new Set(before.map((e) => e.HashKV.hash));
+    assert.is(hashes.size, 1, JSON.stringify(before));
+    assert.ok((before[0]?.HashKV.hash ?? 0) > 0);
+    await ok(one(1), ['put', 'hash/k', 'v2']);
+    // The past does not change; the present does.
+    assert.equal((await at(rev)).map((e) => e.HashKV.hash), before.map((e) => e.HashKV.hash));
+    const now = await ok(one(2), ['endpoint', 'hashkv']);
+    assert.match(now, /, \d+\n$/);
+    assert.is.not(Number(/, (\d+)\n$/.exec(now)?.[1]), before[0]?.HashKV.hash);
+    const future = await etcdctl(one(0), ['endpoint', 'hashkv', '--rev', String(rev + 1000)]);
+    assert.match(`${future.out}${future.err}`, 'etcdserver: mvcc: required revision is a future revision');
   });
 
   test('snapshot save (sha256 trailer verified by etcdctl) and move-leader', async () => {
