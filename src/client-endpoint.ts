@@ -11,10 +11,11 @@ import { createGrpcServer } from './grpc/server.ts';
 import type { GrpcServerOptions } from './grpc/server.ts';
 import type { QuorumNode } from './node/node.ts';
 import { opsMount } from './ops/ops-mount.ts';
+import { statusPageMount } from './ops/status-page.ts';
 
 /** The HTTP adapters served beside the JSON gateway, tried in order before its routes. */
 function httpMounts(): readonly HttpMount[] {
-  return [opsMount()];
+  return [opsMount(), statusPageMount()];
 }
 
 export async function startClientEndpoint(node: QuorumNode, options: ClientEndpointOptions = {}, grpcOptions: GrpcServerOptions = {}): Promise<ClientServer> {

@@ -688,8 +688,12 @@ export class Driver extends EventEmitter<DriverEvents> {
     const st = this.raftStatus();
     const store = this.#state.store;
     const learnerLag: Record<NodeId, number> = {};
+    const memberLag: Record<NodeId, number> = {};
     if (st.progress !== undefined) {
-      for (const learner of st.confState.learners) learnerLag[learner] = Math.max(0, st.commit - (st.progress[learner]?.match ?? 0));
+      for (const id of [...st.confState.voters, ...st.confState.learners]) {
+        if (id !== this.#config.id) memberLag[id] = Math.max(0, st.commit - (st.progress[id]?.match ?? 0));
+      }
+      for (const learner of st.confState.learners) learnerLag[learner] = memberLag[learner] ?? 0;
     }
     return this.#metrics.snapshot({
       id: this.#config.id,
@@ -706,7 +710,13 @@ export class Driver extends EventEmitter<DriverEvents> {
       watches,
       watchBufferedEvents,
       learnerLag,
+      memberLag,
     });
+  }
+
+  /** One read served (node.get / node.range): counted for metrics. */
+  countRead(): void {
+    this.#metrics.readsServed += 1;
   }
 
   // ---------------------------------------------------------------- stop

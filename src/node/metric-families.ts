@@ -83,6 +83,7 @@ const FAMILIES: readonly FamilyDef[] = Object.freeze([
   { name: 'quorumkv_watches', type: 'gauge', help: 'Open watches on this member.', samples: one((s) => s.watches) },
   { name: 'quorumkv_watch_buffered_events', type: 'gauge', help: 'Events delivered to watches and not consumed yet.', samples: one((s) => s.watchBufferedEvents) },
   { name: 'quorumkv_leases', type: 'gauge', help: 'Live leases.', samples: one((s) => s.leases) },
+  { name: 'quorumkv_server_reads_total', type: 'counter', help: 'Reads (get, range) served by this member.', samples: one((s) => s.readsServed) },
   { name: 'quorumkv_learner_lag_entries', type: 'gauge', help: 'On the leader: committed entries each learner has not replicated yet.', samples: learnerLag },
   { name: 'quorumkv_event_loop_delay_max_seconds', type: 'gauge', help: 'Longest event-loop delay seen since metrics were first read.', samples: one((s) => s.eventLoopDelay.maxSeconds) },
   { name: 'quorumkv_event_loop_delay_p99_seconds', type: 'gauge', help: '99th percentile of the event-loop delay since metrics were first read.', samples: one((s) => s.eventLoopDelay.p99Seconds) },

@@ -70,13 +70,17 @@ export interface MetricsSnapshot {
   readonly watchBufferedEvents: number;
   /** On the leader: per learner, committed entries it has not replicated yet. Empty elsewhere. */
   readonly learnerLag: Readonly<Record<NodeId, number>>;
+  /** On the leader: per other member (voter or learner), committed entries it has not replicated yet. Empty elsewhere. */
+  readonly memberLag: Readonly<Record<NodeId, number>>;
+  /** Reads (`get`, `range`) served by this member since it started. */
+  readonly readsServed: number;
   /** Event-loop delay since metrics were first read, in seconds (perf_hooks). */
   readonly eventLoopDelay: { readonly maxSeconds: number; readonly p99Seconds: number; readonly meanSeconds: number };
 }
 
 /** What the driver and node know at read time; the rest is counted in {@link NodeMetrics}. */
 export interface MetricsReading
-  extends Pick<MetricsSnapshot, 'id' | 'term' | 'proposalsPending' | 'dbSizeBytes' | 'keys' | 'leases' | 'watches' | 'watchBufferedEvents' | 'learnerLag'> {
+  extends Pick<MetricsSnapshot, 'id' | 'term' | 'proposalsPending' | 'dbSizeBytes' | 'keys' | 'leases' | 'watches' | 'watchBufferedEvents' | 'learnerLag' | 'memberLag'> {
   readonly leader: NodeId;
   readonly role: string;
   readonly learner: boolean;
@@ -140,6 +144,7 @@ class PeerCounters {
 export class NodeMetrics {
   leaderChangesSeen = 0;
   proposalsFailed = 0;
+  readsServed = 0;
   slowApplies = 0;
   readonly walFsync = new Histogram(DISK_BUCKETS_SECONDS);
   readonly snapshotDuration = new Histogram(DISK_BUCKETS_SECONDS);
@@ -209,6 +214,8 @@ export class NodeMetrics {
       watches: r.watches,
       watchBufferedEvents: r.watchBufferedEvents,
       learnerLag: r.learnerLag,
+      memberLag: r.memberLag,
+      readsServed: this.readsServed,
       eventLoopDelay: this.#eventLoopDelay(),
     };
   }

@@ -154,6 +154,7 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
   }
 
   #get<T>(key: string, options: GetOptions): Promise<KeyValue<T> | undefined> {
+    this.#driver.countRead();
     try {
       const range = toRange(key);
       const revision = options.revision === undefined ? undefined : toRangeOptions({ revision: options.revision }).revision;
@@ -180,6 +181,7 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
   }
 
   async #range<T>(range: KeyOrRange, options: RangeCallOptions): Promise<RangeResult<T>> {
+    this.#driver.countRead();
     const r = toRange(range, 'range');
     const rangeOptions = toRangeOptions(pickRangeOptions(options));
     await this.#beforeRead(options);

@@ -63,7 +63,7 @@ test('the observers and histograms allocate nothing per call', async () => {
   assert.is(h.snapshot().count, 6 * CALLS);
   const snap = metrics.snapshot({
     id: 'n1', leader: 'n1', role: 'leader', learner: false, term: 1, commitIndex: 0, appliedIndex: 0, proposalsPending: 0,
-    dbSizeBytes: 0, keys: 0, leases: 0, watches: 0, watchBufferedEvents: 0, learnerLag: {},
+    dbSizeBytes: 0, keys: 0, leases: 0, watches: 0, watchBufferedEvents: 0, learnerLag: {}, memberLag: {},
   });
   metrics.close();
   assert.is(snap.peers['n2']?.sentBytes, 6 * CALLS * 120);
