@@ -6,7 +6,10 @@
 export { createNode, clientUrlOf } from './create-node.ts';
 export { QuorumNode } from './node/node.ts';
 export type { BackupInfo, ClusterApi } from './node/node.ts';
-export type { NodeOptions, NodeConfig, ClientEndpointConfig } from './node/options.ts';
+export type { NodeOptions, NodeConfig, ClientEndpointConfig, MetricsOptions } from './node/options.ts';
+export type { MetricsSnapshot, HistogramSnapshot, HistogramBucket, PeerMetrics } from './node/metrics.ts';
+export type { MetricsRegistry, RegistryMetric } from './node/prom-registry.ts';
+export type { PutTraceContext, RangeTraceContext, MemberTraceContext, ProposeTraceContext, ApplyTraceContext, SnapshotTraceContext } from './node/tracing.ts';
 export { cmp, op, TxnBuilder } from './node/txn-builder.ts';
 export type { Cmp, Op, TxnSpec, KeyOrRange, OpPutOptions, OpDeleteOptions, OpRangeOptions } from './node/txn-builder.ts';
 export { Watch } from './node/watch.ts';

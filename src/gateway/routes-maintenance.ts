@@ -7,27 +7,15 @@
  * "remaining_bytes","blob"}}` lines, `blob` base64 of at most `snapshotChunkBytes` bytes; the
  * concatenated blobs are the node's backup format (what `createNode({ restoreFrom })` reads).
  */
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RouteContext, UnaryHandler } from './context.ts';
 import { b64, header, memberIdOf, setInt } from './encode.ts';
+import { PACKAGE_VERSION } from '../node/versions.ts';
 import type { JsonObject } from './types.ts';
-
-function packageVersion(): string {
-  try {
-    const raw: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-    const version = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>)['version'] : undefined;
-    return typeof version === 'string' ? version : 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
-const VERSION = packageVersion();
 
 const status: UnaryHandler = async (ctx) => {
   const s = ctx.node.status();
-  const out: JsonObject = { header: header(s), version: VERSION };
+  const out: JsonObject = { header: header(s), version: PACKAGE_VERSION };
   if (s.leader !== '') out['leader'] = memberIdOf(s.leader).toString();
   setInt(out, 'raftIndex', s.commitIndex);
   setInt(out, 'raftTerm', s.term);

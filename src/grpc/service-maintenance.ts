@@ -8,8 +8,7 @@
  * hash the member's own history (see hashAt).
  */
 import { createHash } from 'node:crypto';
-import { memberIdOf } from '../gateway/encode.ts';
-import type { Call } from './call.ts';
+import { memberIdOf } from '../gateway/encode.ts';import type { Call } from './call.ts';
 import { callOptions, headerOf } from './context.ts';
 import type { GrpcContext, Method } from './context.ts';
 import { writeHeader } from './messages-kv.ts';
@@ -17,8 +16,7 @@ import { fromEtcdRev, toEtcdRev } from './revision.ts';
 import { Etcd, GrpcError, Status } from './status.ts';
 import { expectWire, ProtoReader, ProtoWriter, readFields, WIRE_VARINT } from './wire.ts';
 
-/** The etcd API version this endpoint speaks (clients gate features on it). */
-export const ETCD_API_VERSION = '3.4.0';
+import { ETCD_API_VERSION } from '../node/versions.ts';
 
 async function status(ctx: GrpcContext): Promise<Uint8Array> {
   const s = ctx.node.status();

@@ -13,8 +13,10 @@ import { AppliedState } from './applied-state.ts';
 import { readBackup } from './backup.ts';
 import { decodeAppSnapshot, encodeAppSnapshot, encodeConfContext, msgpackCodec } from './codec.ts';
 import { Driver } from './driver.ts';
+import { NodeMetrics } from './metrics.ts';
 import { QuorumNode } from './node.ts';
 import { normalizeOptions } from './options.ts';
+import { registerPromMetrics } from './prom-registry.ts';
 import type { NodeConfig, NodeOptions } from './options.ts';
 
 /**
@@ -24,17 +26,20 @@ import type { NodeConfig, NodeOptions } from './options.ts';
  */
 export async function startNode(options: NodeOptions): Promise<QuorumNode> {
   const config = normalizeOptions(options);
-  const storage = config.storage ?? (await import('../storage/file-storage.ts')).fileStorage(config.dataDir as string, { logger: config.logger });
+  const metrics = new NodeMetrics();
+  const storage =
+    config.storage ?? (await import('../storage/file-storage.ts')).fileStorage(config.dataDir as string, { logger: config.logger, onWalSync: metrics.onWalSync });
   await storage.open();
   let transport: Transport | undefined;
   let driver: Driver | undefined;
   try {
     await maybeBootstrap(config, storage);
-    transport = config.transport ?? (await defaultTransport(config));
+    transport = config.transport ?? (await defaultTransport(config, metrics));
     const limits: StoreLimits = { maxRequestBytes: config.maxRequestBytes, maxTxnOps: config.maxTxnOps, maxKeyBytes: config.maxKeyBytes };
     const state = await AppliedState.open(limits, config.dedupeEntries, storage.snapshot());
-    driver = new Driver({ config, storage, transport, limits, state });
+    driver = new Driver({ config, storage, transport, limits, state, metrics });
     const node = new QuorumNode(driver, config, config.codec ?? msgpackCodec);
+    if (config.metrics !== undefined) registerPromMetrics(config.metrics.registry, node, driver);
     await driver.start();
     return node;
   } catch (err) {
@@ -48,7 +53,7 @@ export async function startNode(options: NodeOptions): Promise<QuorumNode> {
 }
 
 /** The default transport; loaded lazily so a single-member or in-memory node never loads ws. */
-async function defaultTransport(config: NodeConfig): Promise<Transport | undefined> {
+async function defaultTransport(config: NodeConfig, metrics: NodeMetrics): Promise<Transport | undefined> {
   const ids = Object.keys(config.peers);
   if (ids.length === 0) return undefined;
   const own = new URL(config.peers[config.id] as string);
@@ -57,7 +62,13 @@ async function defaultTransport(config: NodeConfig): Promise<Transport | undefin
   const host = own.hostname.startsWith('[') ? own.hostname.slice(1, -1) : own.hostname;
   const port = Number(own.port || (own.protocol === 'wss:' ? 443 : 80));
   const { wsTransport } = await import('../transport/ws-transport.ts');
-  return wsTransport({ listen: { host, port }, peers, logger: config.logger, ...(config.token === undefined ? {} : { token: config.token }) });
+  return wsTransport({
+    listen: { host, port },
+    peers,
+    logger: config.logger,
+    observer: metrics.peerTraffic,
+    ...(config.token === undefined ? {} : { token: config.token }),
+  });
 }
 
 function isFresh(storage: Storage): boolean {

@@ -37,6 +37,8 @@ import type { MemberChange } from './conf-changes.ts';
 import { withDeadline } from './deadline.ts';
 import { LEASE_CHANNEL } from './leases.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
+import { NodeMetrics, SLOW_APPLY_MS } from './metrics.ts';
+import type { MetricsSnapshot } from './metrics.ts';
 import type { LeaseReply } from './leases.ts';
 import { Leadership, TRANSFER_CHANNEL } from './leadership.ts';
 import { Outbox } from './outbox.ts';
@@ -46,6 +48,7 @@ import type { NodeConfig } from './options.ts';
 import { Proposals } from './proposals.ts';
 import type { PendingProposal } from './proposals.ts';
 import { ReadBatcher, ReadCall } from './reads.ts';
+import { applyChannel, proposeChannel } from './tracing.ts';
 import { TurnBudget, yieldTurn } from './turn-budget.ts';
 import type { CallOptions, Member } from './types.ts';
 
@@ -71,6 +74,8 @@ export interface DriverInit {
   readonly limits: StoreLimits;
   /** The applied state of `storage.snapshot()` (AppliedState.open); rebuilt synchronously when absent. */
   readonly state?: AppliedState;
+  /** Where this member's counters go (its storage and transport write into it too). @default new */
+  readonly metrics?: NodeMetrics;
 }
 
 /** Ticks fed per loop turn at most, so a stalled event loop cannot fire a burst of elections. */
@@ -98,6 +103,7 @@ export class Driver extends EventEmitter<DriverEvents> {
   readonly #leases: LeaseKeeper;
   readonly #confChanges: ConfChanges;
   readonly #outbox: Outbox;
+  readonly #metrics: NodeMetrics;
 
   // Inputs queued for the loop.
   #inbox: Message[] = [];
@@ -129,6 +135,7 @@ export class Driver extends EventEmitter<DriverEvents> {
     this.#config = config;
     this.#storage = storage;
     this.#transport = init.transport;
+    this.#metrics = init.metrics ?? new NodeMetrics();
     this.#outbox = new Outbox(
       config.id,
       init.transport,
@@ -151,7 +158,7 @@ export class Driver extends EventEmitter<DriverEvents> {
       maxCommittedBytesPerReady: MAX_APPLY_BYTES_PER_READY,
       logger: config.logger,
     });
-    this.#proposals = new Proposals(config.id, 1 + Math.floor(config.random() * 2 ** 40), config.maxPendingProposals);
+    this.#proposals = new Proposals(config.id, 1 + Math.floor(config.random() * 2 ** 40), config.maxPendingProposals, this.#metrics);
     this.#reads = new ReadBatcher(config.maxPendingReads);
     this.#leases = new LeaseKeeper({
       self: config.id,
@@ -194,6 +201,8 @@ export class Driver extends EventEmitter<DriverEvents> {
         kick: () => this.#kick(),
         fail: (err) => this.#fail(err),
         stopped: () => this.#stopped,
+        observeDuration: (seconds) => this.#metrics.snapshotDuration.observe(seconds),
+        member: config.id,
       },
       snap.meta.index,
     );
@@ -436,6 +445,7 @@ export class Driver extends EventEmitter<DriverEvents> {
     if (leader !== this.#leader) {
       this.#leader = leader;
       if (leader !== '') {
+        this.#metrics.leaderChangesSeen += 1;
         // Re-propose everything in flight to the new leader (deduped if the first copy commits).
         for (const p of this.#proposals.values()) {
           if (!p.queued && p.proposedTerm !== 0 && p.proposedTerm < term) this.#queueProposal(p);
@@ -492,7 +502,13 @@ export class Driver extends EventEmitter<DriverEvents> {
 
   /** Applies a Ready's committed entries and releases the reads they satisfy. */
   #apply(rd: Ready): void {
-    for (const entry of rd.committedEntries) this.#applyEntry(entry);
+    const entries = rd.committedEntries;
+    if (entries.length > 0) {
+      if (applyChannel.hasSubscribers) {
+        const context = { member: this.#config.id, entries: entries.length, firstIndex: entries[0]!.index, lastIndex: entries[entries.length - 1]!.index };
+        applyChannel.traceSync(this.#applyEntries, context, this, entries);
+      } else this.#applyEntries(entries);
+    }
     for (const rs of rd.readStates) this.#reads.onReadState(rs.context, rs.index);
     for (const ctx of rd.droppedReads) this.#reads.onDropped(ctx);
     this.#reads.release(this.#state.appliedIndex);
@@ -554,6 +570,13 @@ export class Driver extends EventEmitter<DriverEvents> {
     this.emit('store', this.#state.store);
   }
 
+  /** Applies committed entries in order; a batch slower than SLOW_APPLY_MS counts as a slow apply. */
+  readonly #applyEntries = (entries: readonly Entry[]): void => {
+    const startedAt = performance.now();
+    for (const entry of entries) this.#applyEntry(entry);
+    if (performance.now() - startedAt > SLOW_APPLY_MS) this.#metrics.slowApplies += 1;
+  };
+
   #applyEntry(entry: Entry): void {
     const applied = this.#state.apply(entry, this.#applyConfChange);
     if (applied === undefined) return;
@@ -586,6 +609,11 @@ export class Driver extends EventEmitter<DriverEvents> {
 
   /** Proposes a command; resolves with its result once applied on this member. */
   propose(command: Uint8Array, options?: CallOptions): Promise<CommandResult> {
+    if (!proposeChannel.hasSubscribers) return this.#propose(command, options);
+    return proposeChannel.tracePromise(this.#propose, { member: this.#config.id, bytes: command.length }, this, command, options);
+  }
+
+  readonly #propose = (command: Uint8Array, options?: CallOptions): Promise<CommandResult> => {
     if (this.#stopped) return Promise.reject(new StoppedError());
     if (command.length > this.#config.maxRequestBytes) {
       return Promise.reject(new RequestTooLargeError('node: request', command.length, this.#config.maxRequestBytes));
@@ -599,7 +627,7 @@ export class Driver extends EventEmitter<DriverEvents> {
     this.#queueProposal(pending);
     this.#kick();
     return pending.promise;
-  }
+  };
 
   /** Waits until a linearizable read may run against the local store (ReadIndex). */
   readBarrier(options?: CallOptions): Promise<void> {
@@ -653,6 +681,34 @@ export class Driver extends EventEmitter<DriverEvents> {
     if (m.channel === LEASE_CHANNEL) this.#leases.onMessage(from, m.payload);
   }
 
+  // ---------------------------------------------------------------- metrics
+
+  /** This member's metrics now; `watches` and `watchBufferedEvents` come from the node's handles. */
+  metrics(watches: number, watchBufferedEvents: number): MetricsSnapshot {
+    const st = this.raftStatus();
+    const store = this.#state.store;
+    const learnerLag: Record<NodeId, number> = {};
+    if (st.progress !== undefined) {
+      for (const learner of st.confState.learners) learnerLag[learner] = Math.max(0, st.commit - (st.progress[learner]?.match ?? 0));
+    }
+    return this.#metrics.snapshot({
+      id: this.#config.id,
+      leader: st.leader,
+      role: st.role,
+      learner: st.confState.learners.includes(this.#config.id),
+      term: st.term,
+      commitIndex: st.commit,
+      appliedIndex: this.#state.appliedIndex,
+      proposalsPending: this.#proposals.size,
+      dbSizeBytes: this.#snapshots.storedBytes,
+      keys: store.keyCount,
+      leases: store.leases().length,
+      watches,
+      watchBufferedEvents,
+      learnerLag,
+    });
+  }
+
   // ---------------------------------------------------------------- stop
 
   /** Stops timers, rejects everything pending, stops the transport, closes storage. */
@@ -660,6 +716,7 @@ export class Driver extends EventEmitter<DriverEvents> {
     if (this.#stopped) return;
     this.raftStatus(); // The last status, served after stop (storage will be closed).
     this.#stopped = true;
+    this.#metrics.close();
     if (this.#tickTimer !== undefined) clearInterval(this.#tickTimer);
     this.#proposals.rejectAll(reason);
     this.#reads.rejectAll(reason);

@@ -37,6 +37,8 @@ import type {
   ValueCodec,
   WatchCallOptions,
 } from './types.ts';
+import type { MetricsSnapshot } from './metrics.ts';
+import { deleteChannel, putChannel, rangeChannel, txnChannel } from './tracing.ts';
 import { abortedWatchError, Watch } from './watch.ts';
 
 /** What `backup()` wrote. */
@@ -125,7 +127,12 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
 
   // ------------------------------------------------------------------ KV
 
-  async put<T>(key: string, value: T, options: PutOptions<T> = {}): Promise<PutResult<T>> {
+  put<T>(key: string, value: T, options: PutOptions<T> = {}): Promise<PutResult<T>> {
+    if (!putChannel.hasSubscribers) return this.#put(key, value, options);
+    return putChannel.tracePromise(this.#put<T>, { member: this.id, key }, this, key, value, options);
+  }
+
+  async #put<T>(key: string, value: T, options: PutOptions<T>): Promise<PutResult<T>> {
     let lease = options.lease;
     let call: CallOptions = options;
     if (options.ttlMs !== undefined) {
@@ -142,6 +149,11 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
   }
 
   get<T>(key: string, options: GetOptions = {}): Promise<KeyValue<T> | undefined> {
+    if (!rangeChannel.hasSubscribers) return this.#get(key, options);
+    return rangeChannel.tracePromise(this.#get<T>, { member: this.id, key }, this, key, options);
+  }
+
+  #get<T>(key: string, options: GetOptions): Promise<KeyValue<T> | undefined> {
     try {
       const range = toRange(key);
       const revision = options.revision === undefined ? undefined : toRangeOptions({ revision: options.revision }).revision;
@@ -162,14 +174,24 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
     return kv === undefined ? undefined : toKeyValue<T>(kv, this.#codec);
   }
 
-  async range<T>(range: KeyOrRange, options: RangeCallOptions = {}): Promise<RangeResult<T>> {
+  range<T>(range: KeyOrRange, options: RangeCallOptions = {}): Promise<RangeResult<T>> {
+    if (!rangeChannel.hasSubscribers) return this.#range(range, options);
+    return rangeChannel.tracePromise(this.#range<T>, rangeTraceContext(this.id, range), this, range, options);
+  }
+
+  async #range<T>(range: KeyOrRange, options: RangeCallOptions): Promise<RangeResult<T>> {
     const r = toRange(range, 'range');
     const rangeOptions = toRangeOptions(pickRangeOptions(options));
     await this.#beforeRead(options);
     return toRangeResult<T>(this.#driver.store.range(r, rangeOptions), this.#codec, options.keysOnly === true);
   }
 
-  async delete<T>(keyOrRange: KeyOrRange, options: DeleteOptions<T> = {}): Promise<DeleteResult<T>> {
+  delete<T>(keyOrRange: KeyOrRange, options: DeleteOptions<T> = {}): Promise<DeleteResult<T>> {
+    if (!deleteChannel.hasSubscribers) return this.#delete(keyOrRange, options);
+    return deleteChannel.tracePromise(this.#delete<T>, { member: this.id }, this, keyOrRange, options);
+  }
+
+  async #delete<T>(keyOrRange: KeyOrRange, options: DeleteOptions<T>): Promise<DeleteResult<T>> {
     const request = toDeleteRequest(toRange(keyOrRange), options as DeleteOptions, this.#codec);
     const result = await this.#write({ type: 'delete', request }, options);
     if (result.type !== 'delete') throw unexpected(result);
@@ -177,12 +199,17 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
   }
 
   txn<T = unknown>(): TxnBuilder<T> {
-    return new TxnBuilder<T>(async (spec: TxnSpec, options: CallOptions) => {
-      const request = toTxnRequest(spec, this.#codec);
-      const result = await this.#write({ type: 'txn', request }, options);
-      if (result.type !== 'txn') throw unexpected(result);
-      return toTxnResult<T>(result.result, this.#codec, spec);
+    return new TxnBuilder<T>((spec: TxnSpec, options: CallOptions) => {
+      if (!txnChannel.hasSubscribers) return this.#txn<T>(spec, options);
+      return txnChannel.tracePromise(this.#txn<T>, { member: this.id }, this, spec, options);
     });
+  }
+
+  async #txn<T>(spec: TxnSpec, options: CallOptions): Promise<TxnResult<T>> {
+    const request = toTxnRequest(spec, this.#codec);
+    const result = await this.#write({ type: 'txn', request }, options);
+    if (result.type !== 'txn') throw unexpected(result);
+    return toTxnResult<T>(result.result, this.#codec, spec);
   }
 
   /** Compacts MVCC history below `revision`. */
@@ -326,6 +353,16 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
     };
   }
 
+  /**
+   * This member's metrics now (docs/observability.md): plain numbers and histograms, the same
+   * ones `/metrics` and a prom-client registry show. Synchronous; after close, the last values.
+   */
+  metrics(): MetricsSnapshot {
+    let buffered = 0;
+    for (const w of this.#watches) buffered += w.bufferedEvents;
+    return this.#driver.metrics(this.#watches.size, buffered);
+  }
+
   /** A consistent snapshot of the store + membership, in backup file format. */
   async snapshotBytes(options?: CallOptions): Promise<Uint8Array> {
     await this.#beforeRead(callOf(options));
@@ -452,6 +489,15 @@ function remaining(options: CallOptions | undefined, deadline: number): CallOpti
 function pickRangeOptions(options: RangeCallOptions): RangeCallOptions {
   const { signal: _signal, timeoutMs: _timeoutMs, consistency: _consistency, ...rest } = options;
   return rest;
+}
+
+/** The trace context of a range call; never throws (a bad range is rejected by the call itself). */
+function rangeTraceContext(member: NodeId, range: unknown): { member: NodeId; key: string; end?: string; prefix?: boolean } {
+  if (typeof range === 'string') return { member, key: range };
+  const r = typeof range === 'object' && range !== null ? (range as Record<string, unknown>) : {};
+  if (typeof r['prefix'] === 'string') return { member, key: r['prefix'], prefix: true };
+  const key = typeof r['key'] === 'string' ? r['key'] : typeof r['start'] === 'string' ? r['start'] : '';
+  return typeof r['end'] === 'string' ? { member, key, end: r['end'] } : { member, key };
 }
 
 function asArgument<T>(f: () => T): T {

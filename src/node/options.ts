@@ -7,7 +7,18 @@ import { MAX_NODE_ID_BYTES } from '../protocol/types.ts';
 import type { NodeId } from '../protocol/types.ts';
 import type { Storage } from '../storage/types.ts';
 import type { Transport } from '../transport/types.ts';
+import type { MetricsRegistry } from './prom-registry.ts';
 import type { Logger, ValueCodec } from './types.ts';
+
+/** `createNode({ metrics })`: where this member's metrics are registered besides `node.metrics()`. */
+export interface MetricsOptions {
+  /**
+   * A prom-client `Registry` the application owns (prom-client is not a dependency of this
+   * package: any object with `registerMetric` and `removeSingleMetric`). The member's metric
+   * families are registered on start and removed when it stops; one registry holds one member.
+   */
+  readonly registry: MetricsRegistry;
+}
 
 /** Options of the client (HTTP/JSON) endpoint; interpreted by `src/gateway/server.ts`. */
 export interface ClientEndpointConfig {
@@ -103,6 +114,8 @@ export interface NodeOptions {
   readonly now?: () => number;
   /** Injected randomness in [0, 1). @default Math.random */
   readonly random?: () => number;
+  /** Also register this member's metrics into a prom-client registry. @default none (node.metrics() only) */
+  readonly metrics?: MetricsOptions;
 }
 
 /** The normalized, frozen configuration. */
@@ -144,6 +157,7 @@ export interface NodeConfig {
   readonly minLeaseTtlMs: number;
   readonly now: () => number;
   readonly random: () => number;
+  readonly metrics: MetricsOptions | undefined;
 }
 
 const defaultLogger: Logger = Object.freeze({
@@ -237,6 +251,18 @@ function isObjectWith(value: unknown, methods: readonly string[]): boolean {
   return methods.every((m) => typeof record[m] === 'function');
 }
 
+function metricsOf(value: unknown): MetricsOptions | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null) throw new RangeError('createNode: metrics must be an object');
+  const unknownNames = Object.keys(value).filter((k) => k !== 'registry');
+  if (unknownNames.length > 0) throw new RangeError(`createNode: unknown metrics option ${unknownNames.map((k) => JSON.stringify(k)).join(', ')}`);
+  const registry: unknown = (value as Record<string, unknown>)['registry'];
+  if (!isObjectWith(registry, ['registerMetric', 'removeSingleMetric'])) {
+    throw new RangeError('createNode: metrics.registry must be a prom-client Registry (registerMetric and removeSingleMetric)');
+  }
+  return Object.freeze({ registry: registry as MetricsRegistry });
+}
+
 /** Validates and normalizes; throws RangeError naming the offending field. */
 /**
  * Every option name: a misspelt option (`electionTimeout` for `electionTimeoutMs`) would otherwise
@@ -278,6 +304,7 @@ const OPTION_NAMES: ReadonlySet<string> = new Set(
   progressIntervalMs: true,
   now: true,
   random: true,
+  metrics: true,
   } satisfies Record<keyof NodeOptions, true>),
 );
 
@@ -307,6 +334,7 @@ export function normalizeOptions(options: NodeOptions): NodeConfig {
     throw new RangeError('createNode: logger must have debug, info, warn and error');
   }
   if (options.client !== undefined && (typeof options.client !== 'object' || options.client === null)) throw new RangeError('createNode: client must be an object');
+  const metrics = metricsOf(options.metrics);
   const join = bool(options, 'join', false);
   const heartbeatMs = int(options, 'heartbeatMs', 100, 1, 60_000);
   const ticksPerHeartbeat = int(options, 'ticksPerHeartbeat', 1, 1, 100);
@@ -355,6 +383,7 @@ export function normalizeOptions(options: NodeOptions): NodeConfig {
     minLeaseTtlMs: Math.ceil(1.5 * electionTimeoutMs),
     now: fn(options, 'now', Date.now),
     random: fn(options, 'random', Math.random),
+    metrics,
   };
   if (join && Object.keys(peers).length < 2) throw new RangeError('createNode: join needs peers naming at least one running member');
   if (config.restoreFrom !== undefined && join) throw new RangeError('createNode: restoreFrom cannot be combined with join');

@@ -10,6 +10,7 @@ import { StoppedError } from '../errors.ts';
 import type { ConfState, Entry } from '../protocol/types.ts';
 import type { Storage } from '../storage/types.ts';
 import type { AppliedState } from './applied-state.ts';
+import { snapshotChannel, traceSpan } from './tracing.ts';
 
 /** What periodic snapshots need from the driver. */
 export interface SnapshotHost {
@@ -27,6 +28,10 @@ export interface SnapshotHost {
   kick(): void;
   fail(err: unknown): void;
   stopped(): boolean;
+  /** Told each snapshot's time from the start of its encode to the end of its write, in seconds. */
+  observeDuration(seconds: number): void;
+  /** This member's id, for the `quorumkv:snapshot` trace. */
+  readonly member: string;
 }
 
 /**
@@ -55,13 +60,20 @@ export class PeriodicSnapshots {
   /** The background encode, while one runs. */
   #job: Promise<void> | undefined;
   /** Its result, waiting for the loop to write it. */
-  #done: { index: number; confState: ConfState; data: Uint8Array } | undefined;
+  #done: { index: number; confState: ConfState; data: Uint8Array; startedAt: number; finishTrace: ((error?: unknown) => void) | undefined } | undefined;
   readonly #abort = new AbortController();
+  /** Bytes of the last snapshot this member wrote (0 before the first one). */
+  #lastBytes = 0;
 
   constructor(host: SnapshotHost, index: number) {
     this.#host = host;
     this.#index = index;
     this.#bytesMark = host.state.appliedBytes;
+  }
+
+  /** What the storage holds, about: the last snapshot written plus the entries applied since. */
+  get storedBytes(): number {
+    return this.#lastBytes + this.#host.state.appliedBytes - this.#bytesMark;
   }
 
   /** A snapshot from the leader was installed at `index` (it supersedes an older one in flight). */
@@ -79,13 +91,21 @@ export class PeriodicSnapshots {
     const done = this.#done;
     if (done !== undefined) {
       this.#done = undefined;
-      if (done.index <= this.#index) return;
-      await host.flushHardState();
-      await host.storage.createSnapshot(done.index, done.confState, done.data);
-      this.#index = done.index;
-      // Entries up to the snapshot are no longer needed here, but a follower a little behind
-      // still is: a bounded window of them stays, so it gets entries, not the whole store.
-      await host.storage.compact(catchUpStart(host.storage, done.index, host.snapshotCatchUpEntries, host.snapshotCatchUpBytes));
+      if (done.index <= this.#index) return done.finishTrace?.(); // Superseded by an installed snapshot.
+      try {
+        await host.flushHardState();
+        await host.storage.createSnapshot(done.index, done.confState, done.data);
+        this.#index = done.index;
+        this.#lastBytes = done.data.byteLength;
+        // Entries up to the snapshot are no longer needed here, but a follower a little behind
+        // still is: a bounded window of them stays, so it gets entries, not the whole store.
+        await host.storage.compact(catchUpStart(host.storage, done.index, host.snapshotCatchUpEntries, host.snapshotCatchUpBytes));
+      } catch (err) {
+        done.finishTrace?.(err);
+        throw err;
+      }
+      host.observeDuration((performance.now() - done.startedAt) / 1000);
+      done.finishTrace?.();
       return;
     }
     if (this.#job !== undefined) return;
@@ -94,15 +114,18 @@ export class PeriodicSnapshots {
     this.#bytesMark = state.appliedBytes;
     const view = state.view();
     const confState = host.confState();
+    const startedAt = performance.now();
+    const finishTrace = snapshotChannel.hasSubscribers ? traceSpan(snapshotChannel, { member: host.member, index: view.index }) : undefined;
     this.#job = view
       .encode(this.#abort.signal)
       .then(
         (data) => {
-          if (host.stopped()) return;
-          this.#done = { index: view.index, confState, data };
+          if (host.stopped()) return finishTrace?.(new StoppedError());
+          this.#done = { index: view.index, confState, data, startedAt, finishTrace };
           host.kick();
         },
         (err: unknown) => {
+          finishTrace?.(err);
           if (!host.stopped()) host.fail(err);
         },
       )

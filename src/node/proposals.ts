@@ -138,8 +138,9 @@ class Pending extends DeadlineCall<CommandResult> implements PendingProposal {
   proposedAtMs = 0;
   queued = false;
   readonly #owner: Map<number, Pending>;
+  readonly #counters: ProposalCounters;
 
-  constructor(key: number, data: Uint8Array, owner: Map<number, Pending>, signal: AbortSignal | undefined) {
+  constructor(key: number, data: Uint8Array, owner: Map<number, Pending>, counters: ProposalCounters, signal: AbortSignal | undefined) {
     let resolve!: (result: CommandResult) => void;
     let reject!: (err: unknown) => void;
     const promise = new Promise<CommandResult>((res, rej) => {
@@ -150,6 +151,7 @@ class Pending extends DeadlineCall<CommandResult> implements PendingProposal {
     this.key = key;
     this.data = data;
     this.#owner = owner;
+    this.#counters = counters;
     this.promise = promise;
   }
 
@@ -164,6 +166,7 @@ class Pending extends DeadlineCall<CommandResult> implements PendingProposal {
 
   /** The deadline passed: the caller gives up; the entry may still apply, unseen. */
   override timeoutError(): QuorumError {
+    if (!this.done) this.#counters.proposalsFailed += 1;
     const neverProposed = this.proposedTerm === 0 && this.proposedAtMs === 0;
     return neverProposed ? new NoLeaderError('node: no leader within the request timeout') : unknownOutcome('the write was not applied within the timeout');
   }
@@ -173,8 +176,14 @@ class Pending extends DeadlineCall<CommandResult> implements PendingProposal {
   }
 }
 
+/** Where failed proposals are counted (the node's metrics). */
+export interface ProposalCounters {
+  proposalsFailed: number;
+}
+
 export class Proposals {
   readonly incarnation: number;
+  readonly #counters: ProposalCounters;
   readonly #member: string;
   readonly #max: number;
   #seq = 0;
@@ -182,7 +191,8 @@ export class Proposals {
   /** The envelope head (member and incarnation) shared by every proposal of this incarnation. */
   readonly #envelopeHead: Uint8Array;
 
-  constructor(member: string, incarnation: number, max: number) {
+  constructor(member: string, incarnation: number, max: number, counters: ProposalCounters = { proposalsFailed: 0 }) {
+    this.#counters = counters;
     this.#member = member;
     this.incarnation = incarnation;
     this.#max = max;
@@ -202,9 +212,12 @@ export class Proposals {
     const timeoutMs = timeoutOf(options, fallbackMs);
     const signal = options?.signal;
     if (signal?.aborted === true) throw new AbortedError();
-    if (this.#pending.size >= this.#max) throw new ProposalDroppedError(`too many pending proposals (maxPendingProposals ${this.#max})`);
+    if (this.#pending.size >= this.#max) {
+      this.#counters.proposalsFailed += 1;
+      throw new ProposalDroppedError(`too many pending proposals (maxPendingProposals ${this.#max})`);
+    }
     this.#seq += 1;
-    const pending = new Pending(this.#seq, encodeEnvelopeWith(this.#envelopeHead, this.#seq, command), this.#pending, signal);
+    const pending = new Pending(this.#seq, encodeEnvelopeWith(this.#envelopeHead, this.#seq, command), this.#pending, this.#counters, signal);
     pending.timer = setTimeout(DeadlineCall.fire, timeoutMs, pending);
     signal?.addEventListener('abort', pending, { once: true });
     this.#pending.set(pending.key, pending);

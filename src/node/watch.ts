@@ -64,6 +64,11 @@ export class Watch<T = unknown> extends EventEmitter<WatchEvents<T>> implements 
     }
   }
 
+  /** Events delivered by the store and not consumed yet (this handle's buffer and the store watcher's). */
+  get bufferedEvents(): number {
+    return this.#buffer.length + (this.#watcher?.bufferedEvents ?? 0);
+  }
+
   /** Whether the watch has ended (closed, cancelled or failed). */
   get closed(): boolean {
     return this.#ended;

@@ -47,6 +47,7 @@ interface Config {
   readonly keepSnapshots: number;
   readonly maxRecordBytes: number;
   readonly logger: Logger;
+  readonly onWalSync: ((seconds: number) => void) | undefined;
 }
 
 function normalize(dir: string, o: FileStorageOptions): Config {
@@ -61,7 +62,7 @@ function normalize(dir: string, o: FileStorageOptions): Config {
   if (!Number.isSafeInteger(maxRecordBytes) || maxRecordBytes < MIN_MAX_RECORD_BYTES || maxRecordBytes > MAX_MAX_RECORD_BYTES) {
     throw new RangeError(`fileStorage: maxRecordBytes must be an integer in [${MIN_MAX_RECORD_BYTES}, ${MAX_MAX_RECORD_BYTES}]`);
   }
-  return Object.freeze({ dir, segmentBytes, keepSnapshots, maxRecordBytes, logger: o.logger ?? DEFAULT_LOGGER });
+  return Object.freeze({ dir, segmentBytes, keepSnapshots, maxRecordBytes, logger: o.logger ?? DEFAULT_LOGGER, onWalSync: o.onWalSync });
 }
 
 /** A durable, file-backed {@link Storage} in `dir` (created if missing). Call `open()` first. */
@@ -114,6 +115,7 @@ class FileStorage implements Storage {
       segmentBytes: cfg.segmentBytes,
       maxRecordBytes: cfg.maxRecordBytes,
       warn: (obj, msg) => cfg.logger.warn(obj, msg),
+      onSync: cfg.onWalSync,
     };
   }
 

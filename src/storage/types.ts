@@ -58,6 +58,8 @@ export interface FileStorageOptions {
     info(obj: object, msg: string): void;
     warn(obj: object, msg: string): void;
   };
+  /** Told how long each durable WAL write took, in seconds (metrics: etcd's wal_fsync_duration). @default none */
+  readonly onWalSync?: (seconds: number) => void;
 }
 
 export type { ConfState, Entry, HardState, LogIndex, Snapshot };

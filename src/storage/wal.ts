@@ -78,6 +78,8 @@ export interface WalConfig {
   readonly segmentBytes: number;
   readonly maxRecordBytes: number;
   readonly warn: (obj: object, msg: string) => void;
+  /** Told the seconds each durable record write took (the write with O_DSYNC, else write + fdatasync). */
+  readonly onSync: ((seconds: number) => void) | undefined;
 }
 
 /** Largest record encoding buffer a WalWriter keeps for reuse; larger records allocate their own. */
@@ -335,8 +337,11 @@ export class WalWriter {
     for (const item of items) end = writeBatchItem(item, record, end);
     assert(end === bytes, `encoded ${end} of ${bytes} record bytes`);
     sealFrame(record, RECORD_BATCH, payloadBytes);
+    const onSync = this.#cfg.onSync;
+    const startedAt = onSync === undefined ? 0 : performance.now();
     await writeAll(this.#fd, record, start);
     if (O_DSYNC === 0) await fdatasync(this.#fd);
+    if (onSync !== undefined) onSync((performance.now() - startedAt) / 1000);
     this.#offset = start + bytes;
     if (this.#zeroedEnd < this.#offset) this.#zeroedEnd = this.#offset;
   }

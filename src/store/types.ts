@@ -193,6 +193,8 @@ export interface Watcher {
   /** Queue a 'progress' response at the current revision once the watcher is caught up. */
   requestProgress(): void;
   cancel(): void;
+  /** Events buffered and not taken by next() yet (metrics). */
+  readonly bufferedEvents: number;
 }
 
 export interface StoreLimits {

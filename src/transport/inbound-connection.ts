@@ -82,6 +82,7 @@ export class InboundConnection {
 
   #onFrame(data: Buffer, isBinary: boolean): void {
     if (this.#closed) return;
+    this.#env.config.observer?.received(this.peer, data.byteLength);
     try {
       if (!isBinary) throw new ProtocolError('transport: malformed frame: text frame');
       // Decoded byte fields are views of the frame: give the frame its own exact-size memory so a

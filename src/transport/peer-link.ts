@@ -319,8 +319,12 @@ export class PeerLink {
       if (failure === '') failure = err.message;
     });
     let lastPongMs = 0;
+    /** When the unanswered ping left (performance.now()), for the round-trip metric; 0 when none. */
+    let pingSentAt = 0;
     ws.on('pong', () => {
       lastPongMs = Date.now();
+      if (pingSentAt !== 0) this.#env.config.observer?.roundTrip(this.id, (performance.now() - pingSentAt) / 1000);
+      pingSentAt = 0;
     });
     ws.on('open', () => {
       if (this.#state === 'closed' || this.#ws !== ws) return;
@@ -336,6 +340,7 @@ export class PeerLink {
           ws.terminate();
           return;
         }
+        if (pingSentAt === 0) pingSentAt = performance.now();
         ws.ping();
       }, this.#env.config.pingIntervalMs);
       this.#pingTimer.unref();
@@ -463,6 +468,7 @@ export class PeerLink {
 
   #write(ws: WebSocket, frame: Buffer): void {
     this.#sentFrames++;
+    this.#env.config.observer?.sent(this.id, frame.byteLength);
     ws.send(frame, { binary: true }, this.#onWritten);
   }
 

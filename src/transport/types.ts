@@ -32,3 +32,16 @@ export interface Transport {
   /** Drains queued messages (bounded wait), closes connections and the listener. Idempotent. */
   stop(): Promise<void>;
 }
+
+/**
+ * Told about peer traffic as it happens, for metrics (etcd's `etcd_network_peer_*`). Called on the
+ * hot path: an implementation only adds numbers.
+ */
+export interface PeerTrafficObserver {
+  /** A frame of `bytes` was handed to `peer`'s connection. */
+  sent(peer: NodeId, bytes: number): void;
+  /** A frame of `bytes` arrived from `peer`. */
+  received(peer: NodeId, bytes: number): void;
+  /** A ping to `peer` was answered after `seconds`. */
+  roundTrip(peer: NodeId, seconds: number): void;
+}

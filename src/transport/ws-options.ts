@@ -5,6 +5,7 @@
 import { DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_SNAPSHOT_CHUNK_BYTES, FRAME_OVERHEAD_BYTES, MIN_MAX_PAYLOAD_BYTES } from '../limits.ts';
 import type { NodeId } from '../protocol/types.ts';
 import type { TransportLogger } from './logger.ts';
+import type { PeerTrafficObserver } from './types.ts';
 import { stderrLogger } from './logger.ts';
 import { CHUNK_HEADER_BYTES } from './wire.ts';
 
@@ -71,6 +72,8 @@ export interface WsTransportOptions {
   readonly random?: () => number;
   /** Pino-compatible logger. @default warnings and errors to stderr */
   readonly logger?: TransportLogger;
+  /** Told the bytes sent to and received from each peer and ping round trips (metrics). @default none */
+  readonly observer?: PeerTrafficObserver;
 }
 
 export interface WsConfig {
@@ -98,6 +101,7 @@ export interface WsConfig {
   readonly maxConnections: number;
   readonly random: () => number;
   readonly logger: TransportLogger;
+  readonly observer: PeerTrafficObserver | undefined;
 }
 
 /** Headroom in a frame beyond a batch's target size (src/limits.ts). */
@@ -138,6 +142,7 @@ export function normalizeWsOptions(options: WsTransportOptions): WsConfig {
     maxConnections: positiveInt('maxConnections', options.maxConnections, 256),
     random: options.random ?? Math.random,
     logger: options.logger ?? stderrLogger,
+    observer: options.observer,
   };
   if (config.maxBatchBytes + FRAME_OVERHEAD_BYTES > config.maxPayloadBytes) {
     throw new RangeError('transport: maxBatchBytes + 1 KiB must not exceed maxPayloadBytes');
