@@ -9,6 +9,7 @@
 import type { Driver } from './driver.ts';
 import { METRIC_DESCRIPTIONS, metricFamily } from './metric-families.ts';
 import type { MetricType } from './metric-families.ts';
+import type { MetricsSnapshot } from './metrics.ts';
 import type { QuorumNode } from './node.ts';
 
 /**
@@ -32,26 +33,54 @@ interface PromMetricObject {
   readonly help: string;
   readonly type: MetricType;
   readonly aggregator: 'sum';
-  readonly values: readonly { readonly metricName: string; readonly labels: Readonly<Record<string, string>>; readonly value: number }[];
+  readonly values: readonly { readonly metricName?: string; readonly labels: Readonly<Record<string, string>>; readonly value: number }[];
+}
+
+/**
+ * One snapshot per scrape: prom-client calls every metric's get() in the same turn, so the first
+ * call takes the snapshot and the rest of that turn reuse it (dropped in a microtask after).
+ */
+class SharedSnapshot {
+  readonly #node: QuorumNode;
+  #current: MetricsSnapshot | undefined;
+
+  constructor(node: QuorumNode) {
+    this.#node = node;
+  }
+
+  get(): MetricsSnapshot {
+    if (this.#current === undefined) {
+      this.#current = this.#node.metrics();
+      queueMicrotask(() => {
+        this.#current = undefined;
+      });
+    }
+    return this.#current;
+  }
 }
 
 class FamilyMetric implements RegistryMetric {
-  readonly name: string;
+  /** prom-client rewrites this for OpenMetrics (a counter loses `_total`); `#family` keeps ours. */
+  name: string;
+  readonly #family: string;
   readonly help: string;
   readonly type: MetricType;
   readonly aggregator = 'sum' as const;
-  readonly #node: QuorumNode;
+  readonly #snapshot: SharedSnapshot;
 
-  constructor(node: QuorumNode, name: string, help: string, type: MetricType) {
-    this.#node = node;
+  constructor(snapshot: SharedSnapshot, name: string, help: string, type: MetricType) {
+    this.#snapshot = snapshot;
+    this.#family = name;
     this.name = name;
     this.help = help;
     this.type = type;
   }
 
   async get(): Promise<PromMetricObject> {
-    const family = metricFamily(this.#node.metrics(), this.name);
-    const values = (family?.samples ?? []).map((s) => ({ metricName: s.name, labels: s.labels, value: s.value }));
+    const family = metricFamily(this.#snapshot.get(), this.#family);
+    // A sample named as its family goes without metricName, so prom-client names it (and adds
+    // `_total` to counters itself in OpenMetrics); histogram lines keep their suffixes.
+    const values = (family?.samples ?? []).map((s) => (s.name === this.#family ? { labels: s.labels, value: s.value } : { metricName: s.name, labels: s.labels, value: s.value }));
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 
@@ -69,9 +98,10 @@ export function registerPromMetrics(registry: MetricsRegistry, node: QuorumNode,
   const removeAll = (): void => {
     for (const name of registered.splice(0)) registry.removeSingleMetric(name);
   };
+  const snapshot = new SharedSnapshot(node);
   try {
     for (const { name, help, type } of METRIC_DESCRIPTIONS) {
-      registry.registerMetric(new FamilyMetric(node, name, help, type));
+      registry.registerMetric(new FamilyMetric(snapshot, name, help, type));
       registered.push(name);
     }
   } catch (err) {

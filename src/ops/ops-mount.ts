@@ -1,6 +1,6 @@
 /**
  * The operations endpoints on the client port, as an {@link HttpMount}: `GET /metrics`
- * (Prometheus text; needs the endpoint's token when it has one, like every client request),
+ * (Prometheus text, the member's families and the process's; needs the endpoint's token when it has one, like every client request),
  * `GET /livez` (the process serves HTTP), `GET /readyz` (readiness.ts; 503 with the reason
  * otherwise) and `GET /version` (etcd's shape). The probes need no token, like etcd's `/health`,
  * so a load balancer or kubelet can call them. docs/observability.md describes each.
@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpMount, MountContext } from '../gateway/types.ts';
 import { metricFamilies } from '../node/metric-families.ts';
 import { ETCD_API_VERSION, PACKAGE_VERSION } from '../node/versions.ts';
+import { processMetricFamilies } from './process-metrics.ts';
 import { PROMETHEUS_TEXT_CONTENT_TYPE, renderPrometheusText } from './prometheus-text.ts';
 import { readinessOf } from './readiness.ts';
 
@@ -48,7 +49,8 @@ export function opsMount(): HttpMount {
             res.setHeader('www-authenticate', 'Bearer');
             return reply(res, 401, 'text/plain; charset=utf-8', 'ops: /metrics needs the endpoint token\n', false);
           }
-          return reply(res, 200, PROMETHEUS_TEXT_CONTENT_TYPE, renderPrometheusText(metricFamilies(ctx.node.metrics())), head);
+          const families = [...metricFamilies(ctx.node.metrics()), ...processMetricFamilies()];
+          return reply(res, 200, PROMETHEUS_TEXT_CONTENT_TYPE, renderPrometheusText(families), head);
         }
       }
     },

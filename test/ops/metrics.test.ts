@@ -59,7 +59,7 @@ test.after(async () => {
   await cluster.closeAll();
 });
 
-test('/metrics has every etcd and quorumkv family, with HELP and TYPE', async () => {
+test('/metrics has every etcd, quorumkv and process family, with HELP and TYPE', async () => {
   const families = await scrape(cluster.nodes.get('n1')!);
   for (const name of [...ETCD_NAMES, ...OWN_NAMES]) {
     const f = families.get(name);
@@ -67,6 +67,10 @@ test('/metrics has every etcd and quorumkv family, with HELP and TYPE', async ()
     assert.ok(f.help.length > 0, `${name} has help`);
   }
   assert.is(families.get('etcd_server_has_leader')?.type, 'gauge');
+  // The process's own, under the client libraries' standard names.
+  assert.ok(valueOf(families, 'process_resident_memory_bytes') > 1024 * 1024);
+  assert.ok(valueOf(families, 'process_cpu_seconds_total') > 0);
+  assert.ok(Math.abs(valueOf(families, 'process_start_time_seconds') - (Date.now() / 1000 - process.uptime())) < 5);
   assert.is(families.get('etcd_server_leader_changes_seen_total')?.type, 'counter');
   assert.is(families.get('etcd_disk_wal_fsync_duration_seconds')?.type, 'histogram');
   // etcd's bucket boundaries: 1 ms doubling 14 times, then +Inf.

@@ -1,6 +1,7 @@
 // Proves `createNode({ metrics: { registry } })` with a real prom-client Registry: the member's
 // families appear in the app's own registry output (beside the app's metrics) with live values,
-// are removed when the member closes, a second member in the same registry is refused (and
+// read from one snapshot per scrape, work with an OpenMetrics registry (counter naming), are
+// removed when the member closes, a second member in the same registry is refused (and
 // leaves nothing behind), and bad `metrics` options are RangeErrors naming the problem.
 import { Counter, Registry } from 'prom-client';
 import { test } from 'uvu';
@@ -37,6 +38,31 @@ test('the member registers into the app registry, live, and leaves it on close',
     registry.getMetricsAsArray().map((m) => (m as unknown as { name: string }).name),
     ['app_requests_total'],
   );
+});
+
+test('an OpenMetrics registry names counters its way, once per scrape snapshot', async () => {
+  const registry = new Registry<typeof Registry.OPENMETRICS_CONTENT_TYPE>();
+  registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  const node = await createNode({ id: 'p4', storage: memoryStorage(), logger: quietLogger, metrics: { registry } });
+  try {
+    await node.ready();
+    let reads = 0;
+    const metrics = node.metrics.bind(node);
+    node.metrics = () => {
+      reads += 1;
+      return metrics();
+    };
+    const text = await registry.metrics();
+    assert.is(reads, 1, 'one snapshot serves every family of a scrape');
+    await registry.metrics();
+    assert.is(reads, 2, 'and the next scrape takes a fresh one');
+    assert.match(text, /\netcd_server_leader_changes_seen_total 1\n/);
+    assert.not.match(text, /_total_total/);
+    assert.match(text, /\netcd_disk_wal_fsync_duration_seconds_count 0\n/);
+    assert.match(text, /# EOF\n$/);
+  } finally {
+    await node.close();
+  }
 });
 
 test('a second member in the same registry is refused and closed, the first keeps its metrics', async () => {
