@@ -133,6 +133,12 @@ function onRequest(state: ServerState, req: IncomingMessage, res: ServerResponse
       revision = undefined;
     }
     const reply = errorReply(err, revision);
+    // A 5xx is ours, not the client's: the operator must see it (a 500 is a bug).
+    if (reply.status >= 500) {
+      const line = { err, method: req.method, path: (req.url ?? '/').split('?', 1)[0], status: reply.status };
+      if (reply.status === 500) state.node.logger.error(line, 'gateway: internal error');
+      else state.node.logger.warn(line, 'gateway: request failed');
+    }
     // Oversized or unread bodies: answer, then close the connection rather than drain it.
     const closing = reply.status === 413 || !req.complete;
     sendJson(res, reply.status, reply.body, closing ? { ...reply.headers, connection: 'close' } : reply.headers);
