@@ -260,6 +260,7 @@ export async function runMember(cli: Readonly<Record<string, unknown>>, io: Io, 
   } finally {
     signals.dispose();
     await server?.close().catch(() => {});
+    log.debug({}, 'quorumkv: client endpoint closed');
     await node?.close().catch(() => {});
     log.info({}, 'quorumkv: stopped');
   }

@@ -206,6 +206,10 @@ export async function startClientServer(node: QuorumNode, options: ClientEndpoin
       resolve();
     });
   });
+  // An http.Server tracks its connections (what closeAllConnections() closes and the read
+  // timeouts sweep) only from its own 'listening' event: behind a front it never listens itself,
+  // so it is told, or idle keep-alive connections hold close() and slow clients are never cut.
+  if (listening !== server) server.emit('listening');
   const address = listening.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   state.url = `${config.tls === undefined ? 'http' : 'https'}://${host}:${address.port}`;
