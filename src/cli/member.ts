@@ -235,6 +235,13 @@ export async function runMember(cli: Readonly<Record<string, unknown>>, io: Io, 
   }
   log.info(plan.summary, 'quorumkv: starting member');
   for (const warning of plan.warnings) log.warn({}, `quorumkv: ${warning}`);
+  // A bug that escapes every handler would end the process with a plain stack trace on stderr:
+  // it ends it the same way (exit 4), with the error as a log line like every other.
+  const onUncaught = (err: unknown): void => {
+    log.error({ err }, 'quorumkv: uncaught exception; exiting');
+    process.exit(EXIT_SERVER_ERROR);
+  };
+  process.on('uncaughtException', onUncaught);
   const signals = untilSignal();
   let node: QuorumNode | undefined;
   let server: ClientServer | undefined;
@@ -259,6 +266,7 @@ export async function runMember(cli: Readonly<Record<string, unknown>>, io: Io, 
     return EXIT_SERVER_ERROR;
   } finally {
     signals.dispose();
+    process.off('uncaughtException', onUncaught);
     await server?.close().catch(() => {});
     log.debug({}, 'quorumkv: client endpoint closed');
     await node?.close().catch(() => {});

@@ -1,6 +1,7 @@
 // Proves two things of the client endpoint as a member serves it — the gateway behind the gRPC
 // port front (startClientEndpoint) — over a scripted fake node on 127.0.0.1: a reply of 500 (a
-// bug) is logged at error level through the node's logger, and a 503 at warn; and the front
+// bug) is logged at error level through the node's logger, and a 503 at warn, as is a gRPC call
+// that fails with an error of ours that is not a QuorumError (status UNKNOWN); and the front
 // does not defeat the HTTP server's connection bookkeeping: close() returns at once although a
 // client holds an idle keep-alive connection, and a client whose headers never end is cut near
 // requestReadTimeoutMs.
@@ -8,6 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { request, Agent } from 'node:http';
 import { connect } from 'node:net';
+import { connect as connectHttp2 } from 'node:http2';
 import { startClientEndpoint } from '../../src/client-endpoint.ts';
 import { UnreachableError } from '../../src/errors.ts';
 import type { QuorumNode } from '../../src/index.ts';
@@ -52,6 +54,44 @@ test('a 500 is logged at error with the error, a 503 at warn', async () => {
     failure = new UnreachableError('test: no leader');
     assert.is(await post(server.url, '/v3/kv/range', { key: b64('a') }), 503);
     assert.ok(lines.some((l) => l.level === 'warn' && l.obj['status'] === 503), JSON.stringify(lines));
+  } finally {
+    await server.close();
+  }
+});
+
+/** One unary gRPC call of `path` with an encoded request; resolves with its grpc-status. */
+function grpcCall(url: string, path: string, message: Uint8Array): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const session = connectHttp2(url);
+    session.on('error', reject);
+    const frame = Buffer.alloc(5 + message.length);
+    frame.writeUInt32BE(message.length, 1);
+    frame.set(message, 5);
+    const stream = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
+    let status = '';
+    stream.on('response', (headers) => (status ||= String(headers['grpc-status'] ?? '')));
+    stream.on('trailers', (trailers) => (status ||= String(trailers['grpc-status'] ?? '')));
+    stream.resume();
+    stream.on('close', () => {
+      session.close();
+      resolve(status);
+    });
+    stream.end(frame);
+  });
+}
+
+test('a gRPC call failing with an internal error is logged at error', async () => {
+  const failure = new Error('test: a bug behind grpc');
+  const { node, lines } = loggingNode(() => Promise.reject(failure));
+  const server = await startClientEndpoint(node, { port: 0 });
+  try {
+    // RangeRequest { key: "a" }: field 1, length-delimited.
+    const status = await grpcCall(server.url, '/etcdserverpb.KV/Range', Uint8Array.of(0x0a, 0x01, 0x61));
+    assert.is(status, '2', 'grpc-status UNKNOWN');
+    const error = lines.find((l) => l.level === 'error' && l.msg === 'grpc: internal error');
+    assert.ok(error !== undefined, JSON.stringify(lines));
+    assert.is(error.obj['err'], failure);
+    assert.is(error.obj['method'], '/etcdserverpb.KV/Range');
   } finally {
     await server.close();
   }
