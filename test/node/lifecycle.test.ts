@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNode, MemoryNetwork, memoryStorage, memoryTransport } from '../../src/index.ts';
 import type { CloseEvent, Logger, Progress, QuorumNode } from '../../src/index.ts';
+import { pino } from 'pino';
 import { waitFor } from '../helpers/time.ts';
 
 const FAST = { heartbeatMs: 20, electionTimeoutMs: 200 } as const;
@@ -75,6 +76,16 @@ test('an app logger with child() gets { member: id } bound', async () => {
   await node.close();
   assert.equal(bindings, [{ member: 'n9' }]);
   assert.is(node.logger, child);
+});
+
+test('a real pino logger: every line the member writes names it', async () => {
+  const lines: string[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+  const node = await createNode({ id: 'p7', storage: memoryStorage(), logger, ...FAST });
+  await node.ready();
+  await node.close();
+  assert.ok(lines.length > 0, 'the member logged');
+  for (const line of lines) assert.is((JSON.parse(line) as { member?: string }).member, 'p7', line);
 });
 
 test('backup() and snapshotBytes() report progress up to the total', async () => {
