@@ -104,6 +104,8 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
     });
     driver.on('leaseGone', (id) => this.#leaseGone(id));
     driver.on('removed', () => {
+      // Heard twice when a peer's note arrives and this member applies its removal too.
+      if (this.closed) return;
       this.#closeEvent ??= { reason: 'removed' };
       this.#config.logger.warn({ id: this.id }, 'node: this member was removed from the cluster; closing');
       void this.#shutdown(false);

@@ -2,7 +2,7 @@
 // processes on loopback: environment variables alone (etcd's ETCD_* names) configure a 3-member
 // cluster, and the ETCD_* lines `member add` prints start the new member when fed back as its
 // environment; etcd-shaped YAML config files configure another 3-member cluster (a client token
-// read from a file, never logged); SIGTERM exits 0, removal from the cluster exits 6, a corrupted
+// read from a file, never logged); SIGTERM exits 0, a follower removed from the cluster exits 6, a corrupted
 // WAL exits 4 with a JSON line naming the error; every stdout/stderr line of every member is a
 // JSON object naming its member; `--help` prints no secret taken from the environment.
 import { writeFileSync } from 'node:fs';
@@ -96,10 +96,9 @@ test('environment variables alone configure a 3-member cluster; member add outpu
   const second = await leaderName(rest.map((m) => m.clientUrl).join(','));
   assert.is.not(second, first);
 
-  // Removal: the new leader is removed from the cluster; it applies that and exits 6.
-  const removed = rest.find((m) => m.name === second) as MemberProcess;
-  // Asked of the other member: the removed one stops as it applies the change, before it could answer.
-  const remove = await cli((rest.find((m) => m !== removed) as MemberProcess).clientUrl, 'member', 'remove', second);
+  // Removal of a follower: the leader tells it as it applies the change; it exits 6.
+  const removed = rest.find((m) => m.name !== second) as MemberProcess;
+  const remove = await cli((rest.find((m) => m !== removed) as MemberProcess).clientUrl, 'member', 'remove', removed.name);
   assert.is(remove.code, 0, remove.err);
   const code = await Promise.race([removed.exited, new Promise<string>((r) => setTimeout(() => r('still running'), 15_000))]);
   assert.is(code, 6, `the removed member exits 6:\n${removed.log()}`);

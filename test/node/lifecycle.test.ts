@@ -49,22 +49,32 @@ test('a failed storage write stops the member with reason fatal and the error', 
   assert.is(seen.length, 1, 'close fires once');
 });
 
-test('a member removed from the cluster: reason removed', async () => {
-  const network = new MemoryNetwork({ seed: 7 });
-  const peers = { n1: 'ws://127.0.0.1:17101', n2: 'ws://127.0.0.1:17102', n3: 'ws://127.0.0.1:17103' };
+async function removalCloses(pick: (nodes: QuorumNode[]) => QuorumNode, seed: number): Promise<void> {
+  const network = new MemoryNetwork({ seed });
+  const base = 17_100 + seed * 10;
+  const peers = { n1: `ws://127.0.0.1:${base + 1}`, n2: `ws://127.0.0.1:${base + 2}`, n3: `ws://127.0.0.1:${base + 3}` };
   const nodes = await Promise.all(Object.keys(peers).map((id) => createNode({ id, peers, storage: memoryStorage(), transport: memoryTransport(network), logger: quiet, ...FAST })));
   try {
     await Promise.all(nodes.map((n) => n.ready({ timeoutMs: 10_000 })));
-    // The leader applies its own removal for certain (a removed follower may never hear of the
-    // commit: the leader stops replicating to it once applied).
-    const victim = nodes.find((n) => n.status().role === 'leader') ?? (nodes[0] as QuorumNode);
+    const victim = pick(nodes);
+    const asker = nodes.find((n) => n !== victim) as QuorumNode;
     const seen = closeEvents(victim);
-    await victim.cluster.remove(victim.id).catch(() => undefined);
-    await waitFor(() => seen.length > 0, 'close event on the removed member', 5_000);
+    await asker.cluster.remove(victim.id);
+    await waitFor(() => seen.length > 0, `close event on the removed member ${victim.id}`, 5_000);
     assert.equal(seen, [{ reason: 'removed' }]);
   } finally {
     await Promise.all(nodes.map((n) => n.close()));
   }
+}
+
+const leaderOf = (nodes: QuorumNode[]): QuorumNode => nodes.find((n) => n.status().role === 'leader') ?? (nodes[0] as QuorumNode);
+
+test('a removed leader: reason removed (it applies its own removal)', async () => {
+  await removalCloses(leaderOf, 7);
+});
+
+test('a removed follower: reason removed (the members that apply the removal tell it)', async () => {
+  await removalCloses((nodes) => nodes.find((n) => n !== leaderOf(nodes)) as QuorumNode, 8);
 });
 
 test('an app logger with child() gets { member: id } bound', async () => {
