@@ -20,13 +20,13 @@ import { isLoopbackHost } from '../transport/ws-options.ts';
 import { parseInitialCluster } from './commands/maintenance.ts';
 import { CliError, EXIT_BAD_ARGS, EXIT_MEMBER_REMOVED, EXIT_SERVER_ERROR } from './errors.ts';
 import { resolveMemberFlags } from './member-config.ts';
-import type { Environment, MemberFlags } from './member-config.ts';
+import type { Environment, MemberFlags } from './member-settings.ts';
 import { createMemberLogger, LOG_FORMATS, LOG_LEVELS } from './member-logger.ts';
 import type { LogFormat, LogLevel } from './member-logger.ts';
 import type { CloseEvent, Logger } from '../node/types.ts';
 import type { Io } from './output.ts';
 
-export type { MemberFlags } from './member-config.ts';
+export type { MemberFlags } from './member-settings.ts';
 
 /** Everything the member was asked to be, validated. */
 interface MemberPlan {

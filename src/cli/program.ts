@@ -15,7 +15,7 @@ import { backupCommand, endpointHealthCommand, endpointStatusCommand, snapshotRe
 import { memberAddCommand, memberListCommand, memberPromoteCommand, memberRemoveCommand } from './commands/member.ts';
 import { execWatchCommand, watchCommand } from './commands/watch.ts';
 import { CliError, EXIT_BAD_ARGS, EXIT_SERVER_ERROR } from './errors.ts';
-import { CONFIG_FILE_ENV, MEMBER_SETTINGS, readTokenFile } from './member-config.ts';
+import { CONFIG_FILE_ENV, MEMBER_SETTINGS, readTokenFile } from './member-settings.ts';
 import type { Format, Io, Output } from './output.ts';
 import { print, printError, stdio } from './output.ts';
 
