@@ -15,6 +15,8 @@ export const EXIT_BAD_AUTH = 3;
 export const EXIT_SERVER_ERROR = 4;
 /** `endpoint health` found an unhealthy endpoint. */
 export const EXIT_CLUSTER_NOT_HEALTHY = 5;
+/** A standalone member stopped because it was removed from the cluster (a fatal error exits 4). */
+export const EXIT_MEMBER_REMOVED = 6;
 
 /** etcd v2's messages for its error numbers. */
 export const V2_MESSAGES: Readonly<Record<number, string>> = Object.freeze({

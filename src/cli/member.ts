@@ -1,9 +1,11 @@
 /**
  * `quorumkv member …`: a standalone cluster member — a process that does nothing but be a member
- * and serve the JSON client endpoint, configured with etcd's flag names. Values are stored as
- * raw bytes (the gateway's raw codec), so etcdctl-style string values round-trip exactly.
- * Prints an etcd-like startup summary and the elected leader, and stops cleanly on SIGTERM/SIGINT
- * (the client endpoint first, then the node, which hands leadership over if it leads).
+ * and serve the client endpoint, configured with etcd's flag names, environment variables or
+ * config file (member-config.ts). Values are stored as raw bytes (the gateway's raw codec), so
+ * etcdctl-style string values round-trip exactly. Everything it logs goes through one logger
+ * (member-logger.ts; JSON lines by default). It stops cleanly on SIGTERM/SIGINT (the client
+ * endpoint first, then the node, which hands leadership over if it leads) and exits 0; it exits
+ * non-zero when it can no longer serve: a fatal error, or removal from the cluster.
  */
 import { readFileSync } from 'node:fs';
 import { startNode } from '../node/create.ts';
@@ -16,38 +18,27 @@ import type { ClientEndpointOptions, ClientServer } from '../gateway/server.ts';
 import { rawCodec } from '../gateway/values.ts';
 import { isLoopbackHost } from '../transport/ws-options.ts';
 import { parseInitialCluster } from './commands/maintenance.ts';
-import { CliError, EXIT_BAD_ARGS, EXIT_SERVER_ERROR } from './errors.ts';
+import { CliError, EXIT_BAD_ARGS, EXIT_MEMBER_REMOVED, EXIT_SERVER_ERROR } from './errors.ts';
+import { resolveMemberFlags } from './member-config.ts';
+import type { Environment, MemberFlags } from './member-settings.ts';
+import { createMemberLogger, LOG_FORMATS, LOG_LEVELS } from './member-logger.ts';
+import type { LogFormat, LogLevel } from './member-logger.ts';
+import type { CloseEvent, Logger } from '../node/types.ts';
 import type { Io } from './output.ts';
 
-export interface MemberFlags {
-  readonly name: string;
-  readonly dataDir?: string;
-  readonly listenPeerUrl: string;
-  readonly initialCluster?: string;
-  readonly initialClusterState: string;
-  readonly listenClientUrl: string;
-  readonly heartbeatInterval: string;
-  readonly electionTimeout: string;
-  readonly snapshotCount: string;
-  readonly clientToken?: string;
-  readonly peerToken?: string;
-  readonly certFile?: string;
-  readonly keyFile?: string;
-  readonly trustedCaFile?: string;
-  readonly peerCertFile?: string;
-  readonly peerKeyFile?: string;
-  readonly peerTrustedCaFile?: string;
-  readonly restoreFrom?: string;
-}
+export type { MemberFlags } from './member-settings.ts';
 
 /** Everything the member was asked to be, validated. */
 interface MemberPlan {
   readonly node: NodeOptions;
   readonly client: ClientEndpointOptions;
-  readonly summary: readonly [string, string][];
+  readonly summary: Readonly<Record<string, string>>;
   /** Security warnings to print at startup (plaintext client traffic on a real network). */
   readonly warnings: readonly string[];
 }
+
+/** etcd's default peer URL, with the ws scheme of quorumkv's transport. */
+const DEFAULT_PEER_URL = 'ws://127.0.0.1:2380';
 
 function intFlag(raw: string, flag: string, min: number): number {
   const n = Number(raw);
@@ -80,7 +71,7 @@ function hostOf(url: URL): string {
 }
 
 /** A ws transport with mutual TLS, when peer certificate files are given. */
-function peerTransport(f: MemberFlags, peerUrl: URL, peers: Record<string, string>): Transport | undefined {
+function peerTransport(f: MemberFlags, peerUrl: URL, peers: Record<string, string>, logger: Logger | undefined): Transport | undefined {
   const cert = readFlagFile(f.peerCertFile, '--peer-cert-file');
   const key = readFlagFile(f.peerKeyFile, '--peer-key-file');
   const ca = readFlagFile(f.peerTrustedCaFile, '--peer-trusted-ca-file');
@@ -89,7 +80,13 @@ function peerTransport(f: MemberFlags, peerUrl: URL, peers: Record<string, strin
     throw new CliError('peer TLS needs --peer-cert-file, --peer-key-file and --peer-trusted-ca-file together', EXIT_BAD_ARGS);
   }
   const others = Object.fromEntries(Object.entries(peers).filter(([id]) => id !== f.name));
-  return wsTransport({ listen: { host: hostOf(peerUrl), port: Number(peerUrl.port) }, peers: others, tls: { cert, key, ca }, ...(f.peerToken === undefined ? {} : { token: f.peerToken }) });
+  return wsTransport({
+    listen: { host: hostOf(peerUrl), port: Number(peerUrl.port) },
+    peers: others,
+    tls: { cert, key, ca },
+    ...(logger === undefined ? {} : { logger }),
+    ...(f.peerToken === undefined ? {} : { token: f.peerToken }),
+  });
 }
 
 function clientOptions(f: MemberFlags, clientUrl: URL): ClientEndpointOptions {
@@ -103,18 +100,24 @@ function clientOptions(f: MemberFlags, clientUrl: URL): ClientEndpointOptions {
   return { host: hostOf(clientUrl), port: Number(clientUrl.port), ...tls, ...(f.clientToken === undefined ? {} : { token: f.clientToken }) };
 }
 
-export function planMember(f: MemberFlags): MemberPlan {
+/**
+ * Validates the settings into what to start. `logger` is the member's (without the member
+ * binding: the node adds it); `undefined` leaves the library's quiet defaults.
+ */
+export function planMember(f: MemberFlags, logger?: Logger): MemberPlan {
   if (f.name === '') throw new CliError('--name must not be empty', EXIT_BAD_ARGS);
-  const peerUrl = urlFlag(f.listenPeerUrl, '--listen-peer-url', ['ws:', 'wss:']);
+  if (f.initialClusterState !== 'new' && f.initialClusterState !== 'existing') throw new CliError('--initial-cluster-state must be new or existing', EXIT_BAD_ARGS);
+  const peers = parseInitialCluster(f.initialCluster) ?? { [f.name]: f.listenPeerUrl ?? DEFAULT_PEER_URL };
+  if (peers[f.name] === undefined) throw new CliError(`--initial-cluster must include this member (${f.name})`, EXIT_BAD_ARGS);
+  const listenPeerUrl = f.listenPeerUrl ?? peers[f.name] ?? DEFAULT_PEER_URL;
+  const peerUrl = urlFlag(listenPeerUrl, '--listen-peer-url', ['ws:', 'wss:']);
   const clientUrl = urlFlag(f.listenClientUrl, '--listen-client-url', ['http:', 'https:']);
   const heartbeatMs = intFlag(f.heartbeatInterval, '--heartbeat-interval', 1);
   const electionTimeoutMs = intFlag(f.electionTimeout, '--election-timeout', 2);
   const snapshotEvery = intFlag(f.snapshotCount, '--snapshot-count', 1);
-  if (f.initialClusterState !== 'new' && f.initialClusterState !== 'existing') throw new CliError('--initial-cluster-state must be new or existing', EXIT_BAD_ARGS);
-  const peers = parseInitialCluster(f.initialCluster) ?? { [f.name]: f.listenPeerUrl };
-  if (peers[f.name] === undefined) throw new CliError(`--initial-cluster must include this member (${f.name})`, EXIT_BAD_ARGS);
   const dataDir = f.dataDir ?? `${f.name}.quorumkv`;
-  const transport = peerTransport(f, peerUrl, peers);
+  const memberLogger = logger?.child?.({ member: f.name }) ?? logger;
+  const transport = peerTransport(f, peerUrl, peers, memberLogger);
   const node: NodeOptions = {
     id: f.name,
     peers,
@@ -124,24 +127,24 @@ export function planMember(f: MemberFlags): MemberPlan {
     electionTimeoutMs,
     snapshotEvery,
     join: f.initialClusterState === 'existing',
+    ...(logger === undefined ? {} : { logger }),
     ...(transport === undefined ? {} : { transport }),
     ...(f.peerToken === undefined ? {} : { token: f.peerToken }),
     ...(f.restoreFrom === undefined ? {} : { restoreFrom: f.restoreFrom }),
   };
-  const summary: [string, string][] = [
-    ['name', f.name],
-    ['data dir', dataDir],
-    ['listen peer URL', f.listenPeerUrl],
-    ['listen client URL', f.listenClientUrl],
-    ['heartbeat', `${heartbeatMs}ms`],
-    ['election', `${electionTimeoutMs}ms`],
-    ['snapshot count', String(snapshotEvery)],
-    ['initial cluster', Object.entries(peers).map(([id, url]) => `${id}=${url}`).join(',')],
-    ['initial cluster state', f.initialClusterState],
-  ];
+  const summary = {
+    dataDir,
+    listenPeerUrl,
+    listenClientUrl: f.listenClientUrl,
+    heartbeatMs: String(heartbeatMs),
+    electionTimeoutMs: String(electionTimeoutMs),
+    snapshotCount: String(snapshotEvery),
+    initialCluster: Object.entries(peers).map(([id, url]) => `${id}=${url}`).join(','),
+    initialClusterState: f.initialClusterState,
+  };
   const warnings: string[] = [];
-  // The peer transport warns about plaintext peer traffic itself; the client endpoint has no
-  // logger, so its warning is ours: a bearer token over plain http is readable on the wire.
+  // The peer transport warns about plaintext peer traffic itself; the client endpoint does not,
+  // so its warning is ours: a bearer token over plain http is readable on the wire.
   if (clientUrl.protocol === 'http:' && !isLoopbackHost(hostOf(clientUrl))) {
     warnings.push(
       `plaintext client traffic on non-loopback ${f.listenClientUrl}: requests${f.clientToken === undefined ? '' : ' and the client token'} are neither encrypted nor server-authenticated; use an https:// --listen-client-url with --cert-file/--key-file`,
@@ -150,68 +153,123 @@ export function planMember(f: MemberFlags): MemberPlan {
   return { node, client: clientOptions(f, clientUrl), summary, warnings };
 }
 
-function logLine(io: Io, level: 'I' | 'W' | 'E' | 'N', who: string, text: string): void {
-  const stamp = new Date().toISOString().replace('T', ' ').replace('Z', '');
-  io.out(`${stamp} ${level} | ${who}: ${text}\n`);
+function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new CliError(`${flag} must be ${allowed.join(' or ')}, got ${value}`, EXIT_BAD_ARGS);
+  return value as T;
 }
 
-function announce(io: Io, node: QuorumNode): void {
+function announce(log: Logger, node: QuorumNode): void {
   node.on('leader', ({ leader, term }) => {
-    if (leader === '') logLine(io, 'I', 'raft', `${node.id} lost the leader at term ${term}`);
-    else logLine(io, 'I', 'raft', `raft.node: ${node.id} elected leader ${leader} at term ${term}`);
+    if (leader === '') log.info({ term }, 'raft: lost the leader');
+    else log.info({ leader, term }, 'raft: elected leader');
   });
-  node.on('member', (m) => logLine(io, 'I', 'membership', `${m.type} member ${m.id}${m.url === '' ? '' : ` [${m.url}]`}${m.learner ? ' (learner)' : ''}`));
-  node.on('error', (err) => logLine(io, 'E', 'quorumkv', err.message));
+  node.on('member', (m) => log.info({ change: m.type, id: m.id, url: m.url, learner: m.learner }, 'membership: configuration changed'));
 }
 
-/** Waits for SIGTERM or SIGINT. */
-function untilSignal(): Promise<string> {
-  return new Promise<string>((resolve) => {
-    const on = (sig: string): void => {
+/** How the member's run ended: a signal (graceful, exit 0) or the node stopping on its own. */
+type Outcome = { readonly kind: 'signal'; readonly signal: string } | { readonly kind: 'close'; readonly event: CloseEvent };
+
+/** Resolves on the first SIGTERM or SIGINT; `dispose` removes the handlers. */
+function untilSignal(): { readonly signalled: Promise<Outcome>; dispose(): void } {
+  let on: (sig: string) => void = () => {};
+  const signalled = new Promise<Outcome>((resolve) => {
+    on = (signal: string): void => resolve({ kind: 'signal', signal });
+  });
+  process.on('SIGTERM', on);
+  process.on('SIGINT', on);
+  return {
+    signalled,
+    dispose: () => {
       process.off('SIGTERM', on);
       process.off('SIGINT', on);
-      resolve(sig);
-    };
-    process.on('SIGTERM', on);
-    process.on('SIGINT', on);
-  });
+    },
+  };
 }
 
-/** Runs the member until a signal; resolves with the process exit code. */
-export async function runMember(flags: MemberFlags, io: Io): Promise<number> {
-  let plan: MemberPlan;
+/** The exit code of a member that stopped on its own, logged with its reason. */
+function exitCodeOf(log: Logger, outcome: Outcome): number {
+  if (outcome.kind === 'signal') {
+    log.info({ signal: outcome.signal }, 'quorumkv: received a signal; shutting down');
+    return 0;
+  }
+  const event = outcome.event;
+  if (event.reason === 'fatal') {
+    log.error({ err: event.error }, 'quorumkv: the member stopped after a fatal error');
+    return EXIT_SERVER_ERROR;
+  }
+  if (event.reason === 'removed') {
+    log.error({}, 'quorumkv: this member was removed from the cluster');
+    return EXIT_MEMBER_REMOVED;
+  }
+  return 0;
+}
+
+/**
+ * Runs the member until a signal or until it stops on its own; resolves with the process exit
+ * code. `cli` holds the flags given on the command line (commander's parsed options).
+ */
+export async function runMember(cli: Readonly<Record<string, unknown>>, io: Io, env: Environment): Promise<number> {
+  let flags: MemberFlags;
+  let root: Logger;
   try {
-    plan = planMember(flags);
+    const resolved = resolveMemberFlags(cli, env);
+    flags = resolved.flags;
+    const format = oneOf<LogFormat>(flags.logFormat ?? 'json', LOG_FORMATS, '--log-format');
+    const level = oneOf<LogLevel>(flags.logLevel ?? 'info', LOG_LEVELS, '--log-level');
+    root = createMemberLogger({ format, level, write: (line) => io.out(line) });
+    for (const flag of resolved.exposedSecrets) {
+      root.warn({ member: flags.name, flag }, `quorumkv: ${flag} on the command line is visible to every user in ps; use its environment variable or ${flag}-file`);
+    }
   } catch (err) {
+    // No logger yet (its own settings are what failed): one plain line, as for any bad flag.
     io.err(`${err instanceof CliError ? err.line() : `Error:  ${(err as Error).message}`}\n`);
     return err instanceof CliError ? err.exitCode : EXIT_BAD_ARGS;
   }
-  for (const [label, value] of plan.summary) logLine(io, 'I', 'quorumkv', `${label} = ${value}`);
-  for (const warning of plan.warnings) logLine(io, 'W', 'quorumkv', warning);
-  const stopping = untilSignal();
+  const log = root.child?.({ member: flags.name }) ?? root;
+  let plan: MemberPlan;
+  try {
+    plan = planMember(flags, root);
+  } catch (err) {
+    log.error({ err }, `quorumkv: ${(err as Error).message}`);
+    return err instanceof CliError ? err.exitCode : EXIT_BAD_ARGS;
+  }
+  log.info(plan.summary, 'quorumkv: starting member');
+  for (const warning of plan.warnings) log.warn({}, `quorumkv: ${warning}`);
+  // A bug that escapes every handler would end the process with a plain stack trace on stderr:
+  // it ends it the same way (exit 4), with the error as a log line like every other.
+  const onUncaught = (err: unknown): void => {
+    log.error({ err }, 'quorumkv: uncaught exception; exiting');
+    process.exit(EXIT_SERVER_ERROR);
+  };
+  process.on('uncaughtException', onUncaught);
+  const signals = untilSignal();
   let node: QuorumNode | undefined;
   let server: ClientServer | undefined;
   try {
     node = await startNode(plan.node);
-    announce(io, node);
+    const started = node;
+    const closed = new Promise<Outcome>((resolve) => started.once('close', (event) => resolve({ kind: 'close', event })));
+    announce(log, node);
     const known = node.status();
-    if (known.leader !== '') logLine(io, 'I', 'raft', `raft.node: ${node.id} elected leader ${known.leader} at term ${known.term}`);
+    if (known.leader !== '') log.info({ leader: known.leader, term: known.term }, 'raft: elected leader');
     server = await startClientEndpoint(node, plan.client);
-    logLine(io, 'N', 'quorumkv', `serving client requests on ${server.url}`);
-    const ready = node.ready({ timeoutMs: 2 ** 31 - 1 }).then(
-      () => logLine(io, 'I', 'quorumkv', `ready to serve client requests (leader ${node?.status().leader ?? ''})`),
-      (err: unknown) => logLine(io, 'W', 'quorumkv', `not ready: ${err instanceof Error ? err.message : String(err)}`),
+    log.info({ url: server.url }, 'quorumkv: serving client requests');
+    node.ready({ timeoutMs: 2 ** 31 - 1 }).then(
+      () => log.info({ leader: started.status().leader }, 'quorumkv: ready to serve client requests'),
+      (err: unknown) => {
+        if (!started.closed) log.warn({ err }, 'quorumkv: not ready');
+      },
     );
-    const sig = await stopping;
-    logLine(io, 'N', 'quorumkv', `received ${sig}, shutting down`);
-    void ready;
-    return 0;
+    return exitCodeOf(log, await Promise.race([signals.signalled, closed]));
   } catch (err) {
-    io.err(`Error:  member ${flags.name} failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    log.error({ err }, 'quorumkv: the member failed to start');
     return EXIT_SERVER_ERROR;
   } finally {
+    signals.dispose();
+    process.off('uncaughtException', onUncaught);
     await server?.close().catch(() => {});
+    log.debug({}, 'quorumkv: client endpoint closed');
     await node?.close().catch(() => {});
-    logLine(io, 'I', 'quorumkv', 'stopped');
+    log.info({}, 'quorumkv: stopped');
   }
 }

@@ -20,11 +20,14 @@ export type Format = 'simple' | 'json' | 'table';
 export interface Io {
   out(text: string): void;
   err(text: string): void;
+  /** `err` is a terminal: long commands draw a progress line on it (progress-line.ts). @default false */
+  readonly tty?: boolean;
 }
 
 export const stdio: Io = {
   out: (text) => void process.stdout.write(text),
   err: (text) => void process.stderr.write(text),
+  tty: process.stderr.isTTY === true,
 };
 
 export function renderTable(table: Table): string {

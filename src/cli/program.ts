@@ -15,7 +15,7 @@ import { backupCommand, endpointHealthCommand, endpointStatusCommand, snapshotRe
 import { memberAddCommand, memberListCommand, memberPromoteCommand, memberRemoveCommand } from './commands/member.ts';
 import { execWatchCommand, watchCommand } from './commands/watch.ts';
 import { CliError, EXIT_BAD_ARGS, EXIT_SERVER_ERROR } from './errors.ts';
-import type { MemberFlags } from './member.ts';
+import { CONFIG_FILE_ENV, MEMBER_SETTINGS, readTokenFile } from './member-settings.ts';
 import type { Format, Io, Output } from './output.ts';
 import { print, printError, stdio } from './output.ts';
 
@@ -24,6 +24,7 @@ export interface GlobalFlags {
   readonly json?: boolean;
   readonly table?: boolean;
   readonly token?: string;
+  readonly tokenFile?: string;
   readonly cacert?: string;
   readonly cert?: string;
   readonly key?: string;
@@ -53,14 +54,22 @@ function formatOf(g: GlobalFlags): Format {
   return g.json === true ? 'json' : g.table === true ? 'table' : 'simple';
 }
 
+/** The bearer token: --token, else --token-file, else QUORUMKV_TOKEN, else QUORUMKV_TOKEN_FILE. */
+function tokenOf(g: GlobalFlags): string | undefined {
+  const fromEnv = process.env['QUORUMKV_TOKEN'];
+  return g.token ?? readTokenFile(g.tokenFile, '--token-file') ?? (fromEnv === '' ? undefined : fromEnv) ?? readTokenFile(process.env['QUORUMKV_TOKEN_FILE'], 'QUORUMKV_TOKEN_FILE');
+}
+
 export function contextOf(g: GlobalFlags, io: Io): CommandContext {
+  const token = tokenOf(g);
+  if (g.token !== undefined) io.err('Warning: --token on the command line is visible to every user in ps; use QUORUMKV_TOKEN or --token-file\n');
   const endpoints = g.endpoints.split(',').map((e) => e.trim()).filter((e) => e !== '');
   const ca = readPem(g.cacert, '--cacert');
   const cert = readPem(g.cert, '--cert');
   const key = readPem(g.key, '--key');
   const client = new ApiClient({
     endpoints,
-    ...(g.token === undefined ? {} : { token: g.token }),
+    ...(token === undefined ? {} : { token }),
     ...(ca === undefined ? {} : { ca }),
     ...(cert === undefined ? {} : { cert }),
     ...(key === undefined ? {} : { key }),
@@ -153,7 +162,7 @@ function addMaintenanceCommands(program: Command, act: Act): void {
     .requiredOption('--data-dir <dir>', 'new data dir to create')
     .requiredOption('--name <name>', 'member name of the restored member')
     .option('--initial-cluster <list>', 'name=ws://host:port,… of the new cluster (default: just this member)')
-    .action(act((_ctx, [file], o) => snapshotRestoreCommand(file ?? '', { dataDir: str(o, 'dataDir') ?? '', name: str(o, 'name') ?? '', initialCluster: str(o, 'initialCluster') })));
+    .action(act((ctx, [file], o) => snapshotRestoreCommand(file ?? '', { dataDir: str(o, 'dataDir') ?? '', name: str(o, 'name') ?? '', initialCluster: str(o, 'initialCluster') }, ctx.io)));
   const endpoint = program.command('endpoint').description('check endpoints');
   endpoint.command('status').description('status of every --endpoints member').action(act((ctx) => endpointStatusCommand(ctx)));
   endpoint.command('health').description('health of every --endpoints member').action(act(async (ctx) => {
@@ -163,30 +172,18 @@ function addMaintenanceCommands(program: Command, act: Act): void {
 
 function addMemberCommands(program: Command, act: Act, state: RunState): void {
   const member = program.command('member').description('run a standalone member (with --name …), or list/add/remove/promote members');
-  member
-    .option('--name <name>', 'member name', 'default')
-    .option('--data-dir <dir>', 'data directory (default: <name>.quorumkv)')
-    .option('--listen-peer-url <url>', 'peer URL to listen on (ws:// or wss://)', 'ws://127.0.0.1:2380')
-    .option('--initial-cluster <list>', 'name=ws://host:port,… of every initial member (default: just this one)')
-    .option('--initial-cluster-state <state>', 'new (bootstrap) or existing (join a running cluster)', 'new')
-    .option('--listen-client-url <url>', 'client URL to serve the JSON API on (http:// or https://)', 'http://127.0.0.1:2379')
-    .option('--heartbeat-interval <ms>', 'leader heartbeat interval in ms', '100')
-    .option('--election-timeout <ms>', 'election timeout in ms', '1000')
-    .option('--snapshot-count <n>', 'applied entries between snapshots', '100000')
-    .option('--client-token <token>', 'bearer token clients must send')
-    .option('--peer-token <token>', 'cluster token peers must present')
-    .option('--cert-file <file>', 'client endpoint TLS certificate')
-    .option('--key-file <file>', 'client endpoint TLS key')
-    .option('--trusted-ca-file <file>', 'CA for client certificates (enables mutual TLS)')
-    .option('--peer-cert-file <file>', 'peer TLS certificate')
-    .option('--peer-key-file <file>', 'peer TLS key')
-    .option('--peer-trusted-ca-file <file>', 'CA for peer certificates')
-    .option('--restore-from <file>', 'bootstrap an empty data dir from a backup/snapshot file')
-    .action(async (o: MemberFlags) => {
-      // Loaded on demand: the node (Raft, storage, transport) is only needed to run a member.
-      const { runMember } = await import('./member.ts');
-      state.exitCode = await runMember(o, stdio);
-    });
+  member.option('--config-file <file>', `etcd-style YAML config file (or ${CONFIG_FILE_ENV.join(' / ')})`);
+  for (const setting of MEMBER_SETTINGS) {
+    // No commander default: an absent flag must fall through to the environment and the config
+    // file, and --help must show nothing read from the environment (a token).
+    const fallback = setting.default === undefined ? '' : ` (default: ${setting.default})`;
+    member.option(setting.flag, `${setting.description}${fallback}; env ${setting.env.join(' / ')}`);
+  }
+  member.action(async (o: Record<string, unknown>) => {
+    // Loaded on demand: the node (Raft, storage, transport) is only needed to run a member.
+    const { runMember } = await import('./member.ts');
+    state.exitCode = await runMember(o, stdio, process.env);
+  });
   member.command('list').description('list the members').action(act((ctx) => memberListCommand(ctx)));
   member.command('add <name> <peerURL>').description('add a member (start it with --initial-cluster-state existing)')
     .option('--learner', 'add as a non-voting learner')
@@ -212,7 +209,8 @@ export function buildProgram(io: Io, state: RunState): Command {
     .option('--endpoints <urls>', 'comma-separated client URLs', process.env['QUORUMKV_ENDPOINTS'] ?? 'http://127.0.0.1:2379')
     .option('--json', 'print JSON (etcd v2 response shapes)')
     .option('--table', 'print a table')
-    .option('--token <token>', 'bearer token (or QUORUMKV_TOKEN)', process.env['QUORUMKV_TOKEN'])
+    .option('--token <token>', 'bearer token (visible in ps: prefer QUORUMKV_TOKEN or --token-file)')
+    .option('--token-file <file>', 'file holding the bearer token (or QUORUMKV_TOKEN_FILE)')
     .option('--cacert <file>', 'CA bundle to verify https endpoints')
     .option('--cert <file>', 'client certificate for https endpoints')
     .option('--key <file>', 'client key for https endpoints')

@@ -133,6 +133,12 @@ function onRequest(state: ServerState, req: IncomingMessage, res: ServerResponse
       revision = undefined;
     }
     const reply = errorReply(err, revision);
+    // A 5xx is ours, not the client's: the operator must see it (a 500 is a bug).
+    if (reply.status >= 500) {
+      const line = { err, method: req.method, path: (req.url ?? '/').split('?', 1)[0], status: reply.status };
+      if (reply.status === 500) state.node.logger.error(line, 'gateway: internal error');
+      else state.node.logger.warn(line, 'gateway: request failed');
+    }
     // Oversized or unread bodies: answer, then close the connection rather than drain it.
     const closing = reply.status === 413 || !req.complete;
     sendJson(res, reply.status, reply.body, closing ? { ...reply.headers, connection: 'close' } : reply.headers);
@@ -200,6 +206,10 @@ export async function startClientServer(node: QuorumNode, options: ClientEndpoin
       resolve();
     });
   });
+  // An http.Server tracks its connections (what closeAllConnections() closes and the read
+  // timeouts sweep) only from its own 'listening' event: behind a front it never listens itself,
+  // so it is told, or idle keep-alive connections hold close() and slow clients are never cut.
+  if (listening !== server) server.emit('listening');
   const address = listening.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   state.url = `${config.tls === undefined ? 'http' : 'https'}://${host}:${address.port}`;

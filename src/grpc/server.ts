@@ -193,10 +193,10 @@ function onStream(ctx: GrpcContext, stream: ServerHttp2Stream, headers: Incoming
     stream.resume();
     return call.fail(unimplemented(path));
   }
-  void run(ctx, method, call);
+  void run(ctx, method, call, path);
 }
 
-async function run(ctx: GrpcContext, method: Method, call: Call): Promise<void> {
+async function run(ctx: GrpcContext, method: Method, call: Call, path: string): Promise<void> {
   try {
     if (method.kind === 'unary') {
       const request = await call.only();
@@ -207,6 +207,9 @@ async function run(ctx: GrpcContext, method: Method, call: Call): Promise<void> 
     }
     call.finish(Status.OK);
   } catch (err) {
-    call.fail(toGrpcError(err));
+    const status = toGrpcError(err);
+    // UNKNOWN is what an error of ours that is no QuorumError becomes: a bug the operator must see.
+    if (!(err instanceof GrpcError) && status.status === Status.UNKNOWN) ctx.node.logger.error({ err, method: path }, 'grpc: internal error');
+    call.fail(status);
   }
 }

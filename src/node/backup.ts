@@ -6,6 +6,7 @@
  * snapshots. Written to a temp file, fsynced, renamed, directory fsynced.
  */
 import { open, readFile, rename, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { CorruptionError, InvalidArgumentError, StorageError } from '../errors.ts';
@@ -46,14 +47,30 @@ export function decodeBackup(bytes: Uint8Array, file = '<bytes>'): BackupContent
   return { index, term, revision, data };
 }
 
-/** Writes `bytes` to `path` durably (temp file, fsync, rename, directory fsync). */
-export async function writeFileDurably(path: string, bytes: Uint8Array): Promise<void> {
+/** Bytes per write when progress is reported: small enough for a smooth progress line. */
+const PROGRESS_CHUNK_BYTES = 1024 * 1024;
+
+/** Writes `bytes` in chunks, reporting the bytes written after each. */
+async function writeReporting(fh: FileHandle, bytes: Uint8Array, onProgress: (p: { bytes: number; totalBytes: number }) => void): Promise<void> {
+  for (let offset = 0; offset < bytes.length; ) {
+    const { bytesWritten } = await fh.write(bytes, offset, Math.min(PROGRESS_CHUNK_BYTES, bytes.length - offset));
+    offset += bytesWritten;
+    onProgress({ bytes: offset, totalBytes: bytes.length });
+  }
+}
+
+/**
+ * Writes `bytes` to `path` durably (temp file, fsync, rename, directory fsync); `onProgress`
+ * hears of the bytes written so far.
+ */
+export async function writeFileDurably(path: string, bytes: Uint8Array, onProgress?: (p: { bytes: number; totalBytes: number }) => void): Promise<void> {
   if (typeof path !== 'string' || path === '') throw new InvalidArgumentError('node: backup path must be a non-empty string');
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
     const fh = await open(tmp, 'w');
     try {
-      await fh.writeFile(bytes);
+      if (onProgress === undefined) await fh.writeFile(bytes);
+      else await writeReporting(fh, bytes, onProgress);
       await fh.sync();
     } finally {
       await fh.close();

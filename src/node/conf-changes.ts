@@ -43,6 +43,23 @@ export interface ConfChangeHost {
   removed(): void;
 }
 
+/** The channel of the note a member sends to a member whose removal it applied. */
+export const REMOVED_CHANNEL = 'removed';
+
+/**
+ * Time the note to a removed member has to leave before its connection is dropped. A removed
+ * follower learns of its removal only by applying it, and the leader stops replicating to it once
+ * the removal is applied; without the note it would run on, removed, until stopped.
+ */
+const REMOVED_NOTICE_GRACE_MS = 500;
+
+function noticeRemoval(host: ConfChangeHost, id: NodeId): void {
+  const transport = host.transport;
+  if (transport === undefined) return;
+  transport.send(id, [{ type: 'app', from: host.self, to: id, channel: REMOVED_CHANNEL, payload: new Uint8Array(0) }]);
+  setTimeout(() => transport.removePeer(id), REMOVED_NOTICE_GRACE_MS).unref();
+}
+
 interface ConfWaiter {
   settle(err?: QuorumError): void;
 }
@@ -135,7 +152,7 @@ export class ConfChanges {
     } else {
       const url = host.membership.url(cc.nodeId) ?? '';
       host.membership.delete(cc.nodeId);
-      if (cc.nodeId !== self) host.transport?.removePeer(cc.nodeId);
+      if (cc.nodeId !== self) noticeRemoval(host, cc.nodeId);
       host.member({ type: 'remove', id: cc.nodeId, url, learner: false });
       if (cc.nodeId === self) queueMicrotask(() => host.removed());
     }

@@ -32,7 +32,7 @@ import type { CommandResult, StoreLimits } from '../store/types.ts';
 import type { Transport } from '../transport/types.ts';
 import { AppliedState } from './applied-state.ts';
 import type { AppliedView } from './applied-state.ts';
-import { ConfChanges } from './conf-changes.ts';
+import { ConfChanges, REMOVED_CHANNEL } from './conf-changes.ts';
 import type { MemberChange } from './conf-changes.ts';
 import { withDeadline } from './deadline.ts';
 import { LEASE_CHANNEL } from './leases.ts';
@@ -679,6 +679,8 @@ export class Driver extends EventEmitter<DriverEvents> {
       return;
     }
     if (m.channel === LEASE_CHANNEL) this.#leases.onMessage(from, m.payload);
+    // A member applied this member's removal (committed): stop as if it had been applied here.
+    if (m.channel === REMOVED_CHANNEL && m.to === this.#config.id && this.#state.membership.url(from) !== undefined) this.emit('removed');
   }
 
   // ---------------------------------------------------------------- metrics

@@ -20,15 +20,19 @@ import { toRange, TxnBuilder } from './txn-builder.ts';
 import type { KeyOrRange, TxnSpec } from './txn-builder.ts';
 import type {
   CallOptions,
+  CloseEvent,
   DeleteOptions,
   DeleteResult,
   GetOptions,
   KeyValue,
   LeaseInfo,
   LeaseTimeToLive,
+  Logger,
   Member,
   NodeEvents,
   NodeStatus,
+  Progress,
+  ProgressOptions,
   PutOptions,
   PutResult,
   RangeCallOptions,
@@ -74,6 +78,9 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
   readonly #leaseHandles = new Map<number, Set<Lease>>();
   readonly #closeHooks: CloseHook[] = [];
   #closing: Promise<void> | undefined;
+  /** Why the member stops, decided by the first cause seen (a fatal error wins over the close it triggers). */
+  #closeEvent: CloseEvent | undefined;
+  #closeEmitted = false;
 
   constructor(driver: Driver, config: NodeConfig, codec: ValueCodec) {
     super();
@@ -85,7 +92,12 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
     driver.on('leader', (info) => this.emit('leader', info));
     driver.on('role', (info) => this.emit('role', info));
     driver.on('member', (info) => this.emit('member', info));
-    driver.on('error', (err) => this.emit('error', err));
+    driver.on('error', (err) => {
+      this.#closeEvent ??= { reason: 'fatal', error: err };
+      this.emit('error', err);
+      // The driver stops itself; the close hooks (the client endpoint) must stop with it.
+      void this.#shutdown(false);
+    });
     driver.on('store', (store) => {
       for (const w of this.#watches) w.reattach(store);
       // A lease revoked while this member was behind was never applied here: the snapshot that
@@ -94,12 +106,21 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
     });
     driver.on('leaseGone', (id) => this.#leaseGone(id));
     driver.on('removed', () => {
+      // Heard twice when a peer's note arrives and this member applies its removal too.
+      if (this.closed) return;
+      this.#closeEvent ??= { reason: 'removed' };
       this.#config.logger.warn({ id: this.id }, 'node: this member was removed from the cluster; closing');
       void this.#shutdown(false);
     });
     driver.on('stopped', () => {
       for (const w of [...this.#watches]) w.fail(new WatchCancelledError('closed', 'the node stopped'));
+      this.#emitClose();
     });
+  }
+
+  /** The logger this member logs through (the app's, with the member id bound when it has `child`). */
+  get logger(): Logger {
+    return this.#config.logger;
   }
 
   /** Whether this member is closing or stopped (`close()`, a fatal error, or removal from the cluster). */
@@ -366,9 +387,11 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
   }
 
   /** A consistent snapshot of the store + membership, in backup file format. */
-  async snapshotBytes(options?: CallOptions): Promise<Uint8Array> {
+  async snapshotBytes(options?: ProgressOptions): Promise<Uint8Array> {
     await this.#beforeRead(callOf(options));
-    return (await this.#snapshotNow()).bytes;
+    const { bytes } = await this.#snapshotNow();
+    reportProgress(options?.onProgress, { bytes: bytes.length, totalBytes: bytes.length });
+    return bytes;
   }
 
   /**
@@ -395,10 +418,11 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
   }
 
   /** Writes a backup file; restore with `createNode({ restoreFrom: path })`. */
-  async backup(path: string, options?: CallOptions): Promise<BackupInfo> {
+  async backup(path: string, options?: ProgressOptions): Promise<BackupInfo> {
     await this.#beforeRead(callOf(options));
     const { bytes, index, revision } = await this.#snapshotNow();
-    await writeFileDurably(path, bytes);
+    const onProgress = options?.onProgress;
+    await writeFileDurably(path, bytes, onProgress === undefined ? undefined : (p) => reportProgress(onProgress, p));
     return { path, index, revision, sizeBytes: bytes.length };
   }
 
@@ -434,6 +458,7 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
 
   /** Graceful stop: hands leadership to the most caught-up voter (bounded wait), then stops. */
   close(): Promise<void> {
+    this.#closeEvent ??= { reason: 'closed' };
     return this.#shutdown(true);
   }
 
@@ -449,6 +474,17 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
       await this.#driver.stop();
     })();
     return this.#closing;
+  }
+
+  #emitClose(): void {
+    if (this.#closeEmitted) return;
+    this.#closeEmitted = true;
+    try {
+      this.emit('close', this.#closeEvent ?? { reason: 'closed' });
+    } catch (err) {
+      // An app listener's exception must not break the driver's stop, which emits this.
+      this.#config.logger.error({ err }, 'node: a close listener threw');
+    }
   }
 
   async #maybeTransferLeadership(): Promise<void> {
@@ -474,6 +510,16 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
 }
 
 const GET_OPTIONS = Object.freeze({ limit: 1 });
+
+/** A progress callback is the app's code: its exception must not fail the backup. */
+function reportProgress(onProgress: ((p: Progress) => void) | undefined, progress: Progress): void {
+  if (onProgress === undefined) return;
+  try {
+    onProgress(progress);
+  } catch {
+    // Ignored on purpose (documented on ProgressOptions.onProgress).
+  }
+}
 
 function callOf(options: CallOptions | undefined): CallOptions {
   if (options === undefined) return {};

@@ -54,7 +54,10 @@ export interface NodeOptions {
   readonly client?: ClientEndpointConfig;
   /** Value codec. @default msgpackr */
   readonly codec?: ValueCodec;
-  /** @default warnings and errors to stderr */
+  /**
+   * pino-compatible logger; one with `child` gets `{ member: id }` bound.
+   * @default warnings and errors to stderr
+   */
   readonly logger?: Logger;
   /** Leader heartbeat interval in ms. @default 100 */
   readonly heartbeatMs?: number;
@@ -170,6 +173,14 @@ const defaultLogger: Logger = Object.freeze({
     process.stderr.write(`quorumkv error: ${msg} ${safeJson(obj)}\n`);
   },
 });
+
+/** The app's logger with this member's id bound, when it can make children (pino's `child`). */
+function memberLogger(logger: Logger, id: NodeId): Logger {
+  if (typeof logger.child !== 'function') return logger;
+  const child = logger.child({ member: id });
+  if (!isObjectWith(child, ['debug', 'info', 'warn', 'error'])) throw new RangeError('createNode: logger.child() must return a logger with debug, info, warn and error');
+  return child;
+}
 
 function safeJson(obj: object): string {
   try {
@@ -357,7 +368,7 @@ export function normalizeOptions(options: NodeOptions): NodeConfig {
     restoreFrom: str(options, 'restoreFrom'),
     client: options.client,
     codec: options.codec,
-    logger: options.logger ?? defaultLogger,
+    logger: options.logger === undefined ? defaultLogger : memberLogger(options.logger, id),
     heartbeatMs,
     ticksPerHeartbeat,
     tickMs,

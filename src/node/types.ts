@@ -144,6 +144,30 @@ export interface NodeEvents {
   role: (info: { readonly role: RaftRole; readonly term: number }) => void;
   member: (info: { readonly type: 'add' | 'promote' | 'remove'; readonly id: NodeId; readonly url: string; readonly learner: boolean }) => void;
   error: (err: Error) => void;
+  /** Emitted once, after the member has stopped (storage closed), with why it stopped. */
+  close: (event: CloseEvent) => void;
+}
+
+/**
+ * Why a member stopped: `closed` — the app called `close()`; `removed` — a committed
+ * configuration change removed it from the cluster; `fatal` — a failed storage write or a broken
+ * invariant stopped it (`error` says which). The standalone member exits non-zero on the last two.
+ */
+export type CloseEvent =
+  | { readonly reason: 'closed' }
+  | { readonly reason: 'removed' }
+  | { readonly reason: 'fatal'; readonly error: Error };
+
+/** How far a long operation (`backup()`, `snapshotBytes()`) has got, in bytes. */
+export interface Progress {
+  readonly bytes: number;
+  /** The total, once it is known. */
+  readonly totalBytes?: number;
+}
+
+export interface ProgressOptions extends CallOptions {
+  /** Called as the operation advances (synchronously: keep it cheap); an exception from it is ignored. */
+  readonly onProgress?: (progress: Progress) => void;
 }
 
 /** Values ⇄ bytes. The default is msgpackr (structured values, strings, Uint8Array). */
@@ -152,10 +176,14 @@ export interface ValueCodec {
   decode(bytes: Uint8Array): unknown;
 }
 
-/** pino-compatible subset. */
+/**
+ * pino-compatible subset. A logger with `child` (pino's) is given the member's id as a binding:
+ * the node logs through `logger.child({ member: id })`, so every line names its member.
+ */
 export interface Logger {
   debug(obj: object, msg: string): void;
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
   error(obj: object, msg: string): void;
+  child?(bindings: Record<string, unknown>): Logger;
 }

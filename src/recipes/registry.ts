@@ -112,18 +112,27 @@ export class Registration<M> extends EventEmitter<RegistrationEvents> {
   async #reRegister(): Promise<void> {
     const ttlMs = this.#options.ttlMs ?? DEFAULT_SESSION_TTL_MS;
     for (let delayMs = 100; !this.#closed; delayMs = Math.min(delayMs * 2, ttlMs)) {
+      let session: Session | undefined;
       try {
-        const session = await createSession(this.#node, { ttlMs });
+        session = await createSession(this.#node, { ttlMs });
         if (this.#closed) {
           await session.close();
           return;
         }
         await this.#node.put(this.key, this.#meta, { lease: session.leaseId });
+        if (this.#closed) {
+          // deregister() ran during the put and closed the lost session, not this one.
+          await session.close();
+          return;
+        }
         this.#session = session;
         this.#watchSession();
         this.emit('registered', session.leaseId);
         return;
       } catch (err) {
+        // A session that did not register is nobody's: without this its keep-alive (and lease)
+        // would outlive every retry.
+        await session?.close().catch(() => undefined);
         if (err instanceof StoppedError) return;
         if (this.listenerCount('error') > 0) this.emit('error', err);
         await sleep(delayMs);

@@ -34,7 +34,9 @@ export interface Fake {
 export function fakeNode(opts: { onWatch?: (w: FakeWatch) => void; snapshot?: Uint8Array; snapshotGate?: Promise<void> } = {}): Fake {
   const watches: FakeWatch[] = [];
   const status = { id: 'f1', role: 'leader', term: 2, leader: 'f1', commitIndex: 5, appliedIndex: 5, revision: 7, compactRevision: 0, members: [] };
+  const quiet = (): void => {};
   const node = {
+    logger: { debug: quiet, info: quiet, warn: quiet, error: quiet },
     status: () => status,
     watch: () => {
       const w = new FakeWatch();

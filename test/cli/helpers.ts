@@ -31,6 +31,8 @@ export interface MemberProcess {
   readonly clientUrl: string;
   readonly dataDir: string;
   readonly child: ChildProcess;
+  /** Resolves with the exit code (-1 when killed by a signal). */
+  readonly exited: Promise<number>;
   log(): string;
   stop(): Promise<void>;
 }
@@ -49,7 +51,6 @@ export function startMember(spec: MemberSpec): MemberProcess {
   const peerUrl = `ws://127.0.0.1:${spec.peerPort}`;
   const clientUrl = `http://127.0.0.1:${spec.clientPort}`;
   const args = [
-    '--import', 'tsx', mainTs, 'member',
     '--name', spec.name,
     '--data-dir', spec.dataDir,
     '--listen-peer-url', peerUrl,
@@ -61,17 +62,23 @@ export function startMember(spec: MemberSpec): MemberProcess {
     ...(spec.state === undefined ? [] : ['--initial-cluster-state', spec.state]),
     ...(spec.extra ?? []),
   ];
-  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawnMember({ name: spec.name, peerUrl, clientUrl, dataDir: spec.dataDir }, args);
+}
+
+/**
+ * A member process `quorumkv member <memberArgs…>` with `env` added to this process's
+ * environment; `where` is what the test configured it to be (the process is not asked).
+ */
+export function spawnMember(where: Omit<MemberProcess, 'child' | 'log' | 'stop' | 'exited'>, memberArgs: readonly string[], env: Readonly<Record<string, string>> = {}): MemberProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', mainTs, 'member', ...memberArgs], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? -1)));
   return {
-    name: spec.name,
-    peerUrl,
-    clientUrl,
-    dataDir: spec.dataDir,
+    ...where,
     child,
+    exited,
     log: () => output,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;

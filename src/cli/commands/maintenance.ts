@@ -6,21 +6,23 @@
  * creates a new data dir from such a file by starting a member on it with `restoreFrom` and
  * stopping it again — nothing is sent to the old cluster.
  */
-import { mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { JsonObject } from '../client.ts';
 import { revisionOf } from '../api.ts';
 import type { CommandContext } from '../api.ts';
 import { CliError, EXIT_BAD_ARGS, EXIT_BAD_CONNECTION, EXIT_CLUSTER_NOT_HEALTHY, EXIT_SERVER_ERROR } from '../errors.ts';
 import { b64, num } from '../keys.ts';
-import type { Output } from '../output.ts';
+import type { Io, Output } from '../output.ts';
 import { print } from '../output.ts';
+import { progressLine } from '../progress-line.ts';
 import { hexId } from './member.ts';
 
 /** Largest snapshot the CLI accepts from an endpoint. @default 8 GiB */
 export const MAX_SNAPSHOT_BYTES = 8 * 1024 * 1024 * 1024;
 
-async function fetchSnapshot(ctx: CommandContext): Promise<{ bytes: Buffer; revision: number }> {
+async function fetchSnapshot(ctx: CommandContext, label: string): Promise<{ bytes: Buffer; revision: number }> {
+  const progress = progressLine(ctx.io, label);
   const parts: Buffer[] = [];
   let size = 0;
   let revision = 0;
@@ -31,9 +33,12 @@ async function fetchSnapshot(ctx: CommandContext): Promise<{ bytes: Buffer; revi
     if (size > MAX_SNAPSHOT_BYTES) throw new CliError(`snapshot over ${MAX_SNAPSHOT_BYTES} bytes`, EXIT_SERVER_ERROR);
     parts.push(blob);
     revision = revision || revisionOf(result);
-    done = num(result['remaining_bytes']) === 0;
+    const remaining = num(result['remaining_bytes']);
+    done = remaining === 0;
+    progress.update(size, size + remaining);
     return !done;
   });
+  progress.done();
   if (!done) throw new CliError('snapshot stream ended early', EXIT_BAD_CONNECTION);
   return { bytes: Buffer.concat(parts, size), revision };
 }
@@ -64,14 +69,14 @@ async function writeDurably(path: string, bytes: Buffer): Promise<void> {
 }
 
 export async function snapshotSaveCommand(ctx: CommandContext, file: string): Promise<Output> {
-  const { bytes, revision } = await fetchSnapshot(ctx);
+  const { bytes, revision } = await fetchSnapshot(ctx, `saving snapshot ${file}:`);
   await writeDurably(file, bytes);
   return { lines: [`Snapshot saved at ${file}`], json: { path: file, bytes: bytes.length, revision } };
 }
 
 export async function backupCommand(ctx: CommandContext, o: { backupDir: string; backupFile: string }): Promise<Output> {
   const path = join(o.backupDir, o.backupFile);
-  const { bytes, revision } = await fetchSnapshot(ctx);
+  const { bytes, revision } = await fetchSnapshot(ctx, `saving backup ${path}:`);
   await writeDurably(path, bytes);
   return { lines: [`Backup saved at ${path} (revision ${revision}, ${bytes.length} bytes)`], json: { path, bytes: bytes.length, revision } };
 }
@@ -102,7 +107,7 @@ const offlineTransport = {
   stop: async (): Promise<void> => {},
 };
 
-export async function snapshotRestoreCommand(file: string, o: RestoreOptions): Promise<Output> {
+export async function snapshotRestoreCommand(file: string, o: RestoreOptions, io?: Io): Promise<Output> {
   const existing = await readdir(o.dataDir).catch(() => [] as string[]);
   if (existing.length > 0) throw new CliError(`data dir ${o.dataDir} is not empty; restore needs a new one`, EXIT_BAD_ARGS);
   // etcd's default: the member alone, at the default peer URL.
@@ -110,7 +115,13 @@ export async function snapshotRestoreCommand(file: string, o: RestoreOptions): P
   if (peers[o.name] === undefined) throw new CliError(`--initial-cluster must include ${o.name}`, EXIT_BAD_ARGS);
   // Loaded on demand: only a restore needs the node itself.
   const { startNode } = await import('../../node/create.ts');
+  // The node reads the whole file at once: the line shows the start and the end of that step.
+  const progress = io === undefined ? undefined : progressLine(io, `restoring ${file}:`);
+  const totalBytes = progress === undefined ? undefined : await stat(file).then((s) => s.size, () => undefined);
+  progress?.update(0, totalBytes);
   const node = await startNode({ id: o.name, dataDir: o.dataDir, restoreFrom: file, peers, transport: offlineTransport });
+  progress?.update(totalBytes ?? 0, totalBytes);
+  progress?.done();
   try {
     // Alone, the member can elect itself: wait, so the restored state is proven readable.
     if (Object.keys(peers).length === 1) await node.ready({ timeoutMs: 30_000 });
