@@ -10,10 +10,11 @@ import { createPortFront } from './grpc/front.ts';
 import { createGrpcServer } from './grpc/server.ts';
 import type { GrpcServerOptions } from './grpc/server.ts';
 import type { QuorumNode } from './node/node.ts';
+import { v2Mount } from './v2/mount.ts';
 
 /** The HTTP adapters served beside the JSON gateway, tried in order before its routes. */
 function httpMounts(): readonly HttpMount[] {
-  return [];
+  return [v2Mount()];
 }
 
 export async function startClientEndpoint(node: QuorumNode, options: ClientEndpointOptions = {}, grpcOptions: GrpcServerOptions = {}): Promise<ClientServer> {
