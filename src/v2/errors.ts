@@ -1,7 +1,7 @@
 /**
  * etcd v2's error objects: `{ errorCode, message, cause, index }` with etcd's HTTP status for each
  * number. The numbers and messages are etcd's (v2 API "Error Code" list); `index` is the v2 index
- * (docs/v2.md, "Indexes") at the time of the error. Our own typed errors (src/errors.ts) are
+ * (docs/v2.md, "One keyspace") at the time of the error. Our own typed errors (src/errors.ts) are
  * translated here so that a v2 client always reads a v2 error.
  */
 import { QuorumError } from '../errors.ts';

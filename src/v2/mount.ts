@@ -1,7 +1,7 @@
 /**
  * The etcd v2 HTTP API on the client port, as one `HttpMount` (src/client-endpoint.ts):
  * `/v2/keys/…`, `/v2/members…`, `/v2/machines` and `/v2/stats/…`. Every keys reply carries etcd's
- * `X-Etcd-Index` (the v2 index, docs/v2.md "Indexes"), `X-Raft-Index` and `X-Raft-Term`; every
+ * `X-Etcd-Index` (the v2 index, docs/v2.md "One keyspace"), `X-Raft-Index` and `X-Raft-Term`; every
  * keys failure is etcd's error object. Nothing a client sends can throw past `handle`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
