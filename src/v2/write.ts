@@ -9,6 +9,7 @@ import { cmp, op } from '../node/txn-builder.ts';
 import type { Cmp, Op } from '../node/txn-builder.ts';
 import type { KeyValue, PutResult } from '../node/types.ts';
 import type { V2Context, V2Reply } from './context.ts';
+import { reattachSubtree } from './dir-lease.ts';
 import { V2Error } from './errors.ts';
 import { revisionOfPrevIndex } from './indexes.ts';
 import { ancestors, childPrefix, dirMarker, MAX_KEY_DEPTH } from './keyspace.ts';
@@ -146,6 +147,7 @@ async function attempt(ctx: V2Context, r: WriteRequest): Promise<V2Reply | undef
   }
   const put = result.results[ancestry.missingMarkers.length + (r.dir ? 1 : 0)] as PutResult<unknown>;
   const prev = put.prevKv;
+  if (r.dir && prev !== undefined) await reattachSubtree(ctx, r.key, prev.lease, lease);
   const nodeTtl: NodeTtl | undefined = ttl === undefined ? undefined : { ttlMs: ttl * 1000, nowMs: Date.now() };
   const created: KeyValue<unknown> = { key: r.key, value: r.refresh ? (prev?.value ?? '') : r.value, createRevision: prev?.createRevision ?? result.revision, modRevision: result.revision, version: (prev?.version ?? 0) + 1 };
   const body = { action: action(r), node: r.dir ? dirNode(r.key, created, undefined, nodeTtl) : fileNode(r.key, created, nodeTtl) };

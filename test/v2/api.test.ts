@@ -169,6 +169,12 @@ test('TTLs are leases: ttl and expiration shown, the key expires, refresh keeps 
   const marker = await node.get('/ttldir/');
   assert.ok(marker?.lease !== undefined);
   assert.is((await node.get('/ttldir/child'))?.lease, marker.lease);
+  // updatedir --ttl moves the subtree onto the directory's new lease.
+  await v2('PUT', '/v2/keys/ud/child', { value: 'c' });
+  await v2('PUT', '/v2/keys/ud', { dir: 'true', prevExist: 'true', ttl: '40' });
+  const udMarker = await node.get('/ud/');
+  assert.ok(udMarker?.lease !== undefined);
+  assert.is((await node.get('/ud/child'))?.lease, udMarker.lease);
 });
 
 test('POST makes in-order keys that sort in creation order', async () => {
