@@ -1,13 +1,14 @@
 /**
  * GET of a v2 key: a file's node, or a directory's children (`recursive`: the whole subtree),
  * sorted by key. Reads are serializable (this member's store, as etcd's v2 reads) unless
- * `quorum=true` asks for a linearizable one. A listing reads at most MAX_LIST_KEYS keys.
+ * `quorum=true` asks for a linearizable one. A listing keeps at most MAX_LIST_KEYS keys: a
+ * recursive one the whole subtree, a flat one a key per child.
  */
 import type { Json, JsonObject } from '../gateway/types.ts';
 import type { KeyValue } from '../node/types.ts';
 import type { V2Context, V2Reply } from './context.ts';
 import { V2Error } from './errors.ts';
-import { childPrefix } from './keyspace.ts';
+import { childPrefix, prefixEnd } from './keyspace.ts';
 import type { NodeTtl } from './node-json.ts';
 import { dirNode, fileNode } from './node-json.ts';
 
@@ -84,6 +85,42 @@ function nodesOf(path: string, dir: DirEntry, recursive: boolean): Json[] {
   });
 }
 
+/** Keys read per page while listing one level. */
+export const LIST_PAGE_KEYS = 1000;
+
+/**
+ * The keys one non-recursive listing needs: for each child directory only its first key (its
+ * marker, which sorts first, or its first key), skipping the rest of its subtree, so a level
+ * is listed without reading what lies below it. Bounded by MAX_LIST_KEYS keys kept.
+ */
+async function levelKeys(ctx: V2Context, prefix: string, consistency: 'linearizable' | 'serializable'): Promise<KeyValue<unknown>[]> {
+  const end = prefixEnd(prefix);
+  const out: KeyValue<unknown>[] = [];
+  let start = prefix;
+  for (;;) {
+    const page = await ctx.node.range<unknown>({ start, end }, { ...ctx.call, consistency, limit: LIST_PAGE_KEYS });
+    let next: string | undefined;
+    for (const kv of page.kvs) {
+      out.push(kv);
+      const rel = kv.key.slice(prefix.length);
+      const slash = rel.indexOf('/');
+      if (slash >= 0) {
+        // A child directory: the rest of its subtree is not this level's.
+        next = prefixEnd(prefix + rel.slice(0, slash + 1));
+        break;
+      }
+    }
+    if (out.length > MAX_LIST_KEYS) throw new V2Error(300, `more than ${MAX_LIST_KEYS} entries under ${prefix} (MAX_LIST_KEYS)`);
+    const last = page.kvs[page.kvs.length - 1];
+    if (next === undefined) {
+      if (!page.more || last === undefined) return out;
+      next = `${last.key}\0`;
+    }
+    if (next >= end) return out;
+    start = next;
+  }
+}
+
 export async function readKey(ctx: V2Context, r: ReadRequest): Promise<V2Reply> {
   const consistency = r.quorum ? 'linearizable' : 'serializable';
   if (r.key !== '/') {
@@ -91,11 +128,14 @@ export async function readKey(ctx: V2Context, r: ReadRequest): Promise<V2Reply> 
     if (kv !== undefined) return { status: 200, body: { action: 'get', node: fileNode(r.key, kv, await ttlOf(ctx, kv)) } };
   }
   const prefix = childPrefix(r.key);
-  const listed = await ctx.node.range<unknown>({ prefix }, { ...ctx.call, consistency, limit: MAX_LIST_KEYS + 1 });
-  if (listed.kvs.length > MAX_LIST_KEYS) throw new V2Error(300, `more than ${MAX_LIST_KEYS} keys under ${r.key} (MAX_LIST_KEYS)`);
-  if (listed.kvs.length === 0 && r.key !== '/') throw new V2Error(100, r.key);
-  const tree = buildTree(prefix, listed.kvs);
+  let kvs: KeyValue<unknown>[];
+  if (r.recursive) {
+    kvs = (await ctx.node.range<unknown>({ prefix }, { ...ctx.call, consistency, limit: MAX_LIST_KEYS + 1 })).kvs;
+    if (kvs.length > MAX_LIST_KEYS) throw new V2Error(300, `more than ${MAX_LIST_KEYS} keys under ${r.key} (MAX_LIST_KEYS)`);
+  } else kvs = await levelKeys(ctx, prefix, consistency);
+  if (kvs.length === 0 && r.key !== '/') throw new V2Error(100, r.key);
+  const tree = buildTree(prefix, kvs);
   const ttl = await ttlOf(ctx, tree.indexes);
-  const node: JsonObject = dirNode(r.key, tree.indexes ?? listed.kvs[0], nodesOf(r.key, tree, r.recursive), ttl);
+  const node: JsonObject = dirNode(r.key, tree.indexes ?? kvs[0], nodesOf(r.key, tree, r.recursive), ttl);
   return { status: 200, body: { action: 'get', node } };
 }

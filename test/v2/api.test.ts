@@ -10,6 +10,8 @@ import * as assert from 'uvu/assert';
 import { clientUrlOf, createNode, memoryStorage } from '../../src/index.ts';
 import type { QuorumNode } from '../../src/index.ts';
 import { rawCodec } from '../../src/gateway/values.ts';
+import { op } from '../../src/node/txn-builder.ts';
+import { MAX_LIST_KEYS } from '../../src/v2/read.ts';
 
 let node: QuorumNode;
 let url = '';
@@ -137,6 +139,21 @@ test('directories: mkdir, listing (sorted, recursive), persistence, 102/104/105/
   assert.is(nodeOf(all)['dir'], true);
   assert.is((await node.range({ prefix: '/d1' })).kvs.length, 0);
   assertError(await v2('GET', '/v2/keys/d1'), 404, 100, '/d1');
+});
+
+test('a flat listing skips the subtrees of child directories; a recursive one is bounded', async () => {
+  const value = new Uint8Array(0);
+  // In txns of 50 puts: this member's requests are limited to 4096 bytes.
+  for (let i = 0; i < (MAX_LIST_KEYS + 50) / 50; i++) {
+    const puts = Array.from({ length: 50 }, (_, j) => op.put(`/many/sub/${String(i * 50 + j).padStart(6, '0')}`, value));
+    await node.txn().then(...puts).commit();
+  }
+  await node.put('/many/file', new TextEncoder().encode('f'));
+  const flat = await v2('GET', '/v2/keys/many');
+  assert.is(flat.status, 200);
+  assert.equal((nodeOf(flat)['nodes'] as Record<string, unknown>[]).map((n) => [n['key'], n['dir'] === true]), [['/many/file', false], ['/many/sub', true]]);
+  assertError(await v2('GET', '/v2/keys/many?recursive=true'), 500, 300, /MAX_LIST_KEYS/);
+  await node.delete({ prefix: '/many/' });
 });
 
 test('compareAndDelete, and delete of a missing key', async () => {
