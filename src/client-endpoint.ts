@@ -12,10 +12,11 @@ import type { GrpcServerOptions } from './grpc/server.ts';
 import type { QuorumNode } from './node/node.ts';
 import { opsMount } from './ops/ops-mount.ts';
 import { statusPageMount } from './ops/status-page.ts';
+import { v2Mount } from './v2/mount.ts';
 
 /** The HTTP adapters served beside the JSON gateway, tried in order before its routes. */
 function httpMounts(): readonly HttpMount[] {
-  return [opsMount(), statusPageMount()];
+  return [opsMount(), statusPageMount(), v2Mount()];
 }
 
 export async function startClientEndpoint(node: QuorumNode, options: ClientEndpointOptions = {}, grpcOptions: GrpcServerOptions = {}): Promise<ClientServer> {

@@ -55,6 +55,24 @@ export class ApiClient {
     return decodeReply(res.statusCode ?? 0, text);
   }
 
+  /**
+   * An etcd v2 request (src/v2): `method` on `path` with a form body (PUT/POST) or none, on the
+   * first endpoint that accepts a connection; its status and parsed JSON, errors included.
+   */
+  async v2(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, form?: string): Promise<{ status: number; body: JsonObject }> {
+    const failures: string[] = [];
+    for (const endpoint of this.#options.endpoints) {
+      try {
+        const res = await this.#send(endpoint, path, method, form, this.#options.commandTimeoutMs, 'application/x-www-form-urlencoded');
+        return { status: res.statusCode ?? 0, body: parseJson(await readAll(res)) };
+      } catch (err) {
+        if (!(err instanceof ConnectError)) throw err;
+        failures.push(`${endpoint}: ${err.message}`);
+      }
+    }
+    throw new CliError(`cluster is unavailable or misconfigured: ${failures.join('; ')}`, EXIT_BAD_CONNECTION);
+  }
+
   /** GET `path` on one endpoint; status and parsed JSON (for /health). */
   async get(path: string, endpoint: string): Promise<{ status: number; body: JsonObject }> {
     const res = await this.#send(endpoint, path, 'GET', undefined, this.#options.commandTimeoutMs);
@@ -136,7 +154,7 @@ export class ApiClient {
     throw new CliError(`cluster is unavailable or misconfigured: ${failures.join('; ')}`, EXIT_BAD_CONNECTION);
   }
 
-  #send(endpoint: string, path: string, method: string, payload: string | undefined, timeoutMs: number): Promise<IncomingMessage> {
+  #send(endpoint: string, path: string, method: string, payload: string | undefined, timeoutMs: number, contentType = 'application/json'): Promise<IncomingMessage> {
     let url: URL;
     try {
       url = new URL(path, endpoint);
@@ -144,7 +162,7 @@ export class ApiClient {
       return Promise.reject(new CliError(`bad endpoint URL ${endpoint}`, 1));
     }
     const o = this.#options;
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    const headers: Record<string, string> = { 'content-type': contentType };
     if (payload !== undefined) headers['content-length'] = String(Buffer.byteLength(payload));
     if (o.token !== undefined) headers['authorization'] = `Bearer ${o.token}`;
     const secure = url.protocol === 'https:';

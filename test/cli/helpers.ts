@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/program.ts';
+import { runProcess } from '../helpers/process.ts';
 
 export const root = new URL('../..', import.meta.url).pathname;
 export const mainTs = join(root, 'src/cli/main.ts');
@@ -106,18 +107,7 @@ export async function cli(endpoints: string, ...argv: string[]): Promise<CliResu
 
 /** Runs the real bin as a process. */
 export function cliProcess(argv: readonly string[], timeoutMs = 60_000): Promise<CliResult> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', mainTs, ...argv], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, out, err });
-    });
-  });
+  return runProcess(process.execPath, ['--import', 'tsx', mainTs, ...argv], { timeoutMs, cwd: root });
 }
 
 export async function post(url: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {

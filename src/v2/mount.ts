@@ -1,0 +1,183 @@
+/**
+ * The etcd v2 HTTP API on the client port, as one `HttpMount` (src/client-endpoint.ts):
+ * `/v2/keys/…`, `/v2/members…`, `/v2/machines` and `/v2/stats/…`. Every keys reply carries etcd's
+ * `X-Etcd-Index` (the v2 index, docs/v2.md "One keyspace"), `X-Raft-Index` and `X-Raft-Term`; every
+ * keys failure is etcd's error object. Nothing a client sends can throw past `handle`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpMount, JsonObject, MountContext } from '../gateway/types.ts';
+import type { CallOptions } from '../node/types.ts';
+import type { V2Context, V2Reply } from './context.ts';
+import { toV2Error, V2_MESSAGES, V2Error } from './errors.ts';
+import { postKey } from './in-order.ts';
+import { v2Index } from './indexes.ts';
+import { normalizeKey } from './keyspace.ts';
+import { machines, membersRoute } from './members.ts';
+import { readKey } from './read.ts';
+import { removeKey } from './remove.ts';
+import { readFields } from './request.ts';
+import type { V2Fields, V2Method } from './request.ts';
+import { V2Stats } from './stats.ts';
+import type { RequestKind } from './stats.ts';
+import { WaitGate } from './wait.ts';
+import { writeKey } from './write.ts';
+
+const KEYS = '/v2/keys';
+const MEMBERS = '/v2/members';
+
+function send(res: ServerResponse, status: number, body: JsonObject | string | undefined, headers: Readonly<Record<string, string>>): void {
+  if (res.headersSent) {
+    if (!res.writableEnded) res.end();
+    return;
+  }
+  if (body === undefined) {
+    res.writeHead(status, headers);
+    res.end();
+    return;
+  }
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const type = typeof body === 'string' ? 'text/plain; charset=utf-8' : 'application/json';
+  res.writeHead(status, { 'content-type': type, 'content-length': String(Buffer.byteLength(text)), ...headers });
+  res.end(text);
+}
+
+function indexHeaders(mount: MountContext, etcdIndex?: number): Record<string, string> {
+  const st = mount.node.status();
+  return { 'x-etcd-index': String(etcdIndex ?? v2Index(st.revision)), 'x-raft-index': String(st.commitIndex), 'x-raft-term': String(st.term) };
+}
+
+function errorBody(err: V2Error, index: number): JsonObject {
+  return { errorCode: err.errorCode, message: V2_MESSAGES[err.errorCode], cause: err.detail, index };
+}
+
+/** The v2 key a `/v2/keys/…` path names (percent-decoded, slashes collapsed). */
+function keyOf(path: string): string {
+  try {
+    return normalizeKey(decodeURIComponent(path.slice(KEYS.length)));
+  } catch {
+    throw new V2Error(210, `invalid URL escape in ${JSON.stringify(path.slice(0, 128))}`);
+  }
+}
+
+function methodOf(req: IncomingMessage): V2Method {
+  const m = req.method ?? '';
+  if (m === 'GET' || m === 'PUT' || m === 'POST' || m === 'DELETE') return m;
+  throw new V2Error(209, `method ${m.slice(0, 16)} not allowed on ${KEYS}`);
+}
+
+/** What a keys request did, for `/v2/stats/store`. */
+
+function counterOf(method: V2Method, f: V2Fields): RequestKind {
+  if (method === 'GET') return 'gets';
+  if (method === 'POST') return 'create';
+  const cas = f.has('prevValue') || f.has('prevIndex');
+  if (method === 'DELETE') return cas ? 'compareAndDelete' : 'delete';
+  if (cas) return 'compareAndSwap';
+  const prevExist = f.string('prevExist');
+  return prevExist === 'true' ? 'update' : prevExist === 'false' ? 'create' : 'sets';
+}
+
+export class V2Mount implements HttpMount {
+  readonly #waits = new WaitGate();
+  readonly #stats = new V2Stats();
+
+  matches(path: string): boolean {
+    return path === KEYS || path.startsWith(`${KEYS}/`) || path === MEMBERS || path.startsWith(`${MEMBERS}/`) || path === '/v2/machines' || path.startsWith('/v2/stats/');
+  }
+
+  async handle(mount: MountContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const aborter = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) aborter.abort();
+    });
+    const timeout = mount.config.requestTimeoutMs;
+    const call: CallOptions = timeout === undefined ? { signal: aborter.signal } : { signal: aborter.signal, timeoutMs: timeout };
+    const ctx: V2Context = { node: mount.node, call };
+    if (!mount.authorized) {
+      req.resume();
+      send(res, 401, errorBody(new V2Error(110, 'Insufficient credentials'), v2Index(mount.node.status().revision)), {});
+      return;
+    }
+    try {
+      if (mount.path === KEYS || mount.path.startsWith(`${KEYS}/`)) await this.#keys(mount, ctx, req, res, aborter.signal);
+      else await this.#cluster(mount, ctx, req, res);
+    } catch (err) {
+      const e = toV2Error(err);
+      const index = e.index ?? v2Index(mount.node.status().revision);
+      if (!req.complete) req.resume();
+      send(res, e.status, errorBody(e, index), { ...indexHeaders(mount, index), ...(req.complete ? {} : { connection: 'close' }) });
+    }
+  }
+
+  async #keys(mount: MountContext, ctx: V2Context, req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
+    const method = methodOf(req);
+    const key = keyOf(mount.path);
+    const f = await readFields(req, method, mount.config.maxBodyBytes);
+    const counter = counterOf(method, f);
+    // A long poll reports the index it started waiting at, as etcd's does.
+    const waitStart = method === 'GET' && f.bool('wait') ? v2Index(mount.node.status().revision) : undefined;
+    let reply: V2Reply;
+    try {
+      reply = await this.#keysReply(ctx, method, key, f, signal);
+    } catch (err) {
+      this.#stats.count(`${counter}Fail`);
+      throw err;
+    }
+    this.#stats.count(`${counter}Success`);
+    send(res, reply.status, reply.body, indexHeaders(mount, waitStart));
+  }
+
+  async #keysReply(ctx: V2Context, method: V2Method, key: string, f: V2Fields, signal: AbortSignal): Promise<V2Reply> {
+    switch (method) {
+      case 'GET':
+        if (f.bool('wait')) return this.#waits.run(ctx, { key, recursive: f.bool('recursive'), waitIndex: f.count('waitIndex', 203) }, signal);
+        f.bool('sorted');
+        return readKey(ctx, { key, recursive: f.bool('recursive'), quorum: f.bool('quorum') });
+      case 'PUT': {
+        const reply = await writeKey(ctx, {
+          key,
+          value: f.string('value') ?? '',
+          dir: f.bool('dir'),
+          ttlSeconds: f.count('ttl', 202),
+          prevExist: f.has('prevExist') && f.string('prevExist') !== '' ? f.bool('prevExist') : undefined,
+          prevValue: f.string('prevValue'),
+          prevIndex: f.count('prevIndex', 203),
+          refresh: f.bool('refresh'),
+        });
+        if (reply === undefined) throw new V2Error(300, `${key}: write lost a race`);
+        return f.bool('noValueOnSuccess') ? { status: reply.status, body: { action: reply.body['action'] ?? 'set' } } : reply;
+      }
+      case 'POST':
+        if (f.bool('dir')) throw new V2Error(209, 'POST creates keys, not directories');
+        return postKey(ctx, { dir: key, value: f.string('value') ?? '', ttlSeconds: f.count('ttl', 202) });
+      case 'DELETE':
+        return removeKey(ctx, { key, dir: f.bool('dir'), recursive: f.bool('recursive'), prevValue: f.string('prevValue'), prevIndex: f.count('prevIndex', 203) });
+    }
+  }
+
+  async #cluster(mount: MountContext, ctx: V2Context, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = mount.path;
+    if (path === MEMBERS || path.startsWith(`${MEMBERS}/`)) {
+      const reply = await membersRoute(ctx, req, path.slice(MEMBERS.length), mount.url);
+      send(res, reply.status, reply.body, {});
+      return;
+    }
+    req.resume();
+    if (req.method !== 'GET') {
+      send(res, 405, { message: `Method Not Allowed: ${(req.method ?? '').slice(0, 16)} on ${path.slice(0, 64)}` }, { allow: 'GET' });
+      return;
+    }
+    if (path === '/v2/machines') send(res, 200, machines(mount.url), {});
+    else if (path === '/v2/stats/self') send(res, 200, this.#stats.self(mount.node), {});
+    else if (path === '/v2/stats/store') send(res, 200, this.#stats.store(this.#waits.open), {});
+    else if (path === '/v2/stats/leader') {
+      const leader = this.#stats.leader(mount.node);
+      send(res, leader === undefined ? 403 : 200, leader ?? { message: 'not current leader' }, {});
+    } else send(res, 404, { message: `unknown path ${path.slice(0, 128)}` }, {});
+  }
+}
+
+/** The v2 API's mount for one client endpoint. */
+export function v2Mount(): HttpMount {
+  return new V2Mount();
+}
