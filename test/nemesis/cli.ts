@@ -2,7 +2,7 @@
 // docs/nemesis.md). Prints each fault, then the totals; exits 1 on any violation or undecided history.
 import { parseArgs } from 'node:util';
 import { runNemesis } from './runner.ts';
-import type { NemesisSummary } from './runner.ts';
+import { printSummary } from './summary.ts';
 
 const { values } = parseArgs({
   options: { seconds: { type: 'string', default: '60' }, seed: { type: 'string' }, members: { type: 'string', default: '5' }, 'unsafe-reads': { type: 'boolean', default: false } },
@@ -13,18 +13,6 @@ function positiveInt(name: string, text: string | undefined, max: number): numbe
   const n = Number(text);
   if (!Number.isSafeInteger(n) || n < 1 || n > max) throw new RangeError(`nemesis: --${name} must be an integer in 1…${max}, got ${String(text)}`);
   return n;
-}
-
-export function printSummary(s: NemesisSummary, log: (line: string) => void): void {
-  const faults = Object.entries(s.faults).map(([k, n]) => `${k} ${n}`).join(', ');
-  log(`nemesis seed ${s.seed}, ${s.seconds} s of faults`);
-  log(`  calls: ${s.calls.calls} (${s.calls.ok} ok, ${s.calls.unknown} unknown outcome, ${s.calls.dropped} failed reads dropped)`);
-  log(`  faults: ${Object.values(s.faults).reduce((a, b) => a + b, 0)} (${faults})`);
-  log(`  histories checked: ${s.partitions.length} (${s.partitions.map((p) => `${p.name}: ${p.result.kind}, ${p.result.ops} ops`).join('; ')})`);
-  log(`  watch streams: ${s.watchStreams} with ${s.watchEvents} events, against a final history of ${s.historyEvents} events`);
-  for (const v of s.violations) log(`  VIOLATION ${v}`);
-  for (const u of s.undecided) log(`  UNDECIDED ${u}`);
-  if (s.violations.length > 0 || s.undecided.length > 0) log(`  replay: npm run nemesis -- --seconds ${s.seconds} --seed ${s.seed}`);
 }
 
 const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : positiveInt('seed', values.seed, 2 ** 31);

@@ -33,6 +33,8 @@ export interface NemesisOptions {
    * violations — a check that the nemesis and its checker can catch a stale read. @default false
    */
   readonly unsafeReads?: boolean;
+  /** On a violation or an undecided history, write the histories to a file in the temp dir. @default true */
+  readonly keepHistories?: boolean;
   /** Bound on each linearizability search, in ms. @default 60_000 */
   readonly checkBudgetMs?: number;
 }
@@ -162,7 +164,14 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisSummar
   const recorder = new HistoryRecorder(prefix);
   const cluster = new NemesisCluster(lab, dir, recorder, timing, { seed: options.seed, prefix, readConsistency: options.unsafeReads === true ? 'serializable' : 'linearizable' });
   const run = new Run(cluster, log);
-  const stop = (): void => void cluster.killAll().finally(() => lab.destroy().finally(() => process.exit(130)));
+  const stop = (): void =>
+    void cluster
+      .killAll()
+      .finally(() => lab.destroy())
+      .finally(() => {
+        rmSync(dir, { recursive: true, force: true });
+        process.exit(130);
+      });
   process.once('SIGINT', stop);
   try {
     await Promise.all(cluster.slots.map((s) => cluster.start(s, false)));
@@ -182,7 +191,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisSummar
     const history = await finalHistory(cluster, violations);
     const partitions = check(recorder, history, options.checkBudgetMs ?? 60_000, violations, undecided);
     const streams = recorder.streams();
-    if (violations.length > 0 || undecided.length > 0) {
+    if ((violations.length > 0 || undecided.length > 0) && options.keepHistories !== false) {
       // Kept for study: the recorded calls, the watch streams and the final history.
       const file = join(tmpdir(), `qkv-nemesis-${options.seed}-${process.pid}.json`);
       writeFileSync(file, JSON.stringify({ history: recorder.history(), streams, final: history }));
