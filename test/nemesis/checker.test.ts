@@ -1,9 +1,10 @@
 // Proves the nemesis checkers tell linearizable histories from non-linearizable ones: hand-written
 // histories of registers, CAS counters and multi-key txns that must be rejected (stale read, lost
 // update, a value never written, a txn seen half-applied) or accepted (overlapping ops, ops of
-// unknown outcome that may take effect late or never), a budget that answers "unknown" and never
-// "ok", a long random linearizable history that is accepted, and watch streams with a gap, a
-// duplicate, disorder and a phantom event rejected, a resumed stream accepted.
+// unknown outcome that may take effect late or never), unknown writes nobody read dropped before
+// the search, a budget that answers "unknown" and never "ok", a long random linearizable history
+// accepted, and watch streams with a gap, a duplicate, disorder and a phantom event rejected, a
+// resumed stream accepted.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { HistoryOp, OpInput, OpOutput } from './history.ts';
@@ -108,6 +109,18 @@ test('checkHistory splits by key: each register is checked on its own, txns toge
       ['register r2', 'violation'],
     ],
   );
+});
+
+test('checkHistory drops unknown writes no read returned (unique values), so timed-out writes cost the search nothing', () => {
+  const h: HistoryOp[] = [ok('a', { f: 'put', key: 'r', value: 'x' }, 0, 1)];
+  for (let i = 0; i < 40; i++) h.push(maybe(`w${i}`, { f: 'put', key: 'r', value: `lost${i}` }, 2));
+  for (let i = 0; i < 40; i++) h.push(ok('r', { f: 'get', key: 'r' }, 10 + 2 * i, 11 + 2 * i, 'x'));
+  const [part] = checkHistory(h, { maxSteps: 1_000 });
+  assert.is(part?.result.kind, 'ok');
+  assert.is(part?.result.ops, 41);
+  // An unknown write that a read did return stays, and must be placed.
+  const seen = [...h, ok('r', { f: 'get', key: 'r' }, 200, 201, 'lost7'), ok('r', { f: 'get', key: 'r' }, 202, 203, 'x')];
+  assert.is(checkHistory(seen)[0]?.result.kind, 'violation');
 });
 
 test('a search over its budget answers unknown, never ok', () => {

@@ -45,6 +45,8 @@ export interface Slot {
   /** Processes started in this slot so far (a history's process name is `id#incarnation`). */
   incarnation: number;
   role: 'voter' | 'learner' | 'none';
+  /** The old id's removal was asked for and is not known to be done (it never runs again). */
+  removing: boolean;
   child: ChildProcess | undefined;
   calls: IpcCalls | undefined;
   paused: boolean;
@@ -70,7 +72,7 @@ export class NemesisCluster {
     this.#seed = workload.seed;
     this.#prefix = workload.prefix;
     this.#readConsistency = workload.readConsistency;
-    this.slots = Array.from({ length: lab.slots }, (_, i) => ({ slot: i + 1, id: `n${i + 1}`, generation: 1, incarnation: 0, role: 'voter', child: undefined, calls: undefined, paused: false }));
+    this.slots = Array.from({ length: lab.slots }, (_, i) => ({ slot: i + 1, id: `n${i + 1}`, generation: 1, incarnation: 0, role: 'voter', removing: false, child: undefined, calls: undefined, paused: false }));
   }
 
   url(slot: number): string {

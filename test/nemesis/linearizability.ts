@@ -2,7 +2,7 @@
 // search over the history's call/return entries that linearizes a pending call whenever the model
 // allows it, and backtracks at the first return whose call it could not place. Configurations
 // already explored — (set of linearized ops, model state) — are remembered and never searched twice,
-// which is what makes real histories tractable. Histories are first split by key where the model is
+// which is what makes real histories tractable (the set is kept as a 64-bit Zobrist hash). Histories are first split by key where the model is
 // per key (P-compositionality: a history is linearizable iff each key's sub-history is), so each
 // search is small. An op of unknown outcome has a call and no return: the search may linearize it
 // anywhere after its call, or never. A search that exceeds its step or time budget answers
@@ -28,29 +28,32 @@ interface Entry {
   /** Index of the op in the sorted history. */
   readonly op: number;
   readonly call: boolean;
-  /** A call's return entry (absent for ops of unknown outcome and for returns). */
+  /** When the call or return happened, in ms. */
+  readonly t: number;
+  /** A call's return entry (absent for returns). */
   match: Entry | undefined;
   prev: Entry | undefined;
   next: Entry | undefined;
 }
 
-/** The doubly linked list of entries, calls and returns sorted by time (calls first on ties). */
+/**
+ * The doubly linked list of the completed ops' entries, calls and returns sorted by time (calls
+ * first on ties: two ops touching at one instant count as concurrent, the lenient choice). Ops of
+ * unknown outcome are not in it: the search keeps them apart (see {@link checkOps}).
+ */
 function buildEntries(ops: readonly HistoryOp[]): Entry {
-  const events: { t: number; entry: Entry }[] = [];
+  const entries: Entry[] = [];
   ops.forEach((op, i) => {
-    const call: Entry = { op: i, call: true, match: undefined, prev: undefined, next: undefined };
-    events.push({ t: op.invokeMs, entry: call });
-    if (op.status === 'ok') {
-      const ret: Entry = { op: i, call: false, match: undefined, prev: undefined, next: undefined };
-      call.match = ret;
-      events.push({ t: op.completeMs ?? op.invokeMs, entry: ret });
-    }
+    if (op.status !== 'ok') return;
+    const call: Entry = { op: i, call: true, t: op.invokeMs, match: undefined, prev: undefined, next: undefined };
+    const ret: Entry = { op: i, call: false, t: op.completeMs ?? op.invokeMs, match: undefined, prev: undefined, next: undefined };
+    call.match = ret;
+    entries.push(call, ret);
   });
-  // Ties put calls first: two ops touching at one instant count as concurrent, the lenient choice.
-  events.sort((a, b) => a.t - b.t || Number(b.entry.call) - Number(a.entry.call) || a.entry.op - b.entry.op);
-  const head: Entry = { op: -1, call: false, match: undefined, prev: undefined, next: undefined };
+  entries.sort((a, b) => a.t - b.t || Number(b.call) - Number(a.call) || a.op - b.op);
+  const head: Entry = { op: -1, call: false, t: -Infinity, match: undefined, prev: undefined, next: undefined };
   let last = head;
-  for (const { entry } of events) {
+  for (const entry of entries) {
     entry.prev = last;
     last.next = entry;
     last = entry;
@@ -78,66 +81,117 @@ function unlift(entry: Entry): void {
   if (entry.next !== undefined) entry.next.prev = entry;
 }
 
-/** The memo key of a linearized set: the count of leading full words, then the rest in hex. */
-function bitsKey(bits: Uint32Array): string {
-  let full = 0;
-  while (full < bits.length && bits[full] === 0xffffffff) full++;
-  let end = bits.length;
-  while (end > full && bits[end - 1] === 0) end--;
-  let s = `${full}:`;
-  for (let i = full; i < end; i++) s += `${bits[i]!.toString(16)},`;
-  return s;
+/**
+ * Zobrist keys of the linearized set: two random 32-bit words per op, XORed in and out as ops are
+ * linearized and undone, so a memo key costs O(1) instead of O(ops). Two different sets with the
+ * same 64-bit key (odds about configurations² / 2⁶⁵) would make the search skip a configuration it
+ * never explored: that can only turn "ok" into "violation", never the reverse.
+ */
+function zobristKeys(n: number): Uint32Array {
+  const keys = new Uint32Array(2 * n);
+  let x = 0x9e3779b9;
+  for (let i = 0; i < keys.length; i++) {
+    // xorshift32: any fixed sequence of well-mixed words will do.
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    keys[i] = x >>> 0;
+  }
+  return keys;
 }
 
-/** Searches one sub-history against `model`. */
+/** A linearized op and how to resume the search where it was chosen. */
+type Frame<S> = { readonly state: S } & ({ readonly kind: 'listed'; readonly entry: Entry } | { readonly kind: 'unknown'; readonly index: number; readonly untilMs: number });
+
+/**
+ * Searches one sub-history against `model`. The candidates to linearize next are the completed
+ * calls before the list's first return, tried first, then the ops of unknown outcome invoked by
+ * that return's time: an unknown op is placed only where a completed one cannot go on without it,
+ * which spares the search most of the orders that would fail.
+ */
 export function checkOps<S>(model: Model<S>, unsorted: readonly HistoryOp[], budget: SearchBudget = {}): CheckResult {
   const ops = [...unsorted].sort((a, b) => a.invokeMs - b.invokeMs || a.id - b.id);
   const maxSteps = budget.maxSteps ?? 20_000_000;
-  const deadline = performance.now() + (budget.maxMs ?? 60_000);
+  const maxMs = budget.maxMs ?? 60_000;
+  const deadline = performance.now() + maxMs;
   const head = buildEntries(ops);
-  const bits = new Uint32Array(Math.ceil(ops.length / 32) + 1);
+  const unknown = ops.flatMap((op, i) => (op.status === 'ok' ? [] : [i]));
+  const placed = new Uint8Array(ops.length);
+  const zobrist = zobristKeys(ops.length);
+  let hashHigh = 0;
+  let hashLow = 0;
   const memo = new Set<string>();
-  const stack: { entry: Entry; state: S }[] = [];
-  let remainingKnown = ops.filter((op) => op.status === 'ok').length;
+  const stack: Frame<S>[] = [];
+  let remainingKnown = ops.length - unknown.length;
   let state = model.initial;
-  let entry = head.next;
   let steps = 0;
   let deepest: { depth: number; op: number } = { depth: -1, op: 0 };
+  // The cursor: a list entry, or (at a stuck return) the next unknown op to try before `untilMs`.
+  let entry = head.next;
+  let unknownAt = -1;
+  let untilMs = 0;
+  /** Places op `i` after `frame` when the model allows it and the configuration is new. */
+  const tryPlace = (i: number, frame: Frame<S>): boolean => {
+    const op = ops[i]!;
+    const next = model.step(state, op.input, op.output, op.status === 'ok');
+    if (next === undefined) return false;
+    const high = (hashHigh ^ zobrist[2 * i]!) >>> 0;
+    const low = (hashLow ^ zobrist[2 * i + 1]!) >>> 0;
+    const key = `${high.toString(36)},${low.toString(36)}|${model.key(next)}`;
+    if (memo.has(key)) return false;
+    memo.add(key);
+    hashHigh = high;
+    hashLow = low;
+    stack.push(frame);
+    state = next;
+    placed[i] = 1;
+    return true;
+  };
   while (remainingKnown > 0) {
     steps++;
     if (steps > maxSteps) return { kind: 'unknown', ops: ops.length, steps, reason: `more than ${maxSteps} search steps` };
-    if ((steps & 0x3ff) === 0 && performance.now() > deadline) return { kind: 'unknown', ops: ops.length, steps, reason: `search over its ${budget.maxMs ?? 60_000} ms budget` };
-    if (entry === undefined) throw new Error('linearizability: ran past the entries with known ops left (a broken entry list)');
-    if (entry.call) {
-      const op = ops[entry.op]!;
-      const known = op.status === 'ok';
-      const next = model.step(state, op.input, op.output, known);
-      if (next !== undefined) {
-        bits[entry.op >>> 5]! |= 1 << (entry.op & 31);
-        const key = `${bitsKey(bits)}|${model.key(next)}`;
-        if (!memo.has(key)) {
-          memo.add(key);
-          stack.push({ entry, state });
-          state = next;
+    if ((steps & 0x3ff) === 0 && performance.now() > deadline) return { kind: 'unknown', ops: ops.length, steps, reason: `search over its ${maxMs} ms budget` };
+    if (unknownAt < 0) {
+      if (entry === undefined) throw new Error('linearizability: ran past the entries with known ops left (a broken entry list)');
+      if (entry.call) {
+        if (tryPlace(entry.op, { kind: 'listed', entry, state })) {
           lift(entry);
-          if (known) remainingKnown--;
+          remainingKnown--;
           entry = head.next;
-          continue;
-        }
-        bits[entry.op >>> 5]! &= ~(1 << (entry.op & 31));
+        } else entry = entry.next;
+        continue;
       }
-      entry = entry.next;
+      // A return whose call is not placed: only an op of unknown outcome can still go before it.
+      if (stack.length > deepest.depth) deepest = { depth: stack.length, op: entry.op };
+      unknownAt = 0;
+      untilMs = entry.t;
       continue;
     }
-    // A return whose call is not linearized: every order tried so far from here fails.
-    if (stack.length > deepest.depth) deepest = { depth: stack.length, op: entry.op };
+    const u = unknown[unknownAt];
+    if (u !== undefined && ops[u]!.invokeMs <= untilMs) {
+      if (placed[u] === 0 && tryPlace(u, { kind: 'unknown', index: unknownAt, untilMs, state })) {
+        unknownAt = -1;
+        entry = head.next;
+      } else unknownAt++;
+      continue;
+    }
+    // Every candidate failed from here: undo the last placement and try what comes after it.
     const top = stack.pop();
     if (top === undefined) return { kind: 'violation', ops: ops.length, steps, blockedOp: ops[deepest.op]!, linearizedBefore: deepest.depth };
     state = top.state;
-    bits[top.entry.op >>> 5]! &= ~(1 << (top.entry.op & 31));
-    unlift(top.entry);
-    if (ops[top.entry.op]!.status === 'ok') remainingKnown++;
-    entry = top.entry.next;
+    const i = top.kind === 'listed' ? top.entry.op : unknown[top.index]!;
+    hashHigh = (hashHigh ^ zobrist[2 * i]!) >>> 0;
+    hashLow = (hashLow ^ zobrist[2 * i + 1]!) >>> 0;
+    placed[i] = 0;
+    if (top.kind === 'listed') {
+      unlift(top.entry);
+      remainingKnown++;
+      unknownAt = -1;
+      entry = top.entry.next;
+    } else {
+      unknownAt = top.index + 1;
+      untilMs = top.untilMs;
+    }
   }
   return { kind: 'ok', ops: ops.length, steps };
 }
@@ -155,6 +209,30 @@ function partitionName(input: OpInput): { readonly name: string; readonly model:
   return { name: `${counterModel.name} ${input.key}`, model: counterModel as Model<unknown> };
 }
 
+/**
+ * Drops the writes of unknown outcome whose values no read returned. With unique written values
+ * (registers, txn writes) this keeps the verdict: in any linearization, a read placed after such a
+ * write and before the next write of that key would have returned its value, so there is none,
+ * and the order without the write stays legal. It spares the search the writes that timed out
+ * and never took effect, which it could otherwise place at every point of the history.
+ */
+function withoutUnobservedWrites(ops: readonly HistoryOp[]): HistoryOp[] {
+  const seen = new Set<string>();
+  for (const op of ops) {
+    if (op.status !== 'ok') continue;
+    if (typeof op.output === 'string') seen.add(op.output);
+    else if (op.input.f === 'txn' && typeof op.output === 'object' && op.output !== null) {
+      for (const v of Object.values(op.output)) if (v !== null) seen.add(v);
+    }
+  }
+  return ops.filter((op) => {
+    if (op.status === 'ok') return true;
+    if (op.input.f === 'put') return seen.has(op.input.value);
+    if (op.input.f === 'txn') return Object.values(op.input.writes).some((v) => seen.has(v));
+    return true;
+  });
+}
+
 /** Splits a whole run's history into per-key (and one multi-key) sub-histories and checks each. */
 export function checkHistory(history: readonly HistoryOp[], budget: SearchBudget = {}): PartitionResult[] {
   const parts = new Map<string, { model: Model<unknown>; ops: HistoryOp[] }>();
@@ -166,5 +244,5 @@ export function checkHistory(history: readonly HistoryOp[], budget: SearchBudget
   }
   return [...parts.entries()]
     .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([name, part]) => ({ name, result: checkOps(part.model, part.ops, budget) }));
+    .map(([name, part]) => ({ name, result: checkOps(part.model, part.model === counterModel ? part.ops : withoutUnobservedWrites(part.ops), budget) }));
 }

@@ -67,6 +67,8 @@ class WatchStream {
   }
 
   #open(startRevision: number): void {
+    // A stopped node (closing, or removed from the cluster) takes no new watch: the stream ends.
+    if (this.#node.closed) return;
     const w = this.#node.watch({ prefix: args.prefix }, { startRevision });
     this.#watch = w;
     w.on('event', (ev) => {
@@ -77,6 +79,7 @@ class WatchStream {
     w.on('error', (err) => {
       if (this.#node.closed) return;
       void this.flush().then(() => {
+        if (this.#node.closed) return;
         if (err instanceof CompactedError) {
           // The resume point is gone: a new stream from now on, checked on its own.
           this.#stream++;

@@ -42,34 +42,39 @@ export async function clusterOp(cluster: NemesisCluster, op: 'add' | 'remove' | 
 
 /**
  * Replaces slot `s`'s instance with an empty one: kill -9, remove the old id, wipe, add the new id
- * as a learner, start it with `join`. Returns what happened; a slot left without a member (`none`)
- * or as a learner is finished by {@link completeReplacement}.
+ * as a learner, start it with `join`. Once the removal is asked for, the old id never runs again:
+ * a removal that timed out may still have been committed. Returns what happened; a slot whose
+ * removal or addition did not go through in time (`none`) or that is a learner is finished by
+ * {@link completeReplacement}.
  */
-export async function replaceInstance(cluster: NemesisCluster, s: Slot, budgetMs: number): Promise<'replaced' | 'restarted' | 'pending'> {
+export async function replaceInstance(cluster: NemesisCluster, s: Slot, budgetMs: number): Promise<'replaced' | 'pending'> {
   await cluster.kill(s);
-  if (!(await clusterOp(cluster, 'remove', { member: s.id }, 'MEMBER_NOT_FOUND', budgetMs, s))) {
-    // The old id is still a member: bring it back as it was.
-    await cluster.start(s, false);
-    return 'restarted';
-  }
-  cluster.wipe(s);
   s.role = 'none';
-  s.generation++;
-  s.id = `n${s.slot}g${s.generation}`;
-  return (await addInstance(cluster, s, budgetMs)) ? 'replaced' : 'pending';
+  s.removing = true;
+  return (await removeAndAdd(cluster, s, budgetMs)) ? 'replaced' : 'pending';
 }
 
-async function addInstance(cluster: NemesisCluster, s: Slot, budgetMs: number): Promise<boolean> {
-  if (!(await clusterOp(cluster, 'add', { member: s.id, url: cluster.url(s.slot), learner: true }, 'MEMBER_EXISTS', budgetMs, s))) return false;
+/** Removes the slot's old id (if still to do), then adds and starts the new one; true when it runs. */
+async function removeAndAdd(cluster: NemesisCluster, s: Slot, budgetMs: number): Promise<boolean> {
+  const deadline = Date.now() + budgetMs;
+  if (s.removing) {
+    if (!(await clusterOp(cluster, 'remove', { member: s.id }, 'MEMBER_NOT_FOUND', budgetMs, s))) return false;
+    cluster.wipe(s);
+    s.removing = false;
+    s.generation++;
+    s.id = `n${s.slot}g${s.generation}`;
+  }
+  const left = Math.max(0, deadline - Date.now());
+  if (!(await clusterOp(cluster, 'add', { member: s.id, url: cluster.url(s.slot), learner: true }, 'MEMBER_EXISTS', left, s))) return false;
   s.role = 'learner';
   await cluster.start(s, true);
   return true;
 }
 
-/** Adds (if still missing) and promotes a replaced instance; true once it is a voter. */
+/** Finishes a replacement: removes and adds what is still missing, then promotes; true once it is a voter. */
 export async function completeReplacement(cluster: NemesisCluster, s: Slot, budgetMs: number): Promise<boolean> {
   const deadline = Date.now() + budgetMs;
-  if (s.role === 'none' && !(await addInstance(cluster, s, budgetMs))) return false;
+  if (s.role === 'none' && !(await removeAndAdd(cluster, s, budgetMs))) return false;
   if (s.role === 'learner') {
     if (!(await clusterOp(cluster, 'promote', { member: s.id }, 'MEMBER_NOT_FOUND', Math.max(0, deadline - Date.now()), s))) return false;
     s.role = 'voter';

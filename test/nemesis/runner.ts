@@ -112,12 +112,15 @@ class Run {
   async healSlot(s: Slot): Promise<void> {
     const c = this.cluster;
     c.resume(s);
-    if (s.child === undefined && s.role === 'voter') await c.start(s, false);
+    if (s.child === undefined && s.role === 'voter' && !s.removing) await c.start(s, false);
     if (s.role !== 'voter' && !(await completeReplacement(c, s, membershipBudgetMs))) this.log(`slot ${s.slot}: ${s.id} is not a voter yet (${s.role})`);
   }
 
-  /** Heals everything and waits until every member has applied the same revision. */
-  async converge(): Promise<void> {
+  /**
+   * Heals everything and waits for a leader; with `sameRevision` (once the clients are stopped)
+   * also until every member has applied the same revision.
+   */
+  async converge(sameRevision: boolean): Promise<void> {
     const c = this.cluster;
     await c.lab.heal();
     for (const s of c.slots) await this.healSlot(s);
@@ -125,7 +128,7 @@ class Run {
     for (;;) {
       const st = await Promise.all(c.live().map((s) => c.call<StatusReply>(s, 'status', {}, 2_000).catch(() => undefined)));
       const revisions = new Set(st.map((x) => x?.revision));
-      if (st.some((x) => x?.role === 'leader') && revisions.size === 1 && !revisions.has(undefined)) return;
+      if (st.some((x) => x?.role === 'leader') && (!sameRevision || (revisions.size === 1 && !revisions.has(undefined)))) return;
       if (Date.now() > deadline) throw new Error(`nemesis: the members did not converge within ${convergeTimeoutMs} ms: ${JSON.stringify(st)}`);
       await sleep(200);
     }
@@ -175,17 +178,17 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisSummar
   process.once('SIGINT', stop);
   try {
     await Promise.all(cluster.slots.map((s) => cluster.start(s, false)));
-    await run.converge();
+    await run.converge(true);
     cluster.clientsRunning = true;
     await Promise.all(cluster.live().map((s) => cluster.call(s, 'start')));
     run.log(`seed ${options.seed}: ${cluster.slots.length} members, faults for ${options.seconds} s`);
     const random = seededRandom(options.seed);
     const deadline = Date.now() + options.seconds * 1000;
     while (Date.now() < deadline) await run.step(nextStep(random, cluster.slots.length));
-    await run.converge();
+    await run.converge(false);
     cluster.clientsRunning = false;
     await Promise.all(cluster.live().map((s) => cluster.call(s, 'stop', {}, 15_000)));
-    await run.converge();
+    await run.converge(true);
     const violations: string[] = [];
     const undecided: string[] = [];
     const history = await finalHistory(cluster, violations);
