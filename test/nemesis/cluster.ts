@@ -94,8 +94,13 @@ export class NemesisCluster {
     return this.slots.filter((s) => s.child !== undefined && !s.paused);
   }
 
-  /** Starts slot `s`'s process (joining as a new member with `join`) and waits for it to run. */
-  async start(s: Slot, join: boolean): Promise<void> {
+  /**
+   * Starts slot `s`'s process and waits for it to run. A replacement instance (generation > 1)
+   * always starts with `join`: killed before its first snapshot, its data dir is still empty, and
+   * without `join` it would bootstrap a cluster of its own.
+   */
+  async start(s: Slot): Promise<void> {
+    const join = s.generation > 1;
     if (s.child !== undefined) throw new Error(`nemesis: slot ${s.slot} already runs a process`);
     s.incarnation++;
     const name = `${s.id}#${s.incarnation}`;

@@ -103,6 +103,106 @@ function zobristKeys(n: number): Uint32Array {
 /** A linearized op and how to resume the search where it was chosen. */
 type Frame<S> = { readonly state: S } & ({ readonly kind: 'listed'; readonly entry: Entry } | { readonly kind: 'unknown'; readonly index: number; readonly untilMs: number });
 
+/** One search over a sorted sub-history (see {@link checkOps}); its state is the search's cursor. */
+class Search<S> {
+  readonly #model: Model<S>;
+  readonly #ops: readonly HistoryOp[];
+  readonly #head: Entry;
+  /** Indexes of the ops of unknown outcome, by call time. */
+  readonly #unknown: readonly number[];
+  readonly #placed: Uint8Array;
+  readonly #zobrist: Uint32Array;
+  #hashHigh = 0;
+  #hashLow = 0;
+  readonly #memo = new Set<string>();
+  readonly #stack: Frame<S>[] = [];
+  state: S;
+  remainingKnown: number;
+  /** The deepest stuck return: where a violation is reported. */
+  deepest: { depth: number; op: number } = { depth: -1, op: 0 };
+  // The cursor: a list entry, or (at a stuck return) the next unknown op to try up to `untilMs`.
+  entry: Entry | undefined;
+  unknownAt = -1;
+  untilMs = 0;
+
+  constructor(model: Model<S>, ops: readonly HistoryOp[]) {
+    this.#model = model;
+    this.#ops = ops;
+    this.#head = buildEntries(ops);
+    this.#unknown = ops.flatMap((op, i) => (op.status === 'ok' ? [] : [i]));
+    this.#placed = new Uint8Array(ops.length);
+    this.#zobrist = zobristKeys(ops.length);
+    this.state = model.initial;
+    this.remainingKnown = ops.length - this.#unknown.length;
+    this.entry = this.#head.next;
+  }
+
+  #toggle(i: number): void {
+    this.#hashHigh = (this.#hashHigh ^ this.#zobrist[2 * i]!) >>> 0;
+    this.#hashLow = (this.#hashLow ^ this.#zobrist[2 * i + 1]!) >>> 0;
+    this.#placed[i] = this.#placed[i] === 0 ? 1 : 0;
+  }
+
+  /** Places op `i` when the model allows it and the configuration is new; true when placed. */
+  #place(i: number, frame: Frame<S>): boolean {
+    const op = this.#ops[i]!;
+    const next = this.#model.step(this.state, op.input, op.output, op.status === 'ok');
+    if (next === undefined) return false;
+    const high = (this.#hashHigh ^ this.#zobrist[2 * i]!) >>> 0;
+    const low = (this.#hashLow ^ this.#zobrist[2 * i + 1]!) >>> 0;
+    const key = `${high.toString(36)},${low.toString(36)}|${this.#model.key(next)}`;
+    if (this.#memo.has(key)) return false;
+    this.#memo.add(key);
+    this.#toggle(i);
+    this.#stack.push(frame);
+    this.state = next;
+    return true;
+  }
+
+  /** One step of the walk over the list of completed ops' entries. */
+  stepListed(entry: Entry): void {
+    if (entry.call) {
+      if (this.#place(entry.op, { kind: 'listed', entry, state: this.state })) {
+        lift(entry);
+        this.remainingKnown--;
+        this.entry = this.#head.next;
+      } else this.entry = entry.next;
+      return;
+    }
+    // A return whose call is not placed: only an op of unknown outcome can still go before it.
+    if (this.#stack.length > this.deepest.depth) this.deepest = { depth: this.#stack.length, op: entry.op };
+    this.unknownAt = 0;
+    this.untilMs = entry.t;
+  }
+
+  /** One step over the unknown ops at a stuck return; false when the search is exhausted (a violation). */
+  stepUnknown(): boolean {
+    const u = this.#unknown[this.unknownAt];
+    if (u !== undefined && this.#ops[u]!.invokeMs <= this.untilMs) {
+      if (this.#placed[u] === 0 && this.#place(u, { kind: 'unknown', index: this.unknownAt, untilMs: this.untilMs, state: this.state })) {
+        this.unknownAt = -1;
+        this.entry = this.#head.next;
+      } else this.unknownAt++;
+      return true;
+    }
+    // Every candidate failed from here: undo the last placement and try what comes after it.
+    const top = this.#stack.pop();
+    if (top === undefined) return false;
+    this.state = top.state;
+    this.#toggle(top.kind === 'listed' ? top.entry.op : this.#unknown[top.index]!);
+    if (top.kind === 'listed') {
+      unlift(top.entry);
+      this.remainingKnown++;
+      this.unknownAt = -1;
+      this.entry = top.entry.next;
+    } else {
+      this.unknownAt = top.index + 1;
+      this.untilMs = top.untilMs;
+    }
+    return true;
+  }
+}
+
 /**
  * Searches one sub-history against `model`. The candidates to linearize next are the completed
  * calls before the list's first return, tried first, then the ops of unknown outcome invoked by
@@ -114,84 +214,18 @@ export function checkOps<S>(model: Model<S>, unsorted: readonly HistoryOp[], bud
   const maxSteps = budget.maxSteps ?? 20_000_000;
   const maxMs = budget.maxMs ?? 60_000;
   const deadline = performance.now() + maxMs;
-  const head = buildEntries(ops);
-  const unknown = ops.flatMap((op, i) => (op.status === 'ok' ? [] : [i]));
-  const placed = new Uint8Array(ops.length);
-  const zobrist = zobristKeys(ops.length);
-  let hashHigh = 0;
-  let hashLow = 0;
-  const memo = new Set<string>();
-  const stack: Frame<S>[] = [];
-  let remainingKnown = ops.length - unknown.length;
-  let state = model.initial;
+  const search = new Search(model, ops);
   let steps = 0;
-  let deepest: { depth: number; op: number } = { depth: -1, op: 0 };
-  // The cursor: a list entry, or (at a stuck return) the next unknown op to try before `untilMs`.
-  let entry = head.next;
-  let unknownAt = -1;
-  let untilMs = 0;
-  /** Places op `i` after `frame` when the model allows it and the configuration is new. */
-  const tryPlace = (i: number, frame: Frame<S>): boolean => {
-    const op = ops[i]!;
-    const next = model.step(state, op.input, op.output, op.status === 'ok');
-    if (next === undefined) return false;
-    const high = (hashHigh ^ zobrist[2 * i]!) >>> 0;
-    const low = (hashLow ^ zobrist[2 * i + 1]!) >>> 0;
-    const key = `${high.toString(36)},${low.toString(36)}|${model.key(next)}`;
-    if (memo.has(key)) return false;
-    memo.add(key);
-    hashHigh = high;
-    hashLow = low;
-    stack.push(frame);
-    state = next;
-    placed[i] = 1;
-    return true;
-  };
-  while (remainingKnown > 0) {
+  while (search.remainingKnown > 0) {
     steps++;
     if (steps > maxSteps) return { kind: 'unknown', ops: ops.length, steps, reason: `more than ${maxSteps} search steps` };
     if ((steps & 0x3ff) === 0 && performance.now() > deadline) return { kind: 'unknown', ops: ops.length, steps, reason: `search over its ${maxMs} ms budget` };
-    if (unknownAt < 0) {
-      if (entry === undefined) throw new Error('linearizability: ran past the entries with known ops left (a broken entry list)');
-      if (entry.call) {
-        if (tryPlace(entry.op, { kind: 'listed', entry, state })) {
-          lift(entry);
-          remainingKnown--;
-          entry = head.next;
-        } else entry = entry.next;
-        continue;
-      }
-      // A return whose call is not placed: only an op of unknown outcome can still go before it.
-      if (stack.length > deepest.depth) deepest = { depth: stack.length, op: entry.op };
-      unknownAt = 0;
-      untilMs = entry.t;
+    if (search.unknownAt >= 0) {
+      if (!search.stepUnknown()) return { kind: 'violation', ops: ops.length, steps, blockedOp: ops[search.deepest.op]!, linearizedBefore: search.deepest.depth };
       continue;
     }
-    const u = unknown[unknownAt];
-    if (u !== undefined && ops[u]!.invokeMs <= untilMs) {
-      if (placed[u] === 0 && tryPlace(u, { kind: 'unknown', index: unknownAt, untilMs, state })) {
-        unknownAt = -1;
-        entry = head.next;
-      } else unknownAt++;
-      continue;
-    }
-    // Every candidate failed from here: undo the last placement and try what comes after it.
-    const top = stack.pop();
-    if (top === undefined) return { kind: 'violation', ops: ops.length, steps, blockedOp: ops[deepest.op]!, linearizedBefore: deepest.depth };
-    state = top.state;
-    const i = top.kind === 'listed' ? top.entry.op : unknown[top.index]!;
-    hashHigh = (hashHigh ^ zobrist[2 * i]!) >>> 0;
-    hashLow = (hashLow ^ zobrist[2 * i + 1]!) >>> 0;
-    placed[i] = 0;
-    if (top.kind === 'listed') {
-      unlift(top.entry);
-      remainingKnown++;
-      unknownAt = -1;
-      entry = top.entry.next;
-    } else {
-      unknownAt = top.index + 1;
-      untilMs = top.untilMs;
-    }
+    if (search.entry === undefined) throw new Error('linearizability: ran past the entries with known ops left (a broken entry list)');
+    search.stepListed(search.entry);
   }
   return { kind: 'ok', ops: ops.length, steps };
 }

@@ -67,7 +67,7 @@ async function removeAndAdd(cluster: NemesisCluster, s: Slot, budgetMs: number):
   const left = Math.max(0, deadline - Date.now());
   if (!(await clusterOp(cluster, 'add', { member: s.id, url: cluster.url(s.slot), learner: true }, 'MEMBER_EXISTS', left, s))) return false;
   s.role = 'learner';
-  await cluster.start(s, true);
+  await cluster.start(s);
   return true;
 }
 

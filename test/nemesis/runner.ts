@@ -112,7 +112,7 @@ class Run {
   async healSlot(s: Slot): Promise<void> {
     const c = this.cluster;
     c.resume(s);
-    if (s.child === undefined && s.role === 'voter' && !s.removing) await c.start(s, false);
+    if (s.child === undefined && s.role !== 'none' && !s.removing) await c.start(s);
     if (s.role !== 'voter' && !(await completeReplacement(c, s, membershipBudgetMs))) this.log(`slot ${s.slot}: ${s.id} is not a voter yet (${s.role})`);
   }
 
@@ -177,7 +177,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisSummar
       });
   process.once('SIGINT', stop);
   try {
-    await Promise.all(cluster.slots.map((s) => cluster.start(s, false)));
+    await Promise.all(cluster.slots.map((s) => cluster.start(s)));
     await run.converge(true);
     cluster.clientsRunning = true;
     await Promise.all(cluster.live().map((s) => cluster.call(s, 'start')));
