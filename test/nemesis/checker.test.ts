@@ -159,9 +159,9 @@ const hist: WatchedEvent[] = [
   { revision: 4, key: 'b', value: null },
   { revision: 5, key: 'z', value: '9' },
 ];
-const stream = (events: WatchedEvent[], startRevision = 1) => ({ process: 'p', prefix: '', startRevision, events, resumes: 0 });
+const stream = (events: WatchedEvent[], startRevision = 1) => ({ process: 'p', prefix: '', startRevision, events, resumes: 0, truncated: false });
 
-test('watch streams: a gap, a duplicate, disorder, a phantom and a wrong value are rejected', () => {
+test('watch streams: a gap, a duplicate, disorder, a phantom and a wrong value are rejected; a killed stream may end inside a revision', () => {
   assert.is(checkWatchStream(stream(hist.slice(0, 4)), hist), undefined);
   assert.is(checkWatchStream({ ...stream([hist[1]!, hist[2]!, hist[3]!], 3), resumes: 2 }, hist), undefined);
   assert.ok(checkWatchStream(stream([hist[0]!, hist[2]!]), hist)?.includes('gap'));
@@ -169,6 +169,11 @@ test('watch streams: a gap, a duplicate, disorder, a phantom and a wrong value a
   assert.ok(checkWatchStream(stream([hist[1]!, hist[0]!]), hist)?.includes('out of order'));
   assert.ok(checkWatchStream(stream([hist[0]!, { revision: 3, key: 'q', value: '2' }]), hist) !== undefined);
   assert.ok(checkWatchStream(stream([{ revision: 2, key: 'a', value: '7' }]), hist) !== undefined);
+  // A stream cut by a kill may end inside a txn's revision; one that ended cleanly may not, and
+  // neither may miss an event before its last revision.
+  assert.ok(checkWatchStream(stream([hist[0]!, hist[1]!]), hist)?.includes('gap'));
+  assert.is(checkWatchStream({ ...stream([hist[0]!, hist[1]!]), truncated: true }, hist), undefined);
+  assert.ok(checkWatchStream({ ...stream([hist[0]!, hist[2]!]), truncated: true }, hist)?.includes('gap'));
   // A prefix watch sees only its keys.
   assert.is(checkWatchStream({ ...stream([hist[0]!, hist[1]!]), prefix: 'a' }, hist), undefined);
 });

@@ -52,6 +52,11 @@ export interface Slot {
   paused: boolean;
 }
 
+/** The name of a slot's current process in the histories. */
+export function processName(s: Slot): string {
+  return `${s.id}#${s.incarnation}`;
+}
+
 export class NemesisCluster {
   readonly lab: NetLab;
   readonly dir: string;
@@ -103,7 +108,7 @@ export class NemesisCluster {
     const join = s.generation > 1;
     if (s.child !== undefined) throw new Error(`nemesis: slot ${s.slot} already runs a process`);
     s.incarnation++;
-    const name = `${s.id}#${s.incarnation}`;
+    const name = processName(s);
     const args: MemberArgs = {
       node: { id: s.id, peers: this.peers(), dataDir: this.dataDir(s), join, ...this.#timing },
       process: name,

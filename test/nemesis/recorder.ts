@@ -15,6 +15,8 @@ interface Call {
 }
 
 interface Stream {
+  /** `process/stream`. */
+  readonly name: string;
   readonly process: string;
   startRevision: number;
   resumes: number;
@@ -30,6 +32,8 @@ export function isWrite(input: OpInput): boolean {
 export class HistoryRecorder {
   readonly #calls = new Map<string, Call>();
   readonly #streams = new Map<string, Stream>();
+  /** Processes that sent all their watch events (their clients were stopped, not killed). */
+  readonly #finished = new Set<string>();
   readonly #prefix: string;
 
   constructor(prefix: string) {
@@ -56,7 +60,7 @@ export class HistoryRecorder {
       const w = msg['watch'] as { stream: number; startRevision: number; resumes: number; events: WatchedEvent[] };
       const key = `${process}/${w.stream}`;
       let s = this.#streams.get(key);
-      if (s === undefined) this.#streams.set(key, (s = { process: key, startRevision: w.startRevision, resumes: w.resumes, events: [] }));
+      if (s === undefined) this.#streams.set(key, (s = { name: key, process, startRevision: w.startRevision, resumes: w.resumes, events: [] }));
       s.resumes = w.resumes;
       for (const e of w.events) s.events.push(e);
       return true;
@@ -90,7 +94,12 @@ export class HistoryRecorder {
     return { calls: this.#calls.size, ok, unknown, dropped: this.#calls.size - ok - unknown };
   }
 
+  /** Records that `process` flushed every watch event it had (its `stop` call returned). */
+  finish(process: string): void {
+    this.#finished.add(process);
+  }
+
   streams(): WatchStream[] {
-    return [...this.#streams.values()].map((s) => ({ process: s.process, prefix: this.#prefix, startRevision: s.startRevision, events: s.events, resumes: s.resumes }));
+    return [...this.#streams.values()].map((s) => ({ process: s.name, prefix: this.#prefix, startRevision: s.startRevision, events: s.events, resumes: s.resumes, truncated: !this.#finished.has(s.process) }));
   }
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seededRandom } from '../helpers/random.ts';
 import { sleep } from '../helpers/time.ts';
-import { NemesisCluster } from './cluster.ts';
+import { NemesisCluster, processName } from './cluster.ts';
 import type { MemberTiming, Slot } from './cluster.ts';
 import { checkHistory } from './linearizability.ts';
 import type { PartitionResult } from './linearizability.ts';
@@ -187,7 +187,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisSummar
     while (Date.now() < deadline) await run.step(nextStep(random, cluster.slots.length));
     await run.converge(false);
     cluster.clientsRunning = false;
-    await Promise.all(cluster.live().map((s) => cluster.call(s, 'stop', {}, 15_000)));
+    await Promise.all(cluster.live().map((s) => cluster.call(s, 'stop', {}, 15_000).then(() => recorder.finish(processName(s)))));
     await run.converge(true);
     const violations: string[] = [];
     const undecided: string[] = [];
