@@ -170,7 +170,6 @@ async function main(): Promise<void> {
       return true;
     },
     status: () => node.status(),
-    members: () => node.cluster.members({ timeoutMs: 3_000 }),
     add: (a) => node.cluster.add(a['member'] as string, a['url'] as string, { learner: a['learner'] === true, timeoutMs: 3_000 }),
     remove: (a) => node.cluster.remove(a['member'] as string, { timeoutMs: 3_000 }),
     promote: (a) => node.cluster.promote(a['member'] as string, { timeoutMs: 3_000 }),
