@@ -14,7 +14,7 @@ import type { Logger, ValueCodec } from './types.ts';
 export interface MetricsOptions {
   /**
    * A prom-client `Registry` the application owns (prom-client is not a dependency of this
-   * package: any object with `registerMetric` and `removeSingleMetric`). The member's metric
+   * package: an object with `registerMetric` and `removeSingleMetric`). The member's metric
    * families are registered on start and removed when it stops; one registry holds one member.
    */
   readonly registry: MetricsRegistry;

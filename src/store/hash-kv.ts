@@ -8,45 +8,12 @@
  * at equal compact revisions (returned beside the hash). The walk yields to the event loop between
  * slices, like the snapshot encode: hashing 1M keys never holds the loop.
  */
+import { Fnv1a } from './hash.ts';
 import type { Revision, KeySlot } from './key-index.ts';
 import type { OrderedMap } from './ordered-map.ts';
 
 /** Keys hashed between two looks at the clock. */
 const KEYS_PER_CHECK = 512;
-
-const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
-
-class Fnv1a {
-  h = FNV_OFFSET;
-
-  byte(b: number): void {
-    this.h = Math.imul(this.h ^ (b & 0xff), FNV_PRIME);
-  }
-
-  /** A non-negative safe integer as 8 bytes (two 32-bit halves), so 2^53 leases hash exactly. */
-  uint(n: number): void {
-    const lo = n >>> 0;
-    const hi = Math.floor(n / 2 ** 32) >>> 0;
-    for (let s = 0; s < 32; s += 8) this.byte(lo >>> s);
-    for (let s = 0; s < 32; s += 8) this.byte(hi >>> s);
-  }
-
-  /** A string's UTF-16 code units, length first (so "ab"+"c" and "a"+"bc" differ). */
-  text(s: string): void {
-    this.uint(s.length);
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      this.byte(c);
-      this.byte(c >>> 8);
-    }
-  }
-
-  bytes(b: Uint8Array): void {
-    this.uint(b.length);
-    for (let i = 0; i < b.length; i++) this.byte(b[i] as number);
-  }
-}
 
 function hashRecord(h: Fnv1a, r: Revision): void {
   h.uint(r.modRevision);
@@ -87,5 +54,5 @@ export async function hashKv(tree: OrderedMap<KeySlot>, revision: number, compac
     slices.signal?.throwIfAborted();
     started = performance.now();
   }
-  return h.h >>> 0;
+  return h.digest();
 }
