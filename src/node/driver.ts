@@ -37,7 +37,7 @@ import type { MemberChange } from './conf-changes.ts';
 import { withDeadline } from './deadline.ts';
 import { LEASE_CHANNEL } from './leases.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
-import { NodeMetrics, SLOW_APPLY_MS } from './metrics.ts';
+import { NodeMetrics, replicationLag, SLOW_APPLY_MS } from './metrics.ts';
 import type { MetricsSnapshot } from './metrics.ts';
 import type { LeaseReply } from './leases.ts';
 import { Leadership, TRANSFER_CHANNEL } from './leadership.ts';
@@ -689,14 +689,7 @@ export class Driver extends EventEmitter<DriverEvents> {
   metrics(watches: number, watchBufferedEvents: number): MetricsSnapshot {
     const st = this.raftStatus();
     const store = this.#state.store;
-    const learnerLag: Record<NodeId, number> = {};
-    const memberLag: Record<NodeId, number> = {};
-    if (st.progress !== undefined) {
-      for (const id of [...st.confState.voters, ...st.confState.learners]) {
-        if (id !== this.#config.id) memberLag[id] = Math.max(0, st.commit - (st.progress[id]?.match ?? 0));
-      }
-      for (const learner of st.confState.learners) learnerLag[learner] = memberLag[learner] ?? 0;
-    }
+    const { memberLag, learnerLag } = replicationLag(st, this.#config.id);
     return this.#metrics.snapshot({
       id: this.#config.id,
       leader: st.leader,

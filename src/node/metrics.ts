@@ -9,6 +9,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { IntervalHistogram } from 'node:perf_hooks';
 import type { NodeId } from '../protocol/types.ts';
+import type { RaftStatus } from '../raft/types.ts';
 import type { PeerTrafficObserver } from '../transport/types.ts';
 
 /** `count` observations of at most `le` seconds (cumulative, Prometheus' shape). */
@@ -86,6 +87,21 @@ export interface MetricsReading
   readonly learner: boolean;
   readonly commitIndex: number;
   readonly appliedIndex: number;
+}
+
+/**
+ * On the leader (the only member that tracks what others replicated): per other member, and per
+ * learner, the committed entries it has not replicated yet. Empty elsewhere.
+ */
+export function replicationLag(st: RaftStatus, self: NodeId): { memberLag: Record<NodeId, number>; learnerLag: Record<NodeId, number> } {
+  const memberLag: Record<NodeId, number> = {};
+  const learnerLag: Record<NodeId, number> = {};
+  if (st.progress === undefined) return { memberLag, learnerLag };
+  for (const id of [...st.confState.voters, ...st.confState.learners]) {
+    if (id !== self) memberLag[id] = Math.max(0, st.commit - (st.progress[id]?.match ?? 0));
+  }
+  for (const learner of st.confState.learners) learnerLag[learner] = memberLag[learner] ?? 0;
+  return { memberLag, learnerLag };
 }
 
 /** An apply batch slower than this counts as slow (etcd's default warning-apply-duration). */
