@@ -3,7 +3,9 @@
  * dedupe table of applied proposal ids — exactly what a snapshot holds. Applying is deterministic
  * (docs/design.md, "The driver loop"): the same log gives the same state on every member, byte for byte.
  */
+import { nodeAssert as assert } from '../assert.ts';
 import { QuorumError } from '../errors.ts';
+import { isDetached } from '../storage/types.ts';
 import type { Entry, Snapshot } from '../protocol/types.ts';
 import { decodeCommand } from '../store/codec.ts';
 import { Store } from '../store/store.ts';
@@ -55,6 +57,7 @@ export class AppliedState {
     this.#limits = limits;
     this.#dedupeEntries = dedupeEntries;
     this.#appliedIndex = snapshot.meta.index;
+    assert(!isDetached(snapshot), 'a snapshot kept on disk is loaded (Storage.loadSnapshot) before a state is built from it');
     if (snapshot.meta.index > 0) {
       const app = decodeAppSnapshot(snapshot.data);
       this.#store = restored ?? Store.restore(app.store, limits);

@@ -36,7 +36,7 @@ export async function startNode(options: NodeOptions): Promise<QuorumNode> {
     await maybeBootstrap(config, storage);
     transport = config.transport ?? (await defaultTransport(config, metrics));
     const limits: StoreLimits = { maxRequestBytes: config.maxRequestBytes, maxTxnOps: config.maxTxnOps, maxKeyBytes: config.maxKeyBytes };
-    const state = await AppliedState.open(limits, config.dedupeEntries, storage.snapshot());
+    const state = await AppliedState.open(limits, config.dedupeEntries, (await storage.loadSnapshot?.()) ?? storage.snapshot());
     driver = new Driver({ config, storage, transport, limits, state, metrics });
     const node = new QuorumNode(driver, config, config.codec ?? msgpackCodec);
     if (config.metrics !== undefined) registerPromMetrics(config.metrics.registry, node, driver);

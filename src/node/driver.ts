@@ -42,6 +42,7 @@ import type { MetricsSnapshot } from './metrics.ts';
 import type { LeaseReply } from './leases.ts';
 import { Leadership, TRANSFER_CHANNEL } from './leadership.ts';
 import { Outbox } from './outbox.ts';
+import { SnapshotLoadingTransport } from './snapshot-loading-transport.ts';
 import { PeriodicSnapshots } from './periodic-snapshots.ts';
 import { SnapshotPrefetch } from './snapshot-prefetch.ts';
 import type { NodeConfig } from './options.ts';
@@ -134,11 +135,13 @@ export class Driver extends EventEmitter<DriverEvents> {
     const { config, storage } = init;
     this.#config = config;
     this.#storage = storage;
-    this.#transport = init.transport;
+    const load = storage.loadSnapshot?.bind(storage);
+    this.#transport =
+      init.transport === undefined || load === undefined ? init.transport : new SnapshotLoadingTransport(init.transport, load, (obj, msg) => config.logger.warn(obj, msg));
     this.#metrics = init.metrics ?? new NodeMetrics();
     this.#outbox = new Outbox(
       config.id,
-      init.transport,
+      this.#transport,
       (m) => this.#inbox.push(m),
       (err) => this.#fail(err),
     );

@@ -18,7 +18,7 @@ import { storageAssert as assert } from '../assert.ts';
 import { checkBatch, emptySnapshot, isIndex, LogState, type LogProjection } from './log-state.ts';
 import { batchItemBytes, FRAME_HEADER_BYTES, WAL_FORMAT_VERSION, type BatchItem, type SegmentHeader } from './record-codec.ts';
 import { listSnapshotFiles, readSnapshotFile, snapshotFileName, verifySnapshotFile, writeSnapshotFile } from './snapshot-file.ts';
-import type { FileStorageOptions, SaveBatch, Storage } from './types.ts';
+import { detached, type FileStorageOptions, type SaveBatch, type Storage } from './types.ts';
 import { listSegments, replayWal, WalWriter, type ReplayVisitor, type WalConfig } from './wal.ts';
 
 /** @default 64 MiB */
@@ -66,7 +66,7 @@ function normalize(dir: string, o: FileStorageOptions): Config {
 }
 
 /** A durable, file-backed {@link Storage} in `dir` (created if missing). Call `open()` first. */
-export function fileStorage(dir: string, options: FileStorageOptions = {}): Storage {
+export function fileStorage(dir: string, options: FileStorageOptions = {}): Storage & { loadSnapshot(): Promise<Snapshot> } {
   return new FileStorage(normalize(dir, options));
 }
 
@@ -101,6 +101,8 @@ class FileStorage implements Storage {
   #flushing: Promise<void> | undefined;
   /** createSnapshot calls, one at a time. */
   #snapshotChain: Promise<unknown> = Promise.resolve();
+  /** The current snapshot as read at open, until loadSnapshot() takes it (its bytes read once). */
+  #opened: Snapshot | undefined;
   /** Segment and snapshot-file deletions, one at a time. */
   #cleanupChain: Promise<unknown> = Promise.resolve();
   /** Settles when close() has finished. */
@@ -143,8 +145,29 @@ class FileStorage implements Storage {
   entries(lo: LogIndex, hi: LogIndex, maxBytes: number): Entry[] {
     return this.#readable().entries(lo, hi, maxBytes);
   }
+  /** The latest snapshot, detached: its bytes stay in its file ({@link loadSnapshot}). */
   snapshot(): Snapshot {
     return this.#readable().snapshot();
+  }
+
+  async loadSnapshot(): Promise<Snapshot> {
+    const opened = this.#opened;
+    this.#opened = undefined;
+    for (let attempt = 0; ; attempt++) {
+      const current = this.#readable().snapshot();
+      if (current.meta.index === 0) return current;
+      if (opened !== undefined && opened.meta.index === current.meta.index) return opened;
+      const file = join(this.#cfg.dir, snapshotFileName(current.meta.index, current.meta.term));
+      try {
+        const snap = await readSnapshotFile(file);
+        if (snap.meta.index !== current.meta.index || snap.meta.term !== current.meta.term) throw new CorruptionError(file, 0, 'snapshot meta does not match its name');
+        return snap;
+      } catch (err) {
+        // A newer snapshot may have replaced this one (and retention deleted its file) meanwhile.
+        if (attempt < 2 && this.#readable().snapshot().meta.index !== current.meta.index) continue;
+        throw err instanceof QuorumError ? err : this.#fail('snapshot read', err);
+      }
+    }
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------
@@ -197,7 +220,9 @@ class FileStorage implements Storage {
       if (ref === undefined || ref.term !== meta.term) throw new CorruptionError(file, 0, 'snapshot referenced by the WAL is missing');
       const snap = await readSnapshotFile(file);
       if (snap.meta.index !== meta.index || snap.meta.term !== meta.term) throw new CorruptionError(file, 0, 'snapshot meta does not match its name');
-      this.#state.replaceSnapshot(snap);
+      this.#state.replaceSnapshot(detached(snap));
+      // The member rebuilds its state from these bytes right after open: hand them over once.
+      this.#opened = snap;
     }
     this.#state.trimToSnapshot();
     this.#wal = await WalWriter.resume(this.#walCfg, replay);
@@ -380,14 +405,14 @@ class FileStorage implements Storage {
       const b = p.batch;
       if (b !== undefined) {
         if (b.snapshot !== undefined) {
-          this.#state.installSnapshot(b.snapshot);
+          this.#state.installSnapshot(detached(b.snapshot));
           snapshotChanged = true;
         }
         this.#state.append(b.entries);
         if (b.hardState !== undefined) this.#state.setHardState(b.hardState);
       }
       if (p.created !== undefined && p.created.meta.index > this.#state.snapshot().meta.index) {
-        this.#state.setSnapshot(p.created);
+        this.#state.setSnapshot(detached(p.created));
         snapshotChanged = true;
       }
     }

@@ -18,6 +18,8 @@ const MAGIC = Buffer.from('QKVSNAP1', 'latin1');
 const CHUNK_BYTES = 1 << 20;
 /** Upper bound on the meta block (member lists); anything larger is corruption. */
 const MAX_META_BYTES = 1 << 20;
+/** Magic, meta length and checksum: the smallest file that can be a snapshot. */
+const MIN_FILE_BYTES = MAGIC.length + 4 + 4;
 
 const packr = new Packr({ useRecords: false });
 
@@ -91,22 +93,25 @@ function strings(v: unknown, file: string, what: string): string[] {
   return v as string[];
 }
 
-/** Reads and verifies a snapshot file; any mismatch is a {@link CorruptionError}. */
+/**
+ * Reads and verifies a snapshot file in {@link CHUNK_BYTES} reads (the event loop turns between
+ * them: at 1M keys a snapshot is ≈ 175 MB); any mismatch is a {@link CorruptionError}.
+ */
 export async function readSnapshotFile(path: string): Promise<Snapshot> {
-  const buf = fs.readFileSync(path); // only at open, before the member serves
-  const minBytes = MAGIC.length + 4 + 4;
-  if (buf.length < minBytes) corrupt(path, 0, `file is ${buf.length} bytes, shorter than a snapshot header`);
-  if (!buf.subarray(0, MAGIC.length).equals(MAGIC)) corrupt(path, 0, 'bad magic');
+  const fd = await openFile(path, fs.constants.O_RDONLY);
+  let buf: Buffer;
+  try {
+    const size = await fileSize(fd);
+    if (size < MIN_FILE_BYTES) corrupt(path, 0, `file is ${size} bytes, shorter than a snapshot header`);
+    buf = Buffer.allocUnsafe(size);
+    await checkChunks(path, fd, size, (pos, n) => buf.subarray(pos, pos + n), () => true);
+  } finally {
+    await closeFd(fd);
+  }
   const metaLength = buf.readUInt32LE(MAGIC.length);
   const metaStart = MAGIC.length + 4;
-  if (metaLength > MAX_META_BYTES || metaLength > buf.length - minBytes) corrupt(path, MAGIC.length, `meta length ${metaLength} out of bounds`);
   const crcAt = buf.length - 4;
-  let crc = 0;
-  for (let i = 0; i < crcAt; i += CHUNK_BYTES) {
-    crc = crc32cUpdate(crc, buf, i, Math.min(crcAt, i + CHUNK_BYTES));
-    if (i + CHUNK_BYTES < crcAt) await yieldToLoop();
-  }
-  if (crc !== buf.readUInt32LE(crcAt)) corrupt(path, crcAt, 'checksum mismatch');
+  if (metaLength > MAX_META_BYTES || metaLength > buf.length - MIN_FILE_BYTES) corrupt(path, MAGIC.length, `meta length ${metaLength} out of bounds`);
   let meta: unknown;
   try {
     meta = packr.unpack(buf.subarray(metaStart, metaStart + metaLength));
@@ -132,24 +137,34 @@ export async function verifySnapshotFile(path: string, keepGoing: () => boolean)
   const fd = await openFile(path, fs.constants.O_RDONLY);
   try {
     const size = await fileSize(fd);
-    if (size < MAGIC.length + 4 + 4) corrupt(path, 0, `file is ${size} bytes, shorter than a snapshot header`);
-    const crcAt = size - 4;
-    const buf = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, size));
-    let crc = 0;
-    for (let pos = 0; pos < crcAt; ) {
-      if (!keepGoing()) return false;
-      const n = await readAt(fd, buf, Math.min(buf.length, crcAt - pos), pos);
-      if (n === 0) corrupt(path, pos, 'file shrank while being verified');
-      if (pos === 0 && (n < MAGIC.length || !buf.subarray(0, MAGIC.length).equals(MAGIC))) corrupt(path, 0, 'bad magic');
-      crc = crc32cUpdate(crc, buf, 0, n);
-      pos += n;
-    }
-    const tail = Buffer.alloc(4);
-    if ((await readAt(fd, tail, 4, crcAt)) !== 4 || crc !== tail.readUInt32LE(0)) corrupt(path, crcAt, 'checksum mismatch');
-    return true;
+    if (size < MIN_FILE_BYTES) corrupt(path, 0, `file is ${size} bytes, shorter than a snapshot header`);
+    const scratch = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, size));
+    return await checkChunks(path, fd, size, (_pos, n) => scratch.subarray(0, n), keepGoing);
   } finally {
     await closeFd(fd);
   }
+}
+
+/**
+ * Reads the `size` bytes of a snapshot file chunk by chunk into the buffers `into` hands out
+ * (the whole file's buffer, or one reused scratch chunk), checking the magic and the trailing
+ * checksum; false when `keepGoing()` turned false between reads.
+ */
+async function checkChunks(path: string, fd: number, size: number, into: (pos: number, n: number) => Buffer, keepGoing: () => boolean): Promise<boolean> {
+  const crcAt = size - 4;
+  let crc = 0;
+  for (let pos = 0; pos < crcAt; ) {
+    if (!keepGoing()) return false;
+    const chunk = into(pos, Math.min(CHUNK_BYTES, crcAt - pos));
+    const n = await readAt(fd, chunk, chunk.length, pos);
+    if (n === 0) corrupt(path, pos, 'file shrank while being read');
+    if (pos === 0 && (n < MAGIC.length || !chunk.subarray(0, MAGIC.length).equals(MAGIC))) corrupt(path, 0, 'bad magic');
+    crc = crc32cUpdate(crc, chunk, 0, n);
+    pos += n;
+  }
+  const tail = into(crcAt, 4);
+  if ((await readAt(fd, tail, 4, crcAt)) !== 4 || crc !== tail.readUInt32LE(0)) corrupt(path, crcAt, 'checksum mismatch');
+  return true;
 }
 
 function readAt(fd: number, buf: Buffer, length: number, position: number): Promise<number> {

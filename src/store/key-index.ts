@@ -30,30 +30,60 @@ export function flatKey(key: string): string {
 
 /**
  * One record, immutable once its chain is built: it is the store's own object, handed out by
- * point reads, so whoever receives one must not write to it (or to its value's bytes). `prev` and
- * `slot` are private fields behind getters, so a record reads (and enumerates, and serializes)
- * as a plain key-value.
+ * point reads, so whoever receives one must not write to it (or to its value's bytes). Its value
+ * lives in a holder (an arena slab, or a large value's own buffer: value-arena.ts) at an offset,
+ * and `value` makes the view when it is read: no view object per record in the heap. `value`,
+ * `prev` and `slot` are getters over private fields, so a record reads as a plain key-value;
+ * code that copies records field by field (never by spreading or serializing) sees all of it.
  */
 export class Revision implements StoredKeyValue {
   readonly key: string;
-  readonly value: Uint8Array;
   /** 0 for a tombstone. */
   readonly createRevision: number;
   readonly modRevision: number;
   /** 0 for a tombstone, else 1 on creation, +1 per put. */
   readonly version: number;
   readonly lease: number;
+  readonly #holder: Uint8Array;
+  readonly #at: number;
+  readonly #length: number;
   #prev: Revision | undefined;
   #slot: KeySlot | undefined;
-  constructor(key: string, value: Uint8Array, createRevision: number, modRevision: number, version: number, lease: number, prev: Revision | undefined, slot: KeySlot | undefined) {
+  constructor(
+    key: string,
+    holder: Uint8Array,
+    at: number,
+    length: number,
+    createRevision: number,
+    modRevision: number,
+    version: number,
+    lease: number,
+    prev: Revision | undefined,
+    slot: KeySlot | undefined,
+  ) {
     this.key = key;
-    this.value = value;
     this.createRevision = createRevision;
     this.modRevision = modRevision;
     this.version = version;
     this.lease = lease;
+    this.#holder = holder;
+    this.#at = at;
+    this.#length = length;
     this.#prev = prev;
     this.#slot = slot;
+  }
+
+  /** The value's bytes: a view into the holder (the holder itself when the value fills it). */
+  get value(): Uint8Array {
+    const h = this.#holder;
+    if (this.#length === h.byteLength) return h;
+    // Not `subarray`: it looks up the species constructor on every call.
+    return new Uint8Array(h.buffer, h.byteOffset + this.#at, this.#length);
+  }
+
+  /** The value's length, without making a view. */
+  get valueLength(): number {
+    return this.#length;
   }
 
   /** The next older revision of the same key, or undefined once compacted away. */
@@ -64,6 +94,16 @@ export class Revision implements StoredKeyValue {
   /** The key's tree slot while this record is the key's head; undefined once it is history. */
   get slot(): KeySlot | undefined {
     return this.#slot;
+  }
+
+  /** The same record in a new chain (compaction): the value's bytes are shared, not copied. */
+  relinked(prev: Revision | undefined): Revision {
+    return new Revision(this.key, this.#holder, this.#at, this.#length, this.createRevision, this.modRevision, this.version, this.lease, prev, undefined);
+  }
+
+  /** Tells `arena` that this record's value bytes are dropped (compaction, rollback). */
+  releaseValue(arena: { release(holder: Uint8Array, length: number): void }): void {
+    arena.release(this.#holder, this.#length);
   }
 
   /** Restore only: links the next older record while a chain is built, before anyone can read it. */

@@ -73,9 +73,11 @@ export class Keyspace {
    * snapshot's tree: it is left as it is and a new slot goes into the tree.
    */
   writeHead(key: string, head: Revision | undefined, given: Uint8Array, createRevision: number, modRevision: number, version: number, lease: number): Revision {
-    const value = this.arena.keep(given);
+    const holder = this.arena.keep(given);
+    const at = this.arena.keptAt;
+    const length = given.byteLength;
     if (head === undefined) {
-      const rec = new Revision(flatKey(key), value, createRevision, modRevision, version, lease, undefined, undefined);
+      const rec = new Revision(flatKey(key), holder, at, length, createRevision, modRevision, version, lease, undefined, undefined);
       this.#install(rec, modRevision);
       return rec;
     }
@@ -85,7 +87,7 @@ export class Keyspace {
     // snapshot still held would otherwise live as long as the history does).
     head.attach(undefined);
     const inPlace = slot.since > this.#frozenRevision;
-    const rec = new Revision(head.key, value, createRevision, modRevision, version, lease, head, inPlace ? slot : undefined);
+    const rec = new Revision(head.key, holder, at, length, createRevision, modRevision, version, lease, head, inPlace ? slot : undefined);
     if (inPlace) {
       slot.head = rec;
       this.#heads.set(head.key, rec);
@@ -129,7 +131,8 @@ export class Keyspace {
         assert(r.key === key, `history of ${key} holds only ${key}`);
         assert(r === head || r.slot === undefined, `only the head of ${key} holds a slot`);
         if (r.prev !== undefined) assert(r.prev.modRevision < r.modRevision, `history of ${key} is newest first`);
-        if (r.value.byteLength <= MAX_PACKED_VALUE_BYTES) packedBytes += r.value.byteLength;
+        assert(r.value.byteLength === r.valueLength, `the value of ${key} at ${r.modRevision} has its length`);
+        if (r.valueLength <= MAX_PACKED_VALUE_BYTES) packedBytes += r.valueLength;
       }
     }
     assert(packedBytes === this.arena.stats().liveBytes, `the arena counts the bytes of the values held (${packedBytes} held, ${this.arena.stats().liveBytes} counted)`);
@@ -143,14 +146,14 @@ export class Keyspace {
     const flat = flatKey(key);
     if (old === undefined) {
       const head = this.#heads.get(flat);
-      if (head !== undefined) this.arena.release(head.value);
+      head?.releaseValue(this.arena);
       this.tree.delete(flat);
       this.#heads.delete(flat);
       return;
     }
     const head = this.#heads.get(flat);
     assert(head !== undefined && head.prev === old && oldSlot !== undefined, 'rollback of the last write of a key');
-    this.arena.release(head.value);
+    head.releaseValue(this.arena);
     if (head.slot === oldSlot) oldSlot.head = old; // the write had replaced the head in place
     else this.tree.set(flat, oldSlot); // the write had put a new slot over old's (possibly shared) one
     head.attach(undefined);
@@ -204,7 +207,7 @@ export class Keyspace {
     if (kept === undefined) return; // chain already minimal below rev
     // The records below the kept ones are dropped: their values' bytes become holes.
     let dropped: Revision | undefined = kept.length === 0 ? head : (kept[kept.length - 1] as Revision).prev;
-    for (; dropped !== undefined; dropped = dropped.prev) this.arena.release(dropped.value);
+    for (; dropped !== undefined; dropped = dropped.prev) dropped.releaseValue(this.arena);
     if (kept.length === 0) {
       this.tree.delete(key);
       this.#heads.delete(key);
@@ -213,7 +216,7 @@ export class Keyspace {
     let chain: Revision | undefined;
     for (let i = kept.length - 1; i >= 0; i--) {
       const r = kept[i] as Revision;
-      chain = new Revision(r.key, r.value, r.createRevision, r.modRevision, r.version, r.lease, chain, undefined);
+      chain = r.relinked(chain);
     }
     this.setHead(chain as Revision);
   }

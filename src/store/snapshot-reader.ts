@@ -15,7 +15,7 @@
  */
 import { InvalidArgumentError } from '../errors.ts';
 import { packr } from './codec.ts';
-import { Revision, revisionExactly } from './key-index.ts';
+import { Revision } from './key-index.ts';
 import { Lessor } from './lessor.ts';
 import { Keyspace } from './mvcc.ts';
 import type { LogEntry } from './mvcc.ts';
@@ -105,10 +105,10 @@ export class SnapshotReader {
   #left = 0;
   /**
    * log[rev - logBase]: the key that wrote rev, or undefined. A revision claimed by more than one
-   * key counts its claimants in #shared and must be listed, with exactly them, in multi.
+   * key collects its claimants in #shared and must be listed, with exactly them, in multi.
    */
   readonly #log: (LogEntry | undefined)[];
-  readonly #shared = new Map<number, number>();
+  readonly #shared = new Map<number, string[]>();
   /** Slots of #log set so far: the log has no gap iff all are set at the end (no final scan). */
   #filled = 0;
   // The key history being read: its key, records still to come, the record fields so far.
@@ -264,7 +264,9 @@ export class SnapshotReader {
   #record(value: unknown): void {
     if (!(value instanceof Uint8Array)) throw corrupt('value');
     // Into the keyspace's arena: the decoded value is a view into the snapshot's bytes.
-    const rec = new Revision(this.#key, this.ks.arena.keep(value), this.#create, this.#mod, this.#version, this.#lease, undefined, undefined);
+    const arena = this.ks.arena;
+    const holder = arena.keep(value);
+    const rec = new Revision(this.#key, holder, arena.keptAt, value.byteLength, this.#create, this.#mod, this.#version, this.#lease, undefined, undefined);
     if (this.#tail === undefined) this.#head = rec;
     else this.#tail.linkOlder(rec);
     this.#tail = rec;
@@ -286,14 +288,24 @@ export class SnapshotReader {
     this.#slot = 'key';
   }
 
-  /** The current key wrote revision `mod` (history at or below the compaction point has no log slot). */
+  /**
+   * The current key wrote revision `mod` (history at or below the compaction point has no log
+   * slot). A revision claimed by more than one key collects its claimants, in key order, under
+   * #shared: the multi section must list exactly them, and the log then holds these strings,
+   * the keyspace's own, rather than a second copy of every key of every transaction.
+   */
   #claim(mod: number): void {
     if (mod <= this.ks.compactRevision) return;
     const i = mod - this.ks.logBase;
-    if (this.#log[i] === undefined) {
+    const first = this.#log[i];
+    if (first === undefined) {
       this.#log[i] = this.#key;
       this.#filled++;
-    } else this.#shared.set(mod, (this.#shared.get(mod) ?? 1) + 1);
+      return;
+    }
+    const claimants = this.#shared.get(mod);
+    if (claimants === undefined) this.#shared.set(mod, [first as string, this.#key]);
+    else claimants.push(this.#key);
   }
 
   /** One multi element: a revision, then the keys it wrote in op order. */
@@ -306,14 +318,28 @@ export class SnapshotReader {
     }
     const rev = this.#multiRev;
     this.#multiRev = -1;
-    // Exactly the keys whose histories claimed this revision, each once.
-    if (!Array.isArray(v) || v.length < 2 || this.#shared.get(rev) !== v.length) throw corrupt(`multi entry at ${rev}`);
-    const seen = new Set<string>();
-    for (const k of v as unknown[]) {
-      if (typeof k !== 'string' || seen.has(k) || revisionExactly(this.ks.head(k), rev) === undefined) throw corrupt(`multi entry at ${rev}`);
-      seen.add(k);
-    }
+    const claimants = this.#shared.get(rev);
+    if (!Array.isArray(v) || claimants === undefined || v.length !== claimants.length) throw corrupt(`multi entry at ${rev}`);
     this.#shared.delete(rev);
-    this.#log[rev - this.ks.logBase] = v as string[];
+    this.#log[rev - this.ks.logBase] = inOpOrder(v as unknown[], claimants, rev);
   }
+}
+
+/**
+ * The log entry of a revision whose keys the multi section lists as `listed` (op order): the
+ * claimants' strings when the order is the same (a transaction over keys in order, the common
+ * case), else the listed keys once they are checked to be exactly the claimants, each once.
+ */
+function inOpOrder(listed: readonly unknown[], claimants: readonly string[], rev: number): readonly string[] {
+  let same = true;
+  for (let j = 0; j < listed.length; j++) {
+    const k = listed[j];
+    if (typeof k !== 'string') throw corrupt(`multi entry at ${rev}`);
+    if (k !== claimants[j]) same = false;
+  }
+  if (same) return claimants;
+  const sorted = (listed as string[]).slice().sort();
+  // Claimants come in key order, strictly ascending, so equal sorted lists mean no key twice.
+  for (let j = 0; j < sorted.length; j++) if (sorted[j] !== claimants[j]) throw corrupt(`multi entry at ${rev}`);
+  return listed as string[];
 }

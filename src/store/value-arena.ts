@@ -3,10 +3,11 @@
  * in its own ArrayBuffer, and for a 100-byte value that buffer costs more than the bytes: a heap
  * object, a view, and outside the heap a backing-store record and an allocation of its own
  * (≈ 300 B of process memory per value measured here, beyond the value's bytes). The arena copies
- * each small value into a shared slab and keeps a view over it: one view per value, no buffer.
+ * each small value into a shared slab; a record keeps the slab, an offset and a length, and makes
+ * a view only when its value is read.
  *
- * A slab is freed by the garbage collector once no view into it is left (no record and no
- * reader holds one). Values compacted away leave holes in slabs that still hold live values; the
+ * A slab is freed by the garbage collector once nothing refers to it (no record holds it, no
+ * reader holds a view into it). Values compacted away leave holes in slabs that still hold live values; the
  * arena counts the bytes it handed out and the bytes the keyspace reported dropped (`release`),
  * so `stats()` tells how much of the slabs is holes (etcd's "db size" against "db size in use").
  * A store rebuilt from a snapshot (a restart, a snapshot install, a restore) starts without holes.
@@ -28,20 +29,25 @@ export interface ArenaStats {
 export class ValueArena {
   #slab: Uint8Array = EMPTY_VALUE;
   #used = 0;
+  /** Where `keep` put the last value in the holder it returned. */
+  #keptAt = 0;
   /** Per slab: bytes handed out and not yet released. A slab whose count reaches 0 is forgotten. */
-  readonly #live = new WeakMap<ArrayBufferLike, { bytes: number }>();
+  readonly #live = new WeakMap<Uint8Array, { bytes: number }>();
   /** The current slab's entry in #live. */
   #counter = { bytes: 0 };
   #slabBytes = 0;
   #liveBytes = 0;
 
   /**
-   * `value`'s bytes as the keyspace keeps them: a view into a slab; a large value keeps its own
-   * buffer, copied when `value` is a view into a larger one (a decoded command or snapshot), so
-   * the keyspace never holds on to a buffer beyond the bytes it keeps.
+   * Keeps `value`'s bytes and returns their holder: a slab, with the value at {@link keptAt}; a
+   * large value is its own holder (at 0), copied when `value` is a view into a larger buffer (a
+   * decoded command or snapshot), so the keyspace never holds on to a buffer beyond the bytes it
+   * keeps. A record stores the holder, the offset and the length: no view object per value (at
+   * 1M keys a view is 96 B of heap and one more object for every garbage collection to trace).
    */
   keep(value: Uint8Array): Uint8Array {
     const n = value.byteLength;
+    this.#keptAt = 0;
     if (n === 0) return EMPTY_VALUE;
     if (n > MAX_PACKED_VALUE_BYTES) {
       if (value.byteOffset === 0 && n === value.buffer.byteLength) return value.constructor === Uint8Array ? value : new Uint8Array(value.buffer, 0, n);
@@ -54,7 +60,7 @@ export class ValueArena {
       this.#slab = new Uint8Array(SLAB_BYTES);
       this.#used = 0;
       this.#counter = { bytes: 0 };
-      this.#live.set(this.#slab.buffer, this.#counter);
+      this.#live.set(this.#slab, this.#counter);
       this.#slabBytes += SLAB_BYTES;
     }
     const at = this.#used;
@@ -62,18 +68,23 @@ export class ValueArena {
     this.#used = at + n;
     this.#counter.bytes += n;
     this.#liveBytes += n;
-    // Not `subarray`: it looks up the species constructor on every call.
-    return new Uint8Array(this.#slab.buffer, at, n);
+    this.#keptAt = at;
+    return this.#slab;
   }
 
-  /** The keyspace dropped a value `keep` returned (compaction): its bytes are a hole now. */
-  release(value: Uint8Array): void {
-    const counter = this.#live.get(value.buffer);
+  /** The offset of the last value `keep` kept, inside the holder it returned. */
+  get keptAt(): number {
+    return this.#keptAt;
+  }
+
+  /** The keyspace dropped `length` bytes that `keep` put in `holder` (compaction): a hole now. */
+  release(holder: Uint8Array, length: number): void {
+    const counter = this.#live.get(holder);
     if (counter === undefined) return;
-    counter.bytes -= value.byteLength;
-    this.#liveBytes -= value.byteLength;
-    if (counter.bytes === 0 && value.buffer !== this.#slab.buffer) {
-      this.#live.delete(value.buffer);
+    counter.bytes -= length;
+    this.#liveBytes -= length;
+    if (counter.bytes === 0 && holder !== this.#slab) {
+      this.#live.delete(holder);
       this.#slabBytes -= SLAB_BYTES;
     }
   }

@@ -143,10 +143,10 @@ function damage(g: Golden, pristine: ReadonlyMap<string, Buffer>, rnd: () => num
 }
 
 /** Checks what an open storage serves against what was written; returns an error text or ''. */
-function served(s: Storage, g: Golden): string {
+async function served(s: Storage, g: Golden): Promise<string> {
   const last = s.lastIndex();
   if (last > g.lastIndex) return `last index ${last} > written ${g.lastIndex}`;
-  if (s.snapshot().meta.index !== g.snapshotIndex || !sameBytes(s.snapshot().data, g.snapshotData)) return 'snapshot differs';
+  if (s.snapshot().meta.index !== g.snapshotIndex || !sameBytes((await s.loadSnapshot!()).data, g.snapshotData)) return 'snapshot differs';
   for (const e of s.entries(s.firstIndex(), last + 1, Number.MAX_SAFE_INTEGER)) {
     const want = g.log.get(e.index);
     if (want === undefined || want.term !== e.term || want.type !== e.type || !sameBytes(want.data, e.data)) return `entry ${e.index} differs`;
@@ -176,7 +176,7 @@ async function runTrials(seed: number, trials: number): Promise<Record<string, n
       try {
         const s = await open(trialDir);
         try {
-          const problem = served(s, g);
+          const problem = await served(s, g);
           assert.is(problem, '', where);
           const last = s.lastIndex();
           // A crash never shrinks the preallocated live segment, so every truncation is damage.
@@ -192,7 +192,7 @@ async function runTrials(seed: number, trials: number): Promise<Record<string, n
         }
         if (outcome === 'truncated') {
           const again = await open(trialDir); // recovery is idempotent once the tail is cut
-          assert.is(served(again, g), '', `${where}: second open`);
+          assert.is(await served(again, g), '', `${where}: second open`);
           assert.is(again.lastIndex(), servedLast, `${where}: second open`);
           await again.close();
         }
@@ -276,7 +276,7 @@ test('torn writes: unwritten sectors of the last record are cut as a torn tail, 
       const where = `torn trial ${t} (seed ${seed})`;
       const s = await open(trialDir);
       try {
-        assert.is(served(s, g), '', where);
+        assert.is(await served(s, g), '', where);
         assert.is(s.lastIndex(), g.lastIndexBeforeTail, where);
         await s.save({ entries: [entry(g.lastIndexBeforeTail + 1, 99)] });
       } finally {

@@ -85,18 +85,18 @@ async function reopenAndVerify(o: CrashRunOptions, maxAcked: number, cycle: numb
   const s = fileStorage(o.dir, { segmentBytes: CHILD_SEGMENT_BYTES, logger: { info: () => undefined, warn: (_o, msg) => void warnings.push(msg) } });
   await s.open();
   try {
-    verify(s, maxAcked, cycle, o.seed);
+    await verify(s, maxAcked, cycle, o.seed);
     return { lastIndex: s.lastIndex(), torn: warnings.some((w) => w.includes('torn')) };
   } finally {
     await s.close();
   }
 }
 
-function verify(s: ReturnType<typeof fileStorage>, maxAcked: number, cycle: number, seed: number): void {
+async function verify(s: ReturnType<typeof fileStorage>, maxAcked: number, cycle: number, seed: number): Promise<void> {
   const where = `cycle ${cycle} (seed ${seed})`;
   const last = s.lastIndex();
   if (last < maxAcked) throw new Error(`${where}: lost acknowledged entries: last index ${last} < acknowledged ${maxAcked}`);
-  const snap = s.snapshot();
+  const snap = await s.loadSnapshot();
   if (snap.meta.index > 0 && !sameBytes(snap.data, snapshotData(snap.meta.index))) throw new Error(`${where}: snapshot ${snap.meta.index} content differs`);
   const first = s.firstIndex();
   const got = s.entries(first, last + 1, Number.MAX_SAFE_INTEGER);

@@ -188,7 +188,9 @@ test('snapshot + compaction: compact() moves firstIndex (entries behind a snapsh
   s = await open(d);
   assert.is(s.firstIndex(), 301);
   assert.equal(s.initialState().confState, { voters: ['n1'], learners: [] });
-  assert.ok(sameBytes(s.snapshot().data, Buffer.from('s300')));
+  assert.is(s.snapshot().data.length, 0, 'the bytes stay on disk');
+  assert.ok(sameBytes((await s.loadSnapshot!()).data, Buffer.from('s300')), 'handed over from open');
+  assert.ok(sameBytes((await s.loadSnapshot!()).data, Buffer.from('s300')), 'read again from the file');
   assertLog(s, 301, 400, () => 1);
   await s.close();
 });
@@ -205,7 +207,7 @@ test('a received snapshot replaces the log and survives restart', async () => {
   await s.close();
   s = await open(d);
   assert.is(s.firstIndex(), 501);
-  assert.ok(sameBytes(s.snapshot().data, incoming.data));
+  assert.ok(sameBytes((await s.loadSnapshot!()).data, incoming.data));
   assert.equal(s.initialState(), { hardState: { term: 7, vote: 'a', commit: 500 }, confState: { voters: ['a', 'b', 'c'], learners: [] } });
   assertLog(s, 501, 503, () => 7);
   await s.close();

@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { InvalidArgumentError } from '../../src/errors.ts';
 import { Store } from '../../src/store/index.ts';
+import { packr } from '../../src/store/codec.ts';
 import { Gen, rng } from './gen.ts';
 import { tryApply } from './support.ts';
 
@@ -90,6 +91,33 @@ test('damaged snapshot bytes are rejected with InvalidArgumentError', () => {
     }
   }
   assert.throws(() => Store.restore(new Uint8Array([1, 2, 3])), (e: unknown) => e instanceof InvalidArgumentError);
+});
+
+/** The keys of every event a watcher from revision 1 replays, in order. */
+function replayedKeys(s: Store): string[] {
+  const w = s.watch({ prefix: '' }, { startRevision: 1, onReady: () => {} });
+  const keys: string[] = [];
+  for (let r = w.next(); r !== undefined; r = w.next()) if (r.kind === 'events') for (const e of r.events) keys.push(e.kv.key);
+  w.cancel();
+  return keys;
+}
+
+test('the multi section must list exactly the keys that wrote each revision; op order is kept', () => {
+  const s = new Store();
+  const v = new Uint8Array([1]);
+  // Revision 1 writes b then a (op order against key order), revision 2 writes c alone.
+  s.apply({ type: 'txn', request: { compare: [], success: [{ type: 'put', request: { key: 'b', value: v } }, { type: 'put', request: { key: 'a', value: v } }], failure: [] } });
+  s.apply({ type: 'put', request: { key: 'c', value: v } });
+  const parts = packr.unpack(s.snapshot().encode()) as unknown[];
+  assert.equal(parts[6], [1, ['b', 'a']]);
+  const withMulti = (multi: unknown[]): Uint8Array => packr.pack([...parts.slice(0, 6), multi]);
+  const restored = Store.restore(withMulti([1, ['b', 'a']]));
+  assert.equal(replayedKeys(restored), ['b', 'a', 'c'], 'replay in op order');
+  assert.equal(replayedKeys(Store.restore(withMulti([1, ['a', 'b']]))), ['a', 'b', 'c'], 'key order listed: kept as listed');
+  const bad: unknown[][] = [[], [1, ['b']], [1, ['b', 'a', 'a']], [1, ['b', 'b']], [1, ['a', 'c']], [1, ['a', 7]], [1, 'ab'], [1, ['b', 'a'], 2, ['c', 'd']], [2, ['c']]];
+  for (const multi of bad) {
+    assert.throws(() => Store.restore(withMulti(multi)), (e: unknown) => e instanceof InvalidArgumentError, JSON.stringify(multi));
+  }
 });
 
 test.run();

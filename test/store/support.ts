@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { isQuorumError } from '../../src/errors.ts';
 import type { Store } from '../../src/store/index.ts';
 import type { Command } from '../../src/store/types.ts';
+import { Revision, toKeyValue } from '../../src/store/key-index.ts';
 
 /**
  * Runs `work` while an interval timer fires every `intervalMs`: how often it fired, the longest
@@ -58,6 +59,8 @@ export async function rejection(promise: Promise<unknown>): Promise<unknown> {
 export function plain<T>(x: T): T {
   if (Array.isArray(x)) return x.map((v: unknown) => plain(v)) as T;
   if (typeof x !== 'object' || x === null || x instanceof Uint8Array) return x;
+  // A store record's value is a getter (key-index.ts): copy the record as the key-value it is.
+  if (x instanceof Revision) return plain(toKeyValue(x.key, x)) as T;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(x)) out[k] = plain(v);
   return out as T;
