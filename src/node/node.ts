@@ -471,7 +471,7 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
       if (transfer) await this.#maybeTransferLeadership();
       for (const w of [...this.#watches]) w.fail(new WatchCancelledError('closed', 'the node was closed'));
       for (const hook of this.#closeHooks.splice(0)) await hook().catch((err: unknown) => this.#config.logger.warn({ err }, 'node: close hook failed'));
-      await this.#driver.stop();
+      await this.#driver.stop(undefined, { snapshot: transfer });
     })();
     return this.#closing;
   }
