@@ -19,6 +19,7 @@ export type { LeaseEvents } from './node/leases.ts';
 export { msgpackCodec } from './node/codec.ts';
 export type {
   CallOptions,
+  CompactOptions,
   Consistency,
   DeleteOptions,
   DeleteResult,

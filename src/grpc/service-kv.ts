@@ -207,7 +207,7 @@ async function compact(ctx: GrpcContext, request: Uint8Array, call: Call): Promi
     // etcd revision 1 on a never-compacted store is a no-op, as etcd's first compaction at 1 is.
     if (!(ours === 0 && st.compactRevision === 0 && m.revision === 1)) throw Etcd.compacted();
   } else {
-    await ctx.node.compact(ours, callOptions(call));
+    await ctx.node.compact(ours, { ...callOptions(call), physical: m.physical });
   }
   const w = new ProtoWriter();
   w.message(1, (h) => {

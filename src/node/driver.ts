@@ -43,6 +43,7 @@ import type { LeaseReply } from './leases.ts';
 import { Leadership, TRANSFER_CHANNEL } from './leadership.ts';
 import { Outbox } from './outbox.ts';
 import { SnapshotLoadingTransport } from './snapshot-loading-transport.ts';
+import { BackgroundCompaction } from './background-compaction.ts';
 import { CLOSE_SNAPSHOT_TIMEOUT_MS, PeriodicSnapshots } from './periodic-snapshots.ts';
 import { SnapshotPrefetch } from './snapshot-prefetch.ts';
 import type { NodeConfig } from './options.ts';
@@ -97,6 +98,7 @@ export class Driver extends EventEmitter<DriverEvents> {
   /** Store + peer URLs + dedupe table at the applied index. */
   readonly #state: AppliedState;
   readonly #snapshots: PeriodicSnapshots;
+  readonly #compaction: BackgroundCompaction;
   readonly #prefetch: SnapshotPrefetch;
   readonly #leadership: Leadership;
   readonly #proposals: Proposals;
@@ -191,6 +193,10 @@ export class Driver extends EventEmitter<DriverEvents> {
       member: (change) => this.emit('member', change),
       removed: () => this.emit('removed'),
     });
+    this.#compaction = new BackgroundCompaction(
+      () => this.#state.store,
+      (err) => this.#fail(err),
+    );
     this.#snapshots = new PeriodicSnapshots(
       {
         storage,
@@ -334,6 +340,7 @@ export class Driver extends EventEmitter<DriverEvents> {
           this.#raft.advance();
           this.#prefetch.settle();
           this.#afterAdvance();
+          this.#compaction.kick();
           // Between two Readies, as below: a member under constant load never gets below.
           await this.#snapshots.maybeSnapshot();
           if (this.#stopped) return;
@@ -712,6 +719,11 @@ export class Driver extends EventEmitter<DriverEvents> {
     });
   }
 
+  /** Resolves once the history dropped by committed compactions is freed here (BackgroundCompaction). */
+  compactionDrained(): Promise<void> {
+    return this.#compaction.drained();
+  }
+
   /** One read served (node.get / node.range): counted for metrics. */
   countRead(): void {
     this.#metrics.readsServed += 1;
@@ -748,6 +760,7 @@ export class Driver extends EventEmitter<DriverEvents> {
     }
     await this.#snapshots.stop();
     this.#prefetch.stop();
+    this.#compaction.stop();
     const errors: unknown[] = [];
     // Only once the loop went idle: then everything applied is durable.
     if (options.snapshot === true && idle && this.#config.closeTimeoutMs > 0) {

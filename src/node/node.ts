@@ -20,6 +20,7 @@ import { toRange, TxnBuilder } from './txn-builder.ts';
 import type { KeyOrRange, TxnSpec } from './txn-builder.ts';
 import type {
   CallOptions,
+  CompactOptions,
   CloseEvent,
   DeleteOptions,
   DeleteResult,
@@ -236,10 +237,13 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
   }
 
   /** Compacts MVCC history below `revision`. */
-  async compact(revision: number, options?: CallOptions): Promise<void> {
+  async compact(revision: number, options?: CompactOptions): Promise<void> {
     if (!Number.isSafeInteger(revision) || revision <= 0) throw new InvalidArgumentError('node: compact revision must be a positive integer');
+    const physical = options?.physical;
+    if (physical !== undefined && typeof physical !== 'boolean') throw new InvalidArgumentError('node: compact option physical must be a boolean');
     const result = await this.#write({ type: 'compact', revision }, options);
     if (result.type !== 'compact') throw unexpected(result);
+    if (physical === true) await this.#driver.compactionDrained();
   }
 
   /**

@@ -15,6 +15,16 @@ export interface CallOptions {
   readonly timeoutMs?: number;
 }
 
+/** Options of `compact()`. */
+export interface CompactOptions extends CallOptions {
+  /**
+   * Resolve only once this member has freed the history the compaction drops (etcd's
+   * `physical`); by default the call resolves when the compaction is applied, and the history is
+   * freed in the background, in slices. Reads below the revision fail from the start either way.
+   */
+  readonly physical?: boolean;
+}
+
 /** A key's state at one revision, with the value decoded. `lease` is absent when the key has no lease. */
 export interface KeyValue<T> {
   readonly key: string;

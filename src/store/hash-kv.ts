@@ -10,6 +10,7 @@
  */
 import { Fnv1a } from './hash.ts';
 import type { Revision, KeySlot } from './key-index.ts';
+import { forRetained } from './mvcc.ts';
 import type { OrderedMap } from './ordered-map.ts';
 
 /** Keys hashed between two looks at the clock. */
@@ -37,15 +38,9 @@ export async function hashKv(tree: OrderedMap<KeySlot>, revision: number, compac
   for (const [key, slot] of tree.entries()) {
     let r: Revision | undefined = slot.head;
     while (r !== undefined && r.modRevision > revision) r = r.prev;
-    let keyHashed = false;
-    for (; r !== undefined; r = r.prev) {
-      const belowCompaction = r.modRevision <= compact;
-      if (!belowCompaction || r.version > 0) {
-        if (!keyHashed) h.text(key);
-        keyHashed = true;
-        hashRecord(h, r);
-      }
-      if (belowCompaction) break;
+    if (r !== undefined && forRetained(r, compact) > 0) {
+      h.text(key);
+      forRetained(r, compact, (kept) => hashRecord(h, kept));
     }
     if (++sinceCheck < KEYS_PER_CHECK) continue;
     sinceCheck = 0;

@@ -46,6 +46,10 @@ export class Keyspace {
   #frozenRevision = 0;
   /** The values' bytes (see value-arena.ts). */
   readonly arena = new ValueArena();
+  /** Compacted parts of the revision log whose keys still hold dropped history (see compact()). */
+  readonly #backlog: LogEntry[][] = [];
+  /** How far continueCompaction got into #backlog[0]. */
+  #backlogAt = 0;
 
   constructor() {
     this.tree = new OrderedMap<KeySlot>();
@@ -176,31 +180,63 @@ export class Keyspace {
   }
 
   /**
-   * Drop history below `rev`: per key keep the newest record at or below `rev` (if live) and all
-   * newer ones. Caller has checked compactRevision < rev <= revision.
+   * Compact at `rev`: from now on no read, watch, snapshot or hash sees history below it (reads
+   * below `rev` fail, the revision log starts after it, snapshot encoding and HashKV skip what
+   * compaction drops), and the records it drops are queued for {@link continueCompaction} to free
+   * in bounded steps. Caller has checked compactRevision < rev <= revision.
    *
    * Only keys written in (compactRevision, rev] can have anything to drop: a key untouched since
    * the last compaction already has at most one (live) record at or below it. The revision log
-   * lists exactly those keys, so no per-key bookkeeping is needed.
+   * lists exactly those keys, so the queue is the trimmed part of the log, not a scan of all keys.
+   * Why not all at once: at 1M revisions dropping them takes seconds of one synchronous stretch.
    */
   compact(rev: number): void {
     assert(rev > this.compactRevision, 'compaction moves forward');
     assert(rev <= this.revision, 'compaction is not in the future');
-    const visited = new Set<string>();
     const upto = rev + 1 - this.logBase;
-    for (let i = 0; i < upto; i++) {
-      const entry = this.log[i] as LogEntry;
-      if (typeof entry === 'string') this.#compactKey(entry, rev, visited);
-      else for (const key of entry) this.#compactKey(key, rev, visited);
-    }
+    if (upto > 0) this.#backlog.push(this.log.slice(0, upto));
     this.log = this.log.slice(upto);
     this.logBase = rev + 1;
     this.compactRevision = rev;
   }
 
-  #compactKey(key: string, rev: number, visited: Set<string>): void {
-    if (visited.has(key)) return;
-    visited.add(key);
+  /** Whether compacted history is still queued to be freed (continueCompaction). */
+  get compactionPending(): boolean {
+    return this.#backlog.length > 0;
+  }
+
+  /**
+   * Frees queued compacted history until `deadline` (a performance.now() value; checked every
+   * {@link COMPACT_KEYS_PER_CHECK} keys) or until none is left; returns whether some is left.
+   * Each key is compacted at the current compaction point, so a later compaction that arrives
+   * meanwhile only adds keys. Runs between commands, never inside one.
+   */
+  continueCompaction(deadline = Infinity): boolean {
+    let sinceCheck = 0;
+    while (this.#backlog.length > 0) {
+      const batch = this.#backlog[0] as LogEntry[];
+      while (this.#backlogAt < batch.length) {
+        const entry = batch[this.#backlogAt++] as LogEntry;
+        if (typeof entry === 'string') {
+          this.#compactKey(entry, this.compactRevision);
+          sinceCheck++;
+        } else {
+          for (const key of entry) this.#compactKey(key, this.compactRevision);
+          sinceCheck += entry.length;
+        }
+        if (sinceCheck >= COMPACT_KEYS_PER_CHECK) {
+          sinceCheck = 0;
+          if (performance.now() >= deadline) return true;
+        }
+      }
+      this.#backlog.shift();
+      this.#backlogAt = 0;
+    }
+    return false;
+  }
+
+  /** Compacts one key's chain at `rev` (again: a key already minimal is left as it is). */
+  #compactKey(key: string, rev: number): void {
     const head = this.#heads.get(key);
     if (head === undefined) return;
     const kept = keptRecords(head, rev);
@@ -209,17 +245,38 @@ export class Keyspace {
     let dropped: Revision | undefined = kept.length === 0 ? head : (kept[kept.length - 1] as Revision).prev;
     for (; dropped !== undefined; dropped = dropped.prev) dropped.releaseValue(this.arena);
     if (kept.length === 0) {
+      head.attach(undefined);
       this.tree.delete(key);
       this.#heads.delete(key);
       return;
     }
     let chain: Revision | undefined;
-    for (let i = kept.length - 1; i >= 0; i--) {
-      const r = kept[i] as Revision;
-      chain = r.relinked(chain);
-    }
+    for (let i = kept.length - 1; i >= 0; i--) chain = (kept[i] as Revision).relinked(chain);
+    // The old head lets go of its slot, as a head replaced by a write does.
+    head.attach(undefined);
     this.setHead(chain as Revision);
   }
+}
+
+/** Keys compacted between two looks at the clock in continueCompaction. */
+export const COMPACT_KEYS_PER_CHECK = 256;
+
+/**
+ * The records of `head`'s chain a snapshot or a hash includes under compaction at `compact`: those
+ * above it, and the newest one at or below it when that one is live. Calls `visit` with each,
+ * newest first, and returns how many.
+ */
+export function forRetained(head: Revision, compact: number, visit?: (r: Revision) => void): number {
+  let n = 0;
+  for (let r: Revision | undefined = head; r !== undefined; r = r.prev) {
+    const below = r.modRevision <= compact;
+    if (!below || r.version > 0) {
+      n++;
+      visit?.(r);
+    }
+    if (below) break;
+  }
+  return n;
 }
 
 /**

@@ -17,6 +17,7 @@ import { packr } from './codec.ts';
 import { hashKv } from './hash-kv.ts';
 import type { KeySlot, Revision } from './key-index.ts';
 import type { Lessor } from './lessor.ts';
+import { forRetained } from './mvcc.ts';
 import type { Keyspace, LogEntry } from './mvcc.ts';
 import type { OrderedMap } from './ordered-map.ts';
 import { SNAPSHOT_MAGIC, SNAPSHOT_VERSION, SnapshotReader } from './snapshot-reader.ts';
@@ -121,12 +122,16 @@ export async function concatAsync(parts: readonly Uint8Array[], signal?: AbortSi
   return out;
 }
 
-/** One key's entry of the kvs section: key, record count, then each record's fields, newest first. */
-function pushHistory(out: unknown[], key: string, head: Revision): void {
-  let n = 0;
-  for (let r: Revision | undefined = head; r !== undefined; r = r.prev) n++;
+/**
+ * One key's entry of the kvs section: key, record count, then each record's fields, newest
+ * first — the records compaction at `compact` keeps (mvcc.ts forRetained), whether or not the
+ * compaction has freed the others yet; nothing for a key it removes.
+ */
+function pushHistory(out: unknown[], key: string, head: Revision, compact: number): void {
+  const n = forRetained(head, compact);
+  if (n === 0) return;
   out.push(key, n);
-  for (let r: Revision | undefined = head; r !== undefined; r = r.prev) out.push(r.modRevision, r.createRevision, r.version, r.lease, r.value);
+  forRetained(head, compact, (r) => out.push(r.modRevision, r.createRevision, r.version, r.lease, r.value));
 }
 
 /**
@@ -201,7 +206,7 @@ export function capture(ks: Keyspace, lessor: Lessor): StoreSnapshot {
     // followed by the element encodings of its slices equals the one-shot bytes.
     const slicer = new Slicer(yieldEvery, sliceMs, signal);
     for (const [key, slot] of tree.entries()) {
-      pushHistory(slicer.pending, key, slot.head);
+      pushHistory(slicer.pending, key, slot.head, compactRevision);
       await slicer.maybeFlush();
     }
     const kvs = slicer.finish();
@@ -236,7 +241,7 @@ export function capture(ks: Keyspace, lessor: Lessor): StoreSnapshot {
     },
     encode(): Uint8Array {
       const kvs: unknown[] = [];
-      for (const [key, slot] of tree.entries()) pushHistory(kvs, key, slot.head);
+      for (const [key, slot] of tree.entries()) pushHistory(kvs, key, slot.head, compactRevision);
       const multi = multiSection();
       return packr.pack([SNAPSHOT_MAGIC, SNAPSHOT_VERSION, revision, compactRevision, leases, kvs, multi]);
     },

@@ -79,7 +79,24 @@ export class Store {
     return this.#ks.compactRevision;
   }
 
-  /** Number of keys held (live and tombstoned ones whose history is not compacted yet). */
+  /**
+   * Whether compacted history is still queued to be freed: `compact` makes history below its
+   * revision invisible at once and frees it in steps ({@link continueCompaction}).
+   */
+  get compactionPending(): boolean {
+    return this.#ks.compactionPending;
+  }
+
+  /**
+   * Frees queued compacted history for at most `sliceMs` (default: all of it); returns whether
+   * some is left. The owner calls it between commands, with the event loop turning in between
+   * (the node's driver does, in ≈ 8 ms slices), so compacting 1M revisions never holds the loop.
+   */
+  continueCompaction(sliceMs = Infinity): boolean {
+    return this.#ks.continueCompaction(performance.now() + sliceMs);
+  }
+
+  /** Number of keys held (live keys, and tombstoned ones whose history is not freed yet). */
   get keyCount(): number {
     return this.#ks.tree.size;
   }
