@@ -7,7 +7,8 @@ import * as assert from 'uvu/assert';
 import { errorFromBody } from '../../src/cli/client.ts';
 import { parseInitialCluster } from '../../src/cli/commands/maintenance.ts';
 import { CliError, EXIT_BAD_AUTH, EXIT_SERVER_ERROR } from '../../src/cli/errors.ts';
-import { ancestors, childPrefix, dirMarker, normalizeKey, prefixEnd } from '../../src/cli/keys.ts';
+import { normalizeKey } from '../../src/cli/keys.ts';
+import { ancestors, childPrefix, dirMarker, prefixEnd } from '../../src/v2/keyspace.ts';
 import { planMember } from '../../src/cli/member.ts';
 import { renderTable } from '../../src/cli/output.ts';
 
