@@ -2,8 +2,8 @@
 // one session in which the `quorumkv` CLI and Debian's real `ETCDCTL_API=2 etcdctl` take turns —
 // each reads what the other wrote — and every reply (`--json` / `-o json`: action, node and
 // prevNode with their indexes), every error line (`Error:  100: … [N]`, the same N) and every
-// watched change (`watch --after-index`, `exec-watch`'s ETCD_WATCH_MODIFIED_INDEX) must be the
-// same from both. Skipped when etcdctl is not installed.
+// watched change (`watch --after-index`, a TTL's `expire`, `exec-watch`'s
+// ETCD_WATCH_MODIFIED_INDEX) must be the same from both. Skipped when etcdctl is not installed.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -34,7 +34,7 @@ interface Reply {
 /** The fields both clients print, in one shape (etcdctl adds `"prevNode":null`, `"value":""` on dirs). */
 function shape(text: string): unknown {
   const r = JSON.parse(text) as Reply;
-  const node = (n: Node | null | undefined): unknown => (n === null || n === undefined ? undefined : { key: n.key, value: n.dir === true ? undefined : n.value, dir: n.dir === true, modifiedIndex: n.modifiedIndex, createdIndex: n.createdIndex });
+  const node = (n: Node | null | undefined): unknown => (n === null || n === undefined ? undefined : { key: n.key, value: n.dir === true ? undefined : (n.value ?? ''), dir: n.dir === true, modifiedIndex: n.modifiedIndex, createdIndex: n.createdIndex });
   return { action: r.action, node: node(r.node), prevNode: node(r.prevNode) };
 }
 
@@ -127,6 +127,18 @@ if (!hasEtcdctl) {
     assert.equal((a as { node: Node }).node, first.node);
     const [ra, rb] = [await ours('watch', '--recursive', '--after-index', after, '/idx'), await theirs('watch', '--recursive', '--after-index', after, '/idx')];
     assert.is(ra.out, '[set] /idx/w\nw1\n');
+    assert.is(ra.out, rb.out);
+  });
+
+  test('a TTL running out replays as the same expire to both watchers', async () => {
+    const set = shape((await ours('--json', 'set', '/idx/t', 'brief', '--ttl', '1')).out) as { node: Node };
+    await waitFor('the key to expire', async () => ((await theirs('get', '/idx/t')).code === 4 ? true : undefined), 20_000, 200);
+    const [a, b] = await bothJson('watch', '--after-index', String(set.node.modifiedIndex), '/idx/t');
+    assert.equal(a, b);
+    assert.is((a as { action: string }).action, 'expire');
+    assert.equal((a as { prevNode: Node }).prevNode, set.node);
+    const [ra, rb] = [await ours('watch', '--recursive', '--after-index', String(set.node.modifiedIndex), '/idx'), await theirs('watch', '--recursive', '--after-index', String(set.node.modifiedIndex), '/idx')];
+    assert.is(ra.out, '[expire] /idx/t\n\n');
     assert.is(ra.out, rb.out);
   });
 
