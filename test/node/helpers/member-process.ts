@@ -4,7 +4,7 @@
 // Requests: { id, op, args } → replies { id, ok, value } or { id, ok: false, error: { code, name, message } }.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
-import { createNode } from '../../../src/create-node.ts';
+import { clientUrlOf, createNode } from '../../../src/create-node.ts';
 import { memoryStorage } from '../../../src/storage/memory-storage.ts';
 import type { QuorumNode } from '../../../src/node/node.ts';
 import type { NodeOptions } from '../../../src/node/options.ts';
@@ -150,6 +150,9 @@ async function handle(req: Request): Promise<unknown> {
       return node.cluster.transferLeadership(a['member'] as string, call);
     case 'members':
       return node.cluster.members();
+    case 'clientUrl':
+      // The client endpoint's URL when the options asked for one (`client: { port: 0 }`).
+      return clientUrlOf(node) ?? null;
     case 'close':
       await node.close();
       setImmediate(() => process.exit(0));

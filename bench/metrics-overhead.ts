@@ -1,0 +1,163 @@
+// What reading the metrics costs a loaded cluster, measured so that the machine's noise cancels:
+// one 3-member cluster of member processes (wsTransport, fileStorage with fsync, default Raft
+// timers, each member's client endpoint on a free loopback port), and rounds of the same put
+// flood (256 in flight on the leader) that alternate between two arms in an ABBA order:
+//   off: nobody reads the metrics;
+//   on:  this process GETs every member's `/metrics` once a second, as a Prometheus scrape.
+// Per round: puts/s (in the leader process, as bench:cluster's flood) and the CPU µs per put of
+// the leader, of the followers (their mean) and of the whole cluster — process.cpuUsage() deltas
+// of the member processes, which move less with other load than wall-clock figures. The scrapes
+// run in this process, so their client side is not counted. Prints the median and range of each
+// arm, and the median of the per-pair ratios on/off (each pair ran back to back).
+//
+//   npm run bench:metrics-overhead                   # 8 pairs of 40,000-put rounds (~3 min)
+//   QKV_BENCH_SCALE=0.3 npm run bench:metrics-overhead   # shorter rounds
+//   QKV_OVERHEAD_PAIRS=16 npm run bench:metrics-overhead # more pairs
+import { rmSync } from 'node:fs';
+import { syncCleanups } from './exit-cleanup.ts';
+import { startProcCluster } from '../test/node/helpers/proc-cluster.ts';
+import type { Member, ProcCluster } from '../test/node/helpers/proc-cluster.ts';
+import { median, spread } from './stats.ts';
+
+const scale = Number(process.env['QKV_BENCH_SCALE'] ?? 1);
+const PAIRS = Number(process.env['QKV_OVERHEAD_PAIRS'] ?? 8);
+const ROUND_PUTS = Math.max(2_000, Math.round(40_000 * scale));
+const INFLIGHT = 256;
+const SCRAPE_EVERY_MS = 1_000;
+/** Untimed rounds before the first timed one (the member processes' JIT). */
+const WARM_ROUNDS = 2;
+
+type Arm = 'off' | 'on';
+
+interface Round {
+  readonly arm: Arm;
+  readonly putsPerSec: number;
+  readonly leaderCpuUsPerPut: number;
+  readonly followerCpuUsPerPut: number;
+  readonly clusterCpuUsPerPut: number;
+  readonly scrapes: number;
+}
+
+async function cpuUs(m: Member): Promise<number> {
+  const u = await m.call<{ user: number; system: number }>('cpu');
+  return u.user + u.system;
+}
+
+/** GETs every URL's /metrics every SCRAPE_EVERY_MS until stopped; counts the scrapes answered. */
+function startScraping(urls: readonly string[]): { stop(): Promise<{ scrapes: number; bytes: number }> } {
+  let scrapes = 0;
+  let bytes = 0;
+  let inFlight: Promise<void> = Promise.resolve();
+  const scrapeAll = async (): Promise<void> => {
+    await Promise.all(urls.map(async (url) => {
+      const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) });
+      const text = await res.text();
+      if (res.status !== 200) throw new Error(`${url}/metrics answered ${res.status}`);
+      scrapes += 1;
+      bytes += text.length;
+    }));
+  };
+  const scrape = (): void => {
+    inFlight = inFlight.then(scrapeAll).catch((err: unknown) => console.error(`scrape failed: ${String(err)}`));
+  };
+  // One scrape as the round starts, then one a second: even a short round is read at least once.
+  scrape();
+  const timer = setInterval(scrape, SCRAPE_EVERY_MS);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await inFlight;
+      return { scrapes, bytes };
+    },
+  };
+}
+
+async function round(cluster: ProcCluster, urls: readonly string[], arm: Arm, prefix: string): Promise<Round & { bytes: number }> {
+  const leader = await cluster.waitLeader(20_000);
+  const members = [...cluster.members.values()];
+  const followers = members.filter((m) => m !== leader);
+  const before = await Promise.all(members.map(cpuUs));
+  const scraping = arm === 'on' ? startScraping(urls) : undefined;
+  const ms = await leader.call<number>('putFlood', { prefix, count: ROUND_PUTS, inflight: INFLIGHT }, 600_000);
+  const scraped = (await scraping?.stop()) ?? { scrapes: 0, bytes: 0 };
+  const after = await Promise.all(members.map(cpuUs));
+  const delta = (m: Member): number => {
+    const i = members.indexOf(m);
+    return ((after[i] ?? 0) - (before[i] ?? 0)) / ROUND_PUTS;
+  };
+  const followerCpu = followers.reduce((sum, f) => sum + delta(f), 0) / Math.max(1, followers.length);
+  return {
+    arm,
+    putsPerSec: ROUND_PUTS / (ms / 1000),
+    leaderCpuUsPerPut: delta(leader),
+    followerCpuUsPerPut: followerCpu,
+    clusterCpuUsPerPut: members.reduce((sum, m) => sum + delta(m), 0),
+    ...scraped,
+  };
+}
+
+function fmt(x: number, digits: number): string {
+  return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function summary(rows: readonly Round[], pick: (r: Round) => number, digits: number): string {
+  const xs = rows.map(pick);
+  const s = spread(xs);
+  return `${fmt(median(xs), digits)} (${fmt(s.min, digits)}–${fmt(s.max, digits)})`;
+}
+
+/** The median over pairs of on/off − 1, in percent (each pair ran back to back). */
+function pairedChange(pairs: readonly [Round, Round][], pick: (r: Round) => number): string {
+  const ratios = pairs.map(([off, on]) => (pick(on) / pick(off) - 1) * 100);
+  const s = spread(ratios);
+  const sign = (x: number): string => `${x >= 0 ? '+' : ''}${fmt(x, 1)} %`;
+  return `${sign(median(ratios))} (${sign(s.min)} … ${sign(s.max)})`;
+}
+
+async function main(): Promise<void> {
+  const cluster = await startProcCluster(3, { requestTimeoutMs: 10_000, client: { port: 0 } });
+  syncCleanups.add(() => {
+    for (const m of cluster.members.values()) m.kill();
+    rmSync(cluster.dir, { recursive: true, force: true });
+  });
+  try {
+    const urls = await Promise.all([...cluster.members.values()].map(async (m) => {
+      const url = await m.call<string | null>('clientUrl');
+      if (url === null) throw new Error(`${m.id} serves no client endpoint`);
+      return url;
+    }));
+    console.error(`metrics overhead: 3 members, ${PAIRS} pairs of ${ROUND_PUTS} puts (${INFLIGHT} in flight), /metrics every ${SCRAPE_EVERY_MS} ms in "on" rounds`);
+    for (let i = 0; i < WARM_ROUNDS; i++) await round(cluster, urls, i % 2 === 0 ? 'off' : 'on', '/warm/');
+    const pairs: [Round, Round][] = [];
+    let bytes = 0;
+    for (let p = 0; p < PAIRS; p++) {
+      // ABBA: the arm that runs first alternates, so a trend in the machine's load hits both.
+      const order: Arm[] = p % 2 === 0 ? ['off', 'on'] : ['on', 'off'];
+      const done: Partial<Record<Arm, Round>> = {};
+      for (const arm of order) {
+        const r = await round(cluster, urls, arm, '/flood/');
+        bytes += r.bytes;
+        done[arm] = r;
+        console.error(`pair ${p + 1} ${arm}: ${fmt(r.putsPerSec, 0)} puts/s, CPU/put leader ${fmt(r.leaderCpuUsPerPut, 1)} µs, follower ${fmt(r.followerCpuUsPerPut, 1)} µs, cluster ${fmt(r.clusterCpuUsPerPut, 1)} µs, ${r.scrapes} scrapes`);
+      }
+      pairs.push([done.off as Round, done.on as Round]);
+    }
+    const off = pairs.map(([o]) => o);
+    const on = pairs.map(([, o]) => o);
+    const rows: [string, (r: Round) => number, number][] = [
+      ['put throughput, 256 in flight (puts/s)', (r) => r.putsPerSec, 0],
+      ['CPU per put, leader process (µs)', (r) => r.leaderCpuUsPerPut, 1],
+      ['CPU per put, follower process (µs)', (r) => r.followerCpuUsPerPut, 1],
+      ['CPU per put, whole cluster (µs)', (r) => r.clusterCpuUsPerPut, 1],
+    ];
+    const scrapes = on.reduce((sum, r) => sum + r.scrapes, 0);
+    console.log(`\n${PAIRS} pairs of ${ROUND_PUTS}-put rounds, medians (ranges); ${scrapes} scrapes of ${fmt(bytes / Math.max(1, scrapes), 0)} B on average in the "on" rounds\n`);
+    console.log('| row | metrics not read | `/metrics` scraped every second | paired change on/off |');
+    console.log('|---|---|---|---|');
+    for (const [name, pick, digits] of rows) console.log(`| ${name} | ${summary(off, pick, digits)} | ${summary(on, pick, digits)} | ${pairedChange(pairs, pick)} |`);
+  } finally {
+    await cluster.closeAll();
+  }
+}
+
+await main();
