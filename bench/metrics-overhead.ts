@@ -8,7 +8,9 @@
 // the leader, of the followers (their mean) and of the whole cluster — process.cpuUsage() deltas
 // of the member processes, which move less with other load than wall-clock figures. The scrapes
 // run in this process, so their client side is not counted. Prints the median and range of each
-// arm, and the median of the per-pair ratios on/off (each pair ran back to back).
+// arm, and the median of the per-pair ratios on/off (each pair ran back to back). Last, one
+// scrape's member CPU measured directly on the idle cluster, as a share of the leader's CPU per
+// second under the flood: the bound on the overhead that the floods' spread cannot resolve.
 //
 //   npm run bench:metrics-overhead                   # 8 pairs of 40,000-put rounds (~3 min)
 //   QKV_BENCH_SCALE=0.3 npm run bench:metrics-overhead   # shorter rounds
@@ -96,6 +98,32 @@ async function round(cluster: ProcCluster, urls: readonly string[], arm: Arm, pr
   };
 }
 
+/** Scrapes in the direct measurement of one scrape's cost, per member. */
+const COST_SCRAPES = 300;
+
+/**
+ * The member CPU one scrape costs, measured directly on the idle cluster (noise there is small):
+ * COST_SCRAPES back-to-back GETs of each member's /metrics, minus what the members spend idle
+ * (heartbeats) over the same time. µs of CPU per scrape, per member.
+ */
+async function scrapeCostUs(cluster: ProcCluster, urls: readonly string[]): Promise<number> {
+  const members = [...cluster.members.values()];
+  const total = async (): Promise<number> => (await Promise.all(members.map(cpuUs))).reduce((a, b) => a + b, 0);
+  const scrapeEach = (count: number): Promise<void[]> => Promise.all(urls.map(async (url) => {
+    for (let i = 0; i < count; i++) await (await fetch(`${url}/metrics`)).text();
+  }));
+  await scrapeEach(COST_SCRAPES / 5); // untimed: the members' HTTP and rendering code compiled
+  const idleStart = await total();
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, 3_000));
+  const idleUsPerMs = ((await total()) - idleStart) / (performance.now() - t0);
+  const start = await total();
+  const t1 = performance.now();
+  await scrapeEach(COST_SCRAPES);
+  const spent = (await total()) - start - idleUsPerMs * (performance.now() - t1);
+  return spent / (COST_SCRAPES * urls.length);
+}
+
 function fmt(x: number, digits: number): string {
   return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
@@ -155,6 +183,11 @@ async function main(): Promise<void> {
     console.log('| row | metrics not read | `/metrics` scraped every second | paired change on/off |');
     console.log('|---|---|---|---|');
     for (const [name, pick, digits] of rows) console.log(`| ${name} | ${summary(off, pick, digits)} | ${summary(on, pick, digits)} | ${pairedChange(pairs, pick)} |`);
+    // The floods' spread hides a small cost; the direct measurement bounds it instead.
+    const cost = await scrapeCostUs(cluster, urls);
+    const leaderUsPerSec = median(off.map((r) => r.leaderCpuUsPerPut)) * median(off.map((r) => r.putsPerSec));
+    console.log(`\none scrape costs a member ${fmt(cost, 0)} µs of CPU (${COST_SCRAPES} scrapes per member on the idle cluster, idle CPU subtracted);`);
+    console.log(`once a second that is ${fmt((cost / leaderUsPerSec) * 100, 3)} % of the ${fmt(leaderUsPerSec / 1000, 0)} ms of CPU per second the leader spends in the median "off" flood`);
   } finally {
     await cluster.closeAll();
   }

@@ -10,8 +10,6 @@ import type { QuorumNode } from '../../../src/node/node.ts';
 import type { NodeOptions } from '../../../src/node/options.ts';
 import { QuorumError } from '../../../src/errors.ts';
 import type { Watch } from '../../../src/node/watch.ts';
-import { metricFamilies } from '../../../src/node/metric-families.ts';
-import { renderPrometheusText } from '../../../src/ops/prometheus-text.ts';
 
 interface Request {
   readonly id: number;
@@ -167,10 +165,6 @@ async function main(): Promise<void> {
   const storage = process.env['QKV_MEMBER_STORAGE'] === 'memory' ? { storage: memoryStorage() } : {};
   node = await createNode({ ...options, ...storage, logger: process.env['QKV_TEST_LOG'] === '1' ? loud : quiet });
   node.on('error', (err) => process.stderr.write(`[${options.id}] node error: ${err.message}\n`));
-  // QKV_MEMBER_METRICS_EVERY_MS (bench:cluster's metrics-overhead run): render the /metrics text
-  // this often, as a Prometheus scrape would, to measure what reading metrics costs the member.
-  const metricsEveryMs = Number(process.env['QKV_MEMBER_METRICS_EVERY_MS'] ?? 0);
-  if (metricsEveryMs > 0) setInterval(() => renderPrometheusText(metricFamilies(node.metrics())), metricsEveryMs).unref();
   process.on('message', (msg: Request) => {
     handle(msg).then(
       (value) => reply({ id: msg.id, ok: true, value: value ?? null }),
