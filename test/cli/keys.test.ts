@@ -63,7 +63,8 @@ test('member flags are validated into node options', () => {
   assert.is(plan.node.electionTimeoutMs, 1000);
   assert.is(plan.client.port, 2379);
   assert.throws(() => planMember({ ...base, initialCluster: 'n2=ws://127.0.0.1:2381' }), /must include this member/);
-  assert.throws(() => planMember({ ...base, listenPeerUrl: 'http://127.0.0.1:2380' }), /--listen-peer-url/);
+  assert.throws(() => planMember({ ...base, listenPeerUrl: 'ftp://127.0.0.1:2380' }), /--listen-peer-url/);
+  assert.is(planMember({ ...base, listenPeerUrl: 'http://127.0.0.1:2380' }).summary['listenPeerUrl'], 'ws://127.0.0.1:2380', "etcd's http:// peer URL is ws://");
   assert.throws(() => planMember({ ...base, heartbeatInterval: 'fast' }), /--heartbeat-interval/);
   assert.throws(() => planMember({ ...base, listenClientUrl: 'https://127.0.0.1:2379' }), /--cert-file/);
   assert.throws(() => parseInitialCluster('n1'), /name=ws/);
