@@ -6,7 +6,9 @@
 //   on:  this process GETs every member's `/metrics` once a second, as a Prometheus scrape.
 // Per round: puts/s (in the leader process, as bench:cluster's flood) and the CPU µs per put of
 // the leader, of the followers (their mean) and of the whole cluster — process.cpuUsage() deltas
-// of the member processes, which move less with other load than wall-clock figures. The scrapes
+// of the member processes, which move less with other load than wall-clock figures; then the
+// CPU per put of a paced part (PACED_RATE puts/s offered for PACED_MS), whose batches do not
+// grow and shrink with the flood's throughput. The scrapes
 // run in this process, so their client side is not counted. Prints the median and range of each
 // arm, and the median of the per-pair ratios on/off (each pair ran back to back). Last, one
 // scrape's member CPU measured directly on the idle cluster, as a share of the leader's CPU per
@@ -15,6 +17,7 @@
 //   npm run bench:metrics-overhead                   # 8 pairs of 40,000-put rounds (~3 min)
 //   QKV_BENCH_SCALE=0.3 npm run bench:metrics-overhead   # shorter rounds
 //   QKV_OVERHEAD_PAIRS=16 npm run bench:metrics-overhead # more pairs
+//   QKV_OVERHEAD_RATE=2000 npm run bench:metrics-overhead # the paced part's offered puts/s
 import { rmSync } from 'node:fs';
 import { syncCleanups } from './exit-cleanup.ts';
 import { startProcCluster } from '../test/node/helpers/proc-cluster.ts';
@@ -26,6 +29,10 @@ const PAIRS = Number(process.env['QKV_OVERHEAD_PAIRS'] ?? 8);
 const ROUND_PUTS = Math.max(2_000, Math.round(40_000 * scale));
 const INFLIGHT = 256;
 const SCRAPE_EVERY_MS = 1_000;
+/** Offered load of each round's paced part (below what the slowest flood round reaches here). */
+const PACED_RATE = Number(process.env['QKV_OVERHEAD_RATE'] ?? 3_000);
+/** Length of each round's paced part. */
+const PACED_MS = 4_000;
 /** Untimed rounds before the first timed one (the member processes' JIT). */
 const WARM_ROUNDS = 2;
 
@@ -37,6 +44,9 @@ interface Round {
   readonly leaderCpuUsPerPut: number;
   readonly followerCpuUsPerPut: number;
   readonly clusterCpuUsPerPut: number;
+  /** The same, for the paced part (PACED_RATE puts/s offered): batches as large in both arms. */
+  readonly pacedLeaderCpuUsPerPut: number;
+  readonly pacedClusterCpuUsPerPut: number;
   readonly scrapes: number;
 }
 
@@ -78,22 +88,29 @@ async function round(cluster: ProcCluster, urls: readonly string[], arm: Arm, pr
   const leader = await cluster.waitLeader(20_000);
   const members = [...cluster.members.values()];
   const followers = members.filter((m) => m !== leader);
-  const before = await Promise.all(members.map(cpuUs));
   const scraping = arm === 'on' ? startScraping(urls) : undefined;
+  const before = await Promise.all(members.map(cpuUs));
   const ms = await leader.call<number>('putFlood', { prefix, count: ROUND_PUTS, inflight: INFLIGHT }, 600_000);
-  const scraped = (await scraping?.stop()) ?? { scrapes: 0, bytes: 0 };
+  const middle = await Promise.all(members.map(cpuUs));
+  const pacedPuts = Math.round((PACED_RATE * PACED_MS) / 1000);
+  await leader.call<number>('putPaced', { prefix, count: pacedPuts, ratePerSec: PACED_RATE }, 600_000);
   const after = await Promise.all(members.map(cpuUs));
-  const delta = (m: Member): number => {
+  const scraped = (await scraping?.stop()) ?? { scrapes: 0, bytes: 0 };
+  const perPut = (from: number[], to: number[], puts: number) => (m: Member): number => {
     const i = members.indexOf(m);
-    return ((after[i] ?? 0) - (before[i] ?? 0)) / ROUND_PUTS;
+    return ((to[i] ?? 0) - (from[i] ?? 0)) / puts;
   };
-  const followerCpu = followers.reduce((sum, f) => sum + delta(f), 0) / Math.max(1, followers.length);
+  const flood = perPut(before, middle, ROUND_PUTS);
+  const paced = perPut(middle, after, pacedPuts);
+  const sum = (f: (m: Member) => number): number => members.reduce((total, m) => total + f(m), 0);
   return {
     arm,
     putsPerSec: ROUND_PUTS / (ms / 1000),
-    leaderCpuUsPerPut: delta(leader),
-    followerCpuUsPerPut: followerCpu,
-    clusterCpuUsPerPut: members.reduce((sum, m) => sum + delta(m), 0),
+    leaderCpuUsPerPut: flood(leader),
+    followerCpuUsPerPut: followers.reduce((total, f) => total + flood(f), 0) / Math.max(1, followers.length),
+    clusterCpuUsPerPut: sum(flood),
+    pacedLeaderCpuUsPerPut: paced(leader),
+    pacedClusterCpuUsPerPut: sum(paced),
     ...scraped,
   };
 }
@@ -166,7 +183,7 @@ async function main(): Promise<void> {
         const r = await round(cluster, urls, arm, '/flood/');
         bytes += r.bytes;
         done[arm] = r;
-        console.error(`pair ${p + 1} ${arm}: ${fmt(r.putsPerSec, 0)} puts/s, CPU/put leader ${fmt(r.leaderCpuUsPerPut, 1)} µs, follower ${fmt(r.followerCpuUsPerPut, 1)} µs, cluster ${fmt(r.clusterCpuUsPerPut, 1)} µs, ${r.scrapes} scrapes`);
+        console.error(`pair ${p + 1} ${arm}: ${fmt(r.putsPerSec, 0)} puts/s, CPU/put leader ${fmt(r.leaderCpuUsPerPut, 1)} µs, follower ${fmt(r.followerCpuUsPerPut, 1)} µs, cluster ${fmt(r.clusterCpuUsPerPut, 1)} µs; paced leader ${fmt(r.pacedLeaderCpuUsPerPut, 1)} µs, cluster ${fmt(r.pacedClusterCpuUsPerPut, 1)} µs; ${r.scrapes} scrapes`);
       }
       pairs.push([done.off as Round, done.on as Round]);
     }
@@ -177,6 +194,8 @@ async function main(): Promise<void> {
       ['CPU per put, leader process (µs)', (r) => r.leaderCpuUsPerPut, 1],
       ['CPU per put, follower process (µs)', (r) => r.followerCpuUsPerPut, 1],
       ['CPU per put, whole cluster (µs)', (r) => r.clusterCpuUsPerPut, 1],
+      [`CPU per put at ${PACED_RATE} puts/s offered, leader (µs)`, (r) => r.pacedLeaderCpuUsPerPut, 1],
+      [`CPU per put at ${PACED_RATE} puts/s offered, whole cluster (µs)`, (r) => r.pacedClusterCpuUsPerPut, 1],
     ];
     const scrapes = on.reduce((sum, r) => sum + r.scrapes, 0);
     console.log(`\n${PAIRS} pairs of ${ROUND_PUTS}-put rounds, medians (ranges); ${scrapes} scrapes of ${fmt(bytes / Math.max(1, scrapes), 0)} B on average in the "on" rounds\n`);

@@ -109,6 +109,22 @@ async function handle(req: Request): Promise<unknown> {
       );
       return performance.now() - t;
     }
+    case 'putPaced': {
+      // `count` puts offered at `ratePerSec` (bench: CPU per put at one fixed load, so batch sizes
+      // do not follow the machine's noise); a put waits for none before it: returns elapsed ms.
+      const n = a['count'] as number;
+      const intervalMs = 1000 / (a['ratePerSec'] as number);
+      const t = performance.now();
+      const puts: Promise<unknown>[] = [];
+      for (let i = 0; i < n; i++) {
+        const due = t + i * intervalMs;
+        const wait = due - performance.now();
+        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+        puts.push(node.put(`${a['prefix'] as string}${i}`, i, call));
+      }
+      await Promise.all(puts);
+      return performance.now() - t;
+    }
     case 'getFlood': {
       const n = a['count'] as number;
       const inflight = a['inflight'] as number;
