@@ -16,7 +16,6 @@
 //   QKV_ETCD_BIN=/path/to/etcd                   # etcd binary (default: `etcd` on PATH)
 //   QKV_BENCH_ETCD=0                             # skip the etcd side
 //   QKV_MEMBER_NODE_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof'  # node flags for member processes
-//   QKV_MEMBER_METRICS_EVERY_MS=1000             # each member renders its /metrics text this often (overhead runs)
 import { syncCleanups } from './exit-cleanup.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -488,8 +487,6 @@ function printTable(qkv: Results, etcd: Results, etcdName: string, floor: DiskFl
 }
 
 async function main(): Promise<number> {
-  const metricsEveryMs = Number(process.env['QKV_MEMBER_METRICS_EVERY_MS'] ?? 0);
-  if (metricsEveryMs > 0) console.error(`metrics: every member renders its /metrics text every ${metricsEveryMs} ms`);
   console.error(`scale ${scale}; quorumkv counts ${JSON.stringify(QKV_COUNTS)}; etcd counts ${JSON.stringify(ETCD_COUNTS)}`);
   const floorDir = mkdtempSync(join(tmpdir(), 'qkv-disk-floor-'));
   const removeFloorDir = (): void => rmSync(floorDir, { recursive: true, force: true });

@@ -36,6 +36,14 @@ export const MAX_PENDING_STREAM_MESSAGES = 256;
 
 class ConnectError extends Error {}
 
+/** A request ended by its caller's signal (a long poll stopped by SIGINT), not a failure. */
+export class AbortedRequest extends Error {
+  constructor() {
+    super('request aborted by the caller');
+    this.name = 'AbortedRequest';
+  }
+}
+
 export class ApiClient {
   readonly #options: ClientOptions;
 
@@ -57,13 +65,16 @@ export class ApiClient {
 
   /**
    * An etcd v2 request (src/v2): `method` on `path` with a form body (PUT/POST) or none, on the
-   * first endpoint that accepts a connection; its status and parsed JSON, errors included.
+   * first endpoint that accepts a connection; its status and parsed JSON, errors included. A
+   * long poll (`wait=true`) passes `longPoll`: no command timeout, and `signal` ends it (with
+   * an {@link AbortedRequest}).
    */
-  async v2(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, form?: string): Promise<{ status: number; body: JsonObject }> {
+  async v2(method: 'GET' | 'PUT' | 'POST' | 'DELETE', path: string, form?: string, longPoll?: { readonly signal: AbortSignal }): Promise<{ status: number; body: JsonObject }> {
     const failures: string[] = [];
+    const timeoutMs = longPoll === undefined ? this.#options.commandTimeoutMs : 0;
     for (const endpoint of this.#options.endpoints) {
       try {
-        const res = await this.#send(endpoint, path, method, form, this.#options.commandTimeoutMs, 'application/x-www-form-urlencoded');
+        const res = await this.#send(endpoint, path, method, form, timeoutMs, 'application/x-www-form-urlencoded', longPoll?.signal);
         return { status: res.statusCode ?? 0, body: parseJson(await readAll(res)) };
       } catch (err) {
         if (!(err instanceof ConnectError)) throw err;
@@ -154,7 +165,7 @@ export class ApiClient {
     throw new CliError(`cluster is unavailable or misconfigured: ${failures.join('; ')}`, EXIT_BAD_CONNECTION);
   }
 
-  #send(endpoint: string, path: string, method: string, payload: string | undefined, timeoutMs: number, contentType = 'application/json'): Promise<IncomingMessage> {
+  #send(endpoint: string, path: string, method: string, payload: string | undefined, timeoutMs: number, contentType = 'application/json', signal?: AbortSignal): Promise<IncomingMessage> {
     let url: URL;
     try {
       url = new URL(path, endpoint);
@@ -167,8 +178,14 @@ export class ApiClient {
     if (o.token !== undefined) headers['authorization'] = `Bearer ${o.token}`;
     const secure = url.protocol === 'https:';
     const tls = secure ? { ...(o.ca ? { ca: o.ca } : {}), ...(o.cert ? { cert: o.cert } : {}), ...(o.key ? { key: o.key } : {}), rejectUnauthorized: o.insecureSkipVerify !== true } : {};
+    if (signal?.aborted === true) return Promise.reject(new AbortedRequest());
     return new Promise<IncomingMessage>((resolve, reject) => {
       const req: ClientRequest = (secure ? httpsRequest : httpRequest)(url, { method, headers, ...tls });
+      if (signal !== undefined) {
+        const abort = (): void => void req.destroy(new AbortedRequest());
+        signal.addEventListener('abort', abort, { once: true });
+        req.once('close', () => signal.removeEventListener('abort', abort));
+      }
       let connected = false;
       const dial = setTimeout(() => req.destroy(new ConnectError(`dial timeout after ${o.dialTimeoutMs} ms`)), o.dialTimeoutMs);
       req.on('socket', (socket) => {
@@ -189,7 +206,7 @@ export class ApiClient {
       });
       req.on('error', (err: Error) => {
         clearTimeout(dial);
-        if (err instanceof CliError || err instanceof ConnectError) reject(err);
+        if (err instanceof CliError || err instanceof ConnectError || err instanceof AbortedRequest) reject(err);
         else if (!connected) reject(new ConnectError(err.message));
         else reject(new CliError(`request to ${endpoint} failed: ${err.message}`, EXIT_BAD_CONNECTION));
       });

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { CliError, EXIT_BAD_ARGS } from './errors.ts';
 import { CONFIG_FILE_ENV, MEMBER_SETTINGS, readTokenFile } from './member-settings.ts';
-import type { Environment, ExposedSecret, MemberFlags, ResolvedMemberFlags, SettingKey } from './member-settings.ts';
+import type { Environment, ExposedSecret, MemberFlags, ResolvedMemberFlags, Setting, SettingKey } from './member-settings.ts';
 
 /** Largest config file read. @default 1 MiB */
 export const MAX_CONFIG_FILE_BYTES = 1024 * 1024;
@@ -22,11 +22,11 @@ export function resolveMemberFlags(cli: Readonly<Record<string, unknown>>, env: 
   const file = configPath === undefined ? new Map<string, string>() : readConfigFile(configPath);
   const out: Partial<Record<SettingKey, string>> = {};
   for (const s of MEMBER_SETTINGS) {
-    const fromCli = text(cli[s.key]);
+    const fromCli = firstFlag(cli, s);
     const fromEnv = firstEnv(env, s.env);
     const fileKey = s.file.find((k) => file.has(k));
     const [value, where] =
-      fromCli !== undefined ? [fromCli, s.flag.split(' ')[0] ?? s.key]
+      fromCli !== undefined ? [fromCli.value, fromCli.name]
       : fromEnv !== undefined ? [fromEnv.value, fromEnv.name]
       : fileKey !== undefined ? [file.get(fileKey), `${configPath ?? ''}: ${fileKey}`]
       : [s.default, ''];
@@ -46,6 +46,21 @@ export function resolveMemberFlags(cli: Readonly<Record<string, unknown>>, env: 
 
 function text(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
+}
+
+/** commander's attribute name of a flag: `--listen-peer-urls <urls>` → `listenPeerUrls`. */
+export function attributeOf(flag: string): string {
+  const name = (flag.split(' ')[0] ?? '').replace(/^--/, '');
+  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** The first of a setting's flags given on the command line (its own spelling, then etcd's). */
+function firstFlag(cli: Readonly<Record<string, unknown>>, s: Setting): { name: string; value: string } | undefined {
+  for (const flag of [s.flag, ...(s.aliases ?? [])]) {
+    const value = text(cli[attributeOf(flag)]);
+    if (value !== undefined) return { name: flag.split(' ')[0] ?? flag, value };
+  }
+  return undefined;
 }
 
 function firstEnv(env: Environment, names: readonly string[]): { name: string; value: string } | undefined {

@@ -19,6 +19,15 @@ export interface MemberFlags {
   readonly heartbeatInterval: string;
   readonly electionTimeout: string;
   readonly snapshotCount: string;
+  /** etcd's `--max-request-bytes`: the node's and the client endpoint's `maxRequestBytes`. */
+  readonly maxRequestBytes?: string;
+  /** etcd's `--max-txn-ops`: the node's `maxTxnOps`. */
+  readonly maxTxnOps?: string;
+  /**
+   * etcd's `--initial-cluster-token`, accepted so etcd command lines and config files run; it
+   * changes nothing (member ids come from names; `--peer-token` keeps clusters apart).
+   */
+  readonly initialClusterToken?: string;
   readonly clientToken?: string;
   readonly peerToken?: string;
   readonly certFile?: string;
@@ -48,6 +57,11 @@ export interface Setting {
   readonly key: SettingKey;
   /** commander's flag spelling, `--name <name>`. */
   readonly flag: string;
+  /**
+   * etcd's other spellings of the same flag (`--listen-peer-urls <urls>`), each also a flag; when
+   * several are given, the first in [flag, ...aliases] wins, as the env variables' order does.
+   */
+  readonly aliases?: readonly string[];
   readonly description: string;
   readonly default?: string;
   /** Environment variables, the first one set wins. */
@@ -65,6 +79,7 @@ export const MEMBER_SETTINGS: readonly Setting[] = [
   {
     key: 'listenPeerUrl',
     flag: '--listen-peer-url <url>',
+    aliases: ['--listen-peer-urls <urls>', '--initial-advertise-peer-urls <urls>'],
     description: "peer URL to listen on, ws:// or wss:// (default: this member's entry of --initial-cluster, else ws://127.0.0.1:2380)",
     env: ['QUORUMKV_LISTEN_PEER_URL', 'ETCD_LISTEN_PEER_URLS', 'ETCD_INITIAL_ADVERTISE_PEER_URLS'],
     file: ['listen-peer-urls', 'initial-advertise-peer-urls'],
@@ -75,6 +90,7 @@ export const MEMBER_SETTINGS: readonly Setting[] = [
   {
     key: 'listenClientUrl',
     flag: '--listen-client-url <url>',
+    aliases: ['--listen-client-urls <urls>', '--advertise-client-urls <urls>'],
     description: 'client URL to serve the JSON API on (http:// or https://)',
     default: 'http://127.0.0.1:2379',
     env: ['QUORUMKV_LISTEN_CLIENT_URL', 'ETCD_LISTEN_CLIENT_URLS', 'ETCD_ADVERTISE_CLIENT_URLS'],
@@ -84,6 +100,15 @@ export const MEMBER_SETTINGS: readonly Setting[] = [
   { key: 'heartbeatInterval', flag: '--heartbeat-interval <ms>', description: 'leader heartbeat interval in ms', default: '100', env: ['QUORUMKV_HEARTBEAT_INTERVAL', 'ETCD_HEARTBEAT_INTERVAL'], file: ['heartbeat-interval'] },
   { key: 'electionTimeout', flag: '--election-timeout <ms>', description: 'election timeout in ms', default: '1000', env: ['QUORUMKV_ELECTION_TIMEOUT', 'ETCD_ELECTION_TIMEOUT'], file: ['election-timeout'] },
   { key: 'snapshotCount', flag: '--snapshot-count <n>', description: 'applied entries between snapshots', default: '100000', env: ['QUORUMKV_SNAPSHOT_COUNT', 'ETCD_SNAPSHOT_COUNT'], file: ['snapshot-count'] },
+  { key: 'maxRequestBytes', flag: '--max-request-bytes <bytes>', description: 'largest client request (keys + values) in bytes (default: 1572864)', env: ['QUORUMKV_MAX_REQUEST_BYTES', 'ETCD_MAX_REQUEST_BYTES'], file: ['max-request-bytes'] },
+  { key: 'maxTxnOps', flag: '--max-txn-ops <n>', description: 'most operations in one txn (default: 128)', env: ['QUORUMKV_MAX_TXN_OPS', 'ETCD_MAX_TXN_OPS'], file: ['max-txn-ops'] },
+  {
+    key: 'initialClusterToken',
+    flag: '--initial-cluster-token <token>',
+    description: "accepted for etcd's command lines; no effect (member ids come from names; --peer-token keeps clusters apart)",
+    env: ['QUORUMKV_INITIAL_CLUSTER_TOKEN', 'ETCD_INITIAL_CLUSTER_TOKEN'],
+    file: ['initial-cluster-token'],
+  },
   { key: 'clientToken', flag: '--client-token <token>', description: 'bearer token clients must send (visible in ps: prefer QUORUMKV_CLIENT_TOKEN or --client-token-file)', env: ['QUORUMKV_CLIENT_TOKEN'], file: [] },
   { key: 'clientTokenFile', flag: '--client-token-file <file>', description: 'file holding the client bearer token', env: ['QUORUMKV_CLIENT_TOKEN_FILE'], file: ['client-token-file'] },
   { key: 'peerToken', flag: '--peer-token <token>', description: 'cluster token peers must present (visible in ps: prefer QUORUMKV_PEER_TOKEN or --peer-token-file)', env: ['QUORUMKV_PEER_TOKEN'], file: [] },

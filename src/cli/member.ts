@@ -66,6 +66,14 @@ function readFlagFile(path: string | undefined, flag: string): Buffer | undefine
   }
 }
 
+/**
+ * etcd's peer URLs are http(s)://; ours are the WebSocket upgrade of that same HTTP, so an etcd
+ * command line's `http://` peer URL is read as `ws://` (and `https://` as `wss://`).
+ */
+function asPeerUrl(raw: string): string {
+  return raw.replace(/^http(s?):\/\//i, 'ws$1://');
+}
+
 function hostOf(url: URL): string {
   return url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
 }
@@ -107,14 +115,17 @@ function clientOptions(f: MemberFlags, clientUrl: URL): ClientEndpointOptions {
 export function planMember(f: MemberFlags, logger?: Logger): MemberPlan {
   if (f.name === '') throw new CliError('--name must not be empty', EXIT_BAD_ARGS);
   if (f.initialClusterState !== 'new' && f.initialClusterState !== 'existing') throw new CliError('--initial-cluster-state must be new or existing', EXIT_BAD_ARGS);
-  const peers = parseInitialCluster(f.initialCluster) ?? { [f.name]: f.listenPeerUrl ?? DEFAULT_PEER_URL };
+  const given = parseInitialCluster(f.initialCluster);
+  const peers = given === undefined ? { [f.name]: asPeerUrl(f.listenPeerUrl ?? DEFAULT_PEER_URL) } : Object.fromEntries(Object.entries(given).map(([id, url]) => [id, asPeerUrl(url)]));
   if (peers[f.name] === undefined) throw new CliError(`--initial-cluster must include this member (${f.name})`, EXIT_BAD_ARGS);
-  const listenPeerUrl = f.listenPeerUrl ?? peers[f.name] ?? DEFAULT_PEER_URL;
+  const listenPeerUrl = asPeerUrl(f.listenPeerUrl ?? peers[f.name] ?? DEFAULT_PEER_URL);
   const peerUrl = urlFlag(listenPeerUrl, '--listen-peer-url', ['ws:', 'wss:']);
   const clientUrl = urlFlag(f.listenClientUrl, '--listen-client-url', ['http:', 'https:']);
   const heartbeatMs = intFlag(f.heartbeatInterval, '--heartbeat-interval', 1);
   const electionTimeoutMs = intFlag(f.electionTimeout, '--election-timeout', 2);
   const snapshotEvery = intFlag(f.snapshotCount, '--snapshot-count', 1);
+  const maxRequestBytes = f.maxRequestBytes === undefined ? undefined : intFlag(f.maxRequestBytes, '--max-request-bytes', 1);
+  const maxTxnOps = f.maxTxnOps === undefined ? undefined : intFlag(f.maxTxnOps, '--max-txn-ops', 1);
   const dataDir = f.dataDir ?? `${f.name}.quorumkv`;
   const memberLogger = logger?.child?.({ member: f.name }) ?? logger;
   const transport = peerTransport(f, peerUrl, peers, memberLogger);
@@ -131,6 +142,8 @@ export function planMember(f: MemberFlags, logger?: Logger): MemberPlan {
     ...(transport === undefined ? {} : { transport }),
     ...(f.peerToken === undefined ? {} : { token: f.peerToken }),
     ...(f.restoreFrom === undefined ? {} : { restoreFrom: f.restoreFrom }),
+    ...(maxRequestBytes === undefined ? {} : { maxRequestBytes }),
+    ...(maxTxnOps === undefined ? {} : { maxTxnOps }),
   };
   const summary = {
     dataDir,
@@ -150,7 +163,8 @@ export function planMember(f: MemberFlags, logger?: Logger): MemberPlan {
       `plaintext client traffic on non-loopback ${f.listenClientUrl}: requests${f.clientToken === undefined ? '' : ' and the client token'} are neither encrypted nor server-authenticated; use an https:// --listen-client-url with --cert-file/--key-file`,
     );
   }
-  return { node, client: clientOptions(f, clientUrl), summary, warnings };
+  const client = clientOptions(f, clientUrl);
+  return { node, client: maxRequestBytes === undefined ? client : { ...client, maxRequestBytes }, summary, warnings };
 }
 
 function oneOf<T extends string>(value: string, allowed: readonly T[], flag: string): T {

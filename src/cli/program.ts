@@ -178,6 +178,8 @@ function addMemberCommands(program: Command, act: Act, state: RunState): void {
     // file, and --help must show nothing read from the environment (a token).
     const fallback = setting.default === undefined ? '' : ` (default: ${setting.default})`;
     member.option(setting.flag, `${setting.description}${fallback}; env ${setting.env.join(' / ')}`);
+    const own = setting.flag.split(' ')[0] ?? setting.flag;
+    for (const alias of setting.aliases ?? []) member.option(alias, `etcd's spelling of ${own}${setting.oneUrl === true ? ' (exactly one URL)' : ''}`);
   }
   member.action(async (o: Record<string, unknown>) => {
     // Loaded on demand: the node (Raft, storage, transport) is only needed to run a member.

@@ -7,6 +7,37 @@ import type { ClientEndpointConfig, ClientEndpointOptions, ClientTlsOptions } fr
 
 const MIB = 1024 * 1024;
 
+/**
+ * Every option name, typed so that a field added to ClientEndpointOptions must be added here:
+ * a name not in it is a typo, refused instead of silently changing nothing.
+ */
+const OPTION_NAMES: Readonly<Record<keyof ClientEndpointOptions, true>> = {
+  host: true,
+  port: true,
+  listen: true,
+  tls: true,
+  token: true,
+  maxRequestBytes: true,
+  requestOverheadBytes: true,
+  maxConnections: true,
+  maxWatchStreams: true,
+  maxSnapshotStreams: true,
+  maxWatchBufferBytes: true,
+  snapshotChunkBytes: true,
+  requestTimeoutMs: true,
+  requestReadTimeoutMs: true,
+};
+const TLS_NAMES: Readonly<Record<keyof ClientTlsOptions, true>> = { cert: true, key: true, ca: true };
+const LISTEN_NAMES: Readonly<Record<'host' | 'port', true>> = { host: true, port: true };
+
+/** A RangeError naming the keys of `value` that `known` lacks (`where`: `tls.`, `listen.` or ''). */
+function refuseUnknown(value: object, known: Readonly<Record<string, true>>, where: string): void {
+  const unknown = Object.keys(value).filter((k) => !Object.hasOwn(known, k));
+  if (unknown.length === 0) return;
+  const names = unknown.map((k) => JSON.stringify(`${where}${k}`)).join(', ');
+  throw new RangeError(`startClientServer: unknown option${unknown.length === 1 ? '' : 's'} ${names}`);
+}
+
 function int(value: unknown, field: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -23,6 +54,7 @@ function pem(value: unknown, field: string): string | Uint8Array {
 function tlsOf(value: unknown): ClientTlsOptions | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'object' || value === null) throw new RangeError('startClientServer: tls must be an object { cert, key, ca? }');
+  refuseUnknown(value, TLS_NAMES, 'tls.');
   const t = value as Record<string, unknown>;
   const cert = pem(t['cert'], 'tls.cert');
   const key = pem(t['key'], 'tls.key');
@@ -32,7 +64,9 @@ function tlsOf(value: unknown): ClientTlsOptions | undefined {
 export function normalizeClientOptions(options: ClientEndpointOptions | undefined): ClientEndpointConfig {
   const o: ClientEndpointOptions = options ?? {};
   if (typeof o !== 'object' || o === null) throw new RangeError('startClientServer: options must be an object');
+  refuseUnknown(o, OPTION_NAMES, '');
   if (o.listen !== undefined && (typeof o.listen !== 'object' || o.listen === null)) throw new RangeError('startClientServer: listen must be { host, port }');
+  if (o.listen !== undefined) refuseUnknown(o.listen, LISTEN_NAMES, 'listen.');
   const host = o.listen?.host ?? o.host ?? '127.0.0.1';
   if (typeof host !== 'string' || host === '') throw new RangeError('startClientServer: host must be a non-empty string');
   const token = o.token;

@@ -67,6 +67,8 @@ export interface WatchEvent<T> {
   readonly kv: KeyValue<T>;
   readonly prevKv?: KeyValue<T>;
   readonly revision: number;
+  /** A delete made by the end of this lease (it expired or was revoked), not by a delete request. */
+  readonly endedLease?: number;
 }
 
 /** Linearizable (default) goes through ReadIndex; serializable reads local state at once. */

@@ -166,12 +166,16 @@ export class Watch<T = unknown> extends EventEmitter<WatchEvents<T>> implements 
   #deliver(stored: StoredWatchEvent): void {
     const revision = stored.kv.modRevision;
     const codec = this.#settings.codec;
+    // A tombstone's lease names the lease whose end deleted the key; the deleted key itself has
+    // no lease any more (etcd's delete events carry none).
+    const endedLease = stored.type === 'delete' && stored.kv.lease !== 0 ? stored.kv.lease : undefined;
     const ev: { -readonly [K in keyof WatchEvent<T>]: WatchEvent<T>[K] } = {
       type: stored.type,
-      kv: toKeyValue<T>(stored.kv, codec, stored.type === 'delete'),
+      kv: toKeyValue<T>(endedLease === undefined ? stored.kv : { ...stored.kv, lease: 0 }, codec, stored.type === 'delete'),
       revision,
     };
     if (stored.prevKv !== undefined) ev.prevKv = toKeyValue<T>(stored.prevKv, codec);
+    if (endedLease !== undefined) ev.endedLease = endedLease;
     if (this.#iterating) {
       // With a listener the store's buffer drains eagerly into this one; bound it the same way
       // (an iterator alone pulls one response at a time, so only a listener can outrun it).

@@ -174,7 +174,7 @@ export class Store {
     if (!this.#lessor.has(id)) throw new LeaseNotFoundError(id);
     const keys = this.#lessor.revoke(id);
     const w = new Writer(this.#ks, this.#lessor, false);
-    for (const key of keys) if (this.#ks.live(key) !== undefined) w.remove(key);
+    for (const key of keys) if (this.#ks.live(key) !== undefined) w.remove(key, id);
     this.#commit(w);
     return { type: 'leaseRevoke', id, revision: this.#ks.revision, deleted: w.changes.length };
   }

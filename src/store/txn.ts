@@ -68,9 +68,14 @@ export class Writer {
     return prev;
   }
 
-  /** Delete `key` (a tombstone at this revision); returns the live record it replaced. */
-  remove(key: string): Revision | undefined {
-    return this.write(key, this.ks.head(key), EMPTY_VALUE, 0, 0, 0);
+  /**
+   * Delete `key` (a tombstone at this revision); returns the live record it replaced. A delete
+   * made by the end of a lease (`endedLease`, the revoke of an expired or revoked lease) keeps
+   * that lease's id on the tombstone — the one mark in history that tells it from a delete
+   * request (etcd v2's watchers see it as `expire`).
+   */
+  remove(key: string, endedLease = 0): Revision | undefined {
+    return this.write(key, this.ks.head(key), EMPTY_VALUE, 0, 0, endedLease);
   }
 
   /** Undo every write, newest first (transaction failed). */

@@ -150,7 +150,10 @@ export type CommandResult =
 
 export interface StoredWatchEvent {
   readonly type: 'put' | 'delete';
-  /** For a delete: key, modRevision = the deleting revision, version 0, empty value. */
+  /**
+   * For a delete: key, modRevision = the deleting revision, version 0, empty value, and lease 0
+   * — or the id of the lease whose end (expiry or revoke) deleted the key.
+   */
   readonly kv: StoredKeyValue;
   readonly prevKv?: StoredKeyValue;
 }

@@ -130,6 +130,8 @@ export class V2Mount implements HttpMount {
   async #keysReply(ctx: V2Context, method: V2Method, key: string, f: V2Fields, signal: AbortSignal): Promise<V2Reply> {
     switch (method) {
       case 'GET':
+        // etcd's clients watch with chains of long polls; a stream of events is not served.
+        if (f.bool('stream')) throw new V2Error(209, 'stream=true watches are not served: use wait=true long polls');
         if (f.bool('wait')) return this.#waits.run(ctx, { key, recursive: f.bool('recursive'), waitIndex: f.count('waitIndex', 203) }, signal);
         f.bool('sorted');
         return readKey(ctx, { key, recursive: f.bool('recursive'), quorum: f.bool('quorum') });

@@ -3,7 +3,8 @@
  * anything under it) at or after `waitIndex` (default: the next change). It is a node watch from
  * that revision, closed as soon as one event is answered, when the client hangs up or when the
  * endpoint closes; at most MAX_WAITS wait at once per member. A `waitIndex` below the compaction
- * point is etcd's 401 "The event in requested index is outdated and cleared".
+ * point is etcd's 401 "The event in requested index is outdated and cleared". A key deleted by
+ * the end of its lease (a TTL running out) is etcd's `expire`, live or replayed from history.
  */
 import { CompactedError } from '../errors.ts';
 import type { JsonObject } from '../gateway/types.ts';
@@ -43,7 +44,8 @@ function eventBody(ev: WatchEvent<unknown>, name: string): JsonObject {
   if (ev.type === 'delete') {
     const prev = ev.prevKv;
     const prevNode = prev === undefined ? { key: name } : dir ? dirNode(name, prev) : fileNode(name, prev);
-    return { action: 'delete', node: deletedNode(name, ev.revision, prev, dir), prevNode };
+    // A key deleted by its lease's end — a v2 TTL, which v2 never revokes itself — expired.
+    return { action: ev.endedLease === undefined ? 'delete' : 'expire', node: deletedNode(name, ev.revision, prev, dir), prevNode };
   }
   const body: JsonObject = { action: 'set', node: dir ? dirNode(name, ev.kv) : fileNode(name, ev.kv) };
   if (ev.prevKv !== undefined) body['prevNode'] = dir ? dirNode(name, ev.prevKv) : fileNode(name, ev.prevKv);

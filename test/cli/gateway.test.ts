@@ -10,6 +10,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { clientUrlOf, createNode, memoryStorage } from '../../src/index.ts';
 import type { QuorumNode } from '../../src/index.ts';
+import { startClientEndpoint } from '../../src/client-endpoint.ts';
 import { startClientServer } from '../../src/gateway/server.ts';
 import type { ClientServer } from '../../src/gateway/server.ts';
 import { rawCodec } from '../../src/gateway/values.ts';
@@ -241,7 +242,8 @@ test('https endpoint: the CLI verifies it with --cacert and refuses it without',
     removeDir(dir);
     return;
   }
-  const tls = await startClientServer(node, { port: 0, tls: { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) }, token: 'sekret' });
+  // The member's whole endpoint: the CLI's key commands are v2 API requests (src/v2).
+  const tls = await startClientEndpoint(node, { port: 0, tls: { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) }, token: 'sekret' });
   try {
     assert.match(tls.url, /^https:\/\/127\.0\.0\.1:\d+$/);
     const ok = await cli(tls.url, '--cacert', join(dir, 'cert.pem'), '--token', 'sekret', 'set', '/tls/key', 'secure');

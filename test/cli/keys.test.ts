@@ -7,7 +7,8 @@ import * as assert from 'uvu/assert';
 import { errorFromBody } from '../../src/cli/client.ts';
 import { parseInitialCluster } from '../../src/cli/commands/maintenance.ts';
 import { CliError, EXIT_BAD_AUTH, EXIT_SERVER_ERROR } from '../../src/cli/errors.ts';
-import { ancestors, childPrefix, dirMarker, normalizeKey, prefixEnd } from '../../src/cli/keys.ts';
+import { normalizeKey } from '../../src/cli/keys.ts';
+import { ancestors, childPrefix, dirMarker, prefixEnd } from '../../src/v2/keyspace.ts';
 import { planMember } from '../../src/cli/member.ts';
 import { renderTable } from '../../src/cli/output.ts';
 
@@ -62,7 +63,8 @@ test('member flags are validated into node options', () => {
   assert.is(plan.node.electionTimeoutMs, 1000);
   assert.is(plan.client.port, 2379);
   assert.throws(() => planMember({ ...base, initialCluster: 'n2=ws://127.0.0.1:2381' }), /must include this member/);
-  assert.throws(() => planMember({ ...base, listenPeerUrl: 'http://127.0.0.1:2380' }), /--listen-peer-url/);
+  assert.throws(() => planMember({ ...base, listenPeerUrl: 'ftp://127.0.0.1:2380' }), /--listen-peer-url/);
+  assert.is(planMember({ ...base, listenPeerUrl: 'http://127.0.0.1:2380' }).summary['listenPeerUrl'], 'ws://127.0.0.1:2380', "etcd's http:// peer URL is ws://");
   assert.throws(() => planMember({ ...base, heartbeatInterval: 'fast' }), /--heartbeat-interval/);
   assert.throws(() => planMember({ ...base, listenClientUrl: 'https://127.0.0.1:2379' }), /--cert-file/);
   assert.throws(() => parseInitialCluster('n1'), /name=ws/);

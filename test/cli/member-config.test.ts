@@ -1,7 +1,7 @@
 // Proves how a standalone member is configured, what it logs and how it exits, with real member
 // processes on loopback: environment variables alone (etcd's ETCD_* names) configure a 3-member
 // cluster, and the ETCD_* lines `member add` prints start the new member when fed back as its
-// environment; etcd-shaped YAML config files configure another 3-member cluster (a client token
+// environment; etcd's own command line (flag names, http:// peer URLs) runs another; etcd-shaped YAML config files configure another 3-member cluster (a client token
 // read from a file, never logged); SIGTERM exits 0, a follower removed from the cluster exits 6, a corrupted
 // WAL exits 4 with a JSON line naming the error; every stdout/stderr line of every member is a
 // JSON object naming its member; `--help` prints no secret taken from the environment.
@@ -60,6 +60,14 @@ async function ports(n: number): Promise<number[]> {
   return Promise.all(Array.from({ length: n }, () => freePort()));
 }
 
+/** Free peer and client ports for `names`, and their `--initial-cluster` with `scheme` peer URLs. */
+async function layout(names: readonly string[], scheme: 'ws' | 'http'): Promise<{ peerPorts: number[]; clientPorts: number[]; initialCluster: string }> {
+  const all = await ports(names.length * 2);
+  const peerPorts = all.slice(0, names.length);
+  const clientPorts = all.slice(names.length);
+  return { peerPorts, clientPorts, initialCluster: names.map((n, i) => `${n}=${scheme}://127.0.0.1:${peerPorts[i]}`).join(',') };
+}
+
 test('environment variables alone configure a 3-member cluster; member add output works as env; SIGTERM exits 0, removal exits 6', async () => {
   const [p1, p2, p3, c1, c2, c3, p4, c4] = await ports(8);
   const names = ['e1', 'e2', 'e3'];
@@ -113,11 +121,8 @@ test('environment variables alone configure a 3-member cluster; member add outpu
 });
 
 test('etcd-shaped YAML config files configure a 3-member cluster; the client token comes from a file and is never logged', async () => {
-  const [p1, p2, p3, c1, c2, c3] = await ports(6);
   const names = ['y1', 'y2', 'y3'];
-  const peerPorts = [p1, p2, p3];
-  const clientPorts = [c1, c2, c3];
-  const initialCluster = names.map((n, i) => `${n}=ws://127.0.0.1:${peerPorts[i]}`).join(',');
+  const { peerPorts, clientPorts, initialCluster } = await layout(names, 'ws');
   const tokenFile = join(dir, 'client.token');
   writeFileSync(tokenFile, 'yaml-secret-token\n');
   const members = names.map((name, i) => {
@@ -156,12 +161,38 @@ test('etcd-shaped YAML config files configure a 3-member cluster; the client tok
   }
 });
 
+test("etcd's own command line (http:// peer URLs, plural URL flags, cluster token) runs a 3-member cluster", async () => {
+  const names = ['f1', 'f2', 'f3'];
+  const { peerPorts, clientPorts, initialCluster } = await layout(names, 'http');
+  const members = names.map((name, i) => {
+    const peer = `http://127.0.0.1:${peerPorts[i]}`;
+    const client = `http://127.0.0.1:${clientPorts[i]}`;
+    // The argv the article test gives `etcd --enable-v2` (minus its logger flags), flag for flag.
+    const args = ['--name', name, '--data-dir', join(dir, name), '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer];
+    args.push('--listen-client-urls', client, '--advertise-client-urls', client, '--initial-cluster', initialCluster, '--initial-cluster-state', 'new', '--initial-cluster-token', 'etcd-cluster-1');
+    args.push('--heartbeat-interval', '50', '--election-timeout', '500', '--max-request-bytes', '65536', '--max-txn-ops', '64');
+    return track(spawnMember({ name, peerUrl: peer.replace('http:', 'ws:'), clientUrl: client, dataDir: join(dir, name) }, args));
+  });
+  const endpoints = members.map((m) => m.clientUrl).join(',');
+  await healthy(endpoints);
+  assert.is((await cli(endpoints, 'set', '/etcd-flags/key', 'v')).code, 0);
+  const big = await cli(endpoints, 'set', '/etcd-flags/big', 'x'.repeat(70_000));
+  assert.is(big.code, 4, '--max-request-bytes reached the member');
+  const list = await cli(endpoints, 'member', 'list');
+  assert.is(list.out.trim().split('\n').length, 3, list.out);
+  assert.match(list.out, /name=f1 peerURLs=ws:\/\/127\.0\.0\.1:\d+/);
+  const summary = records(members[0] as MemberProcess).find((r) => r['msg'] === 'quorumkv: starting member');
+  assert.is(summary?.['listenPeerUrl'], `ws://127.0.0.1:${peerPorts[0]}`);
+  await Promise.all(members.map((m) => m.stop()));
+  for (const m of members) assert.is(await m.exited, 0);
+});
+
 test('a config file with an unknown key is refused, naming the key', async () => {
   const file = join(dir, 'bad.yml');
-  writeFileSync(file, 'name: z1\ninitial-cluster-token: abc\nclient-transport-security:\n  auto-tls: true\n');
+  writeFileSync(file, 'name: z1\nenable-pprof: true\nclient-transport-security:\n  auto-tls: true\n');
   const r = await cliProcess(['member', '--config-file', file]);
   assert.is(r.code, 1);
-  assert.match(r.err, /unknown keys initial-cluster-token, client-transport-security\.auto-tls/);
+  assert.match(r.err, /unknown keys enable-pprof, client-transport-security\.auto-tls/);
 });
 
 test('--help never prints a secret taken from the environment', async () => {

@@ -424,6 +424,19 @@ test('an unknown option is a RangeError naming it, and nothing starts', async ()
   assert.is(storage.lastIndex(), 0, 'the storage was not even written');
 });
 
+test('an unknown client endpoint option is a RangeError naming it, and the node is closed', async () => {
+  const failed = async (client: object): Promise<unknown> => createNode({ id: 'c', storage: newStorage(), client } as unknown as NodeOptions).then(
+    (n) => n.close().then(() => undefined),
+    (e: unknown) => e,
+  );
+  const typo = await failed({ prot: 0 });
+  assert.ok(typo instanceof RangeError, 'RangeError');
+  assert.is((typo as RangeError).message, 'startClientServer: unknown option "prot"');
+  assert.is(((await failed({ port: 0, maxRequestByte: 5, tls: undefined })) as RangeError).message, 'startClientServer: unknown option "maxRequestByte"');
+  assert.is(((await failed({ listen: { port: 0, hots: 'x' } })) as RangeError).message, 'startClientServer: unknown option "listen.hots"');
+  assert.is(((await failed({ port: 0, tls: { cert: 'c', key: 'k', cafile: 'x' } })) as RangeError).message, 'startClientServer: unknown option "tls.cafile"');
+});
+
 test('backup + restoreFrom + snapshotBytes', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'qkv-node-'));
   try {

@@ -123,7 +123,7 @@ export class Model {
         this.leases.delete(cmd.id);
         const ctx = new Ctx(this);
         const victims = ctx.state.filter((kv) => kv.lease === cmd.id).map((kv) => kv.key);
-        for (const k of victims) ctx.remove(k);
+        for (const k of victims) ctx.remove(k, cmd.id);
         ctx.commit();
         return { type: 'leaseRevoke', id: cmd.id, revision: this.revision, deleted: victims.length };
       }
@@ -170,11 +170,12 @@ class Ctx {
     this.state.push(kv);
     this.state.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
-  remove(key: string): void {
+  /** `endedLease`: the lease whose revoke deletes the key, kept on the tombstone (0: a delete). */
+  remove(key: string, endedLease = 0): void {
     const prev = this.find(key);
     if (!prev) return;
     this.state = this.state.filter((x) => x.key !== key);
-    this.evs.push({ type: 'delete', kv: { key, value: new Uint8Array(0), createRevision: 0, modRevision: this.rev, version: 0, lease: 0 }, prevKv: prev });
+    this.evs.push({ type: 'delete', kv: { key, value: new Uint8Array(0), createRevision: 0, modRevision: this.rev, version: 0, lease: endedLease }, prevKv: prev });
   }
   commit(): void {
     if (this.evs.length === 0) return;

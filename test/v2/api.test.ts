@@ -273,6 +273,7 @@ test('bad input gets etcd errors and the member keeps serving', async () => {
   assertError(await v2('PUT', '/v2/keys/bad', 'value=%zz'), 400, 210);
   assertError(await v2('PUT', '/v2/keys/bad', { value: 'x', bogus: '1' }), 400, 209, /unknown field "bogus"/);
   assertError(await v2('GET', '/v2/keys/bad?foo=1'), 400, 209);
+  assertError(await v2('GET', '/v2/keys/bad?wait=true&stream=true'), 400, 209, /stream=true watches are not served/);
   assertError(await v2('PUT', '/v2/keys/bad', { value: 'x', ttl: 'abc' }), 400, 202);
   assertError(await v2('PUT', '/v2/keys/bad', { value: 'x', ttl: '-1' }), 400, 202);
   assertError(await v2('PUT', '/v2/keys/bad', { value: 'x', prevIndex: 'x' }), 400, 203);

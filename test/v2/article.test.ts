@@ -1,6 +1,6 @@
 // Proves the article's section 八 etcdctl session (../shared/reference/etcd-article-zh.md) runs
 // unchanged against quorumkv: Debian's real etcdctl with ETCDCTL_API=2 against a 3-process
-// cluster of standalone members — set with a TTL that expires, get, update dropping the TTL, rm,
+// cluster of standalone members — set with a TTL that expires (an exec-watch sees `expire`), get, update dropping the TTL, rm,
 // mk, mkdir, setdir, updatedir, rmdir, ls (--recursive -p), watch (--forever, --after-index,
 // --recursive), exec-watch (--recursive, --after-index) and member list/add/remove — with every
 // output line, error line and exit code the article shows. Then the same session against a

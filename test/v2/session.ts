@@ -55,7 +55,8 @@ export const ARTICLE_SESSION: readonly Step[] = [
   // set / get, and the TTL expiring.
   { kind: 'run', args: ['set', '/testdir/testkey', 'Hello world', '--ttl', '5'], out: 'Hello world\n', code: 0 },
   { kind: 'run', args: ['get', '/testdir/testkey'], out: 'Hello world\n', code: 0 },
-  { kind: 'sleep', ms: 6_000 },
+  // The article waits out the TTL; here an exec-watch waits with it and sees the expiry.
+  { kind: 'watch', args: ['exec-watch', 'sh', '-c', 'echo "$ETCD_WATCH_ACTION $ETCD_WATCH_KEY"', 'testdir/testkey'], triggers: [], out: 'expire /testdir/testkey\n', exits: false },
   { kind: 'run', args: ['get', '/testdir/testkey'], out: '', err: KEY_NOT_FOUND('/testdir/testkey'), code: 4 },
   { kind: 'run', args: ['get', '/testdir/testkey2'], out: '', err: KEY_NOT_FOUND('/testdir/testkey2'), code: 4 },
   // update drops the TTL (the article waits and still reads the value).

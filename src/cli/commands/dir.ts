@@ -5,32 +5,11 @@
  */
 import type { CommandContext } from '../api.ts';
 import type { JsonObject } from '../client.ts';
-import { CliError, EXIT_SERVER_ERROR } from '../errors.ts';
+import { CliError } from '../errors.ts';
 import { normalizeKey } from '../keys.ts';
 import type { Output } from '../output.ts';
 import { quiet } from '../output.ts';
-
-type Method = 'GET' | 'PUT' | 'POST' | 'DELETE';
-
-/** The v2 keys URL of `key` with `fields` as its query (GET, DELETE) or form (PUT, POST). */
-function keysPath(key: string): string {
-  return `/v2/keys${key.split('/').map(encodeURIComponent).join('/')}`;
-}
-
-/** One v2 keys request; a v2 error object becomes the CLI's `Error:  100: … (/a) [5]`. */
-export async function v2Request(ctx: CommandContext, method: Method, key: string, fields: Readonly<Record<string, string>>): Promise<JsonObject> {
-  const form = new URLSearchParams(fields).toString();
-  const inBody = method === 'PUT' || method === 'POST';
-  const path = inBody || form === '' ? keysPath(key) : `${keysPath(key)}?${form}`;
-  const { status, body } = await ctx.client.v2(method, path, inBody ? form : undefined);
-  if (status === 200 || status === 201) return body;
-  const errorCode = typeof body['errorCode'] === 'number' ? body['errorCode'] : undefined;
-  const message = typeof body['message'] === 'string' ? body['message'] : `HTTP ${status}`;
-  if (errorCode === undefined) throw new CliError(message, EXIT_SERVER_ERROR);
-  const cause = typeof body['cause'] === 'string' ? body['cause'] : '';
-  const index = typeof body['index'] === 'number' ? body['index'] : undefined;
-  throw new CliError(message, EXIT_SERVER_ERROR, index === undefined ? { errorCode, cause } : { errorCode, cause, index });
-}
+import { v2Request } from '../v2-keys.ts';
 
 function dirFields(ttl: number | undefined, extra: Readonly<Record<string, string>> = {}): Record<string, string> {
   return ttl !== undefined && ttl > 0 ? { dir: 'true', ttl: String(ttl), ...extra } : { dir: 'true', ...extra };

@@ -4,14 +4,12 @@
 // Requests: { id, op, args } → replies { id, ok, value } or { id, ok: false, error: { code, name, message } }.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
-import { createNode } from '../../../src/create-node.ts';
+import { clientUrlOf, createNode } from '../../../src/create-node.ts';
 import { memoryStorage } from '../../../src/storage/memory-storage.ts';
 import type { QuorumNode } from '../../../src/node/node.ts';
 import type { NodeOptions } from '../../../src/node/options.ts';
 import { QuorumError } from '../../../src/errors.ts';
 import type { Watch } from '../../../src/node/watch.ts';
-import { metricFamilies } from '../../../src/node/metric-families.ts';
-import { renderPrometheusText } from '../../../src/ops/prometheus-text.ts';
 
 interface Request {
   readonly id: number;
@@ -111,6 +109,22 @@ async function handle(req: Request): Promise<unknown> {
       );
       return performance.now() - t;
     }
+    case 'putPaced': {
+      // `count` puts offered at `ratePerSec` (bench: CPU per put at one fixed load, so batch sizes
+      // do not follow the machine's noise); a put waits for none before it: returns elapsed ms.
+      const n = a['count'] as number;
+      const intervalMs = 1000 / (a['ratePerSec'] as number);
+      const t = performance.now();
+      const puts: Promise<unknown>[] = [];
+      for (let i = 0; i < n; i++) {
+        const due = t + i * intervalMs;
+        const wait = due - performance.now();
+        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+        puts.push(node.put(`${a['prefix'] as string}${i}`, i, call));
+      }
+      await Promise.all(puts);
+      return performance.now() - t;
+    }
     case 'getFlood': {
       const n = a['count'] as number;
       const inflight = a['inflight'] as number;
@@ -150,6 +164,9 @@ async function handle(req: Request): Promise<unknown> {
       return node.cluster.transferLeadership(a['member'] as string, call);
     case 'members':
       return node.cluster.members();
+    case 'clientUrl':
+      // The client endpoint's URL when the options asked for one (`client: { port: 0 }`).
+      return clientUrlOf(node) ?? null;
     case 'close':
       await node.close();
       setImmediate(() => process.exit(0));
@@ -164,10 +181,6 @@ async function main(): Promise<void> {
   const storage = process.env['QKV_MEMBER_STORAGE'] === 'memory' ? { storage: memoryStorage() } : {};
   node = await createNode({ ...options, ...storage, logger: process.env['QKV_TEST_LOG'] === '1' ? loud : quiet });
   node.on('error', (err) => process.stderr.write(`[${options.id}] node error: ${err.message}\n`));
-  // QKV_MEMBER_METRICS_EVERY_MS (bench:cluster's metrics-overhead run): render the /metrics text
-  // this often, as a Prometheus scrape would, to measure what reading metrics costs the member.
-  const metricsEveryMs = Number(process.env['QKV_MEMBER_METRICS_EVERY_MS'] ?? 0);
-  if (metricsEveryMs > 0) setInterval(() => renderPrometheusText(metricFamilies(node.metrics())), metricsEveryMs).unref();
   process.on('message', (msg: Request) => {
     handle(msg).then(
       (value) => reply({ id: msg.id, ok: true, value: value ?? null }),
