@@ -190,7 +190,12 @@ const results = await run({ format: 'quiet' });
 // the keys (1M) rather than the millions of history records the put benches left behind.
 const compactStart = performance.now();
 store.apply({ type: 'compact', revision: store.revision });
-console.log(`compact (drops the benches' history): ${(performance.now() - compactStart).toFixed(0)} ms`);
+const compactCommandMs = performance.now() - compactStart;
+const freeStart = performance.now();
+store.continueCompaction();
+console.log(
+  `compact (drops the benches' history): command ${compactCommandMs.toFixed(1)} ms; freeing the history ${(performance.now() - freeStart).toFixed(0)} ms (a member does that in 8 ms slices)`,
+);
 const snapStart = performance.now();
 const snap = store.snapshot();
 const snapKeys = store.keyCount;

@@ -9,7 +9,7 @@
  * slices, like the snapshot encode: hashing 1M keys never holds the loop.
  */
 import { Fnv1a } from './hash.ts';
-import type { Revision, KeySlot } from './key-index.ts';
+import type { Revision } from './key-index.ts';
 import { forRetained } from './mvcc.ts';
 import type { OrderedMap } from './ordered-map.ts';
 
@@ -31,12 +31,12 @@ export interface HashKvSlices {
 }
 
 /** The hash of `tree` at `revision` under compaction at `compact` (the caller checked compact ≤ revision ≤ current). */
-export async function hashKv(tree: OrderedMap<KeySlot>, revision: number, compact: number, slices: HashKvSlices): Promise<number> {
+export async function hashKv(tree: OrderedMap<Revision>, revision: number, compact: number, slices: HashKvSlices): Promise<number> {
   const h = new Fnv1a();
   let started = performance.now();
   let sinceCheck = 0;
-  for (const [key, slot] of tree.entries()) {
-    let r: Revision | undefined = slot.head;
+  for (const [key, head] of tree.entries()) {
+    let r: Revision | undefined = head;
     while (r !== undefined && r.modRevision > revision) r = r.prev;
     if (r !== undefined && forRetained(r, compact) > 0) {
       h.text(key);

@@ -1,11 +1,9 @@
 /**
  * One key's history: a newest-first chain of immutable records. A tombstone (version 0) marks a
- * delete. The B-tree holds one mutable `KeySlot` per key pointing at its newest record, the hash
- * index the newest record itself: a put replaces the slot's head and the hash entry (one hash
- * lookup, no B-tree descent) unless a snapshot's tree may hold the slot (it was put in the tree at
- * or before the last snapshot's revision), in which case a new slot goes into the tree
- * (copy-on-write, see Keyspace.writeHead). Because no record ever changes, a point read hands out
- * the record itself (`Store.get`): no allocation per read, which at 1M keys is a fifth of a get.
+ * delete. The B-tree and the hash index both map the key to its newest record; a put sets both
+ * (the B-tree's copy-on-write keeps any snapshot's clone as it was, see Keyspace.writeHead).
+ * Because no record ever changes, a point read hands out the record itself (`Store.get`): no
+ * allocation per read, which at 1M keys is a fifth of a get.
  */
 import type { StoredKeyValue } from './types.ts';
 
@@ -32,9 +30,9 @@ export function flatKey(key: string): string {
  * One record, immutable once its chain is built: it is the store's own object, handed out by
  * point reads, so whoever receives one must not write to it (or to its value's bytes). Its value
  * lives in a holder (an arena slab, or a large value's own buffer: value-arena.ts) at an offset,
- * and `value` makes the view when it is read: no view object per record in the heap. `value`,
- * `prev` and `slot` are getters over private fields, so a record reads as a plain key-value;
- * code that copies records field by field (never by spreading or serializing) sees all of it.
+ * and `value` makes the view when it is read: no view object per record in the heap. `value` and
+ * `prev` are getters over private fields, so a record reads as a plain key-value; code that
+ * copies records field by field (never by spreading or serializing) sees all of it.
  */
 export class Revision implements StoredKeyValue {
   readonly key: string;
@@ -48,19 +46,7 @@ export class Revision implements StoredKeyValue {
   readonly #at: number;
   readonly #length: number;
   #prev: Revision | undefined;
-  #slot: KeySlot | undefined;
-  constructor(
-    key: string,
-    holder: Uint8Array,
-    at: number,
-    length: number,
-    createRevision: number,
-    modRevision: number,
-    version: number,
-    lease: number,
-    prev: Revision | undefined,
-    slot: KeySlot | undefined,
-  ) {
+  constructor(key: string, holder: Uint8Array, at: number, length: number, createRevision: number, modRevision: number, version: number, lease: number, prev: Revision | undefined) {
     this.key = key;
     this.createRevision = createRevision;
     this.modRevision = modRevision;
@@ -70,7 +56,6 @@ export class Revision implements StoredKeyValue {
     this.#at = at;
     this.#length = length;
     this.#prev = prev;
-    this.#slot = slot;
   }
 
   /** The value's bytes: a view into the holder (the holder itself when the value fills it). */
@@ -91,14 +76,9 @@ export class Revision implements StoredKeyValue {
     return this.#prev;
   }
 
-  /** The key's tree slot while this record is the key's head; undefined once it is history. */
-  get slot(): KeySlot | undefined {
-    return this.#slot;
-  }
-
   /** The same record in a new chain (compaction): the value's bytes are shared, not copied. */
   relinked(prev: Revision | undefined): Revision {
-    return new Revision(this.key, this.#holder, this.#at, this.#length, this.createRevision, this.modRevision, this.version, this.lease, prev, undefined);
+    return new Revision(this.key, this.#holder, this.#at, this.#length, this.createRevision, this.modRevision, this.version, this.lease, prev);
   }
 
   /** Tells `arena` that this record's value bytes are dropped (compaction, rollback). */
@@ -109,22 +89,6 @@ export class Revision implements StoredKeyValue {
   /** Restore only: links the next older record while a chain is built, before anyone can read it. */
   linkOlder(older: Revision): void {
     this.#prev = older;
-  }
-
-  /** Keyspace only: this record becomes (or, on rollback, is again) the head held by `slot`, or history (undefined). */
-  attach(slot: KeySlot | undefined): void {
-    this.#slot = slot;
-  }
-}
-
-/** A key's entry in the B-tree: its newest record. Mutable only while `since` is above the last snapshot's revision. */
-export class KeySlot {
-  head: Revision;
-  /** The revision that put this slot in the tree (0 for slots built by compaction or restore: treated as shared). */
-  readonly since: number;
-  constructor(head: Revision, since: number) {
-    this.head = head;
-    this.since = since;
   }
 }
 

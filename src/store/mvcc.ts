@@ -5,7 +5,7 @@
  * successful one bumps the revision exactly once.
  */
 import { OrderedMap } from './ordered-map.ts';
-import { KeySlot, Revision, flatKey } from './key-index.ts';
+import { Revision, flatKey } from './key-index.ts';
 import { MAX_PACKED_VALUE_BYTES, ValueArena } from './value-arena.ts';
 import { mvccAssert as assert } from '../assert.ts';
 
@@ -20,8 +20,8 @@ export interface Change {
 export type LogEntry = string | readonly string[];
 
 export class Keyspace {
-  /** Key → its slot (whose head is the key's newest record), in key order. */
-  readonly tree: OrderedMap<KeySlot>;
+  /** Key → its newest record, in key order. */
+  readonly tree: OrderedMap<Revision>;
   // Invariant: compactRevision <= revision.
   revision = 0;
   compactRevision = 0;
@@ -33,17 +33,11 @@ export class Keyspace {
   log: LogEntry[] = [];
   logBase = 1;
   /**
-   * Hash index of the heads: key → newest record (the same record as `tree.get(key).head`, and
-   * that record's `slot` is that tree slot). Point reads and the read-before-write of every put
-   * cost one hash lookup instead of a B-tree descent. Invariant: same keys as `tree`.
+   * Hash index of the heads: key → newest record (the same record as `tree.get(key)`). Point
+   * reads and the read-before-write of every put cost one hash lookup instead of a B-tree
+   * descent. Invariant: same keys and records as `tree`.
    */
   readonly #heads = new Map<string, Revision>();
-  /**
-   * The revision at the last `cloneTree()`: a slot put in the tree at or below it may be held by a
-   * snapshot's tree, so its head is never replaced in place (see writeHead). Slots built by
-   * compaction or restore count as shared (since 0), which only costs one tree write.
-   */
-  #frozenRevision = 0;
   /** The values' bytes (see value-arena.ts). */
   readonly arena = new ValueArena();
   /** Compacted parts of the revision log whose keys still hold dropped history (see compact()). */
@@ -52,7 +46,7 @@ export class Keyspace {
   #backlogAt = 0;
 
   constructor() {
-    this.tree = new OrderedMap<KeySlot>();
+    this.tree = new OrderedMap<Revision>();
   }
 
   /** The newest record of `key` (possibly a tombstone), or undefined. Records never change. */
@@ -72,68 +66,41 @@ export class Keyspace {
    * saves a second hash lookup). Returns the new head, whose `prev` is the record it replaced
    * (undefined when the key had none): use that for prevKv, events and undo.
    *
-   * When the key's slot went into the tree after the last snapshot was taken, no snapshot can hold
-   * it and its head is replaced in place (no B-tree descent). An older slot may be in a
-   * snapshot's tree: it is left as it is and a new slot goes into the tree.
+   * The B-tree is copy-on-write (sorted-btree's clone shares nodes until either side writes), so
+   * setting the new head there never shows in a snapshot's clone. Why the tree holds records and
+   * not a mutable slot per key that a put could update without a descent: at 1M keys a slot is
+   * 40 B and one more object for every garbage collection to trace, and a range walk reads one
+   * pointer less; the descent costs a put about a microsecond.
    */
   writeHead(key: string, head: Revision | undefined, given: Uint8Array, createRevision: number, modRevision: number, version: number, lease: number): Revision {
     const holder = this.arena.keep(given);
-    const at = this.arena.keptAt;
-    const length = given.byteLength;
-    if (head === undefined) {
-      const rec = new Revision(flatKey(key), holder, at, length, createRevision, modRevision, version, lease, undefined, undefined);
-      this.#install(rec, modRevision);
-      return rec;
-    }
-    const slot = head.slot;
-    assert(slot !== undefined, 'a head has its slot');
-    // The old head becomes history: it lets go of the slot (a replaced slot that only a dropped
-    // snapshot still held would otherwise live as long as the history does).
-    head.attach(undefined);
-    const inPlace = slot.since > this.#frozenRevision;
-    const rec = new Revision(head.key, holder, at, length, createRevision, modRevision, version, lease, head, inPlace ? slot : undefined);
-    if (inPlace) {
-      slot.head = rec;
-      this.#heads.set(head.key, rec);
-    } else this.#install(rec, modRevision);
+    const rec = new Revision(head === undefined ? flatKey(key) : head.key, holder, this.arena.keptAt, given.byteLength, createRevision, modRevision, version, lease, head);
+    this.setHead(rec);
     return rec;
   }
 
-  /** Make the (fresh, unshared) chain `rec` the history of its key (compaction, restore). */
+  /** Make `rec` (with its chain) the newest record of its key in both indexes (its key is kept flat, see flatKey). */
   setHead(rec: Revision): void {
-    this.#install(rec, 0);
-  }
-
-  /** A new slot for `rec` in the tree and `rec` in the hash index (its key is kept flat, see flatKey). */
-  #install(rec: Revision, since: number): void {
-    const slot = new KeySlot(rec, since);
-    rec.attach(slot);
-    this.tree.set(rec.key, slot);
+    this.tree.set(rec.key, rec);
     this.#heads.set(rec.key, rec);
   }
 
-  /** An O(1) copy-on-write clone of the tree for a snapshot; freezes every current slot. */
-  cloneTree(): OrderedMap<KeySlot> {
-    const clone = this.tree.clone();
-    this.#frozenRevision = this.revision;
-    return clone;
+  /** An O(1) copy-on-write clone of the tree for a snapshot. */
+  cloneTree(): OrderedMap<Revision> {
+    return this.tree.clone();
   }
 
   /**
-   * Asserts the hash index and the B-tree agree (same keys; each hash entry is its tree slot's
-   * head, and that head's slot is that tree slot), and that every history runs strictly newest
-   * first. O(keys): for tests.
+   * Asserts the hash index and the B-tree agree (same keys, same head records), and that every
+   * history runs strictly newest first. O(keys): for tests.
    */
   checkIndexes(): void {
     assert(this.#heads.size === this.tree.size, 'hash index and tree hold as many keys');
     let packedBytes = 0;
-    for (const [key, slot] of this.tree.entries()) {
-      const head = slot.head;
+    for (const [key, head] of this.tree.entries()) {
       assert(this.#heads.get(key) === head, `hash index and tree agree on ${key}`);
-      assert(head.slot === slot, `the head of ${key} knows its slot`);
       for (let r: Revision | undefined = head; r !== undefined; r = r.prev) {
         assert(r.key === key, `history of ${key} holds only ${key}`);
-        assert(r === head || r.slot === undefined, `only the head of ${key} holds a slot`);
         if (r.prev !== undefined) assert(r.prev.modRevision < r.modRevision, `history of ${key} is newest first`);
         assert(r.value.byteLength === r.valueLength, `the value of ${key} at ${r.modRevision} has its length`);
         if (r.valueLength <= MAX_PACKED_VALUE_BYTES) packedBytes += r.valueLength;
@@ -142,28 +109,18 @@ export class Keyspace {
     assert(packedBytes === this.arena.stats().liveBytes, `the arena counts the bytes of the values held (${packedBytes} held, ${this.arena.stats().liveBytes} counted)`);
   }
 
-  /**
-   * Undo a `writeHead` (transaction rollback): `old` is the `prev` of the head it returned and
-   * `oldSlot` the slot `old` held then (its `slot` before the write).
-   */
-  restoreHead(key: string, old: Revision | undefined, oldSlot: KeySlot | undefined): void {
+  /** Undo a `writeHead` (transaction rollback): `old` is the `prev` of the head it returned. */
+  restoreHead(key: string, old: Revision | undefined): void {
     const flat = flatKey(key);
+    const head = this.#heads.get(flat);
+    assert(head !== undefined && head.prev === old, 'rollback of the last write of a key');
+    head.releaseValue(this.arena);
     if (old === undefined) {
-      const head = this.#heads.get(flat);
-      head?.releaseValue(this.arena);
       this.tree.delete(flat);
       this.#heads.delete(flat);
       return;
     }
-    const head = this.#heads.get(flat);
-    assert(head !== undefined && head.prev === old && oldSlot !== undefined, 'rollback of the last write of a key');
-    head.releaseValue(this.arena);
-    if (head.slot === oldSlot) oldSlot.head = old; // the write had replaced the head in place
-    else this.tree.set(flat, oldSlot); // the write had put a new slot over old's (possibly shared) one
-    head.attach(undefined);
-    old.attach(oldSlot);
-    assert(oldSlot.head === old, 'a replaced slot still holds the record it held');
-    this.#heads.set(flat, old);
+    this.setHead(old);
   }
 
   /** Record that revision `rev` (= revision + 1) wrote `keys`, and make it current. */
@@ -245,15 +202,12 @@ export class Keyspace {
     let dropped: Revision | undefined = kept.length === 0 ? head : (kept[kept.length - 1] as Revision).prev;
     for (; dropped !== undefined; dropped = dropped.prev) dropped.releaseValue(this.arena);
     if (kept.length === 0) {
-      head.attach(undefined);
       this.tree.delete(key);
       this.#heads.delete(key);
       return;
     }
     let chain: Revision | undefined;
     for (let i = kept.length - 1; i >= 0; i--) chain = (kept[i] as Revision).relinked(chain);
-    // The old head lets go of its slot, as a head replaced by a write does.
-    head.attach(undefined);
     this.setHead(chain as Revision);
   }
 }

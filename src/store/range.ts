@@ -6,7 +6,7 @@
  */
 import { CompactedError, FutureRevisionError } from '../errors.ts';
 import type { Keyspace } from './mvcc.ts';
-import type { KeySlot, Revision } from './key-index.ts';
+import type { Revision } from './key-index.ts';
 import { liveAt, toKeyValue } from './key-index.ts';
 import type { KeyRange, RangeOptions, StoredKeyValue, StoredRangeResult } from './types.ts';
 
@@ -49,8 +49,8 @@ export function forEachLive(ks: Keyspace, range: KeyRange, rev: number, visit: (
     if (rec !== undefined) visit(b.key, rec);
     return;
   }
-  ks.tree.forRange(b.start, b.end, (key, slot) => {
-    const rec = visibleAt(slot.head, rev);
+  ks.tree.forRange(b.start, b.end, (key, head) => {
+    const rec = visibleAt(head, rev);
     if (rec !== undefined) visit(key, rec);
   });
 }
@@ -153,8 +153,8 @@ export function rangeQuery(ks: Keyspace, range: KeyRange, options: RangeOptions 
   const countOnly = options.countOnly === true;
   if (countOnly) {
     let count = 0;
-    ks.tree.forRuns(b.start, b.end, (_keys, slots, from, to) => {
-      for (let i = from; i < to; i++) if (visibleAt((slots[i] as KeySlot).head, rev) !== undefined) count++;
+    ks.tree.forRuns(b.start, b.end, (_keys, heads, from, to) => {
+      for (let i = from; i < to; i++) if (visibleAt(heads[i] as Revision, rev) !== undefined) count++;
     });
     return { kvs: [], count, more: false, revision: servedRevision };
   }
@@ -167,9 +167,9 @@ export function rangeQuery(ks: Keyspace, range: KeyRange, options: RangeOptions 
     const kvs: StoredKeyValue[] = [];
     let count = 0;
     let more = false;
-    ks.tree.forRuns(b.start, b.end, (keys, slots, from, to) => {
+    ks.tree.forRuns(b.start, b.end, (keys, heads, from, to) => {
       for (let i = from; i < to; i++) {
-        const rec = visibleAt((slots[i] as KeySlot).head, rev);
+        const rec = visibleAt(heads[i] as Revision, rev);
         if (rec === undefined) continue;
         count++;
         if (more || (filtered && !passesFilters(rec, options))) continue;
@@ -182,8 +182,8 @@ export function rangeQuery(ks: Keyspace, range: KeyRange, options: RangeOptions 
   }
   const entries: Entry[] = [];
   let count = 0;
-  ks.tree.forRange(b.start, b.end, (key, slot) => {
-    const rec = visibleAt(slot.head, rev);
+  ks.tree.forRange(b.start, b.end, (key, head) => {
+    const rec = visibleAt(head, rev);
     if (rec === undefined) return;
     count++;
     if (!filtered || passesFilters(rec, options)) entries.push({ key, rec });

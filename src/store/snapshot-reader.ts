@@ -266,7 +266,7 @@ export class SnapshotReader {
     // Into the keyspace's arena: the decoded value is a view into the snapshot's bytes.
     const arena = this.ks.arena;
     const holder = arena.keep(value);
-    const rec = new Revision(this.#key, holder, arena.keptAt, value.byteLength, this.#create, this.#mod, this.#version, this.#lease, undefined, undefined);
+    const rec = new Revision(this.#key, holder, arena.keptAt, value.byteLength, this.#create, this.#mod, this.#version, this.#lease, undefined);
     if (this.#tail === undefined) this.#head = rec;
     else this.#tail.linkOlder(rec);
     this.#tail = rec;

@@ -15,7 +15,7 @@
 import { CompactedError, FutureRevisionError, InvalidArgumentError } from '../errors.ts';
 import { packr } from './codec.ts';
 import { hashKv } from './hash-kv.ts';
-import type { KeySlot, Revision } from './key-index.ts';
+import type { Revision } from './key-index.ts';
 import type { Lessor } from './lessor.ts';
 import { forRetained } from './mvcc.ts';
 import type { Keyspace, LogEntry } from './mvcc.ts';
@@ -184,7 +184,7 @@ class Slicer {
 }
 
 export function capture(ks: Keyspace, lessor: Lessor): StoreSnapshot {
-  const tree: OrderedMap<KeySlot> = ks.cloneTree();
+  const tree: OrderedMap<Revision> = ks.cloneTree();
   const revision = ks.revision;
   const compactRevision = ks.compactRevision;
   const leases = lessor.table();
@@ -205,8 +205,8 @@ export function capture(ks: Keyspace, lessor: Lessor): StoreSnapshot {
     // Element encodings are independent (no records, no shared structures), so an array's header
     // followed by the element encodings of its slices equals the one-shot bytes.
     const slicer = new Slicer(yieldEvery, sliceMs, signal);
-    for (const [key, slot] of tree.entries()) {
-      pushHistory(slicer.pending, key, slot.head, compactRevision);
+    for (const [key, head] of tree.entries()) {
+      pushHistory(slicer.pending, key, head, compactRevision);
       await slicer.maybeFlush();
     }
     const kvs = slicer.finish();
@@ -241,7 +241,7 @@ export function capture(ks: Keyspace, lessor: Lessor): StoreSnapshot {
     },
     encode(): Uint8Array {
       const kvs: unknown[] = [];
-      for (const [key, slot] of tree.entries()) pushHistory(kvs, key, slot.head, compactRevision);
+      for (const [key, head] of tree.entries()) pushHistory(kvs, key, head, compactRevision);
       const multi = multiSection();
       return packr.pack([SNAPSHOT_MAGIC, SNAPSHOT_VERSION, revision, compactRevision, leases, kvs, multi]);
     },

@@ -5,7 +5,7 @@
  */
 import { ConflictError, KeyExistsError, KeyNotFoundError, LeaseNotFoundError } from '../errors.ts';
 import { EMPTY_VALUE, toKeyValue } from './key-index.ts';
-import type { KeySlot, Revision } from './key-index.ts';
+import type { Revision } from './key-index.ts';
 import type { Lessor } from './lessor.ts';
 import type { Change, Keyspace } from './mvcc.ts';
 import { forEachLive, rangeQuery } from './range.ts';
@@ -26,8 +26,6 @@ import type {
 export interface UndoRecord {
   readonly key: string;
   readonly old: Revision | undefined;
-  /** The slot `old` held as the head before the write (restoreHead gives it back). */
-  readonly oldSlot: KeySlot | undefined;
 }
 
 /** The write context of one command. */
@@ -58,10 +56,9 @@ export class Writer {
    * undefined when the key was absent or deleted.
    */
   write(key: string, head: Revision | undefined, value: Uint8Array, createRevision: number, version: number, lease: number): Revision | undefined {
-    const oldSlot = head?.slot;
     const rec = this.ks.writeHead(key, head, value, createRevision, this.rev, version, lease);
     const old = rec.prev;
-    this.undo?.push({ key, old, oldSlot });
+    this.undo?.push({ key, old });
     const prev = old !== undefined && old.version > 0 ? old : undefined;
     this.lessor.move(key, prev === undefined ? 0 : prev.lease, version > 0 ? lease : 0);
     this.changes.push({ key, rec, prev });
@@ -86,7 +83,7 @@ export class Writer {
       const u = undo[i] as UndoRecord;
       const cur = this.ks.head(u.key);
       const from = cur !== undefined && cur.version > 0 ? cur.lease : 0;
-      this.ks.restoreHead(u.key, u.old, u.oldSlot);
+      this.ks.restoreHead(u.key, u.old);
       const to = u.old !== undefined && u.old.version > 0 ? u.old.lease : 0;
       this.lessor.move(u.key, from, to);
     }
