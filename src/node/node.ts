@@ -6,7 +6,9 @@
 import { EventEmitter } from 'eventemitter3';
 import { InvalidArgumentError, LeaseNotFoundError, QuorumError, StoppedError, WatchCancelledError } from '../errors.ts';
 import type { NodeId } from '../protocol/types.ts';
-import type { Command, CommandResult, KeyRange, RangeOptions } from '../store/types.ts';
+import type { Command, KeyRange, RangeOptions } from '../store/types.ts';
+import type { AppliedResult } from './applied-state.ts';
+import { AuthApi } from './auth/auth-api.ts';
 import { encodeCommand } from '../store/codec.ts';
 import { encodeBackup, writeFileDurably } from './backup.ts';
 import { timeoutOf } from './deadline.ts';
@@ -71,6 +73,8 @@ export type CloseHook = () => Promise<void>;
 export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
   readonly id: NodeId;
   readonly cluster: ClusterApi;
+  /** Users, roles, permissions and tokens (docs/auth.md); the node's own calls are not checked. */
+  readonly auth: AuthApi;
   readonly #driver: Driver;
   readonly #config: NodeConfig;
   readonly #codec: ValueCodec;
@@ -89,6 +93,17 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
     this.#config = config;
     this.#codec = codec;
     this.cluster = this.#clusterApi();
+    this.auth = new AuthApi({
+      propose: (command, options) => {
+        this.#checkOpen();
+        return driver.propose(command, callOf(options));
+      },
+      readBarrier: (options) => {
+        this.#checkOpen();
+        return driver.readBarrier(callOf(options));
+      },
+      state: () => driver.auth,
+    });
     driver.on('leader', (info) => this.emit('leader', info));
     driver.on('role', (info) => this.emit('role', info));
     driver.on('member', (info) => this.emit('member', info));
@@ -247,7 +262,7 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
    * wrapper promise and thenable hop per write); every caller is an async function, so what this
    * throws still reaches its caller as a rejection.
    */
-  #write(cmd: Command, options: CallOptions | undefined): Promise<CommandResult> {
+  #write(cmd: Command, options: CallOptions | undefined): Promise<AppliedResult> {
     this.#checkOpen();
     this.#driver.store.validate(cmd);
     return this.#driver.propose(encodeCommand(cmd), callOf(options));
@@ -557,6 +572,6 @@ function asArgument<T>(f: () => T): T {
   }
 }
 
-function unexpected(result: CommandResult): Error {
+function unexpected(result: AppliedResult): Error {
   return new Error(`node: assertion failed: unexpected command result type ${result.type}`);
 }

@@ -1,0 +1,26 @@
+/**
+ * The bounds of the auth state. They are constants, not options: applying an auth command checks
+ * them, and every member must decide the same way (a limit that differed between members would
+ * make their states diverge).
+ */
+
+/** Most users. */
+export const MAX_USERS = 1000;
+/** Most roles. */
+export const MAX_ROLES = 1000;
+/** Most roles granted to one user. */
+export const MAX_ROLES_PER_USER = 100;
+/** Most key permissions of one role. */
+export const MAX_PERMISSIONS_PER_ROLE = 1000;
+/** Longest user or role name, in UTF-8 bytes. */
+export const MAX_NAME_BYTES = 256;
+/** Longest password, in UTF-8 bytes (hashing cost must not be a client's lever). */
+export const MAX_PASSWORD_BYTES = 1024;
+/** Longest key or range end of a permission, in bytes (the store's default key limit). */
+export const MAX_PERMISSION_KEY_BYTES = 8192;
+/** Simple tokens a member keeps; the least recently used one is dropped beyond it. */
+export const MAX_TOKENS = 10_000;
+/** A simple token unused this long expires (etcd: 5 minutes, refreshed on use), in ms. */
+export const TOKEN_TTL_MS = 300_000;
+/** Password checks running at once on a member; more are refused as "too many requests". */
+export const MAX_CONCURRENT_PASSWORD_CHECKS = 8;
