@@ -2,21 +2,12 @@
 // standalone quorumkv member, compared output for output — revisions included (both number an
 // empty store 1), kvs, txn results, watch replays, and etcd's error texts. Skipped when etcd or
 // etcdctl is not installed.
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { stopProcess } from '../helpers/process.ts';
-
-import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { freePort, removeDir, startMember, tempDir, waitFor } from '../cli/helpers.ts';
-import type { MemberProcess } from '../cli/helpers.ts';
-import { etcdctl, etcdctlProcess, hasEtcdctl } from './helpers.ts';
+import { waitFor } from '../cli/helpers.ts';
+import { etcdctl, etcdctlProcess, hasEtcd, startReferencePair } from './helpers.ts';
+import type { ReferencePair } from './helpers.ts';
 
-const hasEtcd = hasEtcdctl && spawnSync('sh', ['-c', 'command -v etcd'], { stdio: 'ignore' }).status === 0;
-const dir = tempDir('grpc-diff');
-let etcd: ChildProcess | undefined;
-let member: MemberProcess | undefined;
 let etcdEp = '';
 let qkvEp = '';
 
@@ -60,22 +51,14 @@ async function sameJson(args: string[]): Promise<void> {
 if (!hasEtcd) {
   console.log('etcd or etcdctl not installed: skipping the differential test (apt-get install etcd-server etcd-client)');
 } else {
+  let pair: ReferencePair | undefined;
   test.before(async () => {
-    const [cp, pp, mp, mcp] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-    etcd = spawn(
-      'etcd',
-      ['--name', 'ref', '--data-dir', join(dir, 'etcd'), '--listen-client-urls', `http://127.0.0.1:${cp}`, '--advertise-client-urls', `http://127.0.0.1:${cp}`, '--listen-peer-urls', `http://127.0.0.1:${pp}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${pp}`, '--initial-cluster', `ref=http://127.0.0.1:${pp}`],
-      { stdio: 'ignore' },
-    );
-    member = startMember({ name: 'q', peerPort: mp as number, clientPort: mcp as number, dataDir: join(dir, 'q') });
-    etcdEp = `127.0.0.1:${cp}`;
-    qkvEp = `127.0.0.1:${mcp}`;
-    for (const ep of [etcdEp, qkvEp]) await waitFor(`${ep} healthy`, async () => ((await etcdctl(ep, ['endpoint', 'health'])).code === 0 ? true : undefined), 30_000, 200);
+    pair = await startReferencePair('grpc-diff');
+    etcdEp = pair.etcdEp;
+    qkvEp = pair.qkvEp;
   });
   test.after(async () => {
-    await stopProcess(etcd);
-    await member?.stop();
-    removeDir(dir);
+    await pair?.stop();
   });
 
   test('kv: the same revisions, kvs and results', async () => {

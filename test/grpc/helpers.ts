@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort, removeDir, startMember, tempDir, waitFor } from '../cli/helpers.ts';
 import type { MemberProcess } from '../cli/helpers.ts';
+import { stopProcess } from '../helpers/process.ts';
 
 export const hasEtcdctl = spawnSync('sh', ['-c', 'command -v etcdctl'], { stdio: 'ignore' }).status === 0;
 
@@ -99,4 +100,37 @@ export async function startProcessCluster(tag: string): Promise<ProcessCluster> 
     throw err;
   }
   return cluster;
+}
+
+export const hasEtcd = hasEtcdctl && spawnSync('sh', ['-c', 'command -v etcd'], { stdio: 'ignore' }).status === 0;
+
+/** A real etcd and a standalone quorumkv member side by side, for differential sessions. */
+export interface ReferencePair {
+  /** host:port of etcd's client URL. */
+  readonly etcdEp: string;
+  /** host:port of the quorumkv member's client URL. */
+  readonly qkvEp: string;
+  stop(): Promise<void>;
+}
+
+export async function startReferencePair(tag: string): Promise<ReferencePair> {
+  const dir = tempDir(tag);
+  const [cp, pp, mp, mcp] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const etcd = spawn(
+    'etcd',
+    ['--name', 'ref', '--data-dir', join(dir, 'etcd'), '--listen-client-urls', `http://127.0.0.1:${cp}`, '--advertise-client-urls', `http://127.0.0.1:${cp}`, '--listen-peer-urls', `http://127.0.0.1:${pp}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${pp}`, '--initial-cluster', `ref=http://127.0.0.1:${pp}`],
+    { stdio: 'ignore' },
+  );
+  const member = startMember({ name: 'q', peerPort: mp as number, clientPort: mcp as number, dataDir: join(dir, 'q') });
+  const pair: ReferencePair = {
+    etcdEp: `127.0.0.1:${cp}`,
+    qkvEp: `127.0.0.1:${mcp}`,
+    async stop() {
+      await stopProcess(etcd);
+      await member.stop();
+      removeDir(dir);
+    },
+  };
+  for (const ep of [pair.etcdEp, pair.qkvEp]) await waitFor(`${ep} healthy`, async () => ((await etcdctl(ep, ['endpoint', 'health'])).code === 0 ? true : undefined), 30_000, 200);
+  return pair;
 }
