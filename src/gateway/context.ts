@@ -3,6 +3,7 @@
  * per-call options (timeout + an AbortSignal that fires when the client goes away).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AuthIdentity } from '../node/auth/auth-api.ts';
 import type { QuorumNode } from '../node/node.ts';
 import type { ClientEndpointConfig, JsonObject } from './types.ts';
 import type { Body } from './validate.ts';
@@ -19,6 +20,8 @@ export interface RouteContext {
   /** This endpoint's own URL (reported as the local member's clientURLs). */
   readonly url: string;
   readonly call: CallOptions;
+  /** Who is calling (gateway/access.ts; `open` while auth is disabled). */
+  readonly identity: AuthIdentity;
 }
 
 /** A request/response route: returns the JSON body of a 200 reply. */

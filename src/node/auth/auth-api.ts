@@ -14,6 +14,7 @@ import type { AuthState } from './auth-state.ts';
 import { MAX_CONCURRENT_PASSWORD_CHECKS, MAX_PASSWORD_BYTES } from './limits.ts';
 import { DECOY_HASH, hashPassword, verifyPassword } from './password.ts';
 import { TokenTable } from './tokens.ts';
+import type { TokenGrant } from './tokens.ts';
 import type { Access, AuthCommand, Permission } from './types.ts';
 
 /** What the node lends the auth API. */
@@ -154,20 +155,31 @@ export class AuthApi {
    * costs as long as a wrong password (a hash is checked either way).
    */
   async authenticate(name: string, password: string, options?: CallOptions): Promise<string> {
+    const grant = await this.#checkPassword(name, password, options);
+    this.#tokens.sweep();
+    return this.#tokens.issue(grant);
+  }
+
+  /**
+   * The identity of `name` if `password` is theirs, without issuing a token (for protocols that
+   * send the password with every request, such as HTTP basic auth on the v2 API).
+   */
+  async checkPassword(name: string, password: string, options?: CallOptions): Promise<AuthIdentity> {
+    return { kind: 'user', name: (await this.#checkPassword(name, password, options)).user };
+  }
+
+  async #checkPassword(name: string, password: string, options: CallOptions | undefined): Promise<TokenGrant> {
     if (typeof name !== 'string' || typeof password !== 'string') throw new InvalidArgumentError('auth: name and password must be strings');
     await this.#host.readBarrier(options);
     const state = this.#host.state();
     if (!state.enabled) throw new AuthError('notEnabled', 'authentication is not enabled');
     if (utf8.encode(password).length > MAX_PASSWORD_BYTES) throw new AuthFailedError();
-    const user = state.user(name);
-    const stored = user?.passwordHash;
+    const stored = state.user(name)?.passwordHash;
     const ok = await this.#verify(password, stored ?? DECOY_HASH);
     // Read the state again: the user may have changed while the hash was computed.
     const now = this.#host.state();
-    const current = now.user(name);
-    if (!ok || stored === undefined || current?.passwordHash !== stored || !now.enabled) throw new AuthFailedError();
-    this.#tokens.sweep();
-    return this.#tokens.issue({ user: name, passwordHash: stored, epoch: now.epoch });
+    if (!ok || stored === undefined || now.user(name)?.passwordHash !== stored || !now.enabled) throw new AuthFailedError();
+    return { user: name, passwordHash: stored, epoch: now.epoch };
   }
 
   /**

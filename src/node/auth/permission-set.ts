@@ -105,3 +105,17 @@ export class PermissionSet {
     return covers(access === 'read' ? this.#read : this.#write, want);
   }
 }
+
+/** The key and range end (etcd's encoding) of every key starting with `prefix`; "" is the whole keyspace. */
+export function prefixKeys(prefix: string): { readonly key: Uint8Array; readonly rangeEnd: Uint8Array } {
+  const key = Buffer.from(prefix, 'utf8');
+  for (let i = key.length - 1; i >= 0; i--) {
+    if (key[i]! < 0xff) {
+      const end = Uint8Array.from(key.subarray(0, i + 1));
+      end[i] = key[i]! + 1;
+      return { key: new Uint8Array(key), rangeEnd: end };
+    }
+  }
+  // No byte to increment (empty, or all 0xff): from the key on.
+  return { key: key.length === 0 ? Uint8Array.of(0) : new Uint8Array(key), rangeEnd: Uint8Array.of(0) };
+}
