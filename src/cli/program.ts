@@ -18,6 +18,7 @@ import { CliError, EXIT_BAD_ARGS, EXIT_SERVER_ERROR } from './errors.ts';
 import { CONFIG_FILE_ENV, MEMBER_SETTINGS, readTokenFile } from './member-settings.ts';
 import type { Format, Io, Output } from './output.ts';
 import { print, printError, stdio } from './output.ts';
+import { userOf } from './password-prompt.ts';
 
 export interface GlobalFlags {
   readonly endpoints: string;
@@ -25,6 +26,7 @@ export interface GlobalFlags {
   readonly table?: boolean;
   readonly token?: string;
   readonly tokenFile?: string;
+  readonly user?: string;
   readonly cacert?: string;
   readonly cert?: string;
   readonly key?: string;
@@ -70,6 +72,7 @@ export function contextOf(g: GlobalFlags, io: Io): CommandContext {
   const client = new ApiClient({
     endpoints,
     ...(token === undefined ? {} : { token }),
+    ...(g.user === undefined ? {} : { user: userOf(g.user) }),
     ...(ca === undefined ? {} : { ca }),
     ...(cert === undefined ? {} : { cert }),
     ...(key === undefined ? {} : { key }),
@@ -211,6 +214,7 @@ export function buildProgram(io: Io, state: RunState): Command {
     .option('--table', 'print a table')
     .option('--token <token>', 'bearer token (visible in ps: prefer QUORUMKV_TOKEN or --token-file)')
     .option('--token-file <file>', 'file holding the bearer token (or QUORUMKV_TOKEN_FILE)')
+    .option('--user <name[:password]>', 'etcd auth user (without :password: QUORUMKV_PASSWORD, else asked for)')
     .option('--cacert <file>', 'CA bundle to verify https endpoints')
     .option('--cert <file>', 'client certificate for https endpoints')
     .option('--key <file>', 'client key for https endpoints')
