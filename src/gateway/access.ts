@@ -6,7 +6,7 @@
  * needs root.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { InvalidArgumentError } from '../errors.ts';
+import { InvalidArgumentError, LeaseNotFoundError } from '../errors.ts';
 import type { AuthApi, AuthIdentity } from '../node/auth/auth-api.ts';
 import type { QuorumNode } from '../node/node.ts';
 import { asObject, optArray, optBool, optBytes, optInt, pick } from './validate.ts';
@@ -114,16 +114,39 @@ function checkKeys(auth: AuthApi, who: AuthIdentity, path: string, body: Body, d
 
 const utf8 = new TextEncoder();
 
+/**
+ * WRITE on every key attached to lease `id` (etcd's checkLeasePuts: a revoke deletes them, a put
+ * attaches one more). An unknown lease passes here; the route answers it.
+ */
+async function checkLeaseKeys(node: QuorumNode, who: AuthIdentity, id: number | undefined, call: { readonly signal: AbortSignal }): Promise<void> {
+  if (id === undefined || id <= 0) return;
+  let keys: readonly string[];
+  try {
+    keys = (await node.leaseTimeToLive(id, { keys: true, ...call })).keys;
+  } catch (err) {
+    if (err instanceof LeaseNotFoundError) return;
+    throw err;
+  }
+  for (const k of keys) node.auth.requireKeys(who, 'write', utf8.encode(k));
+}
+
+/** The leases the puts of a txn body attach keys to (nesting bounded by checkKeys first). */
+function txnLeases(body: Body, out: Set<number>): Set<number> {
+  for (const raw of [...optArray(body, 'success'), ...optArray(body, 'failure')]) {
+    const r = asObject(raw, 'request op');
+    const put = pick(r, 'request_put');
+    const txn = pick(r, 'request_txn');
+    if (put !== undefined) out.add(optInt(asObject(put, 'request_put'), 'lease') ?? 0);
+    if (txn !== undefined) txnLeases(asObject(txn, 'request_txn'), out);
+  }
+  return out;
+}
+
 /** Throws unless the caller may touch every key the request body names. */
 export async function checkBodyKeys(node: QuorumNode, who: AuthIdentity, path: string, body: Body, call: { readonly signal: AbortSignal }): Promise<void> {
   if (who.kind === 'open') return;
-  if (path === '/v3/lease/revoke' || path === '/v3/kv/lease/revoke') {
-    // Revoking deletes the lease's keys: WRITE on each of them.
-    const id = optInt(body, 'ID', 1);
-    if (id === undefined) return;
-    const t = await node.leaseTimeToLive(id, { keys: true, ...call });
-    for (const k of t.keys) node.auth.requireKeys(who, 'write', utf8.encode(k));
-    return;
-  }
+  if (path === '/v3/lease/revoke' || path === '/v3/kv/lease/revoke') return checkLeaseKeys(node, who, optInt(body, 'ID', 1), call);
   checkKeys(node.auth, who, path, body, 0);
+  if (path === '/v3/kv/put') await checkLeaseKeys(node, who, optInt(body, 'lease'), call);
+  if (path === '/v3/kv/txn') for (const id of txnLeases(body, new Set())) await checkLeaseKeys(node, who, id, call);
 }

@@ -6,6 +6,7 @@
  * table needs root: a new method is closed until it is classified.
  */
 import type { IncomingHttpHeaders } from 'node:http2';
+import { LeaseNotFoundError } from '../errors.ts';
 import type { AuthIdentity } from '../node/auth/auth-api.ts';
 import type { Access } from '../node/auth/types.ts';
 import type { Call } from './call.ts';
@@ -100,6 +101,32 @@ export function requireText(ctx: GrpcContext, call: Call, accesses: readonly Acc
   const bytes = keyBytes(key);
   const end = asPrefix ? (prefixEnd(bytes) ?? Uint8Array.of(0)) : undefined;
   for (const a of accesses) requireKeys(ctx, call, a, bytes, end);
+}
+
+/**
+ * Throws unless the caller may write every key attached to lease `leaseId` (etcd's
+ * checkLeasePuts: revoking a lease deletes its keys, and a put attaches one more to it). An
+ * unknown lease passes here; the call itself answers it.
+ */
+export async function requireLeaseKeys(ctx: GrpcContext, call: Call, leaseId: number): Promise<void> {
+  if (leaseId <= 0 || call.identity.kind === 'open' || !ctx.node.auth.enabled || isRoot(ctx, call.identity)) return;
+  let keys: readonly string[];
+  try {
+    keys = (await ctx.node.leaseTimeToLive(leaseId, { keys: true, signal: call.signal })).keys;
+  } catch (err) {
+    if (err instanceof LeaseNotFoundError) return;
+    throw err;
+  }
+  for (const k of keys) requireKeys(ctx, call, 'write', keyBytes(k));
+}
+
+/** The leases the puts of a txn attach keys to, nested txns included. */
+export function txnLeases(t: TxnReq, out: Set<number> = new Set()): Set<number> {
+  for (const o of [...t.success, ...t.failure]) {
+    if (o.kind === 'put' && o.req.lease > 0) out.add(o.req.lease);
+    else if (o.kind === 'txn') txnLeases(o.req, out);
+  }
+  return out;
 }
 
 /** Whether the caller is root (or auth is off). */

@@ -5,7 +5,7 @@
 import { cmp, op } from '../node/txn-builder.ts';
 import type { Cmp, Op, OpRangeOptions } from '../node/txn-builder.ts';
 import type { CompareOp, DeleteResult, KeyValue, PutResult, RangeCallOptions, RangeResult, SortTarget, TxnResult } from '../node/types.ts';
-import { requireKeys, requireOps, requireTxn } from './access.ts';
+import { requireKeys, requireLeaseKeys, requireOps, requireTxn, txnLeases } from './access.ts';
 import type { Call } from './call.ts';
 import { callOptions, headerOf } from './context.ts';
 import type { GrpcContext, Method } from './context.ts';
@@ -86,6 +86,7 @@ async function put(ctx: GrpcContext, request: Uint8Array, call: Call): Promise<U
   const m = decodePut(new ProtoReader(request));
   const a = putArgs(m);
   requireOps(ctx, call, [{ kind: 'put', req: m }]);
+  await requireLeaseKeys(ctx, call, m.lease);
   const r = await ctx.node.put(a.key, a.value, { ...a.options, ...callOptions(call) });
   const w = new ProtoWriter();
   writePutBody(w, headerOf(ctx, r.revision), r.prevKv === undefined ? undefined : toWireKv(r.prevKv));
@@ -197,6 +198,7 @@ async function txn(ctx: GrpcContext, request: Uint8Array, call: Call): Promise<U
   const decoded = decodeTxn(new ProtoReader(request));
   const t = buildTxn(decoded);
   requireTxn(ctx, call, decoded);
+  for (const lease of txnLeases(decoded)) await requireLeaseKeys(ctx, call, lease);
   const r = await ctx.node
     .txn()
     .if(...t.compares)

@@ -85,6 +85,13 @@ test('kv, txn, watch and admin routes under auth', async () => {
   assert.equal((await ok('/v3/auth/user/get', { name: 'app' }, userToken))['roles'], ['apps'], 'a user reads itself');
   await refused('/v3/auth/user/get', { name: 'root' }, userToken, 403, 'PERMISSION_DENIED');
   await ok('/v3/maintenance/status', {});
+  // A lease holding a key the user may not write: no put may attach to it, no revoke may drop it.
+  const lease = String((await ok('/v3/lease/grant', { TTL: '60' }, userToken))['ID']);
+  await ok('/v3/kv/put', { key: b64('secret2'), value: b64('x'), lease }, rootToken);
+  await refused('/v3/kv/put', { key: b64('app/l'), value: b64('l'), lease }, userToken, 403, 'PERMISSION_DENIED');
+  await refused('/v3/kv/txn', { success: [{ request_put: { key: b64('app/l'), value: b64('l'), lease } }] }, userToken, 403, 'PERMISSION_DENIED');
+  await refused('/v3/lease/revoke', { ID: lease }, userToken, 403, 'PERMISSION_DENIED');
+  await ok('/v3/lease/revoke', { ID: lease }, rootToken);
   assert.is(unb64(((await ok('/v3/kv/range', { key: b64('secret') }, rootToken))['kvs'] as Record<string, string>[])[0]?.['value']), 'S');
 });
 

@@ -2,7 +2,8 @@
 // endpoint: users, roles and prefix permissions made through the client's auth API, `auth
 // enable`, then clients built with `auth: { username, password }` whose reads and writes are
 // granted or refused with etcd3's typed errors (EtcdPermissionDeniedError,
-// EtcdAuthenticationFailedError), watches and leases under a user, and auth disabled again.
+// EtcdAuthenticationFailedError), watches and leases under a user (a lease holding a key the user
+// may not write can be neither extended with a put nor revoked), and auth disabled again.
 import { Etcd3, EtcdAuthenticationFailedError, EtcdPermissionDeniedError, EtcdRoleExistsError, EtcdUserNotFoundError, Range } from 'etcd3';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -89,6 +90,14 @@ test('auth enabled: a user client is granted and refused by its permissions', as
   const rootClient = client({ username: 'root', password: 'rootpw' });
   assert.is(await rootClient.get('private').string(), 'P');
   assert.equal((await rootClient.getRoles()).map((r) => r.name).sort(), ['app']);
+  // A lease carrying a key the user may not write: attaching to it or revoking it is refused.
+  const shared = dev.lease(30, { autoKeepAlive: false });
+  const id = await shared.grant();
+  await rootClient.put('private2').value('x').lease(id);
+  await rejects(dev.put('app/z').value('z').lease(id).exec(), EtcdPermissionDeniedError, 'a put on a lease holding a foreign key');
+  await rejects(shared.revoke(), EtcdPermissionDeniedError, 'revoking a lease holding a foreign key');
+  assert.is(await rootClient.get('private2').string(), 'x');
+  shared.release();
   await rootClient.auth.authDisable();
   assert.is(await admin.get('private').string(), 'P');
 });

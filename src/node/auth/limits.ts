@@ -8,10 +8,13 @@
 export const MAX_USERS = 1000;
 /** Most roles. */
 export const MAX_ROLES = 1000;
-/** Most roles granted to one user. */
-export const MAX_ROLES_PER_USER = 100;
-/** Most key permissions of one role. */
-export const MAX_PERMISSIONS_PER_ROLE = 1000;
+/**
+ * Most roles granted to one user and key permissions of one role. Together they bound what one
+ * user's permission set merges (16 × 500 = 8,000 intervals, ≈ 8 ms to build once after a change),
+ * so no check holds the event loop long.
+ */
+export const MAX_ROLES_PER_USER = 16;
+export const MAX_PERMISSIONS_PER_ROLE = 500;
 /** Longest user or role name, in UTF-8 bytes. */
 export const MAX_NAME_BYTES = 256;
 /** Longest password, in UTF-8 bytes (hashing cost must not be a client's lever). */
