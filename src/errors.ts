@@ -316,6 +316,7 @@ export type AuthErrorReason =
   | 'rootRoleMissing'
   | 'notEnabled'
   | 'invalidManagement'
+  | 'oldRevision'
   | 'limit';
 
 export class AuthError extends QuorumError {

@@ -11,6 +11,8 @@ import type { Body } from './validate.ts';
 export interface CallOptions {
   readonly signal: AbortSignal;
   readonly timeoutMs?: number;
+  /** The auth revision the request was checked at (writes are refused at apply if auth changed since). */
+  readonly authRevision?: number;
 }
 
 export interface RouteContext {

@@ -98,13 +98,15 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
     throw new UnauthenticatedError('gateway: missing or wrong bearer token');
   }
   const access = routeAccess(path);
+  // Read before the checks: a write is refused at apply if auth changed after this point.
+  const authRevision = state.node.auth.revision;
   const identity = identifyRequest(state.node, req.headers, access, state.tokenDigest !== undefined);
   const body = parseBody(await readBody(req, state.config.maxBodyBytes));
   const aborter = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) aborter.abort();
   });
-  const call = state.config.requestTimeoutMs === undefined ? { signal: aborter.signal } : { signal: aborter.signal, timeoutMs: state.config.requestTimeoutMs };
+  const call = state.config.requestTimeoutMs === undefined ? { signal: aborter.signal, authRevision } : { signal: aborter.signal, timeoutMs: state.config.requestTimeoutMs, authRevision };
   if (access === 'keys') await checkBodyKeys(state.node, identity, path, body, call);
   const ctx: RouteContext = { node: state.node, body, config: state.config, url: state.url, call, identity };
   if (route.kind === 'unary') {

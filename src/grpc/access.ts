@@ -86,6 +86,8 @@ export function tokenOf(headers: IncomingHttpHeaders, clientTokenConfigured: boo
 export function authorize(ctx: GrpcContext, call: Call, headers: IncomingHttpHeaders, access: MethodAccess, clientTokenConfigured: boolean): void {
   if (access === 'public') return;
   const auth = ctx.node.auth;
+  // Read before the checks: a write is refused at apply if auth changed after this point.
+  call.authRevision = auth.revision;
   call.identity = auth.identify(tokenOf(headers, clientTokenConfigured));
   if (access === 'root') auth.requireRoot(call.identity);
   else auth.requireUser(call.identity);

@@ -18,6 +18,8 @@ export class Call {
   readonly stream: ServerHttp2Stream;
   /** Who is calling (access.ts sets it before the handler runs; `open` while auth is disabled). */
   identity: AuthIdentity = OPEN_IDENTITY;
+  /** The auth revision the caller was checked at: writes apply only if auth is unchanged since. */
+  authRevision: number | undefined;
   readonly #aborter = new AbortController();
   readonly #parser: FrameParser;
   #queue: Uint8Array[] = [];

@@ -83,6 +83,7 @@ const AUTH_ERRORS: Readonly<Record<AuthErrorReason, () => GrpcError>> = Object.f
   rootRoleMissing: () => new GrpcError(Status.FAILED_PRECONDITION, 'etcdserver: root user does not have root role'),
   notEnabled: () => new GrpcError(Status.FAILED_PRECONDITION, 'etcdserver: authentication is not enabled'),
   invalidManagement: () => new GrpcError(Status.INVALID_ARGUMENT, 'etcdserver: invalid auth management'),
+  oldRevision: () => new GrpcError(Status.INVALID_ARGUMENT, 'etcdserver: revision of auth store is old'),
   limit: () => new GrpcError(Status.INVALID_ARGUMENT, 'etcdserver: auth limit reached'),
 });
 

@@ -11,7 +11,7 @@ import { Store } from '../store/store.ts';
 import type { CommandResult, StoreLimits } from '../store/types.ts';
 import { decodeAppSnapshot, decodeEnvelope, encodeAppSnapshotParts } from './codec.ts';
 import { concatAsync } from '../store/snapshot.ts';
-import { authRecordFromWire, authRecordToWire, decodeAuthCommand, isAuthCommand } from './auth/auth-codec.ts';
+import { authRecordFromWire, authRecordToWire, decodeAuthCommand, decodeGuarded, isAuthCommand, isGuarded } from './auth/auth-codec.ts';
 import { AuthState } from './auth/auth-state.ts';
 import type { AuthResult } from './auth/types.ts';
 import type { ProposalId } from './codec.ts';
@@ -139,13 +139,23 @@ export class AppliedState {
     if (!this.#dedupe.addIfAbsent(member, incarnation, seq)) return undefined; // A re-proposed copy: the first one was applied.
     let result: AppliedResult | QuorumError;
     try {
-      result = isAuthCommand(env.command) ? this.auth.apply(decodeAuthCommand(env.command)) : this.#store.apply(decodeCommand(env.command));
+      result = this.#applyCommand(env.command);
     } catch (err) {
       // A typed error is the command's answer (and the store changed nothing); anything else is a bug.
       if (!(err instanceof QuorumError)) throw err;
       result = err;
     }
     return { id: env.id, result };
+  }
+
+  /** An auth command, a store command, or a store command guarded by the auth revision it was checked at. */
+  #applyCommand(bytes: Uint8Array): AppliedResult {
+    if (isAuthCommand(bytes)) return this.auth.apply(decodeAuthCommand(bytes));
+    if (!isGuarded(bytes)) return this.#store.apply(decodeCommand(bytes));
+    const guarded = decodeGuarded(bytes);
+    this.auth.checkRevision(guarded.revision);
+    if (isAuthCommand(guarded.command)) return this.auth.apply(decodeAuthCommand(guarded.command));
+    return this.#store.apply(decodeCommand(guarded.command));
   }
 
   /**

@@ -9,6 +9,7 @@ import type { NodeId } from '../protocol/types.ts';
 import type { Command, KeyRange, RangeOptions } from '../store/types.ts';
 import type { AppliedResult } from './applied-state.ts';
 import { AuthApi } from './auth/auth-api.ts';
+import { encodeGuarded } from './auth/auth-codec.ts';
 import { encodeCommand } from '../store/codec.ts';
 import { encodeBackup, writeFileDurably } from './backup.ts';
 import { timeoutOf } from './deadline.ts';
@@ -265,7 +266,11 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
   #write(cmd: Command, options: CallOptions | undefined): Promise<AppliedResult> {
     this.#checkOpen();
     this.#driver.store.validate(cmd);
-    return this.#driver.propose(encodeCommand(cmd), callOf(options));
+    const bytes = encodeCommand(cmd);
+    const checkedAt = options?.authRevision;
+    if (checkedAt === undefined) return this.#driver.propose(bytes, callOf(options));
+    if (!Number.isSafeInteger(checkedAt) || checkedAt < 1) throw new InvalidArgumentError('node: authRevision must be a positive integer');
+    return this.#driver.propose(encodeGuarded(checkedAt, bytes), callOf(options));
   }
 
   async #beforeRead(options: GetOptions): Promise<void> {
@@ -546,11 +551,14 @@ function callOf(options: CallOptions | undefined): CallOptions {
 
 function remaining(options: CallOptions | undefined, deadline: number): CallOptions {
   const timeoutMs = Math.max(1, deadline - Date.now());
-  return options?.signal === undefined ? { timeoutMs } : { timeoutMs, signal: options.signal };
+  const out: { timeoutMs: number; signal?: AbortSignal; authRevision?: number } = { timeoutMs };
+  if (options?.signal !== undefined) out.signal = options.signal;
+  if (options?.authRevision !== undefined) out.authRevision = options.authRevision;
+  return out;
 }
 
 function pickRangeOptions(options: RangeCallOptions): RangeCallOptions {
-  const { signal: _signal, timeoutMs: _timeoutMs, consistency: _consistency, ...rest } = options;
+  const { signal: _signal, timeoutMs: _timeoutMs, consistency: _consistency, authRevision: _authRevision, ...rest } = options;
   return rest;
 }
 

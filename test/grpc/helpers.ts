@@ -30,6 +30,8 @@ export function etcdctl(endpoints: string, args: readonly string[], options: { r
       clearTimeout(timer);
       resolve({ code: code ?? -1, out, err });
     });
+    // etcdctl may exit before reading its input (a failed dial): EPIPE is its answer, not ours.
+    child.stdin.on('error', () => {});
     child.stdin.end(options.stdin ?? '');
   });
 }

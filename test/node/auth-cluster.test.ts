@@ -1,10 +1,11 @@
 // Proves auth is replicated state on a real in-process cluster (3 members, MemoryNetwork, memory
 // storage): users and roles made through one member are read and enforced on the others, tokens
-// stay with the member that issued them (and die with a password change or auth disable), and a
+// stay with the member that issued them (and die with a password change or auth disable), a write
+// checked at an older auth revision is refused at apply, and a
 // member restarted far behind gets users, roles and the enabled flag from a snapshot install.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { PermissionDeniedError, UnauthenticatedError } from '../../src/errors.ts';
+import { AuthError, PermissionDeniedError, UnauthenticatedError } from '../../src/errors.ts';
 import type { QuorumNode } from '../../src/node/node.ts';
 import { startCluster, until } from './helpers/cluster.ts';
 
@@ -43,6 +44,19 @@ test('made on one member, enforced everywhere; tokens per member; restored by sn
     throws(() => n2.auth.requireKeys(who, 'read', b('other')), PermissionDeniedError, 'outside the permissions');
     throws(() => n2.auth.requireRoot(who), PermissionDeniedError, 'not root');
     throws(() => n1.auth.identify(token), UnauthenticatedError, 'a token of another member');
+    // A write checked at an older auth revision is refused at apply, on whichever member it is sent to.
+    const checkedAt = n2.auth.revision;
+    await n1.auth.addRole('other');
+    await until(() => n3.auth.revision > checkedAt, 2_000, 'the change applied on n3');
+    try {
+      await n3.put('app/raced', 1, { authRevision: checkedAt });
+      assert.unreachable('a write checked before an auth change');
+    } catch (err) {
+      assert.instance(err, AuthError);
+      assert.is((err as AuthError).reason, 'oldRevision');
+    }
+    assert.is(await n1.get('app/raced'), undefined);
+    await n3.put('app/fresh', 1, { authRevision: n3.auth.revision });
     throws(() => n1.auth.requireKeys(n1.auth.identify(undefined), 'read', b('app/x')), PermissionDeniedError, 'no token');
 
     // n3 goes away; auth changes and enough writes to compact the log happen without it.

@@ -3,13 +3,14 @@
 // refusal a typed AuthError that changes nothing — and is deterministic and durable: two
 // AppliedStates fed the same seeded random log of auth commands (through the real entry envelope
 // and codec) end byte-identical, the state survives a snapshot encode/decode and install, a
-// snapshot without an auth section (as written before auth existed) opens with auth empty, and
+// snapshot without an auth section (as written before auth existed) opens with auth empty, a
+// write guarded by the auth revision it was checked at is refused once auth changed, and
 // malformed auth command bytes are answered with an error, never a crash.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AuthError, QuorumError } from '../../src/errors.ts';
 import { AppliedState } from '../../src/node/applied-state.ts';
-import { authRecordToWire, encodeAuthCommand, AUTH_COMMAND_TAG } from '../../src/node/auth/auth-codec.ts';
+import { authRecordToWire, encodeAuthCommand, encodeGuarded, AUTH_COMMAND_TAG, AUTH_GUARD_TAG } from '../../src/node/auth/auth-codec.ts';
 import { AuthState } from '../../src/node/auth/auth-state.ts';
 import { hashPassword, verifyPassword } from '../../src/node/auth/password.ts';
 import type { AuthCommand, PermissionType } from '../../src/node/auth/types.ts';
@@ -188,9 +189,29 @@ test('a snapshot without an auth section opens with auth empty; pristine auth wr
   assert.not.ok(again.includes(Buffer.from('epoch')), 'no auth section while auth was never used');
 });
 
+test('a guarded write applies only while auth is disabled or unchanged since its check', () => {
+  const state = new AppliedState(LIMITS, 1000, EMPTY_SNAPSHOT);
+  let index = 0;
+  const apply = (bytes: Uint8Array): unknown => state.apply(entry(++index, bytes), () => {})?.result;
+  const put = (key: string): Uint8Array => encodeCommand({ type: 'put', request: { key, value: b('v') } });
+  for (const cmd of [{ type: 'userAdd', name: 'root', passwordHash: undefined }, { type: 'userGrant', name: 'root', role: 'root' }] as AuthCommand[]) apply(encodeAuthCommand(cmd));
+  const beforeEnable = state.auth.revision;
+  assert.not.instance(apply(encodeGuarded(1, put('disabled'))), QuorumError, 'auth disabled: an old revision does not matter');
+  apply(encodeAuthCommand({ type: 'enable' }));
+  const refused = apply(encodeGuarded(beforeEnable, put('late')));
+  assert.instance(refused, AuthError, 'checked before enable, applied after');
+  assert.is((refused as AuthError).reason, 'oldRevision');
+  assert.not.instance(apply(encodeGuarded(state.auth.revision, put('fresh'))), QuorumError);
+  const at = state.auth.revision;
+  apply(encodeAuthCommand({ type: 'roleAdd', name: 'r' }));
+  assert.instance(apply(encodeGuarded(at, encodeAuthCommand({ type: 'roleAdd', name: 's' }))), AuthError, 'a guarded auth command too');
+  assert.equal(state.auth.roleNames(), ['r']);
+  assert.equal(state.store.range({ start: '' }).kvs.map((kv) => kv.key), ['disabled', 'fresh']);
+});
+
 test('malformed auth command bytes are an error result, not a crash', () => {
   const state = new AppliedState(LIMITS, 1000, EMPTY_SNAPSHOT);
-  const bad = [Uint8Array.of(AUTH_COMMAND_TAG), Uint8Array.of(AUTH_COMMAND_TAG, 0x81, 0xa4, 0x74, 0x79, 0x70, 0x65, 0xa1, 0x78), encodeAuthCommand({ type: 'userAdd', name: 'x', passwordHash: 'not-a-hash' })];
+  const bad = [Uint8Array.of(AUTH_GUARD_TAG, 1, 2), encodeGuarded(1, Uint8Array.of(0xc1)), Uint8Array.of(AUTH_COMMAND_TAG), Uint8Array.of(AUTH_COMMAND_TAG, 0x81, 0xa4, 0x74, 0x79, 0x70, 0x65, 0xa1, 0x78), encodeAuthCommand({ type: 'userAdd', name: 'x', passwordHash: 'not-a-hash' })];
   let index = 0;
   for (const bytes of bad) {
     const r = state.apply(entry(++index, bytes), () => {});

@@ -9,7 +9,7 @@
 import { AuthError, AuthFailedError, InvalidArgumentError, PermissionDeniedError, ProposalDroppedError, UnauthenticatedError } from '../../errors.ts';
 import type { AppliedResult } from '../applied-state.ts';
 import type { CallOptions } from '../types.ts';
-import { encodeAuthCommand } from './auth-codec.ts';
+import { encodeAuthCommand, encodeGuarded } from './auth-codec.ts';
 import type { AuthState } from './auth-state.ts';
 import { MAX_CONCURRENT_PASSWORD_CHECKS, MAX_PASSWORD_BYTES } from './limits.ts';
 import { DECOY_HASH, hashPassword, verifyPassword } from './password.ts';
@@ -71,7 +71,10 @@ export class AuthApi {
   }
 
   async #propose(cmd: AuthCommand, options: CallOptions | undefined): Promise<number> {
-    const result = await this.#host.propose(encodeAuthCommand(cmd), options);
+    const bytes = encodeAuthCommand(cmd);
+    // Checked by an adapter at some auth revision: applied only if auth is unchanged since.
+    const checkedAt = options?.authRevision;
+    const result = await this.#host.propose(checkedAt === undefined ? bytes : encodeGuarded(checkedAt, bytes), options);
     if (result.type !== 'auth') throw new Error(`auth: assertion failed: unexpected result ${result.type}`);
     return result.revision;
   }

@@ -15,6 +15,32 @@ export const AUTH_COMMAND_TAG = 0xc2;
 
 const PERMISSION_TYPES: readonly PermissionType[] = ['read', 'write', 'readwrite'];
 
+/**
+ * First byte of a store command guarded by an auth revision: `0xc3 | revision (f64 BE) | store
+ * command`. msgpack's `true`, which no store command is either.
+ */
+export const AUTH_GUARD_TAG = 0xc3;
+
+/** `command` to apply only while auth is disabled or still at `revision`. */
+export function encodeGuarded(revision: number, command: Uint8Array): Uint8Array {
+  const out = new Uint8Array(9 + command.length);
+  out[0] = AUTH_GUARD_TAG;
+  new DataView(out.buffer).setFloat64(1, revision);
+  out.set(command, 9);
+  return out;
+}
+
+export function isGuarded(bytes: Uint8Array): boolean {
+  return bytes[0] === AUTH_GUARD_TAG;
+}
+
+export function decodeGuarded(bytes: Uint8Array): { readonly revision: number; readonly command: Uint8Array } {
+  if (bytes.length < 10 || bytes[0] !== AUTH_GUARD_TAG) bad('guarded command');
+  const revision = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat64(1);
+  if (!Number.isSafeInteger(revision) || revision < 1) bad('guarded command revision');
+  return { revision, command: bytes.subarray(9) };
+}
+
 export function isAuthCommand(bytes: Uint8Array): boolean {
   return bytes[0] === AUTH_COMMAND_TAG;
 }

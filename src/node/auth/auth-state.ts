@@ -97,6 +97,14 @@ export class AuthState {
     return set;
   }
 
+  /**
+   * Throws unless a write checked at auth revision `checkedAt` may still apply: auth is disabled,
+   * or nothing changed since (etcd's ErrAuthOldRevision; clients authenticate again and retry).
+   */
+  checkRevision(checkedAt: number): void {
+    if (this.#enabled && checkedAt < this.#revision) throw new AuthError('oldRevision', 'revision of auth store is old');
+  }
+
   /** Applies one command; throws an {@link AuthError} (and changes nothing) when it is refused. */
   apply(cmd: AuthCommand): AuthResult {
     const changed = this.#apply(cmd);
