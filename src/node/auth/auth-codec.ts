@@ -21,11 +21,18 @@ const PERMISSION_TYPES: readonly PermissionType[] = ['read', 'write', 'readwrite
  */
 export const AUTH_GUARD_TAG = 0xc3;
 
+// Scratch space for the revision's f64: on every guarded write, so no DataView per command and no
+// `.buffer` access on small on-heap typed arrays (which would move them off-heap).
+const f64Bytes = new Uint8Array(8);
+const f64View = new DataView(f64Bytes.buffer);
+
 /** `command` to apply only while auth is disabled or still at `revision`. */
 export function encodeGuarded(revision: number, command: Uint8Array): Uint8Array {
-  const out = new Uint8Array(9 + command.length);
+  // Every byte is written below; small commands come from Node's shared pool.
+  const out = Buffer.allocUnsafe(9 + command.length);
   out[0] = AUTH_GUARD_TAG;
-  new DataView(out.buffer).setFloat64(1, revision);
+  f64View.setFloat64(0, revision);
+  out.set(f64Bytes, 1);
   out.set(command, 9);
   return out;
 }
@@ -36,7 +43,8 @@ export function isGuarded(bytes: Uint8Array): boolean {
 
 export function decodeGuarded(bytes: Uint8Array): { readonly revision: number; readonly command: Uint8Array } {
   if (bytes.length < 10 || bytes[0] !== AUTH_GUARD_TAG) bad('guarded command');
-  const revision = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat64(1);
+  for (let i = 0; i < 8; i++) f64Bytes[i] = bytes[1 + i]!;
+  const revision = f64View.getFloat64(0);
   if (!Number.isSafeInteger(revision) || revision < 1) bad('guarded command revision');
   return { revision, command: bytes.subarray(9) };
 }
