@@ -9,7 +9,7 @@ import type { ClientUser } from './client.ts';
 /** Longest password read from the terminal, in characters. */
 const MAX_PASSWORD_CHARS = 1024;
 
-function promptHidden(prompt: string): Promise<string> {
+export function promptHidden(prompt: string): Promise<string> {
   const input = process.stdin;
   if (!input.isTTY) return Promise.reject(new CliError('--user without a password needs QUORUMKV_PASSWORD or a terminal to ask on', EXIT_BAD_ARGS));
   process.stderr.write(prompt);

@@ -12,6 +12,7 @@ import { ApiClient } from './client.ts';
 import { getCommand, mkCommand, rmCommand, setCommand, updateCommand } from './commands/kv.ts';
 import { lsCommand, mkdirCommand, rmdirCommand, setdirCommand, updatedirCommand } from './commands/dir.ts';
 import { backupCommand, endpointHealthCommand, endpointStatusCommand, snapshotRestoreCommand, snapshotSaveCommand } from './commands/maintenance.ts';
+import { AUTH_COMMANDS } from './commands/auth.ts';
 import { memberAddCommand, memberListCommand, memberPromoteCommand, memberRemoveCommand } from './commands/member.ts';
 import { execWatchCommand, watchCommand } from './commands/watch.ts';
 import { CliError, EXIT_BAD_ARGS, EXIT_SERVER_ERROR } from './errors.ts';
@@ -197,6 +198,22 @@ function addMemberCommands(program: Command, act: Act, state: RunState): void {
     .action(act((ctx, [id]) => memberPromoteCommand(ctx, id ?? '')));
 }
 
+/** `user …`, `role …`, `auth …` (commands/auth.ts), grouped under their first word. */
+function addAuthCommands(program: Command, act: Act): void {
+  const groups = new Map<string, Command>();
+  for (const c of AUTH_COMMANDS) {
+    const [group = '', ...rest] = c.spec.split(' ');
+    let parent = groups.get(group);
+    if (parent === undefined) {
+      parent = program.command(group).description(`etcd auth: ${group} commands (docs/auth.md)`);
+      groups.set(group, parent);
+    }
+    const sub = parent.command(rest.join(' ')).description(c.description);
+    for (const [flag, description] of c.flags ?? []) sub.option(flag, description);
+    sub.action(act((ctx, args, o) => c.run(ctx, args, o)));
+  }
+}
+
 type Handler = (ctx: CommandContext, args: string[], opts: Opts) => Promise<Output | void>;
 type Act = (handler: Handler) => (...raw: unknown[]) => Promise<void>;
 
@@ -245,6 +262,7 @@ export function buildProgram(io: Io, state: RunState): Command {
   addWatchCommands(program, act);
   addMaintenanceCommands(program, act);
   addMemberCommands(program, act, state);
+  addAuthCommands(program, act);
   const quietExit = (cmd: Command): void => {
     for (const c of cmd.commands) {
       c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
