@@ -11,7 +11,7 @@ import type { AppliedResult } from '../applied-state.ts';
 import type { CallOptions } from '../types.ts';
 import { encodeAuthCommand, encodeGuarded } from './auth-codec.ts';
 import type { AuthState } from './auth-state.ts';
-import { MAX_CONCURRENT_PASSWORD_CHECKS, MAX_PASSWORD_BYTES } from './limits.ts';
+import { MAX_CONCURRENT_PASSWORD_CHECKS, MAX_PASSWORD_BYTES, MAX_QUEUED_PASSWORD_CHECKS } from './limits.ts';
 import { DECOY_HASH, hashPassword, verifyPassword } from './password.ts';
 import { TokenTable } from './tokens.ts';
 import type { TokenGrant } from './tokens.ts';
@@ -54,6 +54,8 @@ export class AuthApi {
   readonly #host: AuthHost;
   readonly #tokens: TokenTable;
   #checking = 0;
+  /** Password checks waiting for a slot, oldest first (at most MAX_QUEUED_PASSWORD_CHECKS). */
+  readonly #waiting: (() => void)[] = [];
 
   constructor(host: AuthHost, tokens: TokenTable = new TokenTable()) {
     this.#host = host;
@@ -231,13 +233,21 @@ export class AuthApi {
     return role !== undefined && this.#host.state().user(who.name)?.roles.includes(role) === true;
   }
 
+  /** Runs `work` when one of the MAX_CONCURRENT_PASSWORD_CHECKS slots is free, queueing a bounded number of waiters. */
   async #bounded<T>(work: () => Promise<T>): Promise<T> {
-    if (this.#checking >= MAX_CONCURRENT_PASSWORD_CHECKS) throw new ProposalDroppedError(`more than ${MAX_CONCURRENT_PASSWORD_CHECKS} password hashes at once (limit MAX_CONCURRENT_PASSWORD_CHECKS)`);
-    this.#checking += 1;
+    if (this.#checking >= MAX_CONCURRENT_PASSWORD_CHECKS) {
+      if (this.#waiting.length >= MAX_QUEUED_PASSWORD_CHECKS) {
+        throw new ProposalDroppedError(`${MAX_QUEUED_PASSWORD_CHECKS} password checks already waiting (limit MAX_QUEUED_PASSWORD_CHECKS)`);
+      }
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    } else this.#checking += 1;
     try {
       return await work();
     } finally {
-      this.#checking -= 1;
+      // The slot passes to the next waiter, or is freed.
+      const next = this.#waiting.shift();
+      if (next !== undefined) next();
+      else this.#checking -= 1;
     }
   }
 

@@ -25,5 +25,7 @@ export const MAX_PERMISSION_KEY_BYTES = 8192;
 export const MAX_TOKENS = 10_000;
 /** A simple token unused this long expires (etcd: 5 minutes, refreshed on use), in ms. */
 export const TOKEN_TTL_MS = 300_000;
-/** Password checks running at once on a member; more are refused as "too many requests". */
+/** Password hashes computed at once on a member (each takes ≈ 16 MiB and tens of ms of a libuv thread). */
 export const MAX_CONCURRENT_PASSWORD_CHECKS = 8;
+/** Password checks waiting for a slot; more are refused at once as "too many requests". */
+export const MAX_QUEUED_PASSWORD_CHECKS = 256;
