@@ -5,7 +5,7 @@
 // and the `Error:` line). Skipped when etcd or etcdctl is not installed.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { etcdctl, hasEtcd, startReferencePair } from './helpers.ts';
+import { etcdctl, hasEtcd, normalizedJson, startReferencePair } from './helpers.ts';
 import type { ReferencePair } from './helpers.ts';
 
 let etcdEp = '';
@@ -17,6 +17,12 @@ async function run(ep: string, args: string[], stdin?: string): Promise<string> 
   const errLine = r.err.split('\n').filter((l) => l.startsWith('Error:')).join('\n');
   // Ids and revisions inside `-w json` headers differ by nature; this session compares text output.
   return `${r.code}\n${r.out}${errLine}`;
+}
+
+async function sameJson(args: string[]): Promise<void> {
+  const a = await run(etcdEp, [...args, '-w', 'json']);
+  const b = await run(qkvEp, [...args, '-w', 'json']);
+  assert.equal(normalizedJson(b), normalizedJson(a), `etcdctl ${args.join(' ')} -w json\netcd: ${a}\nquorumkv: ${b}`);
 }
 
 async function same(args: string[], stdin?: string): Promise<string> {
@@ -66,6 +72,10 @@ if (!hasEtcd) {
     await same(['user', 'list']);
     await same(['user', 'get', 'alice']);
     await same(['user', 'get', 'carol']);
+    await sameJson(['user', 'get', 'alice']);
+    await sameJson(['role', 'get', 'reader']);
+    await sameJson(['user', 'list']);
+    await sameJson(['role', 'list']);
     await same(['put', 'pub/a', 'A']);
     await same(['put', 'secret', 'S']);
   });

@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { waitFor } from '../cli/helpers.ts';
-import { etcdctl, etcdctlProcess, hasEtcd, startReferencePair } from './helpers.ts';
+import { etcdctl, etcdctlProcess, hasEtcd, normalizedJson, startReferencePair } from './helpers.ts';
 import type { ReferencePair } from './helpers.ts';
 
 let etcdEp = '';
@@ -21,22 +21,6 @@ async function both(args: string[], stdin?: string): Promise<[string, string]> {
   return [await run(etcdEp), await run(qkvEp)];
 }
 
-/** A JSON reply minus what differs by nature (cluster/member ids, raft term). */
-function normalized(text: string): unknown {
-  const lines = text.split('\n');
-  const body = lines.slice(1).join('\n').trim();
-  const scrub = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(scrub);
-    if (v !== null && typeof v === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) if (!['cluster_id', 'member_id', 'raft_term'].includes(k)) out[k] = scrub(x);
-      return out;
-    }
-    return v;
-  };
-  return [lines[0], body === '' ? '' : scrub(JSON.parse(body))];
-}
-
 async function same(args: string[], stdin?: string): Promise<string> {
   const [a, b] = await both(args, stdin);
   assert.is(b, a, `etcdctl ${args.join(' ')}`);
@@ -45,7 +29,7 @@ async function same(args: string[], stdin?: string): Promise<string> {
 
 async function sameJson(args: string[]): Promise<void> {
   const [a, b] = await both([...args, '-w', 'json']);
-  assert.equal(normalized(b), normalized(a), `etcdctl ${args.join(' ')} -w json\netcd: ${a}\nquorumkv: ${b}`);
+  assert.equal(normalizedJson(b), normalizedJson(a), `etcdctl ${args.join(' ')} -w json\netcd: ${a}\nquorumkv: ${b}`);
 }
 
 if (!hasEtcd) {

@@ -136,3 +136,19 @@ export async function startReferencePair(tag: string): Promise<ReferencePair> {
   for (const ep of [pair.etcdEp, pair.qkvEp]) await waitFor(`${ep} healthy`, async () => ((await etcdctl(ep, ['endpoint', 'health'])).code === 0 ? true : undefined), 30_000, 200);
   return pair;
 }
+
+/** A JSON reply minus what differs by nature (cluster/member ids, raft term). */
+export function normalizedJson(text: string): unknown {
+  const lines = text.split('\n');
+  const body = lines.slice(1).join('\n').trim();
+  const scrub = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(scrub);
+    if (v !== null && typeof v === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) if (!['cluster_id', 'member_id', 'raft_term'].includes(k)) out[k] = scrub(x);
+      return out;
+    }
+    return v;
+  };
+  return [lines[0], body === '' ? '' : scrub(JSON.parse(body))];
+}
