@@ -9,7 +9,7 @@
  * falls {@link MAX_UI_WATCH_BUFFER_BYTES} behind is ended (the page resumes from its last revision).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { QuorumError } from '../errors.ts';
+import { PermissionDeniedError, QuorumError } from '../errors.ts';
 import type { HttpMount, MountContext } from '../gateway/types.ts';
 import { prefixKeys } from '../node/auth/permission-set.ts';
 import type { QuorumNode } from '../node/node.ts';
@@ -153,7 +153,9 @@ function requireRead(ctx: MountContext, prefix: string): void {
     auth.requireKeys(auth.identify(ctx.authToken), 'read', keys.key, keys.rangeEnd);
   } catch (err) {
     if (!(err instanceof QuorumError)) throw err;
-    throw new UiError(err.code === 'PERMISSION_DENIED' ? 403 : 401, `ui: ${err.message}`);
+    // No token at all is a 401 too, so the page asks for one.
+    const denied = err instanceof PermissionDeniedError && !err.anonymous;
+    throw new UiError(denied ? 403 : 401, `ui: ${err.message}`);
   }
 }
 
