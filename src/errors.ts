@@ -36,7 +36,10 @@ export type ErrorCode =
   | 'PROTOCOL'
   | 'UNAUTHENTICATED'
   | 'LOCK_LOST'
-  | 'MEMBER_REMOVED';
+  | 'MEMBER_REMOVED'
+  | 'AUTH'
+  | 'AUTH_FAILED'
+  | 'PERMISSION_DENIED';
 
 /** etcd v2 numeric error codes, shown by the CLI as `Error:  100: Key not found (/a) [5]`. */
 export const ETCD_V2_CODES: Readonly<Partial<Record<ErrorCode, number>>> = Object.freeze({
@@ -293,5 +296,50 @@ export class LockLostError extends QuorumError {
 export class MemberRemovedError extends QuorumError {
   constructor(id: string, options?: QuorumErrorOptions) {
     super('MEMBER_REMOVED', `cluster: member id ${id} was removed and cannot be reused; add the member under a new id`, false, options);
+  }
+}
+
+/**
+ * Why an auth management request was refused (docs/auth.md); each reason is one of etcd's auth
+ * errors, which the gRPC adapter sends with etcd's code and text.
+ */
+export type AuthErrorReason =
+  | 'userEmpty'
+  | 'userExists'
+  | 'userNotFound'
+  | 'roleEmpty'
+  | 'roleExists'
+  | 'roleNotFound'
+  | 'roleNotGranted'
+  | 'permissionNotGranted'
+  | 'rootUserMissing'
+  | 'rootRoleMissing'
+  | 'notEnabled'
+  | 'invalidManagement'
+  | 'oldRevision'
+  | 'limit';
+
+export class AuthError extends QuorumError {
+  readonly reason: AuthErrorReason;
+  constructor(reason: AuthErrorReason, message: string, options?: QuorumErrorOptions) {
+    super('AUTH', `auth: ${message}`, false, options);
+    this.reason = reason;
+  }
+}
+
+/** A user name and password that do not match (or a user without a password). */
+export class AuthFailedError extends QuorumError {
+  constructor(options?: QuorumErrorOptions) {
+    super('AUTH_FAILED', 'auth: authentication failed, invalid user ID or password', false, options);
+  }
+}
+
+/** The authenticated user (or nobody, with auth enabled) may not do what was asked. */
+export class PermissionDeniedError extends QuorumError {
+  /** True when no user was given at all (etcd: "user name is empty"). */
+  readonly anonymous: boolean;
+  constructor(anonymous: boolean, message = anonymous ? 'auth: user name is empty' : 'auth: permission denied', options?: QuorumErrorOptions) {
+    super('PERMISSION_DENIED', message, false, options);
+    this.anonymous = anonymous;
   }
 }

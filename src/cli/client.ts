@@ -11,9 +11,17 @@ import { CliError, EXIT_BAD_AUTH, EXIT_BAD_CONNECTION, EXIT_SERVER_ERROR } from 
 
 export type JsonObject = Record<string, unknown>;
 
+/** An etcd auth user (`--user`): the password is asked for only when a call needs it. */
+export interface ClientUser {
+  readonly name: string;
+  readonly password: () => Promise<string>;
+}
+
 export interface ClientOptions {
   readonly endpoints: readonly string[];
   readonly token?: string;
+  /** Authenticate as this user on each endpoint (its simple token is per member) and send the token. */
+  readonly user?: ClientUser;
   readonly ca?: Buffer;
   readonly cert?: Buffer;
   readonly key?: Buffer;
@@ -44,8 +52,12 @@ export class AbortedRequest extends Error {
   }
 }
 
+const AUTHENTICATE = '/v3/auth/authenticate';
+
 export class ApiClient {
   readonly #options: ClientOptions;
+  /** The auth token of each endpoint, fetched once (tokens are issued per member). */
+  readonly #authTokens = new Map<string, Promise<string>>();
 
   constructor(options: ClientOptions) {
     if (options.endpoints.length === 0) throw new CliError('no endpoints given (--endpoints)', 1);
@@ -165,7 +177,30 @@ export class ApiClient {
     throw new CliError(`cluster is unavailable or misconfigured: ${failures.join('; ')}`, EXIT_BAD_CONNECTION);
   }
 
-  #send(endpoint: string, path: string, method: string, payload: string | undefined, timeoutMs: number, contentType = 'application/json', signal?: AbortSignal): Promise<IncomingMessage> {
+  async #send(endpoint: string, path: string, method: string, payload: string | undefined, timeoutMs: number, contentType = 'application/json', signal?: AbortSignal): Promise<IncomingMessage> {
+    const user = this.#options.user;
+    const authToken = user === undefined ? undefined : await this.#authTokenOf(endpoint, user);
+    return this.#request(endpoint, path, method, payload, timeoutMs, contentType, authToken, signal);
+  }
+
+  #authTokenOf(endpoint: string, user: ClientUser): Promise<string> {
+    let token = this.#authTokens.get(endpoint);
+    if (token === undefined) {
+      token = (async () => {
+        const body = JSON.stringify({ name: user.name, password: await user.password() });
+        const res = await this.#request(endpoint, AUTHENTICATE, 'POST', body, this.#options.commandTimeoutMs, 'application/json', undefined);
+        const reply = decodeReply(res.statusCode ?? 0, await readAll(res));
+        if (typeof reply['token'] !== 'string') throw new CliError(`${endpoint} sent no auth token`, EXIT_SERVER_ERROR);
+        return reply['token'];
+      })();
+      // A failed attempt (a dial error moves on to the next endpoint) is not kept.
+      token.catch(() => this.#authTokens.delete(endpoint));
+      this.#authTokens.set(endpoint, token);
+    }
+    return token;
+  }
+
+  #request(endpoint: string, path: string, method: string, payload: string | undefined, timeoutMs: number, contentType: string, authToken: string | undefined, signal?: AbortSignal): Promise<IncomingMessage> {
     let url: URL;
     try {
       url = new URL(path, endpoint);
@@ -176,6 +211,8 @@ export class ApiClient {
     const headers: Record<string, string> = { 'content-type': contentType };
     if (payload !== undefined) headers['content-length'] = String(Buffer.byteLength(payload));
     if (o.token !== undefined) headers['authorization'] = `Bearer ${o.token}`;
+    // etcd's header name: `Authorization` may already carry the endpoint's bearer token.
+    if (authToken !== undefined) headers['token'] = authToken;
     const secure = url.protocol === 'https:';
     const tls = secure ? { ...(o.ca ? { ca: o.ca } : {}), ...(o.cert ? { cert: o.cert } : {}), ...(o.key ? { key: o.key } : {}), rejectUnauthorized: o.insecureSkipVerify !== true } : {};
     if (signal?.aborted === true) return Promise.reject(new AbortedRequest());

@@ -4,7 +4,7 @@
  * the v3 JSON endpoint the maintenance commands call.
  */
 
-export { normalizeKey } from '../v2/keyspace.ts';
+export { normalizeKey, prefixEnd } from '../v2/keyspace.ts';
 
 export function b64(text: string | Uint8Array): string {
   return (typeof text === 'string' ? Buffer.from(text, 'utf8') : Buffer.from(text)).toString('base64');

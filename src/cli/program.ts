@@ -12,12 +12,14 @@ import { ApiClient } from './client.ts';
 import { getCommand, mkCommand, rmCommand, setCommand, updateCommand } from './commands/kv.ts';
 import { lsCommand, mkdirCommand, rmdirCommand, setdirCommand, updatedirCommand } from './commands/dir.ts';
 import { backupCommand, endpointHealthCommand, endpointStatusCommand, snapshotRestoreCommand, snapshotSaveCommand } from './commands/maintenance.ts';
+import { AUTH_COMMANDS } from './commands/auth.ts';
 import { memberAddCommand, memberListCommand, memberPromoteCommand, memberRemoveCommand } from './commands/member.ts';
 import { execWatchCommand, watchCommand } from './commands/watch.ts';
 import { CliError, EXIT_BAD_ARGS, EXIT_SERVER_ERROR } from './errors.ts';
 import { CONFIG_FILE_ENV, MEMBER_SETTINGS, readTokenFile } from './member-settings.ts';
 import type { Format, Io, Output } from './output.ts';
 import { print, printError, stdio } from './output.ts';
+import { userOf } from './password-prompt.ts';
 
 export interface GlobalFlags {
   readonly endpoints: string;
@@ -25,6 +27,7 @@ export interface GlobalFlags {
   readonly table?: boolean;
   readonly token?: string;
   readonly tokenFile?: string;
+  readonly user?: string;
   readonly cacert?: string;
   readonly cert?: string;
   readonly key?: string;
@@ -70,6 +73,7 @@ export function contextOf(g: GlobalFlags, io: Io): CommandContext {
   const client = new ApiClient({
     endpoints,
     ...(token === undefined ? {} : { token }),
+    ...(g.user === undefined ? {} : { user: userOf(g.user) }),
     ...(ca === undefined ? {} : { ca }),
     ...(cert === undefined ? {} : { cert }),
     ...(key === undefined ? {} : { key }),
@@ -196,6 +200,22 @@ function addMemberCommands(program: Command, act: Act, state: RunState): void {
     .action(act((ctx, [id]) => memberPromoteCommand(ctx, id ?? '')));
 }
 
+/** `user …`, `role …`, `auth …` (commands/auth.ts), grouped under their first word. */
+function addAuthCommands(program: Command, act: Act): void {
+  const groups = new Map<string, Command>();
+  for (const c of AUTH_COMMANDS) {
+    const [group = '', ...rest] = c.spec.split(' ');
+    let parent = groups.get(group);
+    if (parent === undefined) {
+      parent = program.command(group).description(`etcd auth: ${group} commands (docs/auth.md)`);
+      groups.set(group, parent);
+    }
+    const sub = parent.command(rest.join(' ')).description(c.description);
+    for (const [flag, description] of c.flags ?? []) sub.option(flag, description);
+    sub.action(act((ctx, args, o) => c.run(ctx, args, o)));
+  }
+}
+
 type Handler = (ctx: CommandContext, args: string[], opts: Opts) => Promise<Output | void>;
 type Act = (handler: Handler) => (...raw: unknown[]) => Promise<void>;
 
@@ -213,6 +233,7 @@ export function buildProgram(io: Io, state: RunState): Command {
     .option('--table', 'print a table')
     .option('--token <token>', 'bearer token (visible in ps: prefer QUORUMKV_TOKEN or --token-file)')
     .option('--token-file <file>', 'file holding the bearer token (or QUORUMKV_TOKEN_FILE)')
+    .option('--user <name[:password]>', 'etcd auth user (without :password: QUORUMKV_PASSWORD, else asked for)')
     .option('--cacert <file>', 'CA bundle to verify https endpoints')
     .option('--cert <file>', 'client certificate for https endpoints')
     .option('--key <file>', 'client key for https endpoints')
@@ -243,6 +264,7 @@ export function buildProgram(io: Io, state: RunState): Command {
   addWatchCommands(program, act);
   addMaintenanceCommands(program, act);
   addMemberCommands(program, act, state);
+  addAuthCommands(program, act);
   const quietExit = (cmd: Command): void => {
     for (const c of cmd.commands) {
       c.exitOverride().configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });

@@ -3,6 +3,7 @@
  * per-call options (timeout + an AbortSignal that fires when the client goes away).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AuthIdentity } from '../node/auth/auth-api.ts';
 import type { QuorumNode } from '../node/node.ts';
 import type { ClientEndpointConfig, JsonObject } from './types.ts';
 import type { Body } from './validate.ts';
@@ -10,6 +11,8 @@ import type { Body } from './validate.ts';
 export interface CallOptions {
   readonly signal: AbortSignal;
   readonly timeoutMs?: number;
+  /** The auth revision the request was checked at (writes are refused at apply if auth changed since). */
+  readonly authRevision?: number;
 }
 
 export interface RouteContext {
@@ -19,6 +22,8 @@ export interface RouteContext {
   /** This endpoint's own URL (reported as the local member's clientURLs). */
   readonly url: string;
   readonly call: CallOptions;
+  /** Who is calling (gateway/access.ts; `open` while auth is disabled). */
+  readonly identity: AuthIdentity;
 }
 
 /** A request/response route: returns the JSON body of a 200 reply. */

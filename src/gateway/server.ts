@@ -16,6 +16,8 @@ import { parseBody, readBody } from './body.ts';
 import { normalizeClientOptions } from './config.ts';
 import type { Route, RouteContext } from './context.ts';
 import { errorReply, HttpError } from './errors.ts';
+import { checkBodyKeys, identifyRequest, requestToken, routeAccess } from './access.ts';
+import { authRoutes } from './routes-auth.ts';
 import { clusterRoutes } from './routes-cluster.ts';
 import { kvRoutes } from './routes-kv.ts';
 import { leaseRoutes } from './routes-lease.ts';
@@ -27,7 +29,7 @@ export type { ClientEndpointOptions, ClientServer, HttpMount, MountContext } fro
 
 function buildRoutes(): ReadonlyMap<string, Route> {
   const routes = new Map<string, Route>();
-  for (const table of [kvRoutes, leaseRoutes, clusterRoutes, maintenanceRoutes]) {
+  for (const table of [kvRoutes, leaseRoutes, clusterRoutes, maintenanceRoutes, authRoutes]) {
     for (const [path, handler] of Object.entries(table)) routes.set(path, { kind: 'unary', handler });
   }
   routes.set('/v3/watch', { kind: 'stream', handler: watchRoute });
@@ -78,7 +80,8 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
   const mount = state.mounts.find((m) => m.matches(path));
   if (mount !== undefined) {
     const isAuthorized = state.tokenDigest === undefined || authorized(req, state.tokenDigest);
-    await mount.handle({ node: state.node, config: state.config, url: state.url, path, authorized: isAuthorized }, req, res);
+    const authToken = requestToken(req.headers, state.tokenDigest !== undefined);
+    await mount.handle({ node: state.node, config: state.config, url: state.url, path, authorized: isAuthorized, authToken }, req, res);
     return;
   }
   if (path === '/health') {
@@ -94,13 +97,18 @@ async function handle(state: ServerState, req: IncomingMessage, res: ServerRespo
   if (state.tokenDigest !== undefined && !authorized(req, state.tokenDigest)) {
     throw new UnauthenticatedError('gateway: missing or wrong bearer token');
   }
+  const access = routeAccess(path);
+  // Read before the checks: a write is refused at apply if auth changed after this point.
+  const authRevision = state.node.auth.revision;
+  const identity = identifyRequest(state.node, req.headers, access, state.tokenDigest !== undefined);
   const body = parseBody(await readBody(req, state.config.maxBodyBytes));
   const aborter = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) aborter.abort();
   });
-  const call = state.config.requestTimeoutMs === undefined ? { signal: aborter.signal } : { signal: aborter.signal, timeoutMs: state.config.requestTimeoutMs };
-  const ctx: RouteContext = { node: state.node, body, config: state.config, url: state.url, call };
+  const call = state.config.requestTimeoutMs === undefined ? { signal: aborter.signal, authRevision } : { signal: aborter.signal, timeoutMs: state.config.requestTimeoutMs, authRevision };
+  if (access === 'keys') await checkBodyKeys(state.node, identity, path, body, call);
+  const ctx: RouteContext = { node: state.node, body, config: state.config, url: state.url, call, identity };
   if (route.kind === 'unary') {
     sendJson(res, 200, await route.handler(ctx));
     return;

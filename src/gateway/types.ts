@@ -69,6 +69,11 @@ export interface MountContext {
   readonly path: string;
   /** Whether the request carries the endpoint's token (always true without a token). */
   readonly authorized: boolean;
+  /**
+   * The etcd auth token the request carries (`token` header, or `Authorization` when the endpoint
+   * has no token of its own), for `node.auth.identify()` (docs/auth.md).
+   */
+  readonly authToken: string | undefined;
 }
 
 /**

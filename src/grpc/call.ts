@@ -5,6 +5,8 @@
  * path ends the stream exactly once.
  */
 import type { ServerHttp2Stream } from 'node:http2';
+import { OPEN_IDENTITY } from '../node/auth/auth-api.ts';
+import type { AuthIdentity } from '../node/auth/auth-api.ts';
 import { frame, FrameParser } from './framing.ts';
 import { encodeGrpcMessage, GrpcError, Status } from './status.ts';
 import type { StatusCode } from './status.ts';
@@ -14,6 +16,10 @@ const MAX_QUEUED_MESSAGES = 64;
 
 export class Call {
   readonly stream: ServerHttp2Stream;
+  /** Who is calling (access.ts sets it before the handler runs; `open` while auth is disabled). */
+  identity: AuthIdentity = OPEN_IDENTITY;
+  /** The auth revision the caller was checked at: writes apply only if auth is unchanged since. */
+  authRevision: number | undefined;
   readonly #aborter = new AbortController();
   readonly #parser: FrameParser;
   #queue: Uint8Array[] = [];

@@ -45,9 +45,9 @@ export function headerOf(ctx: GrpcContext, revision?: number): Header {
   return { clusterId: CLUSTER_ID, memberId: memberIdOf(s.id), revision: toEtcdRev(revision ?? s.revision), raftTerm: s.term };
 }
 
-/** Node call options bound to the gRPC call (deadline and cancellation). */
-export function callOptions(call: Call): { readonly signal: AbortSignal } {
-  return { signal: call.signal };
+/** Node call options bound to the gRPC call (deadline and cancellation, and the auth revision it was checked at). */
+export function callOptions(call: Call): { readonly signal: AbortSignal; readonly authRevision?: number } {
+  return call.authRevision === undefined ? { signal: call.signal } : { signal: call.signal, authRevision: call.authRevision };
 }
 
 /** A unary method: one request message in, one response message out. */

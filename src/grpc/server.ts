@@ -9,11 +9,13 @@ import { createServer } from 'node:http2';
 import type { Http2Server, Http2Session, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { QuorumNode } from '../node/node.ts';
+import { accessOf, authorize } from './access.ts';
 import { Call } from './call.ts';
 import { tokenCheck } from './client-token.ts';
 import type { TokenCheck } from './client-token.ts';
 import type { GrpcContext, GrpcLimits, Method } from './context.ts';
 import { parseGrpcTimeout } from './framing.ts';
+import { authMethods } from './service-auth.ts';
 import { clusterMethods } from './service-cluster.ts';
 import { kvMethods } from './service-kv.ts';
 import { electionMethods } from './service-election.ts';
@@ -62,7 +64,7 @@ export interface GrpcServer {
 
 function buildMethods(): ReadonlyMap<string, Method> {
   const out = new Map<string, Method>();
-  for (const table of [kvMethods, leaseMethods, watchMethods, clusterMethods, maintenanceMethods, lockMethods, electionMethods]) {
+  for (const table of [kvMethods, leaseMethods, watchMethods, clusterMethods, maintenanceMethods, lockMethods, electionMethods, authMethods]) {
     for (const [path, m] of Object.entries(table)) out.set(path, m);
   }
   return out;
@@ -132,7 +134,7 @@ export function createGrpcServer(node: QuorumNode, options: GrpcServerOptions = 
         if (n !== undefined) openStreams.set(session, n - 1);
       });
     }
-    onStream(ctx, stream, headers, requestTimeoutMs, authorized);
+    onStream(ctx, stream, headers, requestTimeoutMs, authorized, token);
   });
   h2.on('sessionError', () => {});
   h2.on('timeout', () => {});
@@ -164,7 +166,7 @@ export function createGrpcServer(node: QuorumNode, options: GrpcServerOptions = 
   };
 }
 
-function onStream(ctx: GrpcContext, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, defaultTimeoutMs: number | undefined, authorized: TokenCheck): void {
+function onStream(ctx: GrpcContext, stream: ServerHttp2Stream, headers: IncomingHttpHeaders, defaultTimeoutMs: number | undefined, authorized: TokenCheck, token: string | undefined): void {
   stream.on('error', () => {});
   const path = headers[':path'] ?? '';
   const contentType = headers['content-type'] ?? '';
@@ -193,11 +195,12 @@ function onStream(ctx: GrpcContext, stream: ServerHttp2Stream, headers: Incoming
     stream.resume();
     return call.fail(unimplemented(path));
   }
-  void run(ctx, method, call, path);
+  void run(ctx, method, call, path, headers, token !== undefined);
 }
 
-async function run(ctx: GrpcContext, method: Method, call: Call, path: string): Promise<void> {
+async function run(ctx: GrpcContext, method: Method, call: Call, path: string, headers: IncomingHttpHeaders, clientTokenConfigured: boolean): Promise<void> {
   try {
+    authorize(ctx, call, headers, accessOf(path), clientTokenConfigured);
     if (method.kind === 'unary') {
       const request = await call.only();
       const reply = await method.fn(ctx, request, call);

@@ -7,6 +7,7 @@
  */
 import { cmp, op } from '../node/txn-builder.ts';
 import type { KeyValue, RangeResult, TxnResult, WatchEvent } from '../node/types.ts';
+import { requireText } from './access.ts';
 import type { Call } from './call.ts';
 import { callOptions, headerOf } from './context.ts';
 import type { GrpcContext, Method } from './context.ts';
@@ -87,6 +88,7 @@ async function campaign(ctx: GrpcContext, request: Uint8Array, call: Call): Prom
   const m = decode(request, 'campaign');
   const prefix = prefixOf(m.name);
   if (m.lease <= 0) throw Etcd.leaseNotFound();
+  requireText(ctx, call, ['read', 'write'], prefix, true);
   const key = `${prefix}${m.lease.toString(16)}`;
   const r: TxnResult<unknown> = await ctx.node
     .txn()
@@ -121,6 +123,7 @@ function leaderOf(m: ElectionReq): { key: string; rev: number; lease: number } {
 async function proclaim(ctx: GrpcContext, request: Uint8Array, call: Call): Promise<Uint8Array> {
   const m = decode(request, 'proclaim');
   const l = leaderOf(m);
+  requireText(ctx, call, ['read', 'write'], l.key);
   const r = await ctx.node
     .txn()
     .if(cmp.createRevision(l.key, '==', l.rev))
@@ -132,6 +135,7 @@ async function proclaim(ctx: GrpcContext, request: Uint8Array, call: Call): Prom
 
 async function resign(ctx: GrpcContext, request: Uint8Array, call: Call): Promise<Uint8Array> {
   const l = leaderOf(decode(request, 'resign'));
+  requireText(ctx, call, ['read', 'write'], l.key);
   const r = await ctx.node.txn().if(cmp.createRevision(l.key, '==', l.rev)).then(op.delete(l.key)).commit(callOptions(call));
   return headerOnly(ctx, r.revision);
 }
@@ -149,6 +153,7 @@ function leaderResponse(ctx: GrpcContext, kv: KeyValue<unknown>, revision: numbe
 
 async function leader(ctx: GrpcContext, request: Uint8Array, call: Call): Promise<Uint8Array> {
   const prefix = prefixOf(decode(request, 'name').name);
+  requireText(ctx, call, ['read'], prefix, true);
   const r = await currentLeader(ctx, prefix, call);
   const kv = r.kvs[0];
   if (kv === undefined) throw noLeader();
@@ -158,6 +163,7 @@ async function leader(ctx: GrpcContext, request: Uint8Array, call: Call): Promis
 /** Streams the leader's key each time the leader or its value changes, until the call ends. */
 async function observe(ctx: GrpcContext, call: Call): Promise<void> {
   const prefix = prefixOf(decode(await call.only(), 'name').name);
+  requireText(ctx, call, ['read'], prefix, true);
   let last: { key: string; modRevision: number } | undefined;
   while (!call.finished) {
     const r = await currentLeader(ctx, prefix, call);

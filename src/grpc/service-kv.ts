@@ -5,6 +5,7 @@
 import { cmp, op } from '../node/txn-builder.ts';
 import type { Cmp, Op, OpRangeOptions } from '../node/txn-builder.ts';
 import type { CompareOp, DeleteResult, KeyValue, PutResult, RangeCallOptions, RangeResult, SortTarget, TxnResult } from '../node/types.ts';
+import { requireKeys, requireLeaseKeys, requireOps, requireTxn, txnLeases } from './access.ts';
 import type { Call } from './call.ts';
 import { callOptions, headerOf } from './context.ts';
 import type { GrpcContext, Method } from './context.ts';
@@ -45,6 +46,8 @@ async function range(ctx: GrpcContext, request: Uint8Array, call: Call): Promise
   const m = decodeRange(new ProtoReader(request));
   const r = rangeOfKeys(m.key, m.rangeEnd);
   const opts = rangeOptions(m);
+  // After validation, as etcd: a malformed request gets its own error before any auth check.
+  requireKeys(ctx, call, 'read', m.key, m.rangeEnd);
   const consistency = m.serializable ? 'serializable' : 'linearizable';
   const w = new ProtoWriter();
   if (readsEmptyStore(m.revision)) {
@@ -80,7 +83,10 @@ function putArgs(m: PutReq): PutArgs {
 }
 
 async function put(ctx: GrpcContext, request: Uint8Array, call: Call): Promise<Uint8Array> {
-  const a = putArgs(decodePut(new ProtoReader(request)));
+  const m = decodePut(new ProtoReader(request));
+  const a = putArgs(m);
+  requireOps(ctx, call, [{ kind: 'put', req: m }]);
+  await requireLeaseKeys(ctx, call, m.lease);
   const r = await ctx.node.put(a.key, a.value, { ...a.options, ...callOptions(call) });
   const w = new ProtoWriter();
   writePutBody(w, headerOf(ctx, r.revision), r.prevKv === undefined ? undefined : toWireKv(r.prevKv));
@@ -89,7 +95,9 @@ async function put(ctx: GrpcContext, request: Uint8Array, call: Call): Promise<U
 
 async function deleteRange(ctx: GrpcContext, request: Uint8Array, call: Call): Promise<Uint8Array> {
   const m = decodeDelete(new ProtoReader(request));
-  const r = await ctx.node.delete(rangeOfKeys(m.key, m.rangeEnd), { prevKv: m.prevKv, ...callOptions(call) });
+  const keys = rangeOfKeys(m.key, m.rangeEnd);
+  requireOps(ctx, call, [{ kind: 'delete', req: m }]);
+  const r = await ctx.node.delete(keys, { prevKv: m.prevKv, ...callOptions(call) });
   const w = new ProtoWriter();
   writeDeleteBody(w, headerOf(ctx, r.revision), r.deleted, (r.prevKvs ?? []).map((kv: KeyValue<unknown>) => toWireKv(kv)));
   return w.finish();
@@ -187,7 +195,10 @@ function responsesOf(r: TxnResult<unknown>, success: Shape[], failure: Shape[]):
 }
 
 async function txn(ctx: GrpcContext, request: Uint8Array, call: Call): Promise<Uint8Array> {
-  const t = buildTxn(decodeTxn(new ProtoReader(request)));
+  const decoded = decodeTxn(new ProtoReader(request));
+  const t = buildTxn(decoded);
+  requireTxn(ctx, call, decoded);
+  for (const lease of txnLeases(decoded)) await requireLeaseKeys(ctx, call, lease);
   const r = await ctx.node
     .txn()
     .if(...t.compares)

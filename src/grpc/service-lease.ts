@@ -5,6 +5,7 @@
  * integers in the node: an id outside ±2^53 is refused, never rounded.
  */
 import { LeaseNotFoundError } from '../errors.ts';
+import { requireLeaseKeys } from './access.ts';
 import type { Call } from './call.ts';
 import { callOptions, headerOf } from './context.ts';
 import type { GrpcContext, Method } from './context.ts';
@@ -57,6 +58,7 @@ async function grant(ctx: GrpcContext, request: Uint8Array, call: Call): Promise
 
 async function revoke(ctx: GrpcContext, request: Uint8Array, call: Call): Promise<Uint8Array> {
   const id = leaseIdOf(decodeInts(request, { 1: 'ID' }).get(1));
+  await requireLeaseKeys(ctx, call, id);
   await ctx.node.revokeLease(id, callOptions(call));
   const w = new ProtoWriter();
   writeHeader(w, headerOf(ctx));

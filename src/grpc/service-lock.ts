@@ -8,6 +8,7 @@
  */
 import { cmp, op } from '../node/txn-builder.ts';
 import type { KeyValue, RangeResult, TxnResult, WatchEvent } from '../node/types.ts';
+import { requireKeys, requireText } from './access.ts';
 import type { Call } from './call.ts';
 import { callOptions, headerOf } from './context.ts';
 import type { GrpcContext, Method } from './context.ts';
@@ -58,6 +59,7 @@ async function lock(ctx: GrpcContext, request: Uint8Array, call: Call): Promise<
   if (m.name.length === 0) throw new GrpcError(Status.INVALID_ARGUMENT, 'etcdserver: lock name is not provided');
   if (m.lease <= 0) throw Etcd.leaseNotFound();
   const prefix = `${keyText(m.name, 'name')}/`;
+  requireText(ctx, call, ['read', 'write'], prefix, true);
   const myKey = `${prefix}${m.lease.toString(16)}`;
   const owner = op.range({ prefix }, { sort: { by: 'createRevision', order: 'asc' }, limit: 1 });
   const r: TxnResult<unknown> = await ctx.node
@@ -91,6 +93,7 @@ async function unlock(ctx: GrpcContext, request: Uint8Array, call: Call): Promis
     return true;
   });
   if (key.length === 0) throw Etcd.emptyKey();
+  requireKeys(ctx, call, 'write', key);
   const d = await ctx.node.delete(keyText(key, 'key'), callOptions(call));
   const w = new ProtoWriter();
   writeHeader(w, headerOf(ctx, d.revision));

@@ -13,6 +13,7 @@
 import { CompactedError, QuorumError, WatchCancelledError } from '../errors.ts';
 import type { Watch } from '../node/watch.ts';
 import type { WatchEvent } from '../node/types.ts';
+import { requireKeys } from './access.ts';
 import type { Call } from './call.ts';
 import { headerOf } from './context.ts';
 import type { GrpcContext, Method } from './context.ts';
@@ -20,7 +21,7 @@ import { toWireKv } from './convert.ts';
 import { rangeOfKeys } from './keys.ts';
 import { writeHeader, writeKv } from './messages-kv.ts';
 import { fromEtcdRev, toEtcdRev } from './revision.ts';
-import { GrpcError, Status } from './status.ts';
+import { GrpcError, Status, toGrpcError } from './status.ts';
 import { expectWire, ProtoDecodeError, ProtoReader, ProtoWriter, readFields, safeInt, WIRE_LEN, WIRE_VARINT } from './wire.ts';
 
 /** How long a stream closed as a slow reader may take to drain before it is reset, in ms. */
@@ -175,6 +176,13 @@ class WatchStream {
     }
     // etcd: an empty key watches "\0"; range_end "\0" means every key >= key.
     const key = m.key.length === 0 ? new Uint8Array([0]) : m.key;
+    try {
+      requireKeys(this.#ctx, this.#call, 'read', key, m.rangeEnd);
+    } catch (err) {
+      // Refused alone, as etcd: created + canceled with the auth error's text, watch id -1.
+      this.send({ watchId: -1, created: true, canceled: true, cancelReason: toGrpcError(err).message });
+      return;
+    }
     const range = rangeOfKeys(key, m.rangeEnd);
     const start = m.startRevision > 0 ? Math.max(1, fromEtcdRev(m.startRevision)) : undefined;
     const watch = this.#ctx.node.watch(range, {

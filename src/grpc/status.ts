@@ -3,7 +3,8 @@
  * the same message text as etcd v3.4's `rpctypes` (clients such as etcdctl and clientv3 match on
  * the text to rebuild typed errors, e.g. `etcdserver: requested lease not found`).
  */
-import { QuorumError } from '../errors.ts';
+import { AuthError, PermissionDeniedError, QuorumError } from '../errors.ts';
+import type { AuthErrorReason } from '../errors.ts';
 
 export const Status = Object.freeze({
   OK: 0,
@@ -62,6 +63,28 @@ export const Etcd = Object.freeze({
   corrupt: () => new GrpcError(Status.DATA_LOSS, 'etcdserver: corrupt cluster'),
   badLeaderTransferee: () => new GrpcError(Status.FAILED_PRECONDITION, 'etcdserver: bad leader transferee'),
   unhealthy: () => new GrpcError(Status.UNAVAILABLE, 'etcdserver: unhealthy cluster'),
+  userEmpty: () => new GrpcError(Status.INVALID_ARGUMENT, 'etcdserver: user name is empty'),
+  permissionDenied: () => new GrpcError(Status.PERMISSION_DENIED, 'etcdserver: permission denied'),
+  authFailed: () => new GrpcError(Status.INVALID_ARGUMENT, 'etcdserver: authentication failed, invalid user ID or password'),
+  invalidAuthToken: () => new GrpcError(Status.UNAUTHENTICATED, 'etcdserver: invalid auth token'),
+});
+
+/** etcd's gRPC error for each refused auth management request (rpctypes, auth errors). */
+const AUTH_ERRORS: Readonly<Record<AuthErrorReason, () => GrpcError>> = Object.freeze({
+  userEmpty: () => Etcd.userEmpty(),
+  userExists: () => new GrpcError(Status.FAILED_PRECONDITION, 'etcdserver: user name already exists'),
+  userNotFound: () => new GrpcError(Status.FAILED_PRECONDITION, 'etcdserver: user name not found'),
+  roleEmpty: () => new GrpcError(Status.INVALID_ARGUMENT, 'etcdserver: role name is empty'),
+  roleExists: () => new GrpcError(Status.FAILED_PRECONDITION, 'etcdserver: role name already exists'),
+  roleNotFound: () => new GrpcError(Status.FAILED_PRECONDITION, 'etcdserver: role name not found'),
+  roleNotGranted: () => new GrpcError(Status.FAILED_PRECONDITION, 'etcdserver: role is not granted to the user'),
+  permissionNotGranted: () => new GrpcError(Status.FAILED_PRECONDITION, 'etcdserver: permission is not granted to the role'),
+  rootUserMissing: () => new GrpcError(Status.FAILED_PRECONDITION, 'etcdserver: root user does not exist'),
+  rootRoleMissing: () => new GrpcError(Status.FAILED_PRECONDITION, 'etcdserver: root user does not have root role'),
+  notEnabled: () => new GrpcError(Status.FAILED_PRECONDITION, 'etcdserver: authentication is not enabled'),
+  invalidManagement: () => new GrpcError(Status.INVALID_ARGUMENT, 'etcdserver: invalid auth management'),
+  oldRevision: () => new GrpcError(Status.INVALID_ARGUMENT, 'etcdserver: revision of auth store is old'),
+  limit: () => new GrpcError(Status.INVALID_ARGUMENT, 'etcdserver: auth limit reached'),
 });
 
 /** The gRPC status of any error a handler threw (a bug becomes UNKNOWN, never a crash). */
@@ -111,7 +134,14 @@ export function toGrpcError(err: unknown): GrpcError {
     case 'CONF_CHANGE_IN_PROGRESS':
       return new GrpcError(Status.UNAVAILABLE, 'etcdserver: unhealthy cluster');
     case 'UNAUTHENTICATED':
-      return new GrpcError(Status.UNAUTHENTICATED, 'etcdserver: invalid auth token');
+      return Etcd.invalidAuthToken();
+    case 'AUTH_FAILED':
+      return Etcd.authFailed();
+    case 'PERMISSION_DENIED':
+      return err instanceof PermissionDeniedError && err.anonymous ? Etcd.userEmpty() : Etcd.permissionDenied();
+    case 'AUTH':
+      if (err instanceof AuthError && err.reason === 'limit') return new GrpcError(Status.INVALID_ARGUMENT, `etcdserver: ${err.message}`, { cause: err });
+      return err instanceof AuthError ? AUTH_ERRORS[err.reason]() : new GrpcError(Status.UNKNOWN, err.message, { cause: err });
     case 'INVALID_ARGUMENT':
       if (/lease .* already exists/.test(err.message)) return Etcd.leaseExist();
       return new GrpcError(Status.INVALID_ARGUMENT, err.message, { cause: err });

@@ -1,6 +1,7 @@
 /**
- * The replicated application state at `appliedIndex`: the store, the members' peer URLs and the
- * dedupe table of applied proposal ids — exactly what a snapshot holds. Applying is deterministic
+ * The replicated application state at `appliedIndex`: the store, the members' peer URLs, the
+ * auth state (users, roles; auth/auth-state.ts) and the dedupe table of applied proposal ids —
+ * exactly what a snapshot holds. Applying is deterministic
  * (docs/design.md, "The driver loop"): the same log gives the same state on every member, byte for byte.
  */
 import { nodeAssert as assert } from '../assert.ts';
@@ -12,6 +13,9 @@ import { Store } from '../store/store.ts';
 import type { CommandResult, StoreLimits } from '../store/types.ts';
 import { decodeAppSnapshot, decodeEnvelope, encodeAppSnapshotParts } from './codec.ts';
 import { concatAsync } from '../store/snapshot.ts';
+import { authRecordFromWire, authRecordToWire, decodeAuthCommand, decodeGuarded, isAuthCommand, isGuarded } from './auth/auth-codec.ts';
+import { AuthState } from './auth/auth-state.ts';
+import type { AuthResult } from './auth/types.ts';
 import type { ProposalId } from './codec.ts';
 import { Membership } from './membership.ts';
 import { DedupeTable } from './proposals.ts';
@@ -23,10 +27,13 @@ import { DedupeTable } from './proposals.ts';
  */
 export const ENTRY_OVERHEAD_BYTES = 256;
 
+/** What applying one proposal answers: the store's result, or the auth state's for an auth command. */
+export type AppliedResult = CommandResult | AuthResult;
+
 /** A command applied by {@link AppliedState.apply}: its proposal id and the store's answer. */
 export interface AppliedCommand {
   readonly id: ProposalId;
-  readonly result: CommandResult | QuorumError;
+  readonly result: AppliedResult | QuorumError;
 }
 
 /** A frozen {@link AppliedState} (see {@link AppliedState.view}). */
@@ -43,6 +50,8 @@ export class AppliedState {
   #store: Store;
   /** Peer URLs and removed ids; one object for the member's lifetime (a snapshot resets its contents). */
   readonly membership = new Membership();
+  /** Users, roles and the enabled flag; one object for the member's lifetime, like `membership`. */
+  readonly auth = new AuthState();
   #dedupe: DedupeTable;
   // Invariant: appliedIndex <= raft commit; it only grows (a snapshot install jumps forward).
   #appliedIndex: number;
@@ -62,6 +71,7 @@ export class AppliedState {
       const app = decodeAppSnapshot(snapshot.data);
       this.#store = restored ?? Store.restore(app.store, limits);
       this.membership.reset(app.members);
+      this.auth.reset(authRecordFromWire(app.auth));
       this.#dedupe = new DedupeTable(dedupeEntries, app.dedupe);
     } else {
       this.#store = new Store(limits);
@@ -104,8 +114,10 @@ export class AppliedState {
   async install(snapshot: Snapshot, prepared?: Store): Promise<Readonly<Record<string, string>>> {
     const app = decodeAppSnapshot(snapshot.data);
     const store = prepared ?? (await Store.restoreAsync(app.store, this.#limits));
+    const auth = authRecordFromWire(app.auth);
     this.#store = store;
     this.membership.reset(app.members);
+    this.auth.reset(auth);
     this.#dedupe = new DedupeTable(this.#dedupeEntries, app.dedupe);
     this.#appliedIndex = snapshot.meta.index;
     return this.membership.urls();
@@ -128,15 +140,25 @@ export class AppliedState {
     const env = decodeEnvelope(entry.data);
     const { member, incarnation, seq } = env.id;
     if (!this.#dedupe.addIfAbsent(member, incarnation, seq)) return undefined; // A re-proposed copy: the first one was applied.
-    let result: CommandResult | QuorumError;
+    let result: AppliedResult | QuorumError;
     try {
-      result = this.#store.apply(decodeCommand(env.command));
+      result = this.#applyCommand(env.command);
     } catch (err) {
       // A typed error is the command's answer (and the store changed nothing); anything else is a bug.
       if (!(err instanceof QuorumError)) throw err;
       result = err;
     }
     return { id: env.id, result };
+  }
+
+  /** An auth command, a store command, or a store command guarded by the auth revision it was checked at. */
+  #applyCommand(bytes: Uint8Array): AppliedResult {
+    if (isAuthCommand(bytes)) return this.auth.apply(decodeAuthCommand(bytes));
+    if (!isGuarded(bytes)) return this.#store.apply(decodeCommand(bytes));
+    const guarded = decodeGuarded(bytes);
+    this.auth.checkRevision(guarded.revision);
+    if (isAuthCommand(guarded.command)) return this.auth.apply(decodeAuthCommand(guarded.command));
+    return this.#store.apply(decodeCommand(guarded.command));
   }
 
   /**
@@ -148,13 +170,14 @@ export class AppliedState {
     const store = this.#store.snapshot();
     const members = this.membership.toRecord();
     const dedupe = this.#dedupe.frozenKeys();
+    const auth = this.auth.pristine ? undefined : authRecordToWire(this.auth.toRecord());
     return {
       index: this.#appliedIndex,
       async encode(signal?: AbortSignal): Promise<Uint8Array> {
         // The store's pieces go into the envelope as they are and everything is joined once,
         // in slices: at 1M keys one synchronous copy of the store bytes held the loop ≈ 60 ms.
         const parts = await store.encodeParts(signal === undefined ? {} : { signal });
-        return concatAsync(encodeAppSnapshotParts(parts, members, dedupe()), signal);
+        return concatAsync(encodeAppSnapshotParts(parts, members, dedupe(), auth), signal);
       },
     };
   }

@@ -161,10 +161,16 @@ export interface AppSnapshot {
   readonly members: Readonly<Record<NodeId, string>>;
   /** Applied proposal keys, oldest first (replicated dedupe table). */
   readonly dedupe: readonly string[];
+  /**
+   * The auth state (auth/auth-codec.ts decodes it), absent while auth was never used: a snapshot
+   * without it, also one written before auth existed, opens with the empty auth state.
+   */
+  readonly auth?: unknown;
 }
 
 export function encodeAppSnapshot(snap: AppSnapshot): Uint8Array {
-  return packr.pack({ v: 1, store: snap.store, members: snap.members, dedupe: snap.dedupe });
+  const body = { v: 1, store: snap.store, members: snap.members, dedupe: snap.dedupe };
+  return packr.pack(snap.auth === undefined ? body : { ...body, auth: snap.auth });
 }
 
 /** The msgpack bin header for `n` bytes (bin 8, 16 or 32), as msgpackr writes it. */
@@ -179,15 +185,15 @@ function binHeader(n: number): Uint8Array {
  * given as its own pieces (`StoreSnapshot.encodeParts`): the store's bytes are not copied here,
  * so the whole snapshot is joined once, in slices, by the caller.
  */
-export function encodeAppSnapshotParts(store: readonly Uint8Array[], members: Readonly<Record<NodeId, string>>, dedupe: readonly string[]): Uint8Array[] {
+export function encodeAppSnapshotParts(store: readonly Uint8Array[], members: Readonly<Record<NodeId, string>>, dedupe: readonly string[], auth?: unknown): Uint8Array[] {
   let storeBytes = 0;
   for (const p of store) storeBytes += p.length;
   // msgpackr writes an object as a map 16 (0xde + a 2-byte count) of its entries in insertion
-  // order: v, store, members, dedupe (see encodeAppSnapshot). The two halves are packed as maps
-  // of their own, whose 3-byte headers (and the empty bin, 0xc4 0x00) are cut off.
+  // order: v, store, members, dedupe[, auth] (see encodeAppSnapshot). The two halves are packed
+  // as maps of their own, whose 3-byte headers (and the empty bin, 0xc4 0x00) are cut off.
   const head = packr.pack({ v: 1, store: EMPTY_BYTES });
-  const tail = packr.pack({ members, dedupe });
-  return [Uint8Array.of(0xde, 0x00, 0x04), head.subarray(3, head.length - 2), binHeader(storeBytes), ...store, tail.subarray(3)];
+  const tail = packr.pack(auth === undefined ? { members, dedupe } : { members, dedupe, auth });
+  return [Uint8Array.of(0xde, 0x00, auth === undefined ? 0x04 : 0x05), head.subarray(3, head.length - 2), binHeader(storeBytes), ...store, tail.subarray(3)];
 }
 
 const EMPTY_BYTES = new Uint8Array(0);
@@ -205,7 +211,7 @@ export function decodeAppSnapshot(data: Uint8Array): AppSnapshot {
     members[k] = v;
   }
   const dedupe = (r['dedupe'] as unknown[]).filter((k): k is string => typeof k === 'string');
-  return { store: r['store'], members, dedupe };
+  return r['auth'] === undefined ? { store: r['store'], members, dedupe } : { store: r['store'], members, dedupe, auth: r['auth'] };
 }
 
 /** ConfChange.context: the member's URL plus the proposal that asked for the change. */

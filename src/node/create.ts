@@ -98,7 +98,8 @@ async function maybeBootstrap(config: NodeConfig, storage: Storage): Promise<voi
   const backup = await readBackup(config.restoreFrom);
   const app = decodeAppSnapshot(backup.data);
   if (app.store.length === 0) throw new InvalidArgumentError(`node: backup ${config.restoreFrom} holds no store`);
-  const data = encodeAppSnapshot({ store: app.store, members: { ...peers }, dedupe: [] });
+  // Users and roles come back with the keys (as etcd's snapshot restore keeps them).
+  const data = encodeAppSnapshot({ store: app.store, members: { ...peers }, dedupe: [], ...(app.auth === undefined ? {} : { auth: app.auth }) });
   await storage.createSnapshot(batch.entries.length, { voters, learners: [] }, data);
   // The bootstrap entries do not rebuild the backup's store: a member behind must get the
   // snapshot, never those entries, so none stays behind it.

@@ -28,10 +28,11 @@ import type { RaftStatus, Ready } from '../raft/types.ts';
 import type { Storage } from '../storage/types.ts';
 import { encodeCommand } from '../store/codec.ts';
 import type { Store } from '../store/store.ts';
-import type { CommandResult, StoreLimits } from '../store/types.ts';
+import type { StoreLimits } from '../store/types.ts';
 import type { Transport } from '../transport/types.ts';
 import { AppliedState } from './applied-state.ts';
-import type { AppliedView } from './applied-state.ts';
+import type { AppliedResult, AppliedView } from './applied-state.ts';
+import type { AuthState } from './auth/auth-state.ts';
 import { ConfChanges, REMOVED_CHANNEL } from './conf-changes.ts';
 import type { MemberChange } from './conf-changes.ts';
 import { withDeadline } from './deadline.ts';
@@ -242,6 +243,11 @@ export class Driver extends EventEmitter<DriverEvents> {
 
   get store(): Store {
     return this.#state.store;
+  }
+
+  /** The replicated auth state (users, roles, enabled flag) as applied here. */
+  get auth(): AuthState {
+    return this.#state.auth;
   }
 
   get appliedIndex(): number {
@@ -597,7 +603,7 @@ export class Driver extends EventEmitter<DriverEvents> {
 
   readonly #applyConfChange = (entry: Entry): void => this.#confChanges.apply(entry);
 
-  #afterCommand(result: CommandResult): void {
+  #afterCommand(result: AppliedResult): void {
     if (result.type === 'leaseGrant') this.#leases.onGrant(result.id, result.ttlMs);
     else if (result.type === 'leaseRevoke') {
       this.#leases.onRevoke(result.id);
@@ -618,12 +624,12 @@ export class Driver extends EventEmitter<DriverEvents> {
   // ---------------------------------------------------------------- proposals
 
   /** Proposes a command; resolves with its result once applied on this member. */
-  propose(command: Uint8Array, options?: CallOptions): Promise<CommandResult> {
+  propose(command: Uint8Array, options?: CallOptions): Promise<AppliedResult> {
     if (!proposeChannel.hasSubscribers) return this.#propose(command, options);
     return proposeChannel.tracePromise(this.#propose, { member: this.#config.id, bytes: command.length }, this, command, options);
   }
 
-  readonly #propose = (command: Uint8Array, options?: CallOptions): Promise<CommandResult> => {
+  readonly #propose = (command: Uint8Array, options?: CallOptions): Promise<AppliedResult> => {
     if (this.#stopped) return Promise.reject(new StoppedError());
     if (command.length > this.#config.maxRequestBytes) {
       return Promise.reject(new RequestTooLargeError('node: request', command.length, this.#config.maxRequestBytes));

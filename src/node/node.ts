@@ -6,7 +6,10 @@
 import { EventEmitter } from 'eventemitter3';
 import { InvalidArgumentError, LeaseNotFoundError, QuorumError, StoppedError, WatchCancelledError } from '../errors.ts';
 import type { NodeId } from '../protocol/types.ts';
-import type { Command, CommandResult, KeyRange, RangeOptions } from '../store/types.ts';
+import type { Command, KeyRange, RangeOptions } from '../store/types.ts';
+import type { AppliedResult } from './applied-state.ts';
+import { AuthApi } from './auth/auth-api.ts';
+import { encodeGuarded } from './auth/auth-codec.ts';
 import { encodeCommand } from '../store/codec.ts';
 import { encodeBackup, writeFileDurably } from './backup.ts';
 import { timeoutOf } from './deadline.ts';
@@ -72,6 +75,8 @@ export type CloseHook = () => Promise<void>;
 export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
   readonly id: NodeId;
   readonly cluster: ClusterApi;
+  /** Users, roles, permissions and tokens (docs/auth.md); the node's own calls are not checked. */
+  readonly auth: AuthApi;
   readonly #driver: Driver;
   readonly #config: NodeConfig;
   readonly #codec: ValueCodec;
@@ -90,6 +95,17 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
     this.#config = config;
     this.#codec = codec;
     this.cluster = this.#clusterApi();
+    this.auth = new AuthApi({
+      propose: (command, options) => {
+        this.#checkOpen();
+        return driver.propose(command, callOf(options));
+      },
+      readBarrier: (options) => {
+        this.#checkOpen();
+        return driver.readBarrier(callOf(options));
+      },
+      state: () => driver.auth,
+    });
     driver.on('leader', (info) => this.emit('leader', info));
     driver.on('role', (info) => this.emit('role', info));
     driver.on('member', (info) => this.emit('member', info));
@@ -251,10 +267,14 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
    * wrapper promise and thenable hop per write); every caller is an async function, so what this
    * throws still reaches its caller as a rejection.
    */
-  #write(cmd: Command, options: CallOptions | undefined): Promise<CommandResult> {
+  #write(cmd: Command, options: CallOptions | undefined): Promise<AppliedResult> {
     this.#checkOpen();
     this.#driver.store.validate(cmd);
-    return this.#driver.propose(encodeCommand(cmd), callOf(options));
+    const bytes = encodeCommand(cmd);
+    const checkedAt = options?.authRevision;
+    if (checkedAt === undefined) return this.#driver.propose(bytes, callOf(options));
+    if (!Number.isSafeInteger(checkedAt) || checkedAt < 1) throw new InvalidArgumentError('node: authRevision must be a positive integer');
+    return this.#driver.propose(encodeGuarded(checkedAt, bytes), callOf(options));
   }
 
   async #beforeRead(options: GetOptions): Promise<void> {
@@ -535,11 +555,14 @@ function callOf(options: CallOptions | undefined): CallOptions {
 
 function remaining(options: CallOptions | undefined, deadline: number): CallOptions {
   const timeoutMs = Math.max(1, deadline - Date.now());
-  return options?.signal === undefined ? { timeoutMs } : { timeoutMs, signal: options.signal };
+  const out: { timeoutMs: number; signal?: AbortSignal; authRevision?: number } = { timeoutMs };
+  if (options?.signal !== undefined) out.signal = options.signal;
+  if (options?.authRevision !== undefined) out.authRevision = options.authRevision;
+  return out;
 }
 
 function pickRangeOptions(options: RangeCallOptions): RangeCallOptions {
-  const { signal: _signal, timeoutMs: _timeoutMs, consistency: _consistency, ...rest } = options;
+  const { signal: _signal, timeoutMs: _timeoutMs, consistency: _consistency, authRevision: _authRevision, ...rest } = options;
   return rest;
 }
 
@@ -561,6 +584,6 @@ function asArgument<T>(f: () => T): T {
   }
 }
 
-function unexpected(result: CommandResult): Error {
+function unexpected(result: AppliedResult): Error {
   return new Error(`node: assertion failed: unexpected command result type ${result.type}`);
 }

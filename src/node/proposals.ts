@@ -8,7 +8,7 @@
  * Jepsen, etcd #14890).
  */
 import { AbortedError, NoLeaderError, ProposalDroppedError, QuorumError, TimeoutError } from '../errors.ts';
-import type { CommandResult } from '../store/types.ts';
+import type { AppliedResult } from './applied-state.ts';
 import { encodeEnvelopeWith, envelopeHead, parseProposalKey, proposalKey } from './codec.ts';
 import { DeadlineCall, timeoutOf } from './deadline.ts';
 import type { CallOptions } from './types.ts';
@@ -26,7 +26,7 @@ export interface PendingProposal {
   queued: boolean;
   /** Answered (applied, rejected, timed out or aborted): nothing more to do for it. */
   readonly settled: boolean;
-  settle(result: CommandResult | QuorumError): void;
+  settle(result: AppliedResult | QuorumError): void;
 }
 
 /**
@@ -130,10 +130,10 @@ function ringKeys(members: readonly string[], incarnations: readonly number[], s
 }
 
 /** One write waiting to be applied, with its deadline and abort listener (deadline.ts's call). */
-class Pending extends DeadlineCall<CommandResult> implements PendingProposal {
+class Pending extends DeadlineCall<AppliedResult> implements PendingProposal {
   readonly key: number;
   readonly data: Uint8Array;
-  readonly promise: Promise<CommandResult>;
+  readonly promise: Promise<AppliedResult>;
   proposedTerm = 0;
   proposedAtMs = 0;
   queued = false;
@@ -141,9 +141,9 @@ class Pending extends DeadlineCall<CommandResult> implements PendingProposal {
   readonly #counters: ProposalCounters;
 
   constructor(key: number, data: Uint8Array, owner: Map<number, Pending>, counters: ProposalCounters, signal: AbortSignal | undefined) {
-    let resolve!: (result: CommandResult) => void;
+    let resolve!: (result: AppliedResult) => void;
     let reject!: (err: unknown) => void;
-    const promise = new Promise<CommandResult>((res, rej) => {
+    const promise = new Promise<AppliedResult>((res, rej) => {
       resolve = res;
       reject = rej;
     });
@@ -159,7 +159,7 @@ class Pending extends DeadlineCall<CommandResult> implements PendingProposal {
     return this.done;
   }
 
-  settle(result: CommandResult | QuorumError): void {
+  settle(result: AppliedResult | QuorumError): void {
     if (result instanceof QuorumError) this.reject(result);
     else this.resolve(result);
   }
@@ -208,7 +208,7 @@ export class Proposals {
    * and signal. Throws InvalidArgumentError (bad timeoutMs), AbortedError (signal already
    * aborted) or ProposalDroppedError (past maxPendingProposals); nothing is registered then.
    */
-  add(command: Uint8Array, options: CallOptions | undefined, fallbackMs: number): PendingProposal & { readonly promise: Promise<CommandResult> } {
+  add(command: Uint8Array, options: CallOptions | undefined, fallbackMs: number): PendingProposal & { readonly promise: Promise<AppliedResult> } {
     const timeoutMs = timeoutOf(options, fallbackMs);
     const signal = options?.signal;
     if (signal?.aborted === true) throw new AbortedError();

@@ -13,6 +13,12 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
   /** Bound on the whole call in ms. @default the node's `requestTimeoutMs` */
   readonly timeoutMs?: number;
+  /**
+   * For client adapters (docs/auth.md): the auth revision at which the caller's permissions were
+   * checked. A write then applies only if auth is disabled or unchanged since, else it fails with
+   * `AuthError` reason `oldRevision` (etcd's "revision of auth store is old"). @default unchecked
+   */
+  readonly authRevision?: number;
 }
 
 /** Options of `compact()`. */

@@ -9,8 +9,9 @@
  * falls {@link MAX_UI_WATCH_BUFFER_BYTES} behind is ended (the page resumes from its last revision).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { QuorumError } from '../errors.ts';
+import { PermissionDeniedError, QuorumError } from '../errors.ts';
 import type { HttpMount, MountContext } from '../gateway/types.ts';
+import { prefixKeys } from '../node/auth/permission-set.ts';
 import type { QuorumNode } from '../node/node.ts';
 import type { KeyValue, WatchEvent } from '../node/types.ts';
 import { PACKAGE_VERSION } from '../node/versions.ts';
@@ -140,6 +141,24 @@ function streamWatch(node: QuorumNode, params: URLSearchParams, res: ServerRespo
   res.on('close', () => end());
 }
 
+/**
+ * With etcd auth enabled, key data (the listing and the live stream) needs a token whose user may
+ * read the whole prefix (docs/auth.md); the status itself holds no key data.
+ */
+function requireRead(ctx: MountContext, prefix: string): void {
+  const auth = ctx.node.auth;
+  if (!auth.enabled) return;
+  try {
+    const keys = prefixKeys(prefix);
+    auth.requireKeys(auth.identify(ctx.authToken), 'read', keys.key, keys.rangeEnd);
+  } catch (err) {
+    if (!(err instanceof QuorumError)) throw err;
+    // No token at all is a 401 too, so the page asks for one.
+    const denied = err instanceof PermissionDeniedError && !err.anonymous;
+    throw new UiError(denied ? 403 : 401, `ui: ${err.message}`);
+  }
+}
+
 /** The `/ui` mount. One per endpoint: it counts that endpoint's open streams. */
 export function statusPageMount(): HttpMount {
   let openWatches = 0;
@@ -165,6 +184,7 @@ export function statusPageMount(): HttpMount {
           throw new UiError(401, 'ui: this endpoint needs its token');
         }
         const params = new URL(req.url ?? '/', 'http://x').searchParams;
+        if (ctx.path !== '/ui/api/status') requireRead(ctx, params.get('prefix') ?? '');
         switch (ctx.path) {
           case '/ui/api/status':
             return sendJson(res, 200, statusBody(ctx.node));

@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpMount, JsonObject, MountContext } from '../gateway/types.ts';
+import { QuorumError } from '../errors.ts';
 import type { CallOptions } from '../node/types.ts';
 import type { V2Context, V2Reply } from './context.ts';
 import { toV2Error, V2_MESSAGES, V2Error } from './errors.ts';
@@ -93,12 +94,12 @@ export class V2Mount implements HttpMount {
     const timeout = mount.config.requestTimeoutMs;
     const call: CallOptions = timeout === undefined ? { signal: aborter.signal } : { signal: aborter.signal, timeoutMs: timeout };
     const ctx: V2Context = { node: mount.node, call };
-    if (!mount.authorized) {
-      req.resume();
-      send(res, 401, errorBody(new V2Error(110, 'Insufficient credentials'), v2Index(mount.node.status().revision)), {});
-      return;
-    }
     try {
+      if (!mount.authorized || !(await v3AuthAllows(mount, req, call))) {
+        req.resume();
+        send(res, 401, errorBody(new V2Error(110, 'Insufficient credentials'), v2Index(mount.node.status().revision)), { 'www-authenticate': 'Basic realm="etcd"' });
+        return;
+      }
       if (mount.path === KEYS || mount.path.startsWith(`${KEYS}/`)) await this.#keys(mount, ctx, req, res, aborter.signal);
       else await this.#cluster(mount, ctx, req, res);
     } catch (err) {
@@ -176,6 +177,30 @@ export class V2Mount implements HttpMount {
       const leader = this.#stats.leader(mount.node);
       send(res, leader === undefined ? 403 : 200, leader ?? { message: 'not current leader' }, {});
     } else send(res, 404, { message: `unknown path ${path.slice(0, 128)}` }, {});
+  }
+}
+
+/**
+ * With etcd v3 auth enabled, the v2 API serves the root role only (docs/auth.md): v2 has no
+ * per-key permissions of its own here, so no lesser user may read or write through it. Root
+ * proves itself with HTTP basic auth (`etcdctl --user root:…` in v2 mode) or a v3 token.
+ */
+async function v3AuthAllows(mount: MountContext, req: IncomingMessage, call: CallOptions): Promise<boolean> {
+  const auth = mount.node.auth;
+  if (!auth.enabled) return true;
+  try {
+    const header = req.headers.authorization ?? '';
+    let who;
+    if (header.startsWith('Basic ')) {
+      const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      who = await auth.checkPassword(colon < 0 ? decoded : decoded.slice(0, colon), colon < 0 ? '' : decoded.slice(colon + 1), call);
+    } else who = auth.identify(mount.authToken);
+    auth.requireRoot(who);
+    return true;
+  } catch (err) {
+    if (err instanceof QuorumError && !err.retryable) return false;
+    throw err;
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * A scripted fake node behind the real client endpoint (only status, watch and snapshotBytes, so
+ * A scripted fake node behind the real client endpoint (only status, watch, snapshotBytes and auth off, so
  * each gateway scenario is exact and fast), a plain fake endpoint for the CLI's client side, and
  * the warning/uncaught-exception traps those tests assert on. Not a test file.
  */
@@ -48,6 +48,8 @@ export function fakeNode(opts: { onWatch?: (w: FakeWatch) => void; snapshot?: Ui
       await opts.snapshotGate;
       return opts.snapshot ?? new Uint8Array(0);
     },
+    // Auth is off: every caller is `open`, every check passes.
+    auth: { enabled: false, identify: () => ({ kind: 'open' }), requireRoot: quiet, requireUser: quiet, requireKeys: quiet },
   };
   return { node: node as unknown as QuorumNode, watches };
 }

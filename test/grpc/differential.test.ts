@@ -2,21 +2,12 @@
 // standalone quorumkv member, compared output for output — revisions included (both number an
 // empty store 1), kvs, txn results, watch replays, and etcd's error texts. Skipped when etcd or
 // etcdctl is not installed.
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { stopProcess } from '../helpers/process.ts';
-
-import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { freePort, removeDir, startMember, tempDir, waitFor } from '../cli/helpers.ts';
-import type { MemberProcess } from '../cli/helpers.ts';
-import { etcdctl, etcdctlProcess, hasEtcdctl } from './helpers.ts';
+import { waitFor } from '../cli/helpers.ts';
+import { etcdctl, etcdctlProcess, hasEtcd, normalizedJson, startReferencePair } from './helpers.ts';
+import type { ReferencePair } from './helpers.ts';
 
-const hasEtcd = hasEtcdctl && spawnSync('sh', ['-c', 'command -v etcd'], { stdio: 'ignore' }).status === 0;
-const dir = tempDir('grpc-diff');
-let etcd: ChildProcess | undefined;
-let member: MemberProcess | undefined;
 let etcdEp = '';
 let qkvEp = '';
 
@@ -30,22 +21,6 @@ async function both(args: string[], stdin?: string): Promise<[string, string]> {
   return [await run(etcdEp), await run(qkvEp)];
 }
 
-/** A JSON reply minus what differs by nature (cluster/member ids, raft term). */
-function normalized(text: string): unknown {
-  const lines = text.split('\n');
-  const body = lines.slice(1).join('\n').trim();
-  const scrub = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(scrub);
-    if (v !== null && typeof v === 'object') {
-      const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) if (!['cluster_id', 'member_id', 'raft_term'].includes(k)) out[k] = scrub(x);
-      return out;
-    }
-    return v;
-  };
-  return [lines[0], body === '' ? '' : scrub(JSON.parse(body))];
-}
-
 async function same(args: string[], stdin?: string): Promise<string> {
   const [a, b] = await both(args, stdin);
   assert.is(b, a, `etcdctl ${args.join(' ')}`);
@@ -54,28 +29,20 @@ async function same(args: string[], stdin?: string): Promise<string> {
 
 async function sameJson(args: string[]): Promise<void> {
   const [a, b] = await both([...args, '-w', 'json']);
-  assert.equal(normalized(b), normalized(a), `etcdctl ${args.join(' ')} -w json\netcd: ${a}\nquorumkv: ${b}`);
+  assert.equal(normalizedJson(b), normalizedJson(a), `etcdctl ${args.join(' ')} -w json\netcd: ${a}\nquorumkv: ${b}`);
 }
 
 if (!hasEtcd) {
   console.log('etcd or etcdctl not installed: skipping the differential test (apt-get install etcd-server etcd-client)');
 } else {
+  let pair: ReferencePair | undefined;
   test.before(async () => {
-    const [cp, pp, mp, mcp] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-    etcd = spawn(
-      'etcd',
-      ['--name', 'ref', '--data-dir', join(dir, 'etcd'), '--listen-client-urls', `http://127.0.0.1:${cp}`, '--advertise-client-urls', `http://127.0.0.1:${cp}`, '--listen-peer-urls', `http://127.0.0.1:${pp}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${pp}`, '--initial-cluster', `ref=http://127.0.0.1:${pp}`],
-      { stdio: 'ignore' },
-    );
-    member = startMember({ name: 'q', peerPort: mp as number, clientPort: mcp as number, dataDir: join(dir, 'q') });
-    etcdEp = `127.0.0.1:${cp}`;
-    qkvEp = `127.0.0.1:${mcp}`;
-    for (const ep of [etcdEp, qkvEp]) await waitFor(`${ep} healthy`, async () => ((await etcdctl(ep, ['endpoint', 'health'])).code === 0 ? true : undefined), 30_000, 200);
+    pair = await startReferencePair('grpc-diff');
+    etcdEp = pair.etcdEp;
+    qkvEp = pair.qkvEp;
   });
   test.after(async () => {
-    await stopProcess(etcd);
-    await member?.stop();
-    removeDir(dir);
+    await pair?.stop();
   });
 
   test('kv: the same revisions, kvs and results', async () => {

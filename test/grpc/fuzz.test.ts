@@ -15,6 +15,8 @@ const METHODS = [
   '/etcdserverpb.Lease/LeaseTimeToLive', '/etcdserverpb.Lease/LeaseLeases', '/etcdserverpb.Cluster/MemberList', '/etcdserverpb.Cluster/MemberRemove',
   '/etcdserverpb.Cluster/MemberPromote', '/etcdserverpb.Maintenance/Status', '/etcdserverpb.Maintenance/Alarm', '/etcdserverpb.Maintenance/MoveLeader',
   '/v3lockpb.Lock/Unlock', '/v3electionpb.Election/Leader', '/v3electionpb.Election/Proclaim', '/v3electionpb.Election/Resign',
+  ...['AuthEnable', 'AuthDisable', 'Authenticate', 'UserAdd', 'UserGet', 'UserList', 'UserDelete', 'UserChangePassword', 'UserGrantRole', 'UserRevokeRole',
+    'RoleAdd', 'RoleGet', 'RoleList', 'RoleDelete', 'RoleGrantPermission', 'RoleRevokePermission'].map((m) => `/etcdserverpb.Auth/${m}`),
 ];
 // Statuses a garbage request may get: OK (it happened to be valid), INVALID_ARGUMENT, NOT_FOUND,
 // FAILED_PRECONDITION, OUT_OF_RANGE, INTERNAL (framing), DEADLINE_EXCEEDED (a stream left open).

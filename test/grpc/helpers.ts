@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort, removeDir, startMember, tempDir, waitFor } from '../cli/helpers.ts';
 import type { MemberProcess } from '../cli/helpers.ts';
+import { stopProcess } from '../helpers/process.ts';
 
 export const hasEtcdctl = spawnSync('sh', ['-c', 'command -v etcdctl'], { stdio: 'ignore' }).status === 0;
 
@@ -29,6 +30,8 @@ export function etcdctl(endpoints: string, args: readonly string[], options: { r
       clearTimeout(timer);
       resolve({ code: code ?? -1, out, err });
     });
+    // etcdctl may exit before reading its input (a failed dial): EPIPE is its answer, not ours.
+    child.stdin.on('error', () => {});
     child.stdin.end(options.stdin ?? '');
   });
 }
@@ -99,4 +102,53 @@ export async function startProcessCluster(tag: string): Promise<ProcessCluster> 
     throw err;
   }
   return cluster;
+}
+
+export const hasEtcd = hasEtcdctl && spawnSync('sh', ['-c', 'command -v etcd'], { stdio: 'ignore' }).status === 0;
+
+/** A real etcd and a standalone quorumkv member side by side, for differential sessions. */
+export interface ReferencePair {
+  /** host:port of etcd's client URL. */
+  readonly etcdEp: string;
+  /** host:port of the quorumkv member's client URL. */
+  readonly qkvEp: string;
+  stop(): Promise<void>;
+}
+
+export async function startReferencePair(tag: string): Promise<ReferencePair> {
+  const dir = tempDir(tag);
+  const [cp, pp, mp, mcp] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const etcd = spawn(
+    'etcd',
+    ['--name', 'ref', '--data-dir', join(dir, 'etcd'), '--listen-client-urls', `http://127.0.0.1:${cp}`, '--advertise-client-urls', `http://127.0.0.1:${cp}`, '--listen-peer-urls', `http://127.0.0.1:${pp}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${pp}`, '--initial-cluster', `ref=http://127.0.0.1:${pp}`],
+    { stdio: 'ignore' },
+  );
+  const member = startMember({ name: 'q', peerPort: mp as number, clientPort: mcp as number, dataDir: join(dir, 'q') });
+  const pair: ReferencePair = {
+    etcdEp: `127.0.0.1:${cp}`,
+    qkvEp: `127.0.0.1:${mcp}`,
+    async stop() {
+      await stopProcess(etcd);
+      await member.stop();
+      removeDir(dir);
+    },
+  };
+  for (const ep of [pair.etcdEp, pair.qkvEp]) await waitFor(`${ep} healthy`, async () => ((await etcdctl(ep, ['endpoint', 'health'])).code === 0 ? true : undefined), 30_000, 200);
+  return pair;
+}
+
+/** A JSON reply minus what differs by nature (cluster/member ids, raft term). */
+export function normalizedJson(text: string): unknown {
+  const lines = text.split('\n');
+  const body = lines.slice(1).join('\n').trim();
+  const scrub = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(scrub);
+    if (v !== null && typeof v === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) if (!['cluster_id', 'member_id', 'raft_term'].includes(k)) out[k] = scrub(x);
+      return out;
+    }
+    return v;
+  };
+  return [lines[0], body === '' ? '' : scrub(JSON.parse(body))];
 }
