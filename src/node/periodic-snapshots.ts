@@ -59,6 +59,12 @@ export const CLOSE_SNAPSHOT_MIN_ENTRIES = 10_000;
 /** Upper bound on the snapshot `close()` writes, in ms (at 1M keys: encode ≈ 2 s, write ≈ 1 s). */
 export const CLOSE_SNAPSHOT_TIMEOUT_MS = 20_000;
 
+function byteLength(parts: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  return n;
+}
+
 export class PeriodicSnapshots {
   readonly #host: SnapshotHost;
   #index: number;
@@ -67,7 +73,7 @@ export class PeriodicSnapshots {
   /** The background encode, while one runs. */
   #job: Promise<void> | undefined;
   /** Its result, waiting for the loop to write it. */
-  #done: { index: number; confState: ConfState; data: Uint8Array; startedAt: number; finishTrace: ((error?: unknown) => void) | undefined } | undefined;
+  #done: { index: number; confState: ConfState; data: Uint8Array[]; startedAt: number; finishTrace: ((error?: unknown) => void) | undefined } | undefined;
   readonly #abort = new AbortController();
   /** Bytes of the last snapshot this member wrote (0 before the first one). */
   #lastBytes = 0;
@@ -103,7 +109,7 @@ export class PeriodicSnapshots {
         await host.flushHardState();
         await host.storage.createSnapshot(done.index, done.confState, done.data);
         this.#index = done.index;
-        this.#lastBytes = done.data.byteLength;
+        this.#lastBytes = byteLength(done.data);
         // Entries up to the snapshot are no longer needed here, but a follower a little behind
         // still is: a bounded window of them stays, so it gets entries, not the whole store.
         await host.storage.compact(catchUpStart(host.storage, done.index, host.snapshotCatchUpEntries, host.snapshotCatchUpBytes));
@@ -124,7 +130,7 @@ export class PeriodicSnapshots {
     const startedAt = performance.now();
     const finishTrace = snapshotChannel.hasSubscribers ? traceSpan(snapshotChannel, { member: host.member, index: view.index }) : undefined;
     this.#job = view
-      .encode(this.#abort.signal)
+      .encodeParts(this.#abort.signal)
       .then(
         (data) => {
           if (host.stopped()) return finishTrace?.(new StoppedError());
@@ -158,7 +164,7 @@ export class PeriodicSnapshots {
     const view = state.view();
     const confState = host.confState();
     const timeout = AbortSignal.timeout(timeoutMs);
-    const data = await view.encode(timeout);
+    const data = await view.encodeParts(timeout);
     await host.flushHardState();
     await host.storage.createSnapshot(view.index, confState, data);
     this.#index = view.index;

@@ -18,7 +18,7 @@ import { storageAssert as assert } from '../assert.ts';
 import { checkBatch, emptySnapshot, isIndex, LogState, type LogProjection } from './log-state.ts';
 import { batchItemBytes, FRAME_HEADER_BYTES, WAL_FORMAT_VERSION, type BatchItem, type SegmentHeader } from './record-codec.ts';
 import { listSnapshotFiles, readSnapshotFile, snapshotFileName, verifySnapshotFile, writeSnapshotFile } from './snapshot-file.ts';
-import { detached, type FileStorageOptions, type SaveBatch, type Storage } from './types.ts';
+import { DETACHED_SNAPSHOT_DATA, detached, isSnapshotData, type FileStorageOptions, type SaveBatch, type SnapshotData, type Storage } from './types.ts';
 import { listSegments, replayWal, WalWriter, type ReplayVisitor, type WalConfig } from './wal.ts';
 
 /** @default 64 MiB */
@@ -389,7 +389,7 @@ class FileStorage implements Storage {
     let bytes = 0;
     for (const p of group) {
       // A received snapshot's file must be durable before the record that points at it.
-      if (p.batch?.snapshot !== undefined) await writeSnapshotFile(this.#cfg.dir, p.batch.snapshot);
+      if (p.batch?.snapshot !== undefined) await writeSnapshotFile(this.#cfg.dir, p.batch.snapshot.meta, p.batch.snapshot.data);
       if (p.item !== undefined) {
         items.push(p.item);
         bytes += p.bytes;
@@ -446,14 +446,15 @@ class FileStorage implements Storage {
 
   // ---- snapshots and compaction ---------------------------------------------------------------
 
-  createSnapshot(index: LogIndex, confState: ConfState, data: Uint8Array): Promise<Snapshot> {
+  createSnapshot(index: LogIndex, confState: ConfState, data: SnapshotData): Promise<Snapshot> {
     const run = (): Promise<Snapshot> => this.#createSnapshot(index, confState, data);
     const p = this.#snapshotChain.then(run, run);
     this.#snapshotChain = p.catch(() => undefined);
     return p;
   }
 
-  async #createSnapshot(index: LogIndex, confState: ConfState, data: Uint8Array): Promise<Snapshot> {
+  /** Returns the new snapshot detached (its bytes are in the file; they may have come in parts). */
+  async #createSnapshot(index: LogIndex, confState: ConfState, data: SnapshotData): Promise<Snapshot> {
     this.#writable();
     const s = this.#state;
     const current = s.snapshot().meta.index;
@@ -461,15 +462,13 @@ class FileStorage implements Storage {
     if (index > s.lastIndex()) throw new InvalidArgumentError(`storage: snapshot index ${index} is past the last durable index ${s.lastIndex()}`);
     if (index > s.hardState.commit) throw new InvalidArgumentError(`storage: snapshot index ${index} is past the durable commit ${s.hardState.commit}`);
     if (!isConfState(confState)) throw new InvalidArgumentError('storage: confState must hold voters and learners as string arrays');
-    if (!(data instanceof Uint8Array)) throw new InvalidArgumentError('storage: snapshot data must be a Uint8Array');
+    if (!isSnapshotData(data)) throw new InvalidArgumentError('storage: snapshot data must be a Uint8Array or an array of them');
     // From now on a save must not touch the log at or below this snapshot: replay applies the
     // marker before any later record and would reject such a record as corruption at open().
     this.#projection = { ...this.#projection, snapshotIndex: Math.max(this.#projection.snapshotIndex, index) };
-    const snap: Snapshot = {
-      meta: { index, term: s.term(index), confState: { voters: [...confState.voters], learners: [...confState.learners] } },
-      data,
-    };
-    await this.#io('snapshot write', () => writeSnapshotFile(this.#cfg.dir, snap));
+    const meta = { index, term: s.term(index), confState: { voters: [...confState.voters], learners: [...confState.learners] } };
+    await this.#io('snapshot write', () => writeSnapshotFile(this.#cfg.dir, meta, data));
+    const snap: Snapshot = { meta, data: DETACHED_SNAPSHOT_DATA };
     this.#writable();
     const marker: BatchItem = { entries: [], snapshot: { index, term: snap.meta.term, reset: false } };
     await this.#enqueue(marker, this.#sizeOf(marker), { created: snap });

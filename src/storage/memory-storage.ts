@@ -11,7 +11,8 @@
 import { InvalidArgumentError, StoppedError } from '../errors.ts';
 import type { ConfState, Entry, HardState, LogIndex, Snapshot, Term } from '../protocol/types.ts';
 import { checkBatch, isIndex, LogState, type LogProjection } from './log-state.ts';
-import type { SaveBatch, Storage } from './types.ts';
+import { joinParts } from './join-parts.ts';
+import { isSnapshotData, type SaveBatch, type SnapshotData, type Storage } from './types.ts';
 
 export interface MemoryStorage extends Storage {
   /**
@@ -99,7 +100,10 @@ class MemoryStorageImpl implements MemoryStorage {
     applyWrite(this.#state, write);
   }
 
-  async createSnapshot(index: LogIndex, confState: ConfState, data: Uint8Array): Promise<Snapshot> {
+  async createSnapshot(index: LogIndex, confState: ConfState, data: SnapshotData): Promise<Snapshot> {
+    if (!isSnapshotData(data)) throw new InvalidArgumentError('storage: snapshot data must be a Uint8Array or an array of them');
+    // Memory storage serves whole snapshots: parts are joined here, in slices.
+    const whole = data instanceof Uint8Array ? data : await joinParts(data);
     const s = this.#live();
     const current = s.snapshot().meta.index;
     if (!isIndex(index) || index <= current) throw new InvalidArgumentError(`storage: snapshot index ${index} is not after the current snapshot ${current}`);
@@ -109,7 +113,7 @@ class MemoryStorageImpl implements MemoryStorage {
     this.#projection = { ...this.#projection, snapshotIndex: Math.max(this.#projection.snapshotIndex, index) };
     const snap: Snapshot = {
       meta: { index, term: s.term(index), confState: { voters: [...confState.voters], learners: [...confState.learners] } },
-      data,
+      data: whole,
     };
     await this.#sync({ created: snap });
     return snap;

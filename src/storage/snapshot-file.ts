@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { Packr } from 'msgpackr';
 import { CorruptionError } from '../errors.ts';
-import type { ConfState, Snapshot } from '../protocol/types.ts';
+import type { ConfState, Snapshot, SnapshotMeta } from '../protocol/types.ts';
 import { crc32cUpdate } from './crc32c.ts';
 import { closeFd, fileSize, fsync, fsyncDir, openFile, writeAll, yieldToLoop } from './fs-util.ts';
 
@@ -55,15 +55,21 @@ async function crcChunked(crc: number, bytes: Uint8Array): Promise<number> {
   return c;
 }
 
-/** Writes a snapshot durably (temp → fsync → rename → dir fsync) and returns its file name. */
-export async function writeSnapshotFile(dir: string, snap: Snapshot): Promise<string> {
-  const { index, term, confState } = snap.meta;
-  const meta = packr.pack([index, term, confState.voters, confState.learners, snap.data.length]);
+/**
+ * Writes a snapshot durably (temp → fsync → rename → dir fsync) and returns its file name. The
+ * data may come as consecutive parts: they are checksummed and written one after the other.
+ */
+export async function writeSnapshotFile(dir: string, snapMeta: SnapshotMeta, data: Uint8Array | readonly Uint8Array[]): Promise<string> {
+  const { index, term, confState } = snapMeta;
+  const parts: readonly Uint8Array[] = data instanceof Uint8Array ? [data] : data;
+  let dataLength = 0;
+  for (const p of parts) dataLength += p.length;
+  const meta = packr.pack([index, term, confState.voters, confState.learners, dataLength]);
   const head = Buffer.allocUnsafe(MAGIC.length + 4);
   MAGIC.copy(head, 0);
   head.writeUInt32LE(meta.length, MAGIC.length);
   let crc = crc32cUpdate(crc32cUpdate(0, head), meta);
-  crc = await crcChunked(crc, snap.data);
+  for (const p of parts) crc = await crcChunked(crc, p);
   const tail = Buffer.allocUnsafe(4);
   tail.writeUInt32LE(crc, 0);
 
@@ -73,8 +79,12 @@ export async function writeSnapshotFile(dir: string, snap: Snapshot): Promise<st
   try {
     await writeAll(fd, head, 0, CHUNK_BYTES);
     await writeAll(fd, meta, head.length, CHUNK_BYTES);
-    await writeAll(fd, snap.data, head.length + meta.length, CHUNK_BYTES);
-    await writeAll(fd, tail, head.length + meta.length + snap.data.length, CHUNK_BYTES);
+    let at = head.length + meta.length;
+    for (const p of parts) {
+      await writeAll(fd, p, at, CHUNK_BYTES);
+      at += p.length;
+    }
+    await writeAll(fd, tail, at, CHUNK_BYTES);
     await fsync(fd);
   } finally {
     await closeFd(fd);

@@ -22,6 +22,13 @@ export interface SaveBatch {
   readonly snapshot?: Snapshot;
 }
 
+/**
+ * A snapshot's bytes as `createSnapshot` takes them: whole, or as consecutive parts whose
+ * concatenation is the snapshot (the member's encoder produces parts; file storage writes them
+ * one after the other, so the bytes are never joined into a second copy in memory).
+ */
+export type SnapshotData = Uint8Array | readonly Uint8Array[];
+
 export interface Storage extends LogStorage {
   /**
    * Opens the storage and recovers it (replays the WAL from the last snapshot). Must resolve
@@ -36,7 +43,7 @@ export interface Storage extends LogStorage {
    * `<= commit`): temp file → fsync → rename → directory fsync. Older snapshots beyond the
    * retention count are removed. The log is not compacted by this call.
    */
-  createSnapshot(index: LogIndex, confState: ConfState, data: Uint8Array): Promise<Snapshot>;
+  createSnapshot(index: LogIndex, confState: ConfState, data: SnapshotData): Promise<Snapshot>;
   /**
    * Discards log entries before `index` (which must be `<=` the latest snapshot's index + 1) and
    * deletes WAL segments that hold only such entries. Entries kept after the snapshot let slow
@@ -60,6 +67,11 @@ export interface Storage extends LogStorage {
  * exact, its bytes come from `Storage.loadSnapshot()`. Never sent to a peer nor decoded as is.
  */
 export const DETACHED_SNAPSHOT_DATA: Uint8Array = new Uint8Array(0);
+
+/** Whether `data` is snapshot bytes as createSnapshot takes them (whole or in parts). */
+export function isSnapshotData(data: unknown): data is SnapshotData {
+  return data instanceof Uint8Array || (Array.isArray(data) && data.every((p) => p instanceof Uint8Array));
+}
 
 /** Whether `snapshot` is a detached one (its bytes must be loaded through `Storage.loadSnapshot`). */
 export function isDetached(snapshot: Snapshot): boolean {
