@@ -36,7 +36,8 @@ export type ErrorCode =
   | 'PROTOCOL'
   | 'UNAUTHENTICATED'
   | 'LOCK_LOST'
-  | 'MEMBER_REMOVED';
+  | 'MEMBER_REMOVED'
+  | 'LEARNER_NOT_READY';
 
 /** etcd v2 numeric error codes, shown by the CLI as `Error:  100: Key not found (/a) [5]`. */
 export const ETCD_V2_CODES: Readonly<Partial<Record<ErrorCode, number>>> = Object.freeze({
@@ -293,5 +294,15 @@ export class LockLostError extends QuorumError {
 export class MemberRemovedError extends QuorumError {
   constructor(id: string, options?: QuorumErrorOptions) {
     super('MEMBER_REMOVED', `cluster: member id ${id} was removed and cannot be reused; add the member under a new id`, false, options);
+  }
+}
+
+/**
+ * A learner whose log is too far behind the leader's to be promoted yet (etcd's "in sync with
+ * leader": its match index below 90 % of the leader's). Retry once it has caught up.
+ */
+export class LearnerNotReadyError extends QuorumError {
+  constructor(id: string, options?: QuorumErrorOptions) {
+    super('LEARNER_NOT_READY', `cluster: learner ${id} is not in sync with the leader yet`, true, options);
   }
 }

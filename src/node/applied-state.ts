@@ -7,12 +7,14 @@ import { QuorumError } from '../errors.ts';
 import type { Entry, Snapshot } from '../protocol/types.ts';
 import { decodeCommand } from '../store/codec.ts';
 import { Store } from '../store/store.ts';
-import type { CommandResult, StoreLimits } from '../store/types.ts';
+import type { StoreLimits } from '../store/types.ts';
 import { decodeAppSnapshot, decodeEnvelope, encodeAppSnapshotParts } from './codec.ts';
 import { concatAsync } from '../store/snapshot.ts';
 import type { ProposalId } from './codec.ts';
+import { decodeAttributesCommand, isAttributesCommand } from './member-attributes.ts';
 import { Membership } from './membership.ts';
 import { DedupeTable } from './proposals.ts';
+import type { ProposalResult } from './proposals.ts';
 
 /**
  * What one log entry costs in memory beyond its data (the entry and its buffer view in the
@@ -24,7 +26,7 @@ export const ENTRY_OVERHEAD_BYTES = 256;
 /** A command applied by {@link AppliedState.apply}: its proposal id and the store's answer. */
 export interface AppliedCommand {
   readonly id: ProposalId;
-  readonly result: CommandResult | QuorumError;
+  readonly result: ProposalResult | QuorumError;
 }
 
 /** A frozen {@link AppliedState} (see {@link AppliedState.view}). */
@@ -125,9 +127,10 @@ export class AppliedState {
     const env = decodeEnvelope(entry.data);
     const { member, incarnation, seq } = env.id;
     if (!this.#dedupe.addIfAbsent(member, incarnation, seq)) return undefined; // A re-proposed copy: the first one was applied.
-    let result: CommandResult | QuorumError;
+    let result: ProposalResult | QuorumError;
     try {
-      result = this.#store.apply(decodeCommand(env.command));
+      // A member's attributes are the node's own state; everything else is the store's command.
+      result = isAttributesCommand(env.command) ? this.membership.applyAttributes(decodeAttributesCommand(env.command)) : this.#store.apply(decodeCommand(env.command));
     } catch (err) {
       // A typed error is the command's answer (and the store changed nothing); anything else is a bug.
       if (!(err instanceof QuorumError)) throw err;

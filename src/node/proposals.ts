@@ -9,9 +9,13 @@
  */
 import { AbortedError, NoLeaderError, ProposalDroppedError, QuorumError, TimeoutError } from '../errors.ts';
 import type { CommandResult } from '../store/types.ts';
+import type { AttributesResult } from './member-attributes.ts';
 import { encodeEnvelopeWith, envelopeHead, parseProposalKey, proposalKey } from './codec.ts';
 import { DeadlineCall, timeoutOf } from './deadline.ts';
 import type { CallOptions } from './types.ts';
+
+/** What an applied proposal answers: the store's result, or the node's own for an attributes command. */
+export type ProposalResult = CommandResult | AttributesResult;
 
 export interface PendingProposal {
   /** The proposal's seq (unique within this member's incarnation). */
@@ -26,7 +30,7 @@ export interface PendingProposal {
   queued: boolean;
   /** Answered (applied, rejected, timed out or aborted): nothing more to do for it. */
   readonly settled: boolean;
-  settle(result: CommandResult | QuorumError): void;
+  settle(result: ProposalResult | QuorumError): void;
 }
 
 /**
@@ -130,10 +134,10 @@ function ringKeys(members: readonly string[], incarnations: readonly number[], s
 }
 
 /** One write waiting to be applied, with its deadline and abort listener (deadline.ts's call). */
-class Pending extends DeadlineCall<CommandResult> implements PendingProposal {
+class Pending extends DeadlineCall<ProposalResult> implements PendingProposal {
   readonly key: number;
   readonly data: Uint8Array;
-  readonly promise: Promise<CommandResult>;
+  readonly promise: Promise<ProposalResult>;
   proposedTerm = 0;
   proposedAtMs = 0;
   queued = false;
@@ -141,9 +145,9 @@ class Pending extends DeadlineCall<CommandResult> implements PendingProposal {
   readonly #counters: ProposalCounters;
 
   constructor(key: number, data: Uint8Array, owner: Map<number, Pending>, counters: ProposalCounters, signal: AbortSignal | undefined) {
-    let resolve!: (result: CommandResult) => void;
+    let resolve!: (result: ProposalResult) => void;
     let reject!: (err: unknown) => void;
-    const promise = new Promise<CommandResult>((res, rej) => {
+    const promise = new Promise<ProposalResult>((res, rej) => {
       resolve = res;
       reject = rej;
     });
@@ -159,7 +163,7 @@ class Pending extends DeadlineCall<CommandResult> implements PendingProposal {
     return this.done;
   }
 
-  settle(result: CommandResult | QuorumError): void {
+  settle(result: ProposalResult | QuorumError): void {
     if (result instanceof QuorumError) this.reject(result);
     else this.resolve(result);
   }
@@ -208,7 +212,7 @@ export class Proposals {
    * and signal. Throws InvalidArgumentError (bad timeoutMs), AbortedError (signal already
    * aborted) or ProposalDroppedError (past maxPendingProposals); nothing is registered then.
    */
-  add(command: Uint8Array, options: CallOptions | undefined, fallbackMs: number): PendingProposal & { readonly promise: Promise<CommandResult> } {
+  add(command: Uint8Array, options: CallOptions | undefined, fallbackMs: number): PendingProposal & { readonly promise: Promise<ProposalResult> } {
     const timeoutMs = timeoutOf(options, fallbackMs);
     const signal = options?.signal;
     if (signal?.aborted === true) throw new AbortedError();
