@@ -33,7 +33,8 @@ function writeMember(w: ProtoWriter, field: number, m: Member): void {
 async function membersBody(ctx: GrpcContext, call: Call, added?: Member): Promise<Uint8Array> {
   const members = await ctx.node.cluster.members(callOptions(call));
   const w = new ProtoWriter();
-  writeHeader(w, headerOf(ctx));
+  // etcd's cluster responses carry no revision in their header (the cluster is not the store).
+  writeHeader(w, { ...headerOf(ctx), revision: 0 });
   // MemberAddResponse: member = 2, members = 3; every other response: members = 2.
   if (added !== undefined) writeMember(w, 2, added);
   for (const m of members) writeMember(w, added === undefined ? 2 : 3, m);

@@ -110,6 +110,8 @@ export function toGrpcError(err: unknown): GrpcError {
       return Etcd.memberExist();
     case 'MEMBER_REMOVED':
       return new GrpcError(Status.FAILED_PRECONDITION, 'etcdserver: the member has been permanently removed from the cluster');
+    case 'NOT_ENOUGH_STARTED_MEMBERS':
+      return new GrpcError(Status.FAILED_PRECONDITION, 'etcdserver: re-configuration failed due to not enough started members');
     case 'LEARNER_NOT_READY':
       return Etcd.learnerNotReady();
     case 'CONF_CHANGE_IN_PROGRESS':

@@ -6,7 +6,7 @@
  * the whole cluster.
  */
 import { randomBytes } from 'node:crypto';
-import { InvalidArgumentError, LearnerNotReadyError, MemberExistsError, MemberNotFoundError, QuorumError } from '../errors.ts';
+import { InvalidArgumentError, LearnerNotReadyError, MemberExistsError, NotEnoughStartedMembersError, MemberNotFoundError, QuorumError } from '../errors.ts';
 import type { NodeId } from '../protocol/types.ts';
 import { callOf } from './deadline.ts';
 import type { Driver } from './driver.ts';
@@ -93,6 +93,19 @@ function checkLearnerReady(driver: Driver, id: NodeId): void {
   if (progress.match < st.lastIndex * LEARNER_READY_FRACTION) throw new LearnerNotReadyError(id);
 }
 
+/**
+ * etcd's strict reconfiguration check: a change that adds a voter (an add or a promote) must
+ * leave a quorum of the new voters among the started ones — those that have a name, which a
+ * member added by MemberAdd gets only when it starts. A cluster of one may add its second.
+ */
+function checkEnoughStarted(members: readonly Member[]): void {
+  const voters = members.filter((m) => !m.learner);
+  const started = voters.filter((m) => m.name !== '').length;
+  const after = voters.length + 1;
+  if (started === 1 && after === 2) return;
+  if (started < Math.floor(after / 2) + 1) throw new NotEnoughStartedMembersError(started, after);
+}
+
 export function clusterApi(driver: Driver, name: string, checkOpen: () => void): ClusterApi {
   return Object.freeze({
     members: async (options?: CallOptions): Promise<Member[]> => {
@@ -105,16 +118,20 @@ export function clusterApi(driver: Driver, name: string, checkOpen: () => void):
       const memberId = asArgument(() => checkMemberId(id, 'member id'));
       const peerUrls = checkMemberUrls(typeof url === 'string' ? [url] : url, 'member url', PEER_PROTOCOLS, false);
       const memberName = options.name === undefined ? undefined : checkMemberName(options.name, 'member name');
-      checkPeerUrlsFree(driver.members(), peerUrls);
+      const members = driver.members();
+      checkPeerUrlsFree(members, peerUrls);
+      if (options.learner !== true) checkEnoughStarted(members);
       const call = { ...callOf(options), ...(memberName === undefined ? {} : { name: memberName }) };
       await driver.confChange(options.learner === true ? 'addLearner' : 'addVoter', memberId, peerUrls, call);
     },
     addByPeerUrls: async (peerUrls: readonly string[], options: CallOptions & { readonly learner?: boolean } = {}): Promise<Member> => {
       checkOpen();
       const urls = checkMemberUrls(peerUrls, 'peerUrls', PEER_PROTOCOLS, false);
-      checkPeerUrlsFree(driver.members(), urls);
-      const id = newMemberId();
+      const members = driver.members();
+      checkPeerUrlsFree(members, urls);
       const learner = options.learner === true;
+      if (!learner) checkEnoughStarted(members);
+      const id = newMemberId();
       await driver.confChange(learner ? 'addLearner' : 'addVoter', id, urls, { ...callOf(options), name: '' });
       return { id, name: '', url: urls[0] ?? '', peerUrls: urls, clientUrls: [], learner };
     },
@@ -130,6 +147,7 @@ export function clusterApi(driver: Driver, name: string, checkOpen: () => void):
     promote: async (id: NodeId, options?: CallOptions): Promise<void> => {
       checkOpen();
       checkLearnerReady(driver, id);
+      checkEnoughStarted(driver.members());
       await driver.confChange('promoteLearner', id, [], callOf(options));
     },
     remove: async (id: NodeId, options?: CallOptions): Promise<void> => {

@@ -4,7 +4,8 @@
 // ETCD_* lines that start a 4th process (it finds its generated id by its peer URL, joins and is
 // listed started), `member add --learner` + `member promote`, `member update` (the member
 // restarted on its new peer URL is reached there) and `member remove` (the removed process
-// exits), with etcd's output lines and error messages. Skipped when etcdctl is not installed.
+// exits), with etcd's output lines and error messages (a voter too many for the started members
+// included). Skipped when etcdctl is not installed.
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -145,6 +146,13 @@ if (!hasEtcdctl) {
     const twice = await etcdctl(one(2), ['member', 'add', 'again', `--peer-urls=http://127.0.0.1:${peerPort}`]);
     assert.is.not(twice.code, 0);
     assert.match(twice.err, 'etcdserver: Peer URLs already exists');
+    // etcd's strict reconfiguration check: with m4 and x1 not started, a 6th voter would need 4
+    // started members of the 3 there are.
+    const x1 = /^Member ([0-9a-f]{1,16}) added/m.exec(await ok(one(0), ['member', 'add', 'x1', `--peer-urls=http://127.0.0.1:${await freePort()}`]))?.[1] as string;
+    const x2 = await etcdctl(one(0), ['member', 'add', 'x2', `--peer-urls=http://127.0.0.1:${await freePort()}`]);
+    assert.is.not(x2.code, 0);
+    assert.match(x2.err, 'etcdserver: re-configuration failed due to not enough started members');
+    assert.match(await ok(one(0), ['member', 'remove', x1]), `Member ${x1} removed from cluster`);
     const m4 = await startFromEnv(env, join(c.dir, 'm4'));
     await waitStarted('m4', m4.clientUrl, m4);
     const listed = (await members(one(2))).find((m) => m.name === 'm4');

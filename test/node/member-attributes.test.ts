@@ -4,10 +4,12 @@
 // older encoding) still open with each member's one URL; the command codec enforces its bounds;
 // and in a 3-member in-process cluster every member lists every member's published client URLs,
 // a restart with another client URL re-publishes it, `cluster.update()` moves a member's peer URL
-// on every member, and a member that installs a snapshot gets the attributes with it.
+// on every member, a member that installs a snapshot gets the attributes with it, and nameless
+// adds get generated ids and are refused (etcd's strict reconfiguration check) once the started
+// members could no longer make a quorum.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { InvalidArgumentError, MemberExistsError, MemberNotFoundError, ProtocolError } from '../../src/errors.ts';
+import { InvalidArgumentError, MemberExistsError, MemberNotFoundError, NotEnoughStartedMembersError, ProtocolError } from '../../src/errors.ts';
 import { AppliedState } from '../../src/node/applied-state.ts';
 import { decodeAppSnapshot, decodeConfContext, encodeAppSnapshot, encodeEnvelope, pack } from '../../src/node/codec.ts';
 import {
@@ -168,6 +170,28 @@ test('cluster: every member lists every client URL; restart re-publishes; update
     const m2 = n1.status().members.find((m) => m.id === 'n2');
     assert.equal(m2?.peerUrls, ['ws://127.0.0.1:17999', 'ws://127.0.0.1:17998']);
     assert.equal(n1.status().members.map((m) => m.clientUrls), afterRestart);
+  } finally {
+    await c.closeAll();
+  }
+});
+
+test('nameless adds: generated ids, listed unstarted; a voter too many for the started members is refused', async () => {
+  const c = await startCluster(3);
+  try {
+    await Promise.all([...c.nodes.values()].map((n) => n.ready({ timeoutMs: 5_000 })));
+    const leader = await c.waitLeader();
+    const a = await leader.cluster.addByPeerUrls(['ws://127.0.0.1:17101']);
+    const b = await leader.cluster.addByPeerUrls(['ws://127.0.0.1:17102']);
+    assert.match(a.id, /^m-[0-9a-f]{16}$/);
+    assert.is.not(a.id, b.id);
+    const listed = (await leader.cluster.members()).find((m) => m.id === a.id);
+    assert.equal(listed, { id: a.id, name: '', url: 'ws://127.0.0.1:17101', peerUrls: ['ws://127.0.0.1:17101'], clientUrls: [], learner: false });
+    // 3 started of 5 voters: a 6th voter would need 4 started.
+    await rejectsWith(leader.cluster.addByPeerUrls(['ws://127.0.0.1:17103']), NotEnoughStartedMembersError);
+    await rejectsWith(leader.cluster.add('n9', 'ws://127.0.0.1:17104', { name: '' }), NotEnoughStartedMembersError);
+    await rejectsWith(leader.cluster.addByPeerUrls(['ws://127.0.0.1:17101'], { learner: true }), MemberExistsError);
+    const learner = await leader.cluster.addByPeerUrls(['ws://127.0.0.1:17105'], { learner: true });
+    assert.is((await leader.cluster.members()).find((m) => m.id === learner.id)?.learner, true, 'learners are not counted');
   } finally {
     await c.closeAll();
   }
