@@ -106,6 +106,15 @@ function checkEnoughStarted(members: readonly Member[]): void {
   if (started < Math.floor(after / 2) + 1) throw new NotEnoughStartedMembersError(started, after);
 }
 
+/** The same check for removing voter `id`: the started voters left must make a quorum of the voters left. */
+function checkEnoughStartedWithout(members: readonly Member[], id: NodeId): void {
+  const removed = members.find((m) => m.id === id);
+  if (removed === undefined || removed.learner) return;
+  const voters = members.filter((m) => !m.learner && m.id !== id);
+  const started = voters.filter((m) => m.name !== '').length;
+  if (voters.length > 0 && started < Math.floor(voters.length / 2) + 1) throw new NotEnoughStartedMembersError(started, voters.length);
+}
+
 export function clusterApi(driver: Driver, name: string, checkOpen: () => void): ClusterApi {
   return Object.freeze({
     members: async (options?: CallOptions): Promise<Member[]> => {
@@ -152,6 +161,7 @@ export function clusterApi(driver: Driver, name: string, checkOpen: () => void):
     },
     remove: async (id: NodeId, options?: CallOptions): Promise<void> => {
       checkOpen();
+      checkEnoughStartedWithout(driver.members(), id);
       await driver.confChange('removeNode', id, [], callOf(options));
     },
     transferLeadership: async (id: NodeId, options?: CallOptions): Promise<void> => {

@@ -192,6 +192,12 @@ test('nameless adds: generated ids, listed unstarted; a voter too many for the s
     await rejectsWith(leader.cluster.addByPeerUrls(['ws://127.0.0.1:17101'], { learner: true }), MemberExistsError);
     const learner = await leader.cluster.addByPeerUrls(['ws://127.0.0.1:17105'], { learner: true });
     assert.is((await leader.cluster.members()).find((m) => m.id === learner.id)?.learner, true, 'learners are not counted');
+    // Removing a started voter would leave 2 started of 4 voters: refused; an unstarted one goes.
+    const follower = [...c.nodes.values()].find((n) => n !== leader)!;
+    await rejectsWith(leader.cluster.remove(follower.id), NotEnoughStartedMembersError);
+    await leader.cluster.remove(b.id);
+    await leader.cluster.remove(follower.id);
+    assert.equal((await leader.cluster.members()).filter((m) => !m.learner).length, 3);
   } finally {
     await c.closeAll();
   }
