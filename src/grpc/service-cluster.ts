@@ -31,7 +31,8 @@ function writeMember(w: ProtoWriter, field: number, m: Member): void {
 }
 
 async function membersBody(ctx: GrpcContext, call: Call, added?: Member): Promise<Uint8Array> {
-  const members = await ctx.node.cluster.members(callOptions(call));
+  // In etcd's order: by member ID.
+  const members = (await ctx.node.cluster.members(callOptions(call))).map((m) => ({ m, id: memberIdOf(m.id) })).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map(({ m }) => m);
   const w = new ProtoWriter();
   // etcd's cluster responses carry no revision in their header (the cluster is not the store).
   writeHeader(w, { ...headerOf(ctx), revision: 0 });

@@ -22,15 +22,28 @@ let member: MemberProcess | undefined;
 /** Per server: its client endpoint and its own peer URL (etcd's http://, ours ws://). */
 const servers: { ep: string; peerUrl: string }[] = [];
 
-/** What differs by nature: ids (hex or decimal), ports, the peer URL scheme, table column widths. */
+/**
+ * What differs by nature: ids (hex or decimal), ports, the peer URL scheme, table column widths,
+ * and the order of members (etcd lists them by ID, and the ids are random).
+ */
 function masked(text: string): string {
-  return text
+  const plain = text
     .replace(/"(ID|cluster_id|member_id|raft_term)":\d+/g, '"$1":0')
     .replace(/ *\b[0-9a-f]{8,16}\b/g, ' ID')
     .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT')
     .replace(/\bws:\/\//g, 'http://')
     .replace(/-+/g, '-')
     .replace(/ +/g, ' ');
+  const sortedList = (list: string): string => list.split(',').sort().join(',');
+  return plain
+    .replace(/ETCD_INITIAL_CLUSTER="([^"]*)"/, (_m, list: string) => `ETCD_INITIAL_CLUSTER="${sortedList(list)}"`)
+    .replace(/^\{.*\}$/m, (json: string) => {
+      const parsed = JSON.parse(json) as { members?: unknown[] };
+      if (parsed.members !== undefined) parsed.members = parsed.members.map((m) => JSON.stringify(m)).sort().map((m) => JSON.parse(m) as unknown);
+      return JSON.stringify(parsed);
+    })
+    .replace(/((?:^ ID, .*\n)+)/m, (rows: string) => `${rows.split('\n').filter((r) => r !== '').sort().join('\n')}\n`)
+    .replace(/((?:^\| ID \|.*\n)+)/m, (rows: string) => `${rows.split('\n').filter((r) => r !== '').sort().join('\n')}\n`);
 }
 
 /** Runs `args(server)` on both; returns [etcd, quorumkv] as `code\nstdout` + etcdctl's Error line. */
