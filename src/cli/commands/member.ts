@@ -79,7 +79,8 @@ export async function memberAddCommand(ctx: CommandContext, name: string, peerUr
   const member = (reply['member'] ?? {}) as JsonObject;
   const id = hexId(member['ID']);
   const all = rowsOf(reply);
-  const initialCluster = all.map((r) => `${r.name}=${r.peerUrls[0] ?? ''}`).join(',');
+  // A member added without a name that has not started yet is listed by its id.
+  const initialCluster = all.map((r) => `${r.name === '' ? r.id : r.name}=${r.peerUrls[0] ?? ''}`).join(',');
   return {
     lines: [
       `Added member named ${name} with ID ${id} to cluster`,
