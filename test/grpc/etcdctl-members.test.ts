@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { freePort, spawnMember, waitFor } from '../cli/helpers.ts';
+import { cli, freePort, spawnMember, waitFor } from '../cli/helpers.ts';
 import type { MemberProcess } from '../cli/helpers.ts';
 import { etcdctl, hasEtcdctl, startProcessCluster } from './helpers.ts';
 import type { ProcessCluster } from './helpers.ts';
@@ -157,6 +157,9 @@ if (!hasEtcdctl) {
     await waitStarted('m4', m4.clientUrl, m4);
     const listed = (await members(one(2))).find((m) => m.name === 'm4');
     assert.is(listed?.hex, id);
+    // The JSON gateway's status names the member as it published itself (its id is generated).
+    const status = await cli(m4.clientUrl, 'endpoint', 'status');
+    assert.match(status.out, new RegExp(`^${m4.clientUrl}, ${id}, [^,]+, m4, false, false, `), status.out);
     await ok(m4.clientUrl.replace('http://', ''), ['put', 'from/m4', 'yes']);
     assert.is(await ok(one(0), ['get', 'from/m4', '--print-value-only']), 'yes\n');
   });
