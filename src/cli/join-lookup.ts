@@ -121,12 +121,13 @@ export async function rememberId(dataDir: string, id: string): Promise<void> {
 }
 
 /**
- * Asks each of `peerUrls` in turn (the first that answers wins) for the member list and finds
- * the member whose peer URLs include `selfUrl`. Undefined when every peer answered and none
- * lists it; a CliError when no peer answered.
+ * Asks each of `peerUrls` in turn for the member list and finds the member whose peer URLs
+ * include `selfUrl` (a member that has not applied the add yet does not list it: the next one is
+ * asked). Undefined when no peer that answered lists it; a CliError when no peer answered.
  */
 export async function findJoinIdentity(selfUrl: string, peerUrls: readonly string[], token: string | undefined, tls: PeerTls | undefined): Promise<JoinIdentity | undefined> {
   const failures: string[] = [];
+  let answered = false;
   for (const url of peerUrls) {
     let members: ListedMember[];
     try {
@@ -135,12 +136,14 @@ export async function findJoinIdentity(selfUrl: string, peerUrls: readonly strin
       failures.push((err as Error).message);
       continue;
     }
+    answered = true;
     const self = members.find((m) => m.peerURLs.includes(selfUrl));
-    if (self === undefined) return undefined;
+    if (self === undefined) continue;
     const peers: Record<string, string> = {};
     for (const m of members) if (m.peerURLs[0] !== undefined) peers[m.id] = m.peerURLs[0];
     peers[self.id] = selfUrl;
     return { id: self.id, peers };
   }
+  if (answered) return undefined;
   throw new CliError(`cannot read the member list from any member of --initial-cluster: ${failures.join('; ')}`, EXIT_BAD_ARGS);
 }

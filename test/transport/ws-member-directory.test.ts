@@ -1,8 +1,8 @@
 // Proves the peer listener's member list (`GET /members`, what a joining member reads to find its
 // id by its peer URL): served only with the cluster token (401 without it, 426 for any other
 // request), and read by the CLI's join lookup, which finds the member whose peer URLs include
-// its own, answers undefined when none does, tries the next peer when one is down, and refuses an
-// oversized or malformed list with an error naming the peer.
+// its own, answers undefined when none does, tries the next peer when one is down or does not
+// list it yet, and refuses an oversized or malformed list with an error naming the peer.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test } from 'uvu';
@@ -53,10 +53,11 @@ test('GET /members needs the cluster token; nothing else is served', async () =>
   assert.is((await fetch(`${base}/members`, { method: 'POST', headers: { [HEADER_TOKEN]: 'secret' } })).status, 426);
 });
 
-test('the join lookup finds the member by any of its peer URLs, past a peer that is down', async () => {
+test('the join lookup finds the member by any of its peer URLs, past a peer that is down and one that is behind', async () => {
   const t = await member();
   const down = `ws://127.0.0.1:${await freePort()}`;
-  const found = await findJoinIdentity('ws://127.0.0.1:3', [down, t.url()], 'secret', undefined);
+  const behind = await fakePeer('[]');
+  const found = await findJoinIdentity('ws://127.0.0.1:3', [down, behind, t.url()], 'secret', undefined);
   assert.equal(found, { id: 'm-0123456789abcdef', peers: { a: 'ws://127.0.0.1:1', 'm-0123456789abcdef': 'ws://127.0.0.1:3' } });
   assert.is(await findJoinIdentity('ws://127.0.0.1:9', [t.url()], 'secret', undefined), undefined, 'not listed');
 });
