@@ -5,7 +5,9 @@
  * MemberAdd without a name). One proposal at a time; a failed one is retried after `retryMs`.
  *
  * A member that published nothing is shown under its id, so a member named by its id and without
- * client URLs proposes nothing at all.
+ * client URLs proposes nothing at all. Until `want()` gives client URLs (the client endpoint
+ * does once it listens), the ones the cluster holds are left as they are: a member starting its
+ * endpoint a moment after the node does not first publish none and then its own again.
  */
 import type { NodeId } from '../protocol/types.ts';
 import { sameUrls } from './member-attributes.ts';
@@ -26,7 +28,8 @@ export interface PublisherHost {
 export class AttributesPublisher {
   readonly #host: PublisherHost;
   #name: string;
-  #clientUrls: readonly string[] = [];
+  /** Undefined until the client URLs are known: the held ones are then kept. */
+  #clientUrls: readonly string[] | undefined;
   #inFlight = false;
   /** Clock ms before which no attempt is made (set after a failure). */
   #notBeforeMs = 0;
@@ -42,8 +45,9 @@ export class AttributesPublisher {
     this.#clientUrls = [...clientUrls];
   }
 
+  /** The client URLs advertised (empty before any). */
   get clientUrls(): readonly string[] {
-    return this.#clientUrls;
+    return this.#clientUrls ?? [];
   }
 
   /** Whether the cluster shows what this member wants. */
@@ -51,7 +55,7 @@ export class AttributesPublisher {
     const held = this.#host.held();
     if (held === undefined) return false;
     const name = held.name ?? this.#host.self;
-    return name === this.#name && sameUrls(held.clientUrls, this.#clientUrls);
+    return name === this.#name && (this.#clientUrls === undefined || sameUrls(held.clientUrls, this.#clientUrls));
   }
 
   /** Called on every tick: proposes the attributes when they differ and nothing is in flight. */
@@ -60,7 +64,8 @@ export class AttributesPublisher {
     if (this.#inFlight || host.leader() === '' || host.now() < this.#notBeforeMs) return;
     if (host.held() === undefined || this.published()) return;
     this.#inFlight = true;
-    host.propose({ member: host.self, name: this.#name, clientUrls: this.#clientUrls }).then(
+    const clientUrls = this.#clientUrls;
+    host.propose({ member: host.self, name: this.#name, ...(clientUrls === undefined ? {} : { clientUrls }) }).then(
       () => {
         this.#inFlight = false;
       },
