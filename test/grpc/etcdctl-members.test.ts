@@ -131,7 +131,7 @@ if (!hasEtcdctl) {
   test('member add prints the ETCD_* lines; a member started from them finds its id, joins and is listed started', async () => {
     const peerPort = await freePort();
     const out = await ok(one(0), ['member', 'add', 'm4', `--peer-urls=http://127.0.0.1:${peerPort}`]);
-    const id = /^Member ([0-9a-f]{1,16}) added to cluster ([0-9a-f]{1,16})$/m.exec(out)?.[1];
+    const id = /^Member +([0-9a-f]{1,16}) added to cluster +([0-9a-f]{1,16})$/m.exec(out)?.[1];
     assert.ok(id, out);
     const env = etcdEnv(out);
     assert.is(env['ETCD_NAME'], 'm4');
@@ -148,11 +148,11 @@ if (!hasEtcdctl) {
     assert.match(twice.err, 'etcdserver: Peer URLs already exists');
     // etcd's strict reconfiguration check: with m4 and x1 not started, a 6th voter would need 4
     // started members of the 3 there are.
-    const x1 = /^Member ([0-9a-f]{1,16}) added/m.exec(await ok(one(0), ['member', 'add', 'x1', `--peer-urls=http://127.0.0.1:${await freePort()}`]))?.[1] as string;
+    const x1 = /^Member +([0-9a-f]{1,16}) added/m.exec(await ok(one(0), ['member', 'add', 'x1', `--peer-urls=http://127.0.0.1:${await freePort()}`]))?.[1] as string;
     const x2 = await etcdctl(one(0), ['member', 'add', 'x2', `--peer-urls=http://127.0.0.1:${await freePort()}`]);
     assert.is.not(x2.code, 0);
     assert.match(x2.err, 'etcdserver: re-configuration failed due to not enough started members');
-    assert.match(await ok(one(0), ['member', 'remove', x1]), `Member ${x1} removed from cluster`);
+    assert.match(await ok(one(0), ['member', 'remove', x1]), new RegExp(`Member +${x1} removed from cluster`));
     const m4 = await startFromEnv(env, join(c.dir, 'm4'));
     await waitStarted('m4', m4.clientUrl, m4);
     const listed = (await members(one(2))).find((m) => m.name === 'm4');
@@ -167,7 +167,7 @@ if (!hasEtcdctl) {
   test('member add --learner, then member promote; promote of a voter is etcd\'s error', async () => {
     const peerPort = await freePort();
     const out = await ok(one(1), ['member', 'add', 'm5', '--learner', `--peer-urls=http://127.0.0.1:${peerPort}`]);
-    const id = /^Member ([0-9a-f]{1,16}) added to cluster/m.exec(out)?.[1] as string;
+    const id = /^Member +([0-9a-f]{1,16}) added to cluster/m.exec(out)?.[1] as string;
     assert.ok(id, out);
     const m5 = await startFromEnv(etcdEnv(out), join(c.dir, 'm5'));
     await waitStarted('m5', m5.clientUrl, m5);
@@ -182,7 +182,7 @@ if (!hasEtcdctl) {
       },
       30_000,
       300,
-    ).then((promoted) => assert.match(promoted, new RegExp(`^Member ${id} promoted in cluster [0-9a-f]+`)));
+    ).then((promoted) => assert.match(promoted, new RegExp(`^Member +${id} promoted in cluster +[0-9a-f]+`)));
     assert.is((await members(one(2))).find((m) => m.hex === id)?.isLearner ?? false, false);
     const again = await etcdctl(one(0), ['member', 'promote', id]);
     assert.is.not(again.code, 0);
@@ -193,7 +193,7 @@ if (!hasEtcdctl) {
     const m5 = extra[1] as MemberProcess;
     const id = (await members(one(0))).find((m) => m.name === 'm5')?.hex as string;
     const newPort = await freePort();
-    assert.match(await ok(one(2), ['member', 'update', id, `--peer-urls=http://127.0.0.1:${newPort}`]), new RegExp(`^Member ${id} updated in cluster [0-9a-f]+`));
+    assert.match(await ok(one(2), ['member', 'update', id, `--peer-urls=http://127.0.0.1:${newPort}`]), new RegExp(`^Member +${id} updated in cluster +[0-9a-f]+`));
     for (let i = 0; i < 3; i++) assert.equal((await members(one(i))).find((m) => m.hex === id)?.peerURLs, [`ws://127.0.0.1:${newPort}`]);
     const missing = await etcdctl(one(0), ['member', 'update', 'abcdef', `--peer-urls=http://127.0.0.1:${newPort + 1}`]);
     assert.match(missing.err, 'etcdserver: member not found');
@@ -220,7 +220,7 @@ if (!hasEtcdctl) {
     // Remove m4: its process exits, the list has four members.
     const m4 = extra[0] as MemberProcess;
     const m4id = (await members(one(0))).find((m) => m.name === 'm4')?.hex as string;
-    assert.match(await ok(one(1), ['member', 'remove', m4id]), new RegExp(`^Member ${m4id} removed from cluster [0-9a-f]+`));
+    assert.match(await ok(one(1), ['member', 'remove', m4id]), new RegExp(`^Member +${m4id} removed from cluster +[0-9a-f]+`));
     const code = await Promise.race([m4.exited, new Promise<string>((r) => setTimeout(() => r('still running'), 15_000))]);
     assert.is.not(code, 'still running');
     assert.equal((await members(one(2))).map((m) => m.name).sort(), ['g1', 'g2', 'g3', 'm5']);
