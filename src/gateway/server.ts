@@ -214,7 +214,7 @@ export async function startClientServer(node: QuorumNode, options: ClientEndpoin
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   state.url = `${config.tls === undefined ? 'http' : 'https'}://${host}:${address.port}`;
   // Every member lists every member's client URLs: this one's is published through the log.
-  node.cluster.advertise([state.url]);
+  node.cluster.advertise(config.advertiseUrls ?? [state.url]);
   let closing: Promise<void> | undefined;
   return {
     get url() {

@@ -6,7 +6,7 @@
 // a restart with another client URL re-publishes it, `cluster.update()` moves a member's peer URL
 // on every member, a member that installs a snapshot gets the attributes with it, and nameless
 // adds get generated ids and are refused (etcd's strict reconfiguration check) once the started
-// members could no longer make a quorum.
+// members could no longer make a quorum; a client endpoint's `advertiseUrls` is what is published.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { InvalidArgumentError, MemberExistsError, MemberNotFoundError, NotEnoughStartedMembersError, ProtocolError } from '../../src/errors.ts';
@@ -23,7 +23,8 @@ import {
 import { ATTRIBUTES_KEY, Membership, REMOVED_IDS_KEY } from '../../src/node/membership.ts';
 import type { Snapshot } from '../../src/protocol/types.ts';
 import { Store } from '../../src/store/store.ts';
-import { startCluster, until } from './helpers/cluster.ts';
+import { createNode } from '../../src/create-node.ts';
+import { FAST, newStorage, quietLogger, startCluster, until } from './helpers/cluster.ts';
 
 async function rejectsWith(p: Promise<unknown>, type: new (...args: never[]) => Error): Promise<void> {
   try {
@@ -200,6 +201,26 @@ test('nameless adds: generated ids, listed unstarted; a voter too many for the s
     assert.equal((await leader.cluster.members()).filter((m) => !m.learner).length, 3);
   } finally {
     await c.closeAll();
+  }
+});
+
+test('client endpoint: advertiseUrls is what the member publishes; bad ones are refused', async () => {
+  const base = { storage: newStorage(), logger: quietLogger, ...FAST };
+  const node = await createNode({ ...base, id: 'e1', client: { port: 0, advertiseUrls: ['http://10.0.0.7:2379', 'https://e1.example:2379'] } });
+  try {
+    await node.ready({ timeoutMs: 5_000 });
+    await until(() => JSON.stringify(node.status().members[0]?.clientUrls) === JSON.stringify(['http://10.0.0.7:2379', 'https://e1.example:2379']), 3_000, 'advertised URLs');
+  } finally {
+    await node.close();
+  }
+  for (const advertiseUrls of [['ws://e1:2379'], [], ['http://e1']]) {
+    let refused: unknown;
+    try {
+      await createNode({ ...base, storage: newStorage(), id: 'e2', client: { port: 0, advertiseUrls } });
+    } catch (err) {
+      refused = err;
+    }
+    assert.instance(refused, RangeError, JSON.stringify(advertiseUrls));
   }
 });
 
