@@ -365,7 +365,8 @@ export function normalizeOptions(options: NodeOptions): NodeConfig {
   if (leaseReads && !checkQuorum) throw new RangeError('createNode: leaseReads requires checkQuorum');
   const snapshotEvery = int(options, 'snapshotEvery', 100_000, 1);
   const name = str(options, 'name') ?? id;
-  if (Buffer.byteLength(name) > MAX_NODE_ID_BYTES) throw new RangeError(`createNode: name must be at most ${MAX_NODE_ID_BYTES} bytes`);
+  // An empty name is how a member added without one shows as not started.
+  if (name === '' || Buffer.byteLength(name) > MAX_NODE_ID_BYTES) throw new RangeError(`createNode: name must be 1..${MAX_NODE_ID_BYTES} bytes`);
   const config: NodeConfig = {
     id,
     name,

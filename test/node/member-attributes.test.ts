@@ -204,7 +204,7 @@ test('nameless adds: generated ids, listed unstarted; a voter too many for the s
   }
 });
 
-test('client endpoint: advertiseUrls is what the member publishes; bad ones are refused', async () => {
+test('client endpoint: advertiseUrls is what the member publishes; bad ones, and bad names, are refused', async () => {
   const base = { storage: newStorage(), logger: quietLogger, ...FAST };
   const node = await createNode({ ...base, id: 'e1', client: { port: 0, advertiseUrls: ['http://10.0.0.7:2379', 'https://e1.example:2379'] } });
   try {
@@ -212,6 +212,15 @@ test('client endpoint: advertiseUrls is what the member publishes; bad ones are 
     await until(() => JSON.stringify(node.status().members[0]?.clientUrls) === JSON.stringify(['http://10.0.0.7:2379', 'https://e1.example:2379']), 3_000, 'advertised URLs');
   } finally {
     await node.close();
+  }
+  for (const name of ['', 'x'.repeat(65)]) {
+    let refused: unknown;
+    try {
+      await createNode({ ...base, storage: newStorage(), id: 'e3', name });
+    } catch (err) {
+      refused = err;
+    }
+    assert.instance(refused, RangeError, `name ${name.length} bytes`);
   }
   for (const advertiseUrls of [['ws://e1:2379'], [], ['http://e1']]) {
     let refused: unknown;
