@@ -70,17 +70,26 @@ async function joinPlan(f: MemberFlags, plan: MemberPlan, logger: Logger, log: L
   try {
     identity = await findJoinIdentity(selfUrl, others, f.peerToken, tls);
   } catch (err) {
-    if (remembered === undefined) throw err;
-    log.warn({ err }, 'quorumkv: no member answered; restarting under the remembered member id');
+    // Nobody to ask (the whole cluster restarting): the remembered id, else the name, as a
+    // member added by name is.
+    log.warn({ err, id: remembered ?? f.name }, 'quorumkv: no member answered with the member list; starting under this id');
+    if (remembered === undefined) return plan;
   }
   if (identity === undefined && remembered === undefined) {
     log.warn({ peerUrl: selfUrl }, `quorumkv: peer URL ${selfUrl} is not in the cluster's member list; add this member first (etcdctl member add)`);
     return plan;
   }
+  if (identity !== undefined && remembered !== undefined && identity.id !== remembered) {
+    // The data dir is another member's (one removed, its peer URL given to a new member).
+    throw new CliError(`data dir ${dataDir} belongs to member ${remembered}, but the cluster lists ${identity.id} at ${selfUrl}; start the new member with an empty data dir`, EXIT_BAD_ARGS);
+  }
   const id = identity?.id ?? remembered ?? f.name;
   await rememberId(dataDir, id);
   log.info({ id, name: f.name }, 'quorumkv: joining the cluster as the member with this peer URL');
-  return planMember(f, logger, identity ?? { id, peers: { ...plan.node.peers, [id]: selfUrl } });
+  // Without an answer, the other members are known by their names only: this member's own entry
+  // is replaced by its id.
+  const named = Object.fromEntries(Object.entries(plan.node.peers ?? {}).filter(([name]) => name !== f.name));
+  return planMember(f, logger, identity ?? { id, peers: { ...named, [id]: selfUrl } });
 }
 
 /** etcd's default peer URL, with the ws scheme of quorumkv's transport. */
