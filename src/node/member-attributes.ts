@@ -22,6 +22,11 @@ export const MAX_MEMBER_URL_BYTES = 512;
 /** Longest member name in bytes (the size of a member id, which is the default name). */
 export const MAX_MEMBER_NAME_BYTES = MAX_NODE_ID_BYTES;
 
+/** Schemes of peer URLs (the transport is a WebSocket upgrade of HTTP). */
+export const PEER_PROTOCOLS: readonly string[] = ['ws:', 'wss:'];
+/** Schemes of client URLs. */
+export const CLIENT_PROTOCOLS: readonly string[] = ['http:', 'https:'];
+
 /** First byte of an attributes command (ASCII `M`; a msgpack positive fixint, never a store command). */
 export const ATTRIBUTES_COMMAND_TAG = 0x4d;
 
@@ -82,9 +87,6 @@ export function checkMemberUrls(urls: unknown, field: string, protocols: readonl
   }
   return out;
 }
-
-export const PEER_PROTOCOLS: readonly string[] = ['ws:', 'wss:'];
-export const CLIENT_PROTOCOLS: readonly string[] = ['http:', 'https:'];
 
 export function checkMemberName(name: unknown, field: string): string {
   if (typeof name !== 'string') throw new InvalidArgumentError(`node: ${field} must be a string`);
