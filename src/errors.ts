@@ -39,7 +39,9 @@ export type ErrorCode =
   | 'MEMBER_REMOVED'
   | 'AUTH'
   | 'AUTH_FAILED'
-  | 'PERMISSION_DENIED';
+  | 'PERMISSION_DENIED'
+  | 'LEARNER_NOT_READY'
+  | 'NOT_ENOUGH_STARTED_MEMBERS';
 
 /** etcd v2 numeric error codes, shown by the CLI as `Error:  100: Key not found (/a) [5]`. */
 export const ETCD_V2_CODES: Readonly<Partial<Record<ErrorCode, number>>> = Object.freeze({
@@ -341,5 +343,26 @@ export class PermissionDeniedError extends QuorumError {
   constructor(anonymous: boolean, message = anonymous ? 'auth: user name is empty' : 'auth: permission denied', options?: QuorumErrorOptions) {
     super('PERMISSION_DENIED', message, false, options);
     this.anonymous = anonymous;
+  }
+}
+
+/**
+ * A learner whose log is too far behind the leader's to be promoted yet (etcd's "in sync with
+ * leader": its match index below 90 % of the leader's). Retry once it has caught up.
+ */
+export class LearnerNotReadyError extends QuorumError {
+  constructor(id: string, options?: QuorumErrorOptions) {
+    super('LEARNER_NOT_READY', `cluster: learner ${id} is not in sync with the leader yet`, true, options);
+  }
+}
+
+/**
+ * A change that would give the cluster more voters than its started members can make a quorum of
+ * (etcd's strict reconfiguration check): a voter added by MemberAdd counts as not started until
+ * it has published its name. Start the added members first, or add learners.
+ */
+export class NotEnoughStartedMembersError extends QuorumError {
+  constructor(started: number, voters: number, options?: QuorumErrorOptions) {
+    super('NOT_ENOUGH_STARTED_MEMBERS', `cluster: ${started} started members cannot make a quorum of ${voters} voters`, true, options);
   }
 }

@@ -5,7 +5,7 @@
  */
 export { createNode, clientUrlOf } from './create-node.ts';
 export { QuorumNode } from './node/node.ts';
-export type { BackupInfo, ClusterApi } from './node/node.ts';
+export type { AddMemberOptions, BackupInfo, ClusterApi } from './node/node.ts';
 export type { NodeOptions, NodeConfig, ClientEndpointConfig, MetricsOptions } from './node/options.ts';
 export type { MetricsSnapshot, HistogramSnapshot, HistogramBucket, PeerMetrics } from './node/metrics.ts';
 export type { MetricsRegistry, RegistryMetric } from './node/prom-registry.ts';

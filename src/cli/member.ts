@@ -19,6 +19,8 @@ import { rawCodec } from '../gateway/values.ts';
 import { isLoopbackHost } from '../transport/ws-options.ts';
 import { parseInitialCluster } from './commands/maintenance.ts';
 import { CliError, EXIT_BAD_ARGS, EXIT_MEMBER_REMOVED, EXIT_SERVER_ERROR } from './errors.ts';
+import { findJoinIdentity, rememberedId, rememberId } from './join-lookup.ts';
+import type { JoinIdentity, PeerTls } from './join-lookup.ts';
 import { resolveMemberFlags } from './member-config.ts';
 import type { Environment, MemberFlags } from './member-settings.ts';
 import { createMemberLogger, LOG_FORMATS, LOG_LEVELS } from './member-logger.ts';
@@ -35,6 +37,59 @@ interface MemberPlan {
   readonly summary: Readonly<Record<string, string>>;
   /** Security warnings to print at startup (plaintext client traffic on a real network). */
   readonly warnings: readonly string[];
+}
+
+/**
+ * etcd's peer URLs are http(s):// (etcdctl member add insists on them) and ours are ws(s)://, the
+ * WebSocket upgrade of the same HTTP: an http:// peer URL is read as ws://, https:// as wss://.
+ */
+function asPeerUrl(url: string): string {
+  if (url.startsWith('http://')) return `ws://${url.slice('http://'.length)}`;
+  if (url.startsWith('https://')) return `wss://${url.slice('https://'.length)}`;
+  return url;
+}
+
+function mapValues(record: Readonly<Record<string, string>>, f: (value: string) => string): Record<string, string> {
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, f(v)]));
+}
+
+/**
+ * A member of `--initial-cluster-state existing`: its id as the cluster knows it, found by its
+ * peer URL (join-lookup.ts), or remembered in its data dir from an earlier start. Without an
+ * answer it starts under its name, as a member added by name does.
+ */
+async function joinPlan(f: MemberFlags, plan: MemberPlan, logger: Logger, log: Logger): Promise<MemberPlan> {
+  const dataDir = plan.node.dataDir ?? `${f.name}.quorumkv`;
+  const selfUrl = plan.summary['listenPeerUrl'] ?? '';
+  const others = Object.entries(plan.node.peers ?? {})
+    .filter(([name]) => name !== f.name)
+    .map(([, url]) => url);
+  const tls = peerTlsFiles(f);
+  const remembered = await rememberedId(dataDir);
+  let identity: JoinIdentity | undefined;
+  try {
+    identity = await findJoinIdentity(selfUrl, others, f.peerToken, tls);
+  } catch (err) {
+    // Nobody to ask (the whole cluster restarting): the remembered id, else the name, as a
+    // member added by name is.
+    log.warn({ err, id: remembered ?? f.name }, 'quorumkv: no member answered with the member list; starting under this id');
+    if (remembered === undefined) return plan;
+  }
+  if (identity === undefined && remembered === undefined) {
+    log.warn({ peerUrl: selfUrl }, `quorumkv: peer URL ${selfUrl} is not in the cluster's member list; add this member first (etcdctl member add)`);
+    return plan;
+  }
+  if (identity !== undefined && remembered !== undefined && identity.id !== remembered) {
+    // The data dir is another member's (one removed, its peer URL given to a new member).
+    throw new CliError(`data dir ${dataDir} belongs to member ${remembered}, but the cluster lists ${identity.id} at ${selfUrl}; start the new member with an empty data dir`, EXIT_BAD_ARGS);
+  }
+  const id = identity?.id ?? remembered ?? f.name;
+  await rememberId(dataDir, id);
+  log.info({ id, name: f.name }, 'quorumkv: joining the cluster as the member with this peer URL');
+  // Without an answer, the other members are known by their names only: this member's own entry
+  // is replaced by its id.
+  const named = Object.fromEntries(Object.entries(plan.node.peers ?? {}).filter(([name]) => name !== f.name));
+  return planMember(f, logger, identity ?? { id, peers: { ...named, [id]: selfUrl } });
 }
 
 /** etcd's default peer URL, with the ws scheme of quorumkv's transport. */
@@ -66,20 +121,20 @@ function readFlagFile(path: string | undefined, flag: string): Buffer | undefine
   }
 }
 
-/**
- * etcd's peer URLs are http(s)://; ours are the WebSocket upgrade of that same HTTP, so an etcd
- * command line's `http://` peer URL is read as `ws://` (and `https://` as `wss://`).
- */
-function asPeerUrl(raw: string): string {
-  return raw.replace(/^http(s?):\/\//i, 'ws$1://');
-}
-
 function hostOf(url: URL): string {
   return url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
 }
 
 /** A ws transport with mutual TLS, when peer certificate files are given. */
-function peerTransport(f: MemberFlags, peerUrl: URL, peers: Record<string, string>, logger: Logger | undefined): Transport | undefined {
+/** The peer TLS files, when all three are given (peerTransport checks the combinations). */
+function peerTlsFiles(f: MemberFlags): PeerTls | undefined {
+  const cert = readFlagFile(f.peerCertFile, '--peer-cert-file');
+  const key = readFlagFile(f.peerKeyFile, '--peer-key-file');
+  const ca = readFlagFile(f.peerTrustedCaFile, '--peer-trusted-ca-file');
+  return cert === undefined || key === undefined || ca === undefined ? undefined : { cert, key, ca };
+}
+
+function peerTransport(f: MemberFlags, self: string, peerUrl: URL, peers: Readonly<Record<string, string>>, logger: Logger | undefined): Transport | undefined {
   const cert = readFlagFile(f.peerCertFile, '--peer-cert-file');
   const key = readFlagFile(f.peerKeyFile, '--peer-key-file');
   const ca = readFlagFile(f.peerTrustedCaFile, '--peer-trusted-ca-file');
@@ -87,7 +142,7 @@ function peerTransport(f: MemberFlags, peerUrl: URL, peers: Record<string, strin
   if (cert === undefined || key === undefined || ca === undefined) {
     throw new CliError('peer TLS needs --peer-cert-file, --peer-key-file and --peer-trusted-ca-file together', EXIT_BAD_ARGS);
   }
-  const others = Object.fromEntries(Object.entries(peers).filter(([id]) => id !== f.name));
+  const others = Object.fromEntries(Object.entries(peers).filter(([id]) => id !== self));
   return wsTransport({
     listen: { host: hostOf(peerUrl), port: Number(peerUrl.port) },
     peers: others,
@@ -112,13 +167,15 @@ function clientOptions(f: MemberFlags, clientUrl: URL): ClientEndpointOptions {
  * Validates the settings into what to start. `logger` is the member's (without the member
  * binding: the node adds it); `undefined` leaves the library's quiet defaults.
  */
-export function planMember(f: MemberFlags, logger?: Logger): MemberPlan {
+export function planMember(f: MemberFlags, logger?: Logger, identity?: JoinIdentity): MemberPlan {
   if (f.name === '') throw new CliError('--name must not be empty', EXIT_BAD_ARGS);
   if (f.initialClusterState !== 'new' && f.initialClusterState !== 'existing') throw new CliError('--initial-cluster-state must be new or existing', EXIT_BAD_ARGS);
-  const given = parseInitialCluster(f.initialCluster);
-  const peers = given === undefined ? { [f.name]: asPeerUrl(f.listenPeerUrl ?? DEFAULT_PEER_URL) } : Object.fromEntries(Object.entries(given).map(([id, url]) => [id, asPeerUrl(url)]));
-  if (peers[f.name] === undefined) throw new CliError(`--initial-cluster must include this member (${f.name})`, EXIT_BAD_ARGS);
-  const listenPeerUrl = asPeerUrl(f.listenPeerUrl ?? peers[f.name] ?? DEFAULT_PEER_URL);
+  const named = mapValues(parseInitialCluster(f.initialCluster) ?? { [f.name]: f.listenPeerUrl ?? DEFAULT_PEER_URL }, asPeerUrl);
+  if (named[f.name] === undefined) throw new CliError(`--initial-cluster must include this member (${f.name})`, EXIT_BAD_ARGS);
+  const listenPeerUrl = asPeerUrl(f.listenPeerUrl ?? named[f.name] ?? DEFAULT_PEER_URL);
+  // A joining member's id is the one the cluster gave it (join-lookup.ts); otherwise its name.
+  const id = identity?.id ?? f.name;
+  const peers = identity?.peers ?? named;
   const peerUrl = urlFlag(listenPeerUrl, '--listen-peer-url', ['ws:', 'wss:']);
   const clientUrl = urlFlag(f.listenClientUrl, '--listen-client-url', ['http:', 'https:']);
   const heartbeatMs = intFlag(f.heartbeatInterval, '--heartbeat-interval', 1);
@@ -128,9 +185,10 @@ export function planMember(f: MemberFlags, logger?: Logger): MemberPlan {
   const maxTxnOps = f.maxTxnOps === undefined ? undefined : intFlag(f.maxTxnOps, '--max-txn-ops', 1);
   const dataDir = f.dataDir ?? `${f.name}.quorumkv`;
   const memberLogger = logger?.child?.({ member: f.name }) ?? logger;
-  const transport = peerTransport(f, peerUrl, peers, memberLogger);
+  const transport = peerTransport(f, id, peerUrl, peers, memberLogger);
   const node: NodeOptions = {
-    id: f.name,
+    id,
+    name: f.name,
     peers,
     dataDir,
     codec: rawCodec,
@@ -243,6 +301,7 @@ export async function runMember(cli: Readonly<Record<string, unknown>>, io: Io, 
   let plan: MemberPlan;
   try {
     plan = planMember(flags, root);
+    if (flags.initialClusterState === 'existing') plan = await joinPlan(flags, plan, root, log);
   } catch (err) {
     log.error({ err }, `quorumkv: ${(err as Error).message}`);
     return err instanceof CliError ? err.exitCode : EXIT_BAD_ARGS;

@@ -13,7 +13,7 @@ import { getCommand, mkCommand, rmCommand, setCommand, updateCommand } from './c
 import { lsCommand, mkdirCommand, rmdirCommand, setdirCommand, updatedirCommand } from './commands/dir.ts';
 import { backupCommand, endpointHealthCommand, endpointStatusCommand, snapshotRestoreCommand, snapshotSaveCommand } from './commands/maintenance.ts';
 import { AUTH_COMMANDS } from './commands/auth.ts';
-import { memberAddCommand, memberListCommand, memberPromoteCommand, memberRemoveCommand } from './commands/member.ts';
+import { memberAddCommand, memberListCommand, memberPromoteCommand, memberRemoveCommand, memberUpdateCommand } from './commands/member.ts';
 import { execWatchCommand, watchCommand } from './commands/watch.ts';
 import { CliError, EXIT_BAD_ARGS, EXIT_SERVER_ERROR } from './errors.ts';
 import { CONFIG_FILE_ENV, MEMBER_SETTINGS, readTokenFile } from './member-settings.ts';
@@ -194,6 +194,8 @@ function addMemberCommands(program: Command, act: Act, state: RunState): void {
   member.command('add <name> <peerURL>').description('add a member (start it with --initial-cluster-state existing)')
     .option('--learner', 'add as a non-voting learner')
     .action(act((ctx, [name, url], o) => memberAddCommand(ctx, name ?? '', url ?? '', { learner: o['learner'] === true })));
+  member.command('update <memberID> <peerURLs>').description('replace a member\'s peer URLs (comma-separated; restart it on the new one)')
+    .action(act((ctx, [id, urls]) => memberUpdateCommand(ctx, id ?? '', urls ?? '')));
   member.command('remove <memberID>').description('remove a member (hex id, decimal id or name)')
     .action(act((ctx, [id]) => memberRemoveCommand(ctx, id ?? '')));
   member.command('promote <memberID>').description('promote a learner to a voting member')

@@ -3,6 +3,7 @@
  * `RangeError` naming the field (docs/contributing.md, habit 5).
  */
 import { DEFAULT_MAX_REQUEST_BYTES, MAX_MAX_REQUEST_BYTES, MIN_MAX_REQUEST_BYTES } from '../limits.ts';
+import { checkMemberUrls, CLIENT_PROTOCOLS } from '../node/member-attributes.ts';
 import type { ClientEndpointConfig, ClientEndpointOptions, ClientTlsOptions } from './types.ts';
 
 const MIB = 1024 * 1024;
@@ -26,6 +27,7 @@ const OPTION_NAMES: Readonly<Record<keyof ClientEndpointOptions, true>> = {
   snapshotChunkBytes: true,
   requestTimeoutMs: true,
   requestReadTimeoutMs: true,
+  advertiseUrls: true,
 };
 const TLS_NAMES: Readonly<Record<keyof ClientTlsOptions, true>> = { cert: true, key: true, ca: true };
 const LISTEN_NAMES: Readonly<Record<'host' | 'port', true>> = { host: true, port: true };
@@ -61,6 +63,15 @@ function tlsOf(value: unknown): ClientTlsOptions | undefined {
   return t['ca'] === undefined ? { cert, key } : { cert, key, ca: pem(t['ca'], 'tls.ca') };
 }
 
+function advertiseUrlsOf(value: unknown): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return Object.freeze(checkMemberUrls(value, 'advertiseUrls', CLIENT_PROTOCOLS, false));
+  } catch (err) {
+    throw new RangeError(`startClientServer: ${(err as Error).message.replace(/^node: /, '')}`);
+  }
+}
+
 export function normalizeClientOptions(options: ClientEndpointOptions | undefined): ClientEndpointConfig {
   const o: ClientEndpointOptions = options ?? {};
   if (typeof o !== 'object' || o === null) throw new RangeError('startClientServer: options must be an object');
@@ -87,5 +98,6 @@ export function normalizeClientOptions(options: ClientEndpointOptions | undefine
     snapshotChunkBytes: int(o.snapshotChunkBytes, 'snapshotChunkBytes', 64 * 1024, 1024, 16 * MIB),
     requestTimeoutMs: o.requestTimeoutMs === undefined ? undefined : int(o.requestTimeoutMs, 'requestTimeoutMs', 0, 1),
     requestReadTimeoutMs: int(o.requestReadTimeoutMs, 'requestReadTimeoutMs', 30_000, 1),
+    advertiseUrls: advertiseUrlsOf(o.advertiseUrls),
   });
 }

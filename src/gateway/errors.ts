@@ -27,6 +27,8 @@ const STATUS: Readonly<Partial<Record<ErrorCode, number>>> = Object.freeze({
   CONFLICT: 409,
   MEMBER_EXISTS: 409,
   MEMBER_REMOVED: 409,
+  LEARNER_NOT_READY: 412,
+  NOT_ENOUGH_STARTED_MEMBERS: 412,
   DIR_NOT_EMPTY: 409,
   NOT_A_FILE: 409,
   NOT_A_DIR: 409,

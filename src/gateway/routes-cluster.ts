@@ -1,9 +1,10 @@
 /**
- * `/v3/cluster/member/*`: list, add, remove, promote. A member's etcd-style `ID` is the FNV-1a 64
- * hash of its name (see encode.ts); requests may name a member by that ID (decimal, as etcd's
- * JSON, or hex, as etcdctl prints it) or by its name. `add` needs a `name` — our members are
- * named, etcd's get their name when they start — besides etcd's `peerURLs` and `isLearner`.
- * Only the local member's client URL is known, so other members list no `clientURLs`.
+ * `/v3/cluster/member/*`: list, add, update, remove, promote. A member's etcd-style `ID` is the
+ * FNV-1a 64 hash of its member id (see encode.ts); requests may name a member by that ID (decimal,
+ * as etcd's JSON, or hex, as etcdctl prints it) or by its id. `add` takes etcd's `peerURLs` and
+ * `isLearner`, and an optional `name`: with it, the name is the new member's id (it must start
+ * with that `--name`); without it, as etcd's, the member gets a generated id and finds it by its
+ * peer URL when it starts. Every member's published name and client URLs are listed.
  */
 import { InvalidArgumentError, MemberNotFoundError } from '../errors.ts';
 import type { Member } from '../node/types.ts';
@@ -12,16 +13,16 @@ import { header, memberIdOf } from './encode.ts';
 import type { JsonObject } from './types.ts';
 import { optArray, optBool, optString } from './validate.ts';
 
-function memberJson(m: Member, ctx: RouteContext): JsonObject {
-  const out: JsonObject = { ID: memberIdOf(m.id).toString(), name: m.id, peerURLs: [m.url] };
-  if (m.id === ctx.node.status().id) out['clientURLs'] = [ctx.url];
+function memberJson(m: Member): JsonObject {
+  const out: JsonObject = { ID: memberIdOf(m.id).toString(), name: m.name, peerURLs: [...m.peerUrls] };
+  if (m.clientUrls.length > 0) out['clientURLs'] = [...m.clientUrls];
   if (m.learner) out['isLearner'] = true;
   return out;
 }
 
 async function membersJson(ctx: RouteContext): Promise<JsonObject[]> {
   const members = await ctx.node.cluster.members(ctx.call);
-  return members.map((m: Member) => memberJson(m, ctx));
+  return members.map((m: Member) => memberJson(m));
 }
 
 /** The member a request's `ID` (or `name`) designates. */
@@ -42,14 +43,24 @@ const list: UnaryHandler = async (ctx) => ({ header: header(ctx.node.status()), 
 
 const add: UnaryHandler = async (ctx) => {
   const urls = optArray(ctx.body, 'peerURLs');
-  const url = urls[0];
-  if (urls.length !== 1 || typeof url !== 'string') throw new InvalidArgumentError('gateway: peerURLs must hold exactly one ws:// URL');
+  if (urls.length === 0 || !urls.every((u): u is string => typeof u === 'string')) throw new InvalidArgumentError('gateway: peerURLs must hold ws:// URLs');
   const name = optString(ctx.body, 'name');
-  if (name === undefined || name === '') throw new InvalidArgumentError('gateway: name is required (the new member\'s --name)');
   const learner = optBool(ctx.body, 'isLearner');
-  await ctx.node.cluster.add(name, url, { learner, ...ctx.call });
-  const member: Member = { id: name, url, learner };
-  return { header: header(ctx.node.status()), member: memberJson(member, ctx), members: await membersJson(ctx) };
+  let member: Member;
+  if (name === undefined || name === '') member = await ctx.node.cluster.addByPeerUrls(urls, { learner, ...ctx.call });
+  else {
+    await ctx.node.cluster.add(name, urls, { learner, ...ctx.call });
+    member = { id: name, name, url: urls[0] ?? '', peerUrls: urls, clientUrls: [], learner };
+  }
+  return { header: header(ctx.node.status()), member: memberJson(member), members: await membersJson(ctx) };
+};
+
+const update: UnaryHandler = async (ctx) => {
+  const m = await resolveMember(ctx);
+  const urls = optArray(ctx.body, 'peerURLs');
+  if (!urls.every((u): u is string => typeof u === 'string')) throw new InvalidArgumentError('gateway: peerURLs must hold ws:// URLs');
+  await ctx.node.cluster.update(m.id, urls, ctx.call);
+  return { header: header(ctx.node.status()), members: await membersJson(ctx) };
 };
 
 const remove: UnaryHandler = async (ctx) => {
@@ -67,6 +78,7 @@ const promote: UnaryHandler = async (ctx) => {
 export const clusterRoutes: Readonly<Record<string, UnaryHandler>> = {
   '/v3/cluster/member/list': list,
   '/v3/cluster/member/add': add,
+  '/v3/cluster/member/update': update,
   '/v3/cluster/member/remove': remove,
   '/v3/cluster/member/promote': promote,
 };

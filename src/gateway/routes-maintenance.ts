@@ -21,8 +21,10 @@ const status: UnaryHandler = async (ctx) => {
   setInt(out, 'raftTerm', s.term);
   setInt(out, 'raftAppliedIndex', s.appliedIndex);
   if (s.members.some((m) => m.id === s.id && m.learner)) out['isLearner'] = true;
-  out['name'] = s.id;
-  out['leaderName'] = s.leader;
+  // Names as the members published them (a member added without one is named by its id).
+  const nameOf = (id: string): string => s.members.find((m) => m.id === id)?.name || id;
+  out['name'] = nameOf(s.id);
+  out['leaderName'] = s.leader === '' ? '' : nameOf(s.leader);
   out['role'] = s.role;
   out['revision'] = String(s.revision);
   out['compactRevision'] = String(s.compactRevision);

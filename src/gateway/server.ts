@@ -221,6 +221,8 @@ export async function startClientServer(node: QuorumNode, options: ClientEndpoin
   const address = listening.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   state.url = `${config.tls === undefined ? 'http' : 'https'}://${host}:${address.port}`;
+  // Every member lists every member's client URLs: this one's is published through the log.
+  node.cluster.advertise(config.advertiseUrls ?? [state.url]);
   let closing: Promise<void> | undefined;
   return {
     get url() {

@@ -49,6 +49,12 @@ export interface ClientEndpointOptions {
   readonly requestTimeoutMs?: number;
   /** Time allowed to receive a request's headers and body, in ms (slow-client guard). @default 30_000 */
   readonly requestReadTimeoutMs?: number;
+  /**
+   * The client URLs this member publishes to the cluster (what `member list` shows and etcdctl's
+   * `--cluster` dials): set it when the endpoint listens on `0.0.0.0` or behind NAT. http(s)://,
+   * at most MAX_MEMBER_URLS. @default the URL it serves on
+   */
+  readonly advertiseUrls?: readonly string[];
 }
 
 /** The running endpoint. */
@@ -101,6 +107,7 @@ export interface ClientEndpointConfig {
   readonly snapshotChunkBytes: number;
   readonly requestTimeoutMs: number | undefined;
   readonly requestReadTimeoutMs: number;
+  readonly advertiseUrls: readonly string[] | undefined;
 }
 
 /** A JSON value as we emit it. */

@@ -54,6 +54,8 @@ export const Etcd = Object.freeze({
   memberNotFound: () => new GrpcError(Status.NOT_FOUND, 'etcdserver: member not found'),
   memberBadUrls: () => new GrpcError(Status.INVALID_ARGUMENT, 'etcdserver: given member URLs are invalid'),
   memberNotLearner: () => new GrpcError(Status.FAILED_PRECONDITION, 'etcdserver: can only promote a learner member'),
+  peerUrlExists: () => new GrpcError(Status.FAILED_PRECONDITION, 'etcdserver: Peer URLs already exists'),
+  learnerNotReady: () => new GrpcError(Status.FAILED_PRECONDITION, 'etcdserver: can only promote a learner member which is in sync with leader'),
   requestTooLarge: () => new GrpcError(Status.INVALID_ARGUMENT, 'etcdserver: request is too large'),
   tooManyRequests: () => new GrpcError(Status.RESOURCE_EXHAUSTED, 'etcdserver: too many requests'),
   noLeader: () => new GrpcError(Status.UNAVAILABLE, 'etcdserver: no leader'),
@@ -131,6 +133,10 @@ export function toGrpcError(err: unknown): GrpcError {
       return Etcd.memberExist();
     case 'MEMBER_REMOVED':
       return new GrpcError(Status.FAILED_PRECONDITION, 'etcdserver: the member has been permanently removed from the cluster');
+    case 'NOT_ENOUGH_STARTED_MEMBERS':
+      return new GrpcError(Status.FAILED_PRECONDITION, 'etcdserver: re-configuration failed due to not enough started members');
+    case 'LEARNER_NOT_READY':
+      return Etcd.learnerNotReady();
     case 'CONF_CHANGE_IN_PROGRESS':
       return new GrpcError(Status.UNAVAILABLE, 'etcdserver: unhealthy cluster');
     case 'UNAUTHENTICATED':

@@ -17,6 +17,8 @@ import { authRecordFromWire, authRecordToWire, decodeAuthCommand, decodeGuarded,
 import { AuthState } from './auth/auth-state.ts';
 import type { AuthResult } from './auth/types.ts';
 import type { ProposalId } from './codec.ts';
+import { decodeAttributesCommand, isAttributesCommand } from './member-attributes.ts';
+import type { AttributesResult } from './member-attributes.ts';
 import { Membership } from './membership.ts';
 import { DedupeTable } from './proposals.ts';
 
@@ -27,8 +29,11 @@ import { DedupeTable } from './proposals.ts';
  */
 export const ENTRY_OVERHEAD_BYTES = 256;
 
-/** What applying one proposal answers: the store's result, or the auth state's for an auth command. */
-export type AppliedResult = CommandResult | AuthResult;
+/**
+ * What applying one proposal answers: the store's result, the auth state's for an auth command,
+ * or the membership's for a member attributes command.
+ */
+export type AppliedResult = CommandResult | AuthResult | AttributesResult;
 
 /** A command applied by {@link AppliedState.apply}: its proposal id and the store's answer. */
 export interface AppliedCommand {
@@ -155,6 +160,8 @@ export class AppliedState {
 
   /** An auth command, a store command, or a store command guarded by the auth revision it was checked at. */
   #applyCommand(bytes: Uint8Array): AppliedResult {
+    // A member's attributes are the node's own state (published by the member itself).
+    if (isAttributesCommand(bytes)) return this.membership.applyAttributes(decodeAttributesCommand(bytes));
     if (isAuthCommand(bytes)) return this.auth.apply(decodeAuthCommand(bytes));
     if (!isGuarded(bytes)) return this.#store.apply(decodeCommand(bytes));
     const guarded = decodeGuarded(bytes);

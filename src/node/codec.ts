@@ -214,23 +214,38 @@ export function decodeAppSnapshot(data: Uint8Array): AppSnapshot {
   return r['auth'] === undefined ? { store: r['store'], members, dedupe } : { store: r['store'], members, dedupe, auth: r['auth'] };
 }
 
-/** ConfChange.context: the member's URL plus the proposal that asked for the change. */
+/**
+ * ConfChange.context: the member's dial URL plus the proposal that asked for the change; an add
+ * may also carry every peer URL and the member's name (`''` for etcd's nameless MemberAdd).
+ * Contexts written without them read as `peerUrls: [url]` and no name.
+ */
 export interface ConfContext {
   readonly url: string;
   readonly proposal: string;
+  readonly peerUrls?: readonly string[];
+  readonly name?: string;
 }
 
 export function encodeConfContext(ctx: ConfContext): Uint8Array {
-  return packr.pack({ url: ctx.url, proposal: ctx.proposal });
+  return packr.pack({
+    url: ctx.url,
+    proposal: ctx.proposal,
+    ...(ctx.peerUrls === undefined ? {} : { peerUrls: ctx.peerUrls }),
+    ...(ctx.name === undefined ? {} : { name: ctx.name }),
+  });
 }
 
 export function decodeConfContext(data: Uint8Array): ConfContext {
   if (data.length === 0) return { url: '', proposal: '' };
   try {
     const raw = packr.unpack(data) as Record<string, unknown>;
+    const peerUrls = raw['peerUrls'];
+    const name = raw['name'];
     return {
       url: typeof raw['url'] === 'string' ? raw['url'] : '',
       proposal: typeof raw['proposal'] === 'string' ? raw['proposal'] : '',
+      ...(Array.isArray(peerUrls) && peerUrls.every((u) => typeof u === 'string') ? { peerUrls: peerUrls as string[] } : {}),
+      ...(typeof name === 'string' ? { name } : {}),
     };
   } catch {
     return { url: '', proposal: '' };

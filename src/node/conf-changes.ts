@@ -20,7 +20,7 @@ import type { CallOptions } from './types.ts';
 
 /** An applied membership change, as the node's `member` event reports it. */
 export interface MemberChange {
-  readonly type: 'add' | 'promote' | 'remove';
+  readonly type: 'add' | 'promote' | 'remove' | 'update';
   readonly id: NodeId;
   readonly url: string;
   readonly learner: boolean;
@@ -78,8 +78,11 @@ export class ConfChanges {
     this.#host = host;
   }
 
-  /** Proposes a membership change; resolves once it is applied on this member. */
-  request(type: ConfChangeType, nodeId: NodeId, url: string, options?: CallOptions): Promise<void> {
+  /**
+   * Proposes a membership change; resolves once it is applied on this member. An add carries the
+   * member's peer URLs (the first is dialled) and, when given, its name.
+   */
+  request(type: ConfChangeType, nodeId: NodeId, peerUrls: readonly string[], options?: CallOptions & { readonly name?: string }): Promise<void> {
     const host = this.#host;
     const conf = host.confState();
     const isVoter = conf.voters.includes(nodeId);
@@ -99,7 +102,10 @@ export class ConfChanges {
       () => unknownOutcome('the membership change was not applied within the timeout'),
       (resolve, reject) => {
         this.#waiters.set(proposal, { settle: (err) => (err === undefined ? resolve() : reject(err)) });
-        this.#queue.push({ type, nodeId, context: encodeConfContext({ url, proposal }) });
+        const url = peerUrls[0] ?? '';
+        const name = options?.name;
+        const context = encodeConfContext({ url, proposal, ...(peerUrls.length > 1 ? { peerUrls } : {}), ...(name === undefined ? {} : { name }) });
+        this.#queue.push({ type, nodeId, context });
         host.kick();
         return () => this.#waiters.delete(proposal);
       },
@@ -144,7 +150,7 @@ export class ConfChanges {
     const ctx = decodeConfContext(cc.context);
     const self = host.self;
     if (cc.type === 'addVoter' || cc.type === 'addLearner') {
-      if (ctx.url !== '') host.membership.set(cc.nodeId, ctx.url);
+      host.membership.add(cc.nodeId, ctx.peerUrls ?? (ctx.url === '' ? [] : [ctx.url]), ctx.name);
       if (cc.nodeId !== self && ctx.url !== '') host.transport?.addPeer(cc.nodeId, ctx.url);
       host.member({ type: 'add', id: cc.nodeId, url: ctx.url, learner: cc.type === 'addLearner' });
     } else if (cc.type === 'promoteLearner') {

@@ -6,6 +6,15 @@ import { nodeAssert as assert } from '../assert.ts';
 import { AbortedError, InvalidArgumentError, QuorumError } from '../errors.ts';
 import type { CallOptions } from './types.ts';
 
+/** Only a call's own options (signal, timeoutMs), dropping whatever else an options object carries. */
+export function callOf(options: CallOptions | undefined): CallOptions {
+  if (options === undefined) return {};
+  const out: { signal?: AbortSignal; timeoutMs?: number } = {};
+  if (options.signal !== undefined) out.signal = options.signal;
+  if (options.timeoutMs !== undefined) out.timeoutMs = options.timeoutMs;
+  return out;
+}
+
 export function timeoutOf(options: CallOptions | undefined, fallbackMs: number): number {
   const t = options?.timeoutMs;
   if (t === undefined) return fallbackMs;

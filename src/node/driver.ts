@@ -33,11 +33,14 @@ import type { Transport } from '../transport/types.ts';
 import { AppliedState } from './applied-state.ts';
 import type { AppliedResult, AppliedView } from './applied-state.ts';
 import type { AuthState } from './auth/auth-state.ts';
+import { AttributesPublisher } from './attributes-publisher.ts';
 import { ConfChanges, REMOVED_CHANNEL } from './conf-changes.ts';
 import type { MemberChange } from './conf-changes.ts';
 import { withDeadline } from './deadline.ts';
 import { LEASE_CHANNEL } from './leases.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
+import { encodeAttributesCommand } from './member-attributes.ts';
+import type { AttributesCommand, AttributesResult } from './member-attributes.ts';
 import { NodeMetrics, replicationLag, SLOW_APPLY_MS } from './metrics.ts';
 import type { MetricsSnapshot } from './metrics.ts';
 import type { LeaseReply } from './leases.ts';
@@ -106,6 +109,7 @@ export class Driver extends EventEmitter<DriverEvents> {
   readonly #reads: ReadBatcher;
   readonly #leases: LeaseKeeper;
   readonly #confChanges: ConfChanges;
+  readonly #publisher: AttributesPublisher;
   readonly #outbox: Outbox;
   readonly #metrics: NodeMetrics;
 
@@ -198,6 +202,17 @@ export class Driver extends EventEmitter<DriverEvents> {
       () => this.#state.store,
       (err) => this.#fail(err),
     );
+    this.#publisher = new AttributesPublisher(
+      {
+        self: config.id,
+        retryMs: config.electionTimeoutMs,
+        now: config.now,
+        leader: () => this.#leader,
+        held: () => this.#state.membership.attributes(config.id),
+        propose: (cmd) => this.proposeAttributes(cmd),
+      },
+      config.name,
+    );
     this.#snapshots = new PeriodicSnapshots(
       {
         storage,
@@ -288,8 +303,16 @@ export class Driver extends EventEmitter<DriverEvents> {
     return this.#lastStatus;
   }
 
+  /**
+   * Every member with its attributes. This member's own client URLs are shown as advertised
+   * while the cluster holds none yet (before its first publish applies), as etcd's own member
+   * knows them before it has published.
+   */
   members(): Member[] {
-    return this.#state.membership.list(this.raftStatus().confState);
+    const members = this.#state.membership.list(this.raftStatus().confState);
+    const advertised = this.#publisher.clientUrls;
+    if (advertised.length === 0) return members;
+    return members.map((m) => (m.id === this.#config.id && m.clientUrls.length === 0 ? { ...m, clientUrls: [...advertised] } : m));
   }
 
   /** Starts the transport and the tick timer, then runs the loop once (re-delivers committed entries). */
@@ -311,6 +334,8 @@ export class Driver extends EventEmitter<DriverEvents> {
         },
       });
       for (const m of this.members()) if (m.id !== this.#config.id && m.url !== '') this.#transport.addPeer(m.id, m.url);
+      // Served to a member about to join, which finds its id by its peer URL (etcd's peer /members).
+      this.#transport.setMemberDirectory?.(() => JSON.stringify(this.members().map((m) => ({ id: m.id, name: m.name, peerURLs: m.peerUrls }))));
     }
     this.#tickTimer = setInterval(() => {
       this.#pendingTicks += 1;
@@ -435,6 +460,7 @@ export class Driver extends EventEmitter<DriverEvents> {
 
   #onTick(now: number): void {
     this.#confChanges.retryRefused();
+    this.#publisher.maybePublish();
     this.#reads.retryStale(now, this.#config.electionTimeoutMs);
     // Re-propose writes forwarded to a leader that have waited an election timeout (the forward
     // may have been lost): the dedupe table makes a second copy a no-op. A leader's own
@@ -604,11 +630,20 @@ export class Driver extends EventEmitter<DriverEvents> {
   readonly #applyConfChange = (entry: Entry): void => this.#confChanges.apply(entry);
 
   #afterCommand(result: AppliedResult): void {
-    if (result.type === 'leaseGrant') this.#leases.onGrant(result.id, result.ttlMs);
+    if (result.type === 'memberAttributes') this.#afterAttributes(result);
+    else if (result.type === 'leaseGrant') this.#leases.onGrant(result.id, result.ttlMs);
     else if (result.type === 'leaseRevoke') {
       this.#leases.onRevoke(result.id);
       this.emit('leaseGone', result.id);
     }
+  }
+
+  /** A member's peer URLs changed (MemberUpdate): peers dial the new URL from now on. */
+  #afterAttributes(result: AttributesResult): void {
+    if (result.peerUrl === undefined) return;
+    if (result.member !== this.#config.id) this.#transport?.addPeer(result.member, result.peerUrl);
+    const learner = this.raftStatus().confState.learners.includes(result.member);
+    this.emit('member', { type: 'update', id: result.member, url: result.peerUrl, learner });
   }
 
   // ---------------------------------------------------------------- snapshots
@@ -645,6 +680,24 @@ export class Driver extends EventEmitter<DriverEvents> {
     return pending.promise;
   };
 
+  /** Proposes a change of a member's attributes; resolves once it is applied on this member. */
+  async proposeAttributes(cmd: AttributesCommand, options?: CallOptions): Promise<AttributesResult> {
+    const result = await this.propose(encodeAttributesCommand(cmd), options);
+    if (result.type !== 'memberAttributes') throw new Error(`node: assertion failed: an attributes command answered ${result.type}`);
+    return result;
+  }
+
+  /** The name and client URLs this member publishes from now on (see attributes-publisher.ts). */
+  advertise(name: string, clientUrls: readonly string[]): void {
+    this.#publisher.want(name, clientUrls);
+    this.#kick();
+  }
+
+  /** The client URLs this member advertises (what it publishes). */
+  get advertisedClientUrls(): readonly string[] {
+    return this.#publisher.clientUrls;
+  }
+
   /** Waits until a linearizable read may run against the local store (ReadIndex). */
   readBarrier(options?: CallOptions): Promise<void> {
     if (this.#stopped) return Promise.reject(new StoppedError());
@@ -660,9 +713,9 @@ export class Driver extends EventEmitter<DriverEvents> {
     this.#leader === '' ? new NoLeaderError('node: no leader within the request timeout') : new TimeoutError('node: linearizable read timed out');
 
   /** Proposes a membership change; resolves once it is applied on this member. */
-  confChange(type: ConfChangeType, nodeId: NodeId, url: string, options?: CallOptions): Promise<void> {
+  confChange(type: ConfChangeType, nodeId: NodeId, peerUrls: readonly string[], options?: CallOptions & { readonly name?: string }): Promise<void> {
     if (this.#stopped) return Promise.reject(new StoppedError());
-    return this.#confChanges.request(type, nodeId, url, options);
+    return this.#confChanges.request(type, nodeId, peerUrls, options);
   }
 
   /** Asks Raft to hand leadership to `to`; resolves when `to` is the leader. */

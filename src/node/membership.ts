@@ -1,15 +1,20 @@
 /**
- * Member id → peer URL, plus the ids removed from the cluster. Raft owns who votes (its
- * ConfState); the driver owns how to reach each member. URLs travel in ConfChange.context when a
- * member is added and in every snapshot, so a member that restarts or installs a snapshot knows
- * every peer's address.
+ * Every member's attributes (member-attributes.ts: name, peer URLs, client URLs), plus the ids
+ * removed from the cluster. Raft owns who votes (its ConfState); this is how to reach each member
+ * and what to show of it. Peer URLs travel in ConfChange.context when a member is added and in
+ * every snapshot, so a member that restarts or installs a snapshot knows every peer's address;
+ * names and client URLs are published by each member and kept in snapshots too.
  *
  * Removed ids are replicated state too (applied from `removeNode` entries, kept in snapshots):
  * an id once removed is never accepted again (etcd's IsIDRemoved, FINDINGS F2). The snapshot's
- * member record carries them under {@link REMOVED_IDS_KEY}, a key no member id can be.
+ * member record is id → first peer URL (the form every version reads), with the removed ids under
+ * {@link REMOVED_IDS_KEY} and the full attributes under {@link ATTRIBUTES_KEY}, keys no member id
+ * can be. A record without the attributes key (older snapshots) gives each member its one URL.
  */
 import { MAX_NODE_ID_BYTES } from '../protocol/types.ts';
 import type { ConfState, NodeId } from '../protocol/types.ts';
+import { parseAttributesRecord, sameUrls } from './member-attributes.ts';
+import type { AttributesCommand, AttributesResult, MemberAttributes } from './member-attributes.ts';
 import type { Member } from './types.ts';
 
 /**
@@ -18,17 +23,26 @@ import type { Member } from './types.ts';
  */
 export const REMOVED_IDS_KEY = `\u0000removed-ids${'\u0000'.repeat(MAX_NODE_ID_BYTES)}`;
 
+/** The key under which the snapshot's member record holds every member's attributes, as JSON. */
+export const ATTRIBUTES_KEY = `\u0000attributes${'\u0000'.repeat(MAX_NODE_ID_BYTES)}`;
+
 export class Membership {
-  readonly #urls = new Map<NodeId, string>();
+  readonly #members = new Map<NodeId, MemberAttributes>();
   /** Ids removed from the cluster, forever (one per removal an operator made). */
   readonly #removed = new Set<NodeId>();
 
   constructor(initial: Readonly<Record<NodeId, string>> = {}) {
-    for (const [id, url] of Object.entries(initial)) this.#urls.set(id, url);
+    this.reset(initial);
   }
 
+  /** The URL the transport dials for `id` (its first peer URL; `''` when unknown). */
   url(id: NodeId): string | undefined {
-    return this.#urls.get(id);
+    const m = this.#members.get(id);
+    return m === undefined ? undefined : (m.peerUrls[0] ?? '');
+  }
+
+  attributes(id: NodeId): MemberAttributes | undefined {
+    return this.#members.get(id);
   }
 
   /** Whether `id` was removed from the cluster at some point (it can never join again). */
@@ -36,44 +50,83 @@ export class Membership {
     return this.#removed.has(id);
   }
 
-  set(id: NodeId, url: string): void {
-    if (url !== '' || !this.#urls.has(id)) this.#urls.set(id, url);
+  /**
+   * A member added (an applied add change, or an initial member): its peer URLs, and its name
+   * when the change carried one. Empty `peerUrls` keep the URLs already known.
+   */
+  add(id: NodeId, peerUrls: readonly string[], name?: string): void {
+    const held = this.#members.get(id);
+    const urls = peerUrls.length > 0 || held === undefined ? [...peerUrls] : held.peerUrls;
+    const named = name ?? held?.name;
+    this.#members.set(id, { ...(named === undefined ? {} : { name: named }), peerUrls: urls, clientUrls: held?.clientUrls ?? [] });
   }
 
-  /** A `removeNode` change applied: forget the URL, remember the id as removed. */
+  /** The single-URL form of {@link add}. */
+  set(id: NodeId, url: string): void {
+    this.add(id, url === '' ? [] : [url]);
+  }
+
+  /** Applies a committed attributes command (publish or update). */
+  applyAttributes(cmd: AttributesCommand): AttributesResult {
+    const held = this.#members.get(cmd.member);
+    const type = 'memberAttributes';
+    if (held === undefined) return { type, member: cmd.member, known: false };
+    const peerUrls = cmd.peerUrls ?? held.peerUrls;
+    const name = cmd.name ?? held.name;
+    this.#members.set(cmd.member, { ...(name === undefined ? {} : { name }), peerUrls: [...peerUrls], clientUrls: [...(cmd.clientUrls ?? held.clientUrls)] });
+    const first = peerUrls[0];
+    const changed = first !== undefined && !sameUrls(peerUrls, held.peerUrls);
+    return changed ? { type, member: cmd.member, known: true, peerUrl: first } : { type, member: cmd.member, known: true };
+  }
+
+  /** A `removeNode` change applied: forget the member, remember the id as removed. */
   delete(id: NodeId): void {
-    this.#urls.delete(id);
+    this.#members.delete(id);
     this.#removed.add(id);
   }
 
   /** Replaces everything (snapshot install) with a record made by {@link toRecord}. */
   reset(record: Readonly<Record<NodeId, string>>): void {
-    this.#urls.clear();
+    this.#members.clear();
     this.#removed.clear();
+    const attributesJson = record[ATTRIBUTES_KEY];
+    const attributes = attributesJson === undefined ? new Map<NodeId, MemberAttributes>() : parseAttributesRecord(attributesJson);
     for (const [id, url] of Object.entries(record)) {
       if (id === REMOVED_IDS_KEY) for (const removed of parseRemoved(url)) this.#removed.add(removed);
-      else this.#urls.set(id, url);
+      else if (id !== ATTRIBUTES_KEY) {
+        const held = attributes.get(id);
+        // The plain id → URL entry is authoritative for the dial URL; the attributes add the rest.
+        const peerUrls = held !== undefined && held.peerUrls[0] === url ? held.peerUrls : url === '' ? [] : [url];
+        this.#members.set(id, { ...(held?.name === undefined ? {} : { name: held.name }), peerUrls, clientUrls: held?.clientUrls ?? [] });
+      }
     }
   }
 
-  /** Member id → URL, for the driver (no removed ids). */
+  /** Member id → dial URL, for the driver (no removed ids). */
   urls(): Record<NodeId, string> {
-    return Object.fromEntries(this.#urls);
+    return Object.fromEntries([...this.#members].map(([id, m]) => [id, m.peerUrls[0] ?? '']));
   }
 
-  /** The snapshot form: id → URL, sorted, plus the removed ids under REMOVED_IDS_KEY. */
+  /** The snapshot form: id → URL, sorted, plus the removed ids and the attributes under their keys. */
   toRecord(): Record<NodeId, string> {
-    const entries = [...this.#urls.entries()];
+    const entries: [string, string][] = [...this.#members].map(([id, m]) => [id, m.peerUrls[0] ?? '']);
     if (this.#removed.size > 0) entries.push([REMOVED_IDS_KEY, JSON.stringify([...this.#removed].sort())]);
+    if (this.#members.size > 0) {
+      const ids = [...this.#members.keys()].sort();
+      entries.push([ATTRIBUTES_KEY, JSON.stringify(Object.fromEntries(ids.map((id) => [id, this.#members.get(id)])))]);
+    }
     return Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
 
-  /** The members of `conf`, voters first, each with its URL (`''` when unknown). */
+  /** The members of `conf`, voters first, each with its attributes (a member with none published is named by its id). */
   list(conf: ConfState): Member[] {
-    return [
-      ...conf.voters.map((id) => ({ id, url: this.#urls.get(id) ?? '', learner: false })),
-      ...conf.learners.map((id) => ({ id, url: this.#urls.get(id) ?? '', learner: true })),
-    ];
+    return [...conf.voters.map((id) => this.#member(id, false)), ...conf.learners.map((id) => this.#member(id, true))];
+  }
+
+  #member(id: NodeId, learner: boolean): Member {
+    const m = this.#members.get(id);
+    const peerUrls = m?.peerUrls ?? [];
+    return { id, name: m?.name ?? id, url: peerUrls[0] ?? '', peerUrls: [...peerUrls], clientUrls: [...(m?.clientUrls ?? [])], learner };
   }
 }
 

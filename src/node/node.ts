@@ -12,12 +12,13 @@ import { AuthApi } from './auth/auth-api.ts';
 import { encodeGuarded } from './auth/auth-codec.ts';
 import { encodeCommand } from '../store/codec.ts';
 import { encodeBackup, writeFileDurably } from './backup.ts';
-import { timeoutOf } from './deadline.ts';
+import { callOf, timeoutOf } from './deadline.ts';
 import { toDeleteRequest, toDeleteResult, toKeyValue, toPutRequest, toPutResult, toRangeOptions, toRangeResult, toTxnRequest, toTxnResult } from './convert.ts';
 import type { Driver } from './driver.ts';
 import { Lease } from './leases.ts';
 import type { LeaseHost } from './leases.ts';
-import { checkMemberId, checkPeerUrl } from './options.ts';
+import { clusterApi } from './cluster-api.ts';
+import type { ClusterApi } from './cluster-api.ts';
 import type { NodeConfig } from './options.ts';
 import { toRange, TxnBuilder } from './txn-builder.ts';
 import type { KeyOrRange, TxnSpec } from './txn-builder.ts';
@@ -57,17 +58,7 @@ export interface BackupInfo {
   readonly sizeBytes: number;
 }
 
-export interface ClusterApi {
-  /** Current members with their peer URLs (this member's view of the applied configuration). */
-  members(options?: CallOptions): Promise<Member[]>;
-  /** Adds a member (as a learner with `learner: true`, the safe way to join a running cluster). */
-  add(id: NodeId, url: string, options?: CallOptions & { readonly learner?: boolean }): Promise<void>;
-  /** Makes a caught-up learner a voter. */
-  promote(id: NodeId, options?: CallOptions): Promise<void>;
-  remove(id: NodeId, options?: CallOptions): Promise<void>;
-  /** Hands leadership to voter `id`; resolves when it leads. */
-  transferLeadership(id: NodeId, options?: CallOptions): Promise<void>;
-}
+export type { AddMemberOptions, ClusterApi } from './cluster-api.ts';
 
 /** A hook run by `close()` (the client endpoint registers its own). */
 export type CloseHook = () => Promise<void>;
@@ -94,7 +85,7 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
     this.#driver = driver;
     this.#config = config;
     this.#codec = codec;
-    this.cluster = this.#clusterApi();
+    this.cluster = clusterApi(driver, config.name, () => this.#checkOpen());
     this.auth = new AuthApi({
       propose: (command, options) => {
         this.#checkOpen();
@@ -450,34 +441,6 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
     return { path, index, revision, sizeBytes: bytes.length };
   }
 
-  #clusterApi(): ClusterApi {
-    return Object.freeze({
-      members: async (options?: CallOptions): Promise<Member[]> => {
-        this.#checkOpen();
-        void options;
-        return this.#driver.members();
-      },
-      add: async (id: NodeId, url: string, options: CallOptions & { readonly learner?: boolean } = {}): Promise<void> => {
-        this.#checkOpen();
-        const memberId = asArgument(() => checkMemberId(id, 'member id'));
-        const peerUrl = asArgument(() => checkPeerUrl(url, 'member url'));
-        await this.#driver.confChange(options.learner === true ? 'addLearner' : 'addVoter', memberId, peerUrl, callOf(options));
-      },
-      promote: async (id: NodeId, options?: CallOptions): Promise<void> => {
-        this.#checkOpen();
-        await this.#driver.confChange('promoteLearner', id, '', callOf(options));
-      },
-      remove: async (id: NodeId, options?: CallOptions): Promise<void> => {
-        this.#checkOpen();
-        await this.#driver.confChange('removeNode', id, '', callOf(options));
-      },
-      transferLeadership: async (id: NodeId, options?: CallOptions): Promise<void> => {
-        this.#checkOpen();
-        await this.#driver.transferLeadership(id, callOf(options));
-      },
-    });
-  }
-
   // ------------------------------------------------------------------ close
 
   /** Graceful stop: hands leadership to the most caught-up voter (bounded wait), then stops. */
@@ -545,14 +508,6 @@ function reportProgress(onProgress: ((p: Progress) => void) | undefined, progres
   }
 }
 
-function callOf(options: CallOptions | undefined): CallOptions {
-  if (options === undefined) return {};
-  const out: { signal?: AbortSignal; timeoutMs?: number } = {};
-  if (options.signal !== undefined) out.signal = options.signal;
-  if (options.timeoutMs !== undefined) out.timeoutMs = options.timeoutMs;
-  return out;
-}
-
 function remaining(options: CallOptions | undefined, deadline: number): CallOptions {
   const timeoutMs = Math.max(1, deadline - Date.now());
   const out: { timeoutMs: number; signal?: AbortSignal; authRevision?: number } = { timeoutMs };
@@ -573,15 +528,6 @@ function rangeTraceContext(member: NodeId, range: unknown): { member: NodeId; ke
   if (typeof r['prefix'] === 'string') return { member, key: r['prefix'], prefix: true };
   const key = typeof r['key'] === 'string' ? r['key'] : typeof r['start'] === 'string' ? r['start'] : '';
   return typeof r['end'] === 'string' ? { member, key, end: r['end'] } : { member, key };
-}
-
-function asArgument<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (err) {
-    if (err instanceof QuorumError) throw err;
-    throw new InvalidArgumentError((err as Error).message.replace(/^createNode: /, 'cluster: '), { cause: err });
-  }
 }
 
 function unexpected(result: AppliedResult): Error {

@@ -31,6 +31,11 @@ export interface NodeOptions {
   /** This member's name, stable across restarts. Non-empty, at most 64 UTF-8 bytes. */
   readonly id: NodeId;
   /**
+   * The name this member publishes to the cluster (etcd's `--name`, shown in member lists).
+   * At most 64 UTF-8 bytes. @default id
+   */
+  readonly name?: string;
+  /**
    * Every member of the initial cluster (including this one) → its peer URL (`ws://host:port`).
    * Omit for a single-member cluster. With `join: true`, the members to contact (this one included).
    */
@@ -124,6 +129,7 @@ export interface NodeOptions {
 /** The normalized, frozen configuration. */
 export interface NodeConfig {
   readonly id: NodeId;
+  readonly name: string;
   readonly peers: Readonly<Record<NodeId, string>>;
   readonly join: boolean;
   readonly dataDir: string | undefined;
@@ -283,6 +289,7 @@ function metricsOf(value: unknown): MetricsOptions | undefined {
 const OPTION_NAMES: ReadonlySet<string> = new Set(
   Object.keys({
   id: true,
+  name: true,
   peers: true,
   join: true,
   dataDir: true,
@@ -357,8 +364,12 @@ export function normalizeOptions(options: NodeOptions): NodeConfig {
   const leaseReads = bool(options, 'leaseReads', false);
   if (leaseReads && !checkQuorum) throw new RangeError('createNode: leaseReads requires checkQuorum');
   const snapshotEvery = int(options, 'snapshotEvery', 100_000, 1);
+  const name = str(options, 'name') ?? id;
+  // An empty name is how a member added without one shows as not started.
+  if (name === '' || Buffer.byteLength(name) > MAX_NODE_ID_BYTES) throw new RangeError(`createNode: name must be 1..${MAX_NODE_ID_BYTES} bytes`);
   const config: NodeConfig = {
     id,
+    name,
     peers,
     join,
     dataDir,

@@ -13,6 +13,9 @@ import { encodeEnvelopeWith, envelopeHead, parseProposalKey, proposalKey } from 
 import { DeadlineCall, timeoutOf } from './deadline.ts';
 import type { CallOptions } from './types.ts';
 
+/** What an applied proposal answers (applied-state.ts AppliedResult). */
+export type ProposalResult = AppliedResult;
+
 export interface PendingProposal {
   /** The proposal's seq (unique within this member's incarnation). */
   readonly key: number;

@@ -138,9 +138,20 @@ export interface LeaseInfo {
   readonly ttlMs: number;
 }
 
+/**
+ * A member as the cluster's replicated state holds it. `id` is the Raft id; `name` is what the
+ * member published (etcd's `--name`), the id while it has published none, and `''` for a member
+ * added without a name that has not started yet (etcd lists it as unstarted).
+ */
 export interface Member {
   readonly id: NodeId;
+  readonly name: string;
+  /** The peer URL members dial (the first of `peerUrls`; `''` when unknown). */
   readonly url: string;
+  /** Every peer URL of the member (at most MAX_MEMBER_URLS). */
+  readonly peerUrls: readonly string[];
+  /** The client URLs the member published (empty until it has). */
+  readonly clientUrls: readonly string[];
   readonly learner: boolean;
 }
 
@@ -160,7 +171,8 @@ export interface NodeStatus {
 export interface NodeEvents {
   leader: (info: { readonly leader: NodeId; readonly term: number }) => void;
   role: (info: { readonly role: RaftRole; readonly term: number }) => void;
-  member: (info: { readonly type: 'add' | 'promote' | 'remove'; readonly id: NodeId; readonly url: string; readonly learner: boolean }) => void;
+  /** A membership change applied; `update` is a member's peer URLs changing (`url` is the new one). */
+  member: (info: { readonly type: 'add' | 'promote' | 'remove' | 'update'; readonly id: NodeId; readonly url: string; readonly learner: boolean }) => void;
   error: (err: Error) => void;
   /** Emitted once, after the member has stopped (storage closed), with why it stopped. */
   close: (event: CloseEvent) => void;

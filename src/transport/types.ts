@@ -29,6 +29,12 @@ export interface Transport {
   addPeer(id: NodeId, address: string): void;
   /** Forgets a peer and closes its connection. */
   removePeer(id: NodeId): void;
+  /**
+   * Optional: serve the cluster's member list (JSON text made by `directory`) to a member that is
+   * about to join and knows only its own peer URL, so it can find its id there (etcd's peer
+   * `/members`). The ws transport answers `GET /members` on its listener.
+   */
+  setMemberDirectory?(directory: () => string): void;
   /** Drains queued messages (bounded wait), closes connections and the listener. Idempotent. */
   stop(): Promise<void>;
 }

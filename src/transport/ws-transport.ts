@@ -6,7 +6,7 @@
  * sender's certificate from the cluster CA names the member id it claims.
  */
 import { createServer as createHttpServer, STATUS_CODES } from 'node:http';
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
@@ -24,6 +24,9 @@ import { InboundConnection } from './inbound-connection.ts';
 import { WIRE_FORMAT_VERSION, WireCodec } from './wire.ts';
 import { certificateMemberNames, certificateNamesMember } from './tls-identity.ts';
 import { logError } from './logger.ts';
+
+/** Where the peer listener serves the member list (etcd's peer `/members`). */
+export const MEMBERS_PATH = '/members';
 
 export type { WsTransportOptions, WsTlsOptions } from './ws-options.ts';
 
@@ -69,6 +72,8 @@ export class WsTransport implements Transport {
   readonly #links = new Map<NodeId, PeerLink>();
   readonly #inbound = new Map<NodeId, InboundConnection>();
   readonly #tokenHash: Buffer;
+  /** The member list served at `GET /members` (see Transport.setMemberDirectory). */
+  #directory: (() => string) | undefined;
   readonly #pendingUnreachable = new Set<NodeId>();
   #self: NodeId = '';
   #handlers: TransportHandlers | undefined;
@@ -151,6 +156,10 @@ export class WsTransport implements Transport {
       return;
     }
     link.send(messages);
+  }
+
+  setMemberDirectory(directory: () => string): void {
+    this.#directory = directory;
   }
 
   addPeer(id: NodeId, address: string): void {
@@ -251,9 +260,7 @@ export class WsTransport implements Transport {
     server.headersTimeout = cfg.handshakeTimeoutMs;
     server.requestTimeout = cfg.handshakeTimeoutMs;
     server.maxHeadersCount = 64;
-    server.on('request', (_req, res) => {
-      res.writeHead(426, { connection: 'close' }).end();
-    });
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.#onRequest(req, res));
     server.on('tlsClientError', (err: Error, socket: TLSSocket) => {
       this.#rejectedConnections++;
       const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
@@ -272,6 +279,27 @@ export class WsTransport implements Transport {
     this.#wss = wss;
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
     return server;
+  }
+
+  /**
+   * Plain HTTP on the peer listener: only `GET /members` (the member list a joining member reads
+   * to find its id), to a caller that presents the cluster token; everything else wants the
+   * WebSocket upgrade (426).
+   */
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    req.resume();
+    const directory = this.#directory;
+    if (req.method !== 'GET' || req.url !== MEMBERS_PATH || directory === undefined || this.#state !== 'running') {
+      res.writeHead(426, { connection: 'close' }).end();
+      return;
+    }
+    const token = header(req, HEADER_TOKEN) ?? '';
+    if (!timingSafeEqual(sha256(token), this.#tokenHash)) {
+      this.#rejectedConnections++;
+      res.writeHead(401, { connection: 'close' }).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json', connection: 'close' }).end(directory());
   }
 
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

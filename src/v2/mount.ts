@@ -161,7 +161,7 @@ export class V2Mount implements HttpMount {
   async #cluster(mount: MountContext, ctx: V2Context, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = mount.path;
     if (path === MEMBERS || path.startsWith(`${MEMBERS}/`)) {
-      const reply = await membersRoute(ctx, req, path.slice(MEMBERS.length), mount.url);
+      const reply = await membersRoute(ctx, req, path.slice(MEMBERS.length));
       send(res, reply.status, reply.body, {});
       return;
     }
@@ -170,7 +170,7 @@ export class V2Mount implements HttpMount {
       send(res, 405, { message: `Method Not Allowed: ${(req.method ?? '').slice(0, 16)} on ${path.slice(0, 64)}` }, { allow: 'GET' });
       return;
     }
-    if (path === '/v2/machines') send(res, 200, machines(mount.url), {});
+    if (path === '/v2/machines') send(res, 200, machines(mount.node.status().members, mount.url), {});
     else if (path === '/v2/stats/self') send(res, 200, this.#stats.self(mount.node), {});
     else if (path === '/v2/stats/store') send(res, 200, this.#stats.store(this.#waits.open), {});
     else if (path === '/v2/stats/leader') {

@@ -1,7 +1,7 @@
 // Proves the operators' surface end to end: three standalone members run as real processes
 // (`quorumkv member …` on free loopback ports, temp data dirs) and the etcdctl session of the
 // etcd article is replayed against them — TTL expiry (100), mk twice (105), update of a missing
-// key (100), rmdir of a non-empty dir (108), ls, watch, exec-watch, member list/add/remove, and
+// key (100), rmdir of a non-empty dir (108), ls, watch, exec-watch, member list/add/update/remove, and
 // backup → snapshot restore → a new member serving the same data. Most CLI calls run in-process through `runCli` (the bin's code without process
 // startup); a few run the real bin to check exit codes and one-line errors.
 import { existsSync, readFileSync } from 'node:fs';
@@ -175,6 +175,9 @@ test('member list, add, remove', async () => {
   assert.is(lines.length, 3);
   assert.is(lines.filter((l) => l.endsWith('isLeader=true')).length, 1);
   assert.match(lines[0] ?? '', /^[0-9a-f]+: name=n\d peerURLs=ws:\/\/127\.0\.0\.1:\d+ clientURLs=http:\/\/127\.0\.0\.1:\d+ isLeader=(true|false)$/);
+  // One member answering lists every member's client URL (replicated, not discovered per endpoint).
+  const fromOne = (await cli(members[0]?.clientUrl ?? '', 'member', 'list')).out;
+  for (const m of members.slice(0, 3)) assert.match(fromOne, new RegExp(`name=${m.name} peerURLs=${m.peerUrl} clientURLs=${m.clientUrl} `));
   // A learner that never starts does not count towards quorum, so the cluster stays available.
   const peerUrl = `ws://127.0.0.1:${await freePort()}`;
   const add = await cli(endpoints, 'member', 'add', 'n4', peerUrl, '--learner');
@@ -184,6 +187,11 @@ test('member list, add, remove', async () => {
   const withN4 = (await cli(endpoints, 'member', 'list')).out;
   const id = /^([0-9a-f]+): name=n4 peerURLs=\S+ clientURLs= isLeader=false isLearner=true$/m.exec(withN4)?.[1];
   assert.ok(id !== undefined, withN4);
+  // update replaces n4's peer URL (it never started, so nothing dials it yet).
+  const movedUrl = `ws://127.0.0.1:${await freePort()}`;
+  const updated = await cli(endpoints, 'member', 'update', id as string, movedUrl);
+  assert.is(updated.out, `Member ${id} updated in cluster\n`, updated.err);
+  assert.match((await cli(endpoints, 'member', 'list')).out, new RegExp(`^${id}: name=n4 peerURLs=${movedUrl} clientURLs= isLeader=false isLearner=true$`, 'm'));
   const removed = await cli(endpoints, 'member', 'remove', id);
   assert.is(removed.out, `Removed member ${id} from cluster\n`, removed.err);
   assert.is((await cli(endpoints, 'member', 'list')).out.trim().split('\n').length, 3);

@@ -38,6 +38,7 @@ export function fakeNode(opts: { onWatch?: (w: FakeWatch) => void; snapshot?: Ui
   const node = {
     logger: { debug: quiet, info: quiet, warn: quiet, error: quiet },
     status: () => status,
+    cluster: { advertise: quiet },
     watch: () => {
       const w = new FakeWatch();
       watches.push(w);

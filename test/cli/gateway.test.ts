@@ -172,6 +172,17 @@ test('cluster, status, snapshot and health', async () => {
   assert.is(members.length, 1);
   assert.is(members[0]?.['name'], 'g1');
   assert.equal(members[0]?.['clientURLs'], [url]);
+  // add without a name (etcd's MemberAdd): a generated id, listed with no name; update; remove.
+  const added = await call('/v3/cluster/member/add', { peerURLs: ['ws://127.0.0.1:12390'], isLearner: true });
+  assert.is(added.status, 200, JSON.stringify(added.json));
+  const member = added.json['member'] as Record<string, unknown>;
+  assert.equal([member['name'], member['peerURLs'], member['isLearner']], ['', ['ws://127.0.0.1:12390'], true]);
+  const updated = await call('/v3/cluster/member/update', { ID: member['ID'], peerURLs: ['ws://127.0.0.1:12391'] });
+  const after = (updated.json['members'] as Record<string, unknown>[]).find((m) => m['ID'] === member['ID']);
+  assert.equal(after?.['peerURLs'], ['ws://127.0.0.1:12391']);
+  assert.is((await call('/v3/cluster/member/update', { ID: member['ID'], peerURLs: [members[0]?.['peerURLs']] })).status, 400, 'not a URL list');
+  assert.is((await call('/v3/cluster/member/remove', { ID: member['ID'] })).status, 200);
+  assert.is(((await call('/v3/cluster/member/list', {})).json['members'] as unknown[]).length, 1);
   const status = await call('/v3/maintenance/status', {});
   assert.is(status.json['leader'], (members[0] as Record<string, unknown>)['ID']);
   assert.is(status.json['leaderName'], 'g1');

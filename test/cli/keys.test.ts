@@ -64,10 +64,16 @@ test('member flags are validated into node options', () => {
   assert.is(plan.client.port, 2379);
   assert.throws(() => planMember({ ...base, initialCluster: 'n2=ws://127.0.0.1:2381' }), /must include this member/);
   assert.throws(() => planMember({ ...base, listenPeerUrl: 'ftp://127.0.0.1:2380' }), /--listen-peer-url/);
-  assert.is(planMember({ ...base, listenPeerUrl: 'http://127.0.0.1:2380' }).summary['listenPeerUrl'], 'ws://127.0.0.1:2380', "etcd's http:// peer URL is ws://");
+  // etcd's http(s):// peer URLs (what etcdctl member add insists on) are read as ws(s)://.
+  const etcdStyle = planMember({ ...base, listenPeerUrl: 'http://127.0.0.1:2380', initialCluster: 'n1=http://127.0.0.1:2380,n2=https://h:2381' });
+  assert.equal(etcdStyle.node.peers, { n1: 'ws://127.0.0.1:2380', n2: 'wss://h:2381' });
+  assert.is(etcdStyle.summary['listenPeerUrl'], 'ws://127.0.0.1:2380');
+  assert.is(plan.node.name, 'n1');
   assert.throws(() => planMember({ ...base, heartbeatInterval: 'fast' }), /--heartbeat-interval/);
   assert.throws(() => planMember({ ...base, listenClientUrl: 'https://127.0.0.1:2379' }), /--cert-file/);
   assert.throws(() => parseInitialCluster('n1'), /name=ws/);
+  // etcdctl member add prints a not yet started member without a name.
+  assert.equal(parseInitialCluster('=ws://127.0.0.1:2382,n1=ws://127.0.0.1:2380'), { '': 'ws://127.0.0.1:2382', n1: 'ws://127.0.0.1:2380' });
 });
 
 test('a member warns about plaintext client traffic on a non-loopback address', () => {

@@ -168,11 +168,13 @@ if (!hasEtcdctl) {
     const g4 = startMember({ name: 'g4', peerPort: pp, clientPort: cp, dataDir: join(c.dir, 'g4'), initialCluster: `${c.initialCluster},g4=${peerUrl}`, state: 'existing' });
     try {
       const list = await ok(one(0), ['member', 'list']);
-      const id = /^([0-9a-f]+), started, g4, ws:\/\/[^,]+, , true$/m.exec(list)?.[1];
+      // Its client URL is listed once g4 has published it.
+      const id = new RegExp(`^([0-9a-f]+), started, g4, ws://[^,]+, (?:http://127.0.0.1:${cp})?, true$`, 'm').exec(list)?.[1];
       assert.ok(id, list);
       const promote = async (): Promise<true | undefined> => ((await etcdctl(one(1), ['member', 'promote', id as string])).code === 0 ? true : undefined);
       await waitFor('g4 promoted once caught up', promote, 30_000, 500);
-      assert.match(await ok(one(2), ['member', 'list']), new RegExp(`^${id}, started, g4, ${peerUrl}, , false$`, 'm'));
+      const row = new RegExp(`^${id}, started, g4, ${peerUrl}, http://127.0.0.1:${cp}, false$`, 'm');
+      await waitFor('g4 listed as a voter with its client URL', async () => (row.test(await ok(one(2), ['member', 'list'])) ? true : undefined), 10_000, 200);
       assert.is(await ok(`127.0.0.1:${cp}`, ['get', 'app/a', '--print-value-only']), '1\n');
       const again = await etcdctl(one(0), ['member', 'promote', id as string]);
       assert.match(again.err, 'etcdserver: can only promote a learner member');

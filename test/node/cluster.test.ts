@@ -234,7 +234,7 @@ test('membership: join as learner → promote → remove; transfer leadership', 
     await n4.ready({ timeoutMs: 5_000 });
     assert.is((await n4.get('/pre/19'))?.value, 19);
     let members = await leader.cluster.members();
-    assert.equal(members.find((m) => m.id === 'n4'), { id: 'n4', url: n4Url, learner: true });
+    assert.equal(members.find((m) => m.id === 'n4'), { id: 'n4', name: 'n4', url: n4Url, peerUrls: [n4Url], clientUrls: [], learner: true });
     await leader.cluster.promote('n4');
     members = await leader.cluster.members();
     assert.is(members.find((m) => m.id === 'n4')?.learner, false);

@@ -470,7 +470,7 @@ test('status and events on a single member', async () => {
   const st = node.status();
   assert.is(st.id, 'solo');
   assert.is(st.leader, 'solo');
-  assert.equal(st.members, [{ id: 'solo', url: '', learner: false }]);
+  assert.equal(st.members, [{ id: 'solo', name: 'solo', url: '', peerUrls: [], clientUrls: [], learner: false }]);
   assert.equal(await node.cluster.members(), st.members);
   await sleep(1);
   await node.close();

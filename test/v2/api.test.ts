@@ -307,6 +307,19 @@ test('members, leader, machines and stats in etcd v2 shapes', async () => {
   assert.is(bad.status, 400);
   assert.is((await fetch(`${url}/v2/members/abc`, { method: 'DELETE' })).status, 404);
   assert.is(await (await fetch(`${url}/v2/machines`)).text(), url);
+  // PUT replaces a member's peer URLs (204); an unknown member is 404, a bad body 400, a peer URL
+  // another member has (POST or PUT) 409.
+  const put = (id: string, body: string): Promise<Response> => fetch(`${url}/v2/members/${id}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body });
+  const id = String(members[0]?.['id']);
+  assert.is((await put(id, '{"peerURLs":["http://127.0.0.1:12380","ws://127.0.0.1:12381"]}')).status, 204);
+  const moved = (await v2('GET', '/v2/members')).json['members'] as Record<string, unknown>[];
+  assert.equal(moved[0]?.['peerURLs'], ['ws://127.0.0.1:12380', 'ws://127.0.0.1:12381']);
+  assert.is((await put('abcdef', '{"peerURLs":["ws://127.0.0.1:12382"]}')).status, 404);
+  assert.is((await put(id, '{"peerURLs":[]}')).status, 400);
+  assert.is((await put(id, '{"peerURLs":["ftp://x"]}')).status, 400);
+  const dup = await fetch(`${url}/v2/members`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"peerURLs":["http://127.0.0.1:12381"]}' });
+  assert.is(dup.status, 409);
+  assert.equal(await dup.json(), { message: 'etcdserver: peerURL exists' });
   const self = await v2('GET', '/v2/stats/self');
   assert.is(self.json['name'], 'v1');
   assert.is(self.json['state'], 'StateLeader');

@@ -92,7 +92,9 @@ export function parseInitialCluster(raw: string | undefined): Record<string, str
   const peers: Record<string, string> = {};
   for (const part of raw.split(',')) {
     const eq = part.indexOf('=');
-    if (eq <= 0) throw new CliError(`--initial-cluster entries are name=ws://host:port, got ${part}`, EXIT_BAD_ARGS);
+    // An empty name is a member added without one that has not started (etcdctl member add prints
+    // it so): the id checks of the node refuse it where a name is needed.
+    if (eq < 0) throw new CliError(`--initial-cluster entries are name=ws://host:port, got ${part}`, EXIT_BAD_ARGS);
     peers[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
   }
   return peers;

@@ -1,8 +1,8 @@
 /**
- * `member list|add|remove|promote` — etcdctl's membership commands. Ids are printed in hex as
- * etcdctl does (the FNV-1a 64 hash of the member name); remove/promote take that hex id, the
- * decimal id or the member name. `list` asks every `--endpoints` member for its status to learn
- * which client URL serves which member and who leads.
+ * `member list|add|update|remove|promote` — etcdctl's membership commands. Ids are printed in hex
+ * as etcdctl does (the FNV-1a 64 hash of the member id); update/remove/promote take that hex id,
+ * the decimal id or the member name. Every member lists every member's name and client URLs;
+ * `list` also asks the `--endpoints` members for their status to learn who leads.
  */
 import type { JsonObject } from '../client.ts';
 import type { CommandContext } from '../api.ts';
@@ -10,9 +10,11 @@ import type { Output } from '../output.ts';
 
 interface MemberRow {
   readonly id: string;
+  /** The id as the gateway's JSON carries it (decimal uint64). */
+  readonly decimal: string;
   readonly name: string;
   readonly peerUrls: string[];
-  clientUrls: string[];
+  readonly clientUrls: string[];
   readonly learner: boolean;
 }
 
@@ -32,6 +34,7 @@ function rowsOf(reply: JsonObject): MemberRow[] {
   const members = Array.isArray(reply['members']) ? (reply['members'] as JsonObject[]) : [];
   return members.map((m) => ({
     id: hexId(m['ID']),
+    decimal: String(m['ID'] ?? ''),
     name: typeof m['name'] === 'string' ? m['name'] : '',
     peerUrls: strings(m['peerURLs']),
     clientUrls: strings(m['clientURLs']),
@@ -39,31 +42,28 @@ function rowsOf(reply: JsonObject): MemberRow[] {
   }));
 }
 
-/** Status of every endpoint that answers: member name → client URL, and the leader's name. */
-async function discover(ctx: CommandContext): Promise<{ clientUrls: Map<string, string>; leader: string }> {
-  const clientUrls = new Map<string, string>();
-  let leader = '';
-  await Promise.all(
-    ctx.client.endpoints.map(async (endpoint) => {
-      try {
-        const s = await ctx.client.call('/v3/maintenance/status', {}, endpoint);
-        if (typeof s['name'] === 'string') clientUrls.set(s['name'], endpoint);
-        if (typeof s['leaderName'] === 'string' && s['leaderName'] !== '') leader = s['leaderName'];
-      } catch {
-        // An endpoint that does not answer just contributes nothing.
-      }
-    }),
-  );
-  return { clientUrls, leader };
+/** The leader's decimal id, from the first `--endpoints` member whose status names one. */
+async function leaderOf(ctx: CommandContext): Promise<string> {
+  for (const endpoint of ctx.client.endpoints) {
+    try {
+      const s = await ctx.client.call('/v3/maintenance/status', {}, endpoint);
+      if ((typeof s['leader'] === 'string' || typeof s['leader'] === 'number') && String(s['leader']) !== '0') return String(s['leader']);
+    } catch {
+      // An endpoint that does not answer just contributes nothing.
+    }
+  }
+  return '';
+}
+
+/** The member `id` names: its hex id, decimal id or name. */
+function find(rows: readonly MemberRow[], id: string): MemberRow | undefined {
+  return rows.find((r) => r.id === id.toLowerCase() || r.decimal === id || r.name === id);
 }
 
 export async function memberListCommand(ctx: CommandContext): Promise<Output> {
   const rows = rowsOf(await ctx.client.call('/v3/cluster/member/list'));
-  const { clientUrls, leader } = await discover(ctx);
-  for (const r of rows) {
-    const url = clientUrls.get(r.name);
-    if (r.clientUrls.length === 0 && url !== undefined) r.clientUrls = [url];
-  }
+  const leaderId = await leaderOf(ctx);
+  const leader = rows.find((r) => r.decimal === leaderId)?.name ?? '';
   return {
     lines: rows.map((r) => `${r.id}: name=${r.name} peerURLs=${r.peerUrls.join(',')} clientURLs=${r.clientUrls.join(',')} isLeader=${r.name === leader}${r.learner ? ' isLearner=true' : ''}`),
     json: { members: rows.map((r) => ({ id: r.id, name: r.name, peerURLs: r.peerUrls, clientURLs: r.clientUrls, isLeader: r.name === leader, isLearner: r.learner })) },
@@ -79,7 +79,8 @@ export async function memberAddCommand(ctx: CommandContext, name: string, peerUr
   const member = (reply['member'] ?? {}) as JsonObject;
   const id = hexId(member['ID']);
   const all = rowsOf(reply);
-  const initialCluster = all.map((r) => `${r.name}=${r.peerUrls[0] ?? ''}`).join(',');
+  // A member added without a name that has not started yet is listed by its id.
+  const initialCluster = all.map((r) => `${r.name === '' ? r.id : r.name}=${r.peerUrls[0] ?? ''}`).join(',');
   return {
     lines: [
       `Added member named ${name} with ID ${id} to cluster`,
@@ -92,18 +93,23 @@ export async function memberAddCommand(ctx: CommandContext, name: string, peerUr
   };
 }
 
+export async function memberUpdateCommand(ctx: CommandContext, id: string, peerUrls: string): Promise<Output> {
+  const target = find(rowsOf(await ctx.client.call('/v3/cluster/member/list')), id);
+  await ctx.client.call('/v3/cluster/member/update', { ID: target?.decimal ?? id, peerURLs: peerUrls.split(',').map((u) => u.trim()) });
+  const shown = target?.id ?? id;
+  return { lines: [`Member ${shown} updated in cluster`], json: { updated: shown } };
+}
+
 export async function memberRemoveCommand(ctx: CommandContext, id: string): Promise<Output> {
-  const before = rowsOf(await ctx.client.call('/v3/cluster/member/list'));
-  const target = before.find((r) => r.id === id.toLowerCase() || r.name === id || hexId(id) === r.id);
-  await ctx.client.call('/v3/cluster/member/remove', { ID: target?.name ?? id });
+  const target = find(rowsOf(await ctx.client.call('/v3/cluster/member/list')), id);
+  await ctx.client.call('/v3/cluster/member/remove', { ID: target?.decimal ?? id });
   const shown = target?.id ?? id;
   return { lines: [`Removed member ${shown} from cluster`], json: { removed: shown } };
 }
 
 export async function memberPromoteCommand(ctx: CommandContext, id: string): Promise<Output> {
-  const before = rowsOf(await ctx.client.call('/v3/cluster/member/list'));
-  const target = before.find((r) => r.id === id.toLowerCase() || r.name === id || hexId(id) === r.id);
-  await ctx.client.call('/v3/cluster/member/promote', { ID: target?.name ?? id });
+  const target = find(rowsOf(await ctx.client.call('/v3/cluster/member/list')), id);
+  await ctx.client.call('/v3/cluster/member/promote', { ID: target?.decimal ?? id });
   const shown = target?.id ?? id;
   return { lines: [`Member ${shown} promoted in cluster`], json: { promoted: shown } };
 }
