@@ -81,14 +81,20 @@ export class V2Guard implements KeyGuard {
     }
   }
 
+  /** Whether every need is allowed (no error: for choosing between checks). */
+  allows(needs: readonly KeyNeed[]): boolean {
+    try {
+      this.require(needs);
+      return true;
+    } catch (err) {
+      if (err instanceof V2Error) return false;
+      throw err;
+    }
+  }
+
   /** Whether the caller may read `key` (a reply's previous value is shown only then). */
   mayRead(key: string): boolean {
-    try {
-      this.#auth.requireKeys(this.#who, 'read', Buffer.from(key, 'utf8'));
-      return true;
-    } catch {
-      return false;
-    }
+    return this.allows([{ access: 'read', key, prefix: false }]);
   }
 
   /** Throws 110 unless the caller has the root role (membership changes). */

@@ -127,7 +127,7 @@ export class V2Mount implements HttpMount {
     const waitStart = method === 'GET' && f.bool('wait') ? v2Index(mount.node.status().revision) : undefined;
     let reply: V2Reply;
     try {
-      reply = hidePrevValue(await this.#keysReply(ctx, method, key, f, signal), key, guard);
+      reply = hidePrevValue(await this.#keysReply(ctx, guard, method, key, f, signal), key, guard);
     } catch (err) {
       this.#stats.count(`${counter}Fail`);
       throw err;
@@ -136,25 +136,28 @@ export class V2Mount implements HttpMount {
     send(res, reply.status, reply.body, indexHeaders(mount, waitStart));
   }
 
-  async #keysReply(ctx: V2Context, method: V2Method, key: string, f: V2Fields, signal: AbortSignal): Promise<V2Reply> {
+  async #keysReply(ctx: V2Context, guard: V2Guard, method: V2Method, key: string, f: V2Fields, signal: AbortSignal): Promise<V2Reply> {
     switch (method) {
       case 'GET': {
         // etcd's clients watch with chains of long polls; a stream of events is not served.
         if (f.bool('stream')) throw new V2Error(209, 'stream=true watches are not served: use wait=true long polls');
         if (f.bool('wait')) {
-          ctx.guard.require(needsOf({ kind: 'wait', key, recursive: f.bool('recursive') }));
+          guard.require(needsOf({ kind: 'wait', key, recursive: f.bool('recursive') }));
           return this.#waits.run(ctx, { key, recursive: f.bool('recursive'), waitIndex: f.count('waitIndex', 203) }, signal);
         }
         f.bool('sorted');
-        // Whether the key is a directory is known only once read; nothing is sent before the check.
-        ctx.guard.require(needsOf({ kind: 'get', key, dir: false }));
+        // Whether the key is a file or a directory is known only once read: a caller allowed
+        // neither is refused first (not told whether the key exists), the other check follows.
+        const asFile = needsOf({ kind: 'get', key, dir: false });
+        const asDir = needsOf({ kind: 'get', key, dir: true });
+        if (!guard.allows(asDir)) guard.require(asFile);
         const reply = await readKey(ctx, { key, recursive: f.bool('recursive'), quorum: f.bool('quorum') });
-        if (isDirNode(reply.body['node'])) ctx.guard.require(needsOf({ kind: 'get', key, dir: true }));
+        guard.require(isDirNode(reply.body['node']) ? asDir : asFile);
         return reply;
       }
       case 'PUT': {
         const compares = (f.has('prevExist') && f.string('prevExist') !== '') || f.has('prevValue') || f.has('prevIndex') || f.bool('refresh');
-        ctx.guard.require(needsOf({ kind: 'put', key, dir: f.bool('dir'), compares, createdMarkers: [] }));
+        guard.require(needsOf({ kind: 'put', key, dir: f.bool('dir'), compares, createdMarkers: [] }));
         const reply = await writeKey(ctx, {
           key,
           value: f.string('value') ?? '',
@@ -170,10 +173,10 @@ export class V2Mount implements HttpMount {
       }
       case 'POST':
         if (f.bool('dir')) throw new V2Error(209, 'POST creates keys, not directories');
-        ctx.guard.require(needsOf({ kind: 'post', dir: key, createdMarkers: [] }));
+        guard.require(needsOf({ kind: 'post', dir: key, createdMarkers: [] }));
         return postKey(ctx, { dir: key, value: f.string('value') ?? '', ttlSeconds: f.count('ttl', 202) });
       case 'DELETE':
-        ctx.guard.require(needsOf({ kind: 'delete', key, subtree: f.bool('dir') || f.bool('recursive'), compares: f.has('prevValue') || f.has('prevIndex') }));
+        guard.require(needsOf({ kind: 'delete', key, subtree: f.bool('dir') || f.bool('recursive'), compares: f.has('prevValue') || f.has('prevIndex') }));
         return removeKey(ctx, { key, dir: f.bool('dir'), recursive: f.bool('recursive'), prevValue: f.string('prevValue'), prevIndex: f.count('prevIndex', 203) });
     }
   }

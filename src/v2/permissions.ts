@@ -18,7 +18,8 @@ export interface KeyNeed {
 
 /**
  * A v2 keys operation as far as permissions go:
- * - `get`: a read of `key`; `dir` once the read found a directory (a listing of its prefix);
+ * - `get`: a read of the file `key`, or (`dir`, once the read found a directory) a listing of
+ *   its prefix, marker included;
  * - `wait`: a long poll on `key` (and its marker), `recursive` on its whole subtree;
  * - `put`: a write of `key` (`dir`: the directory, whose subtree may move onto its new lease),
  *   `compares` when prevExist/prevValue/prevIndex read the key first; `createdMarkers` are the
@@ -51,7 +52,7 @@ export function needsOf(op: V2Operation): KeyNeed[] {
   switch (op.kind) {
     case 'get':
       if (op.key === '/') return [subtree('read', '/')];
-      return op.dir ? [one('read', op.key), subtree('read', op.key)] : [one('read', op.key)];
+      return op.dir ? [subtree('read', op.key)] : [one('read', op.key)];
     case 'wait':
       if (op.key === '/') return [subtree('read', '/')];
       return [one('read', op.key), op.recursive ? subtree('read', op.key) : one('read', dirMarker(op.key))];
