@@ -5,7 +5,8 @@
  * requires user authentication" with the reason in its cause, raised before anything is written.
  */
 import type { IncomingMessage } from 'node:http';
-import { QuorumError } from '../errors.ts';
+import { AuthError, AuthFailedError, PermissionDeniedError, UnauthenticatedError } from '../errors.ts';
+import type { QuorumError } from '../errors.ts';
 import type { MountContext } from '../gateway/types.ts';
 import type { AuthApi, AuthIdentity } from '../node/auth/auth-api.ts';
 import { prefixKeys } from '../node/auth/permission-set.ts';
@@ -25,9 +26,14 @@ export function deniedError(reason?: string): V2Error {
   return new V2Error(110, reason === undefined ? INSUFFICIENT : `${INSUFFICIENT}: ${reason.replace(/^auth: /, '')}`);
 }
 
-/** An auth call's refusal (a non-retryable typed error) as 110; anything else unchanged. */
+/** The errors with which auth refuses a caller (a timeout or a stopping member is not one). */
+function isRefusal(err: unknown): err is QuorumError {
+  return err instanceof PermissionDeniedError || err instanceof AuthFailedError || err instanceof UnauthenticatedError || err instanceof AuthError;
+}
+
+/** An auth call's refusal as 110; anything else unchanged. */
 function asRefusal(err: unknown, detail?: string): unknown {
-  if (err instanceof QuorumError && !err.retryable) return deniedError(detail === undefined ? err.message : `${err.message} (${detail})`);
+  if (isRefusal(err)) return deniedError(detail === undefined ? err.message : `${err.message} (${detail})`);
   return err;
 }
 
