@@ -5,15 +5,17 @@
  * keys failure is etcd's error object. Nothing a client sends can throw past `handle`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { HttpMount, JsonObject, MountContext } from '../gateway/types.ts';
-import { QuorumError } from '../errors.ts';
+import type { HttpMount, Json, JsonObject, MountContext } from '../gateway/types.ts';
+import type { AuthIdentity } from '../node/auth/auth-api.ts';
 import type { CallOptions } from '../node/types.ts';
+import { deniedError, identityOf, V2Guard } from './access.ts';
 import type { V2Context, V2Reply } from './context.ts';
 import { toV2Error, V2_MESSAGES, V2Error } from './errors.ts';
 import { postKey } from './in-order.ts';
 import { v2Index } from './indexes.ts';
 import { normalizeKey } from './keyspace.ts';
 import { machines, membersRoute } from './members.ts';
+import { needsOf } from './permissions.ts';
 import { readKey } from './read.ts';
 import { removeKey } from './remove.ts';
 import { readFields } from './request.ts';
@@ -92,25 +94,31 @@ export class V2Mount implements HttpMount {
       if (!res.writableFinished) aborter.abort();
     });
     const timeout = mount.config.requestTimeoutMs;
-    const call: CallOptions = timeout === undefined ? { signal: aborter.signal } : { signal: aborter.signal, timeoutMs: timeout };
-    const ctx: V2Context = { node: mount.node, call };
+    // Read before the checks: a write is refused at apply if auth changed after this point.
+    const authRevision = mount.node.auth.revision;
+    const call: CallOptions = timeout === undefined ? { signal: aborter.signal, authRevision } : { signal: aborter.signal, timeoutMs: timeout, authRevision };
     try {
-      if (!mount.authorized || !(await v3AuthAllows(mount, req, call))) {
-        req.resume();
-        send(res, 401, errorBody(new V2Error(110, 'Insufficient credentials'), v2Index(mount.node.status().revision)), { 'www-authenticate': 'Basic realm="etcd"' });
-        return;
+      if (!mount.authorized) throw deniedError();
+      const keys = mount.path === KEYS || mount.path.startsWith(`${KEYS}/`);
+      // Member lists, machines and stats are open as v3's MemberList and Status are; changes need root.
+      const who: AuthIdentity = keys || isMembershipChange(mount.path, req) ? await identityOf(mount, req, call) : { kind: 'anonymous' };
+      const guard = new V2Guard(mount.node.auth, who);
+      const ctx: V2Context = { node: mount.node, call, guard };
+      if (keys) await this.#keys(mount, ctx, guard, req, res, aborter.signal);
+      else {
+        if (isMembershipChange(mount.path, req)) guard.requireRoot();
+        await this.#cluster(mount, ctx, req, res);
       }
-      if (mount.path === KEYS || mount.path.startsWith(`${KEYS}/`)) await this.#keys(mount, ctx, req, res, aborter.signal);
-      else await this.#cluster(mount, ctx, req, res);
     } catch (err) {
       const e = toV2Error(err);
       const index = e.index ?? v2Index(mount.node.status().revision);
       if (!req.complete) req.resume();
-      send(res, e.status, errorBody(e, index), { ...indexHeaders(mount, index), ...(req.complete ? {} : { connection: 'close' }) });
+      const challenge = e.errorCode === 110 ? { 'www-authenticate': 'Basic realm="etcd"' } : {};
+      send(res, e.status, errorBody(e, index), { ...indexHeaders(mount, index), ...challenge, ...(req.complete ? {} : { connection: 'close' }) });
     }
   }
 
-  async #keys(mount: MountContext, ctx: V2Context, req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
+  async #keys(mount: MountContext, ctx: V2Context, guard: V2Guard, req: IncomingMessage, res: ServerResponse, signal: AbortSignal): Promise<void> {
     const method = methodOf(req);
     const key = keyOf(mount.path);
     const f = await readFields(req, method, mount.config.maxBodyBytes);
@@ -119,7 +127,7 @@ export class V2Mount implements HttpMount {
     const waitStart = method === 'GET' && f.bool('wait') ? v2Index(mount.node.status().revision) : undefined;
     let reply: V2Reply;
     try {
-      reply = await this.#keysReply(ctx, method, key, f, signal);
+      reply = hidePrevValue(await this.#keysReply(ctx, guard, method, key, f, signal), key, guard);
     } catch (err) {
       this.#stats.count(`${counter}Fail`);
       throw err;
@@ -128,15 +136,28 @@ export class V2Mount implements HttpMount {
     send(res, reply.status, reply.body, indexHeaders(mount, waitStart));
   }
 
-  async #keysReply(ctx: V2Context, method: V2Method, key: string, f: V2Fields, signal: AbortSignal): Promise<V2Reply> {
+  async #keysReply(ctx: V2Context, guard: V2Guard, method: V2Method, key: string, f: V2Fields, signal: AbortSignal): Promise<V2Reply> {
     switch (method) {
-      case 'GET':
+      case 'GET': {
         // etcd's clients watch with chains of long polls; a stream of events is not served.
         if (f.bool('stream')) throw new V2Error(209, 'stream=true watches are not served: use wait=true long polls');
-        if (f.bool('wait')) return this.#waits.run(ctx, { key, recursive: f.bool('recursive'), waitIndex: f.count('waitIndex', 203) }, signal);
+        if (f.bool('wait')) {
+          guard.require(needsOf({ kind: 'wait', key, recursive: f.bool('recursive') }));
+          return this.#waits.run(ctx, { key, recursive: f.bool('recursive'), waitIndex: f.count('waitIndex', 203) }, signal);
+        }
         f.bool('sorted');
-        return readKey(ctx, { key, recursive: f.bool('recursive'), quorum: f.bool('quorum') });
+        // Whether the key is a file or a directory is known only once read: a caller allowed
+        // neither is refused first (not told whether the key exists), the other check follows.
+        const asFile = needsOf({ kind: 'get', key, dir: false });
+        const asDir = needsOf({ kind: 'get', key, dir: true });
+        if (!guard.allows(asDir)) guard.require(asFile);
+        const reply = await readKey(ctx, { key, recursive: f.bool('recursive'), quorum: f.bool('quorum') });
+        guard.require(isDirNode(reply.body['node']) ? asDir : asFile);
+        return reply;
+      }
       case 'PUT': {
+        const compares = (f.has('prevExist') && f.string('prevExist') !== '') || f.has('prevValue') || f.has('prevIndex') || f.bool('refresh');
+        guard.require(needsOf({ kind: 'put', key, dir: f.bool('dir'), compares, createdMarkers: [] }));
         const reply = await writeKey(ctx, {
           key,
           value: f.string('value') ?? '',
@@ -152,8 +173,10 @@ export class V2Mount implements HttpMount {
       }
       case 'POST':
         if (f.bool('dir')) throw new V2Error(209, 'POST creates keys, not directories');
+        guard.require(needsOf({ kind: 'post', dir: key, createdMarkers: [] }));
         return postKey(ctx, { dir: key, value: f.string('value') ?? '', ttlSeconds: f.count('ttl', 202) });
       case 'DELETE':
+        guard.require(needsOf({ kind: 'delete', key, subtree: f.bool('dir') || f.bool('recursive'), compares: f.has('prevValue') || f.has('prevIndex') }));
         return removeKey(ctx, { key, dir: f.bool('dir'), recursive: f.bool('recursive'), prevValue: f.string('prevValue'), prevIndex: f.count('prevIndex', 203) });
     }
   }
@@ -180,28 +203,23 @@ export class V2Mount implements HttpMount {
   }
 }
 
+function isMembershipChange(path: string, req: IncomingMessage): boolean {
+  return (path === MEMBERS || path.startsWith(`${MEMBERS}/`)) && req.method !== 'GET';
+}
+
+function isDirNode(node: Json | undefined): boolean {
+  return typeof node === 'object' && node !== null && !Array.isArray(node) && node['dir'] === true;
+}
+
 /**
- * With etcd v3 auth enabled, the v2 API serves the root role only (docs/auth.md): v2 has no
- * per-key permissions of its own here, so no lesser user may read or write through it. Root
- * proves itself with HTTP basic auth (`etcdctl --user root:…` in v2 mode) or a v3 token.
+ * A write's reply without the previous value when the caller may not read the key: as a v3 put
+ * or delete asks READ for its `prev_kv`, a WRITE-only user learns nothing it could not read.
  */
-async function v3AuthAllows(mount: MountContext, req: IncomingMessage, call: CallOptions): Promise<boolean> {
-  const auth = mount.node.auth;
-  if (!auth.enabled) return true;
-  try {
-    const header = req.headers.authorization ?? '';
-    let who;
-    if (header.startsWith('Basic ')) {
-      const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      who = await auth.checkPassword(colon < 0 ? decoded : decoded.slice(0, colon), colon < 0 ? '' : decoded.slice(colon + 1), call);
-    } else who = auth.identify(mount.authToken);
-    auth.requireRoot(who);
-    return true;
-  } catch (err) {
-    if (err instanceof QuorumError && !err.retryable) return false;
-    throw err;
-  }
+function hidePrevValue(reply: V2Reply, key: string, guard: V2Guard): V2Reply {
+  const prev = reply.body['prevNode'];
+  if (prev === undefined || isDirNode(prev) || guard.mayRead(key)) return reply;
+  const { prevNode: _hidden, ...rest } = reply.body;
+  return { status: reply.status, body: rest };
 }
 
 /** The v2 API's mount for one client endpoint. */

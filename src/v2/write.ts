@@ -15,6 +15,7 @@ import { revisionOfPrevIndex } from './indexes.ts';
 import { ancestors, childPrefix, dirMarker, MAX_KEY_DEPTH } from './keyspace.ts';
 import { dirNode, fileNode, valueText } from './node-json.ts';
 import type { NodeTtl } from './node-json.ts';
+import { markerNeeds } from './permissions.ts';
 
 /** Times a write is tried when a concurrent change broke its compares but no v2 rule. */
 export const WRITE_ATTEMPTS = 3;
@@ -137,6 +138,8 @@ function validate(r: WriteRequest): void {
 async function attempt(ctx: V2Context, r: WriteRequest): Promise<V2Reply | undefined> {
   const ttl = r.ttlSeconds !== undefined && r.ttlSeconds > 0 ? r.ttlSeconds : undefined;
   const ancestry = await ancestryOf(ctx, r.key);
+  // Checked here, before the lease: only now is it known which ancestor markers the txn makes.
+  ctx.guard.require(markerNeeds(ancestry.missingMarkers));
   const lease = ttl !== undefined ? (await ctx.node.grantLease(ttl * 1000, ctx.call)).id : r.refresh ? undefined : ancestry.inheritedLease;
   const result = await ctx.node.txn().if(...comparesOf(r, ancestry)).then(...opsOf(r, lease, ancestry)).commit(ctx.call);
   if (!result.succeeded) {

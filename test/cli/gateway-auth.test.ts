@@ -1,8 +1,8 @@
 // Proves etcd auth on the HTTP/1.1 adapters of the client port, in-process on loopback: the JSON
 // gateway's `/v3/auth/*` routes (users, roles, permissions, enable, authenticate) and
 // `Authorization: <token>` on kv, txn (every op of both branches), watch and admin routes,
-// granted and refused; the v2 keys API answering etcd v2's 401 (errorCode 110) to anyone but
-// root (basic auth or a token) so that no unauthenticated write lands; and the status page's key
+// granted and refused; the v2 keys API answering etcd v2's 401 (errorCode 110) to a user whose
+// v3 permissions do not cover the key (basic auth or a token), so that no refused write lands; and the status page's key
 // browser giving no key data without a token that may read the prefix.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -95,7 +95,7 @@ test('kv, txn, watch and admin routes under auth', async () => {
   assert.is(unb64(((await ok('/v3/kv/range', { key: b64('secret') }, rootToken))['kvs'] as Record<string, string>[])[0]?.['value']), 'S');
 });
 
-test('v2 keys: root only (basic auth or token); nothing unauthenticated is written', async () => {
+test('v2 keys: v3 permissions (basic auth or token); nothing refused is written', async () => {
   const v2 = (method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<Response> =>
     fetch(`${server.url}${path}`, { method, headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers }, ...(body === undefined ? {} : { body }) });
   const anon = await v2('PUT', '/v2/keys/v2key', {}, 'value=x');
@@ -104,7 +104,7 @@ test('v2 keys: root only (basic auth or token); nothing unauthenticated is writt
   assert.is(body['errorCode'], 110);
   assert.is(body['message'], 'The request requires user authentication');
   const basic = (user: string, password: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
-  assert.is((await v2('PUT', '/v2/keys/v2key', basic('app', 'apppw'), 'value=x')).status, 401, 'a non-root user');
+  assert.is((await v2('PUT', '/v2/keys/v2key', basic('app', 'apppw'), 'value=x')).status, 401, 'a user without WRITE on /v2key');
   assert.is((await v2('PUT', '/v2/keys/v2key', basic('root', 'wrong'), 'value=x')).status, 401, 'a wrong password');
   assert.is((await v2('GET', '/v2/keys/v2key', { authorization: userToken })).status, 401);
   assert.equal((await node.range({ prefix: '' })).kvs.filter((kv) => kv.key.includes('v2key')), [], 'no refused write landed');

@@ -2,7 +2,8 @@
 // enabled: the CLI authenticates once per endpoint and sends the token, so a user's permitted
 // writes and reads succeed and others fail with the auth error (exit code and message); the
 // password comes from `name:password` or QUORUMKV_PASSWORD; a wrong password, an unknown user
-// and no user at all are refused; no token is ever printed.
+// and no user at all are refused; no token is ever printed; a user granted one prefix runs the
+// key and directory commands inside it and is refused outside it.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { startClientEndpoint } from '../../src/client-endpoint.ts';
@@ -32,6 +33,10 @@ test.before(async () => {
   await node.auth.addRole('reader');
   await node.auth.grantPermission('reader', { type: 'read', ...all });
   await node.auth.grantRole('viewer', 'reader');
+  await node.auth.addUser('team', 'teampw');
+  await node.auth.addRole('team-keys');
+  await node.auth.grantPermission('team-keys', { type: 'readwrite', key: new TextEncoder().encode('/team/'), rangeEnd: new TextEncoder().encode('/team0') });
+  await node.auth.grantRole('team', 'team-keys');
   await node.auth.enable();
 });
 test.after(async () => {
@@ -71,6 +76,26 @@ test('the password from QUORUMKV_PASSWORD; wrong passwords and unknown users ref
   assert.match(unknown.err, /authentication failed/);
   const noName = await cli(server.url, '--user', ':pw', 'get', '/app/x');
   assert.match(noName.err, /--user needs a user name/);
+});
+
+test('a user granted one prefix: key and directory commands inside it work, outside are refused', async () => {
+  const as = (...args: string[]): ReturnType<typeof cli> => cli(server.url, '--user', 'team:teampw', ...args);
+  const mkdir = await as('mkdir', '/team/d');
+  assert.is(mkdir.code, 0, mkdir.err);
+  assert.is((await as('set', '/team/d/k', 'v')).code, 0);
+  const ls = await as('ls', '--recursive', '/team');
+  assert.is(ls.code, 0, ls.err);
+  assert.match(ls.out, /^\/team\/d\/k$/m);
+  const root = await as('ls', '/');
+  assert.is(root.code, 3);
+  assert.match(root.err, /^Error: {2}110: The request requires user authentication \(Insufficient credentials: permission denied \(read on the keys under \/\)\) \[\d+\]$/m);
+  const outside = await as('set', '/other', 'v');
+  assert.is(outside.code, 3);
+  assert.match(outside.err, /permission denied \(write on \/other\)/);
+  assert.is(await node.get('/other'), undefined, 'the refused write changed nothing');
+  const rm = await as('rm', '--recursive', '/team/d');
+  assert.is(rm.code, 0, rm.err);
+  assert.equal((await node.range({ prefix: '/team/d' })).kvs, []);
 });
 
 test.run();
