@@ -56,6 +56,10 @@ export class SnapshotLoadingTransport implements Transport {
     this.#inner.removePeer(id);
   }
 
+  setMemberDirectory(directory: () => string): void {
+    this.#inner.setMemberDirectory?.(directory);
+  }
+
   stop(): Promise<void> {
     this.#stopped = true;
     return this.#inner.stop();

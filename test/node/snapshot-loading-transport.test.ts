@@ -116,6 +116,13 @@ test('nothing is sent or reported after stop', async () => {
   assert.equal(r.statuses, []);
 });
 
+test('the optional transport methods reach the real transport (the member directory of a joining member)', () => {
+  let directory: (() => string) | undefined;
+  const inner: Transport = { start: () => Promise.resolve(), send: () => {}, addPeer: () => {}, removePeer: () => {}, stop: () => Promise.resolve(), setMemberDirectory: (d) => void (directory = d) };
+  new SnapshotLoadingTransport(inner, () => Promise.reject(new Error('unused')), () => {}).setMemberDirectory(() => '[]');
+  assert.is(directory?.(), '[]');
+});
+
 test('detached() keeps the meta and drops the bytes; an empty snapshot stays as it is', () => {
   const d = detached(FULL);
   assert.is(d.data, DETACHED_SNAPSHOT_DATA);
