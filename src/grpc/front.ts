@@ -5,9 +5,12 @@
  * prior-knowledge clients: etcdctl, grpc-go, grpc-js), to the HTTP/1.1 server otherwise. The
  * HTTP/1.1 server gets the socket with the peeked bytes put back (`unshift`). node:http2 reads
  * a net.Socket's native handle directly, past anything unshifted, so it gets a {@link
- * PrefixedSocket} instead: a Duplex that replays the peeked bytes, then relays the socket.
+ * PrefixedSocket} instead: a Duplex that replays the peeked bytes, then relays the socket. Every
+ * HTTP/2 connection, cleartext or TLS, goes through one, which also rewrites the `:authority`
+ * etcdctl 3.4 sends as a URL (authority-rewrite.ts).
  */
 import { createServer } from 'node:net';
+import { AuthorityRewriter } from './authority-rewrite.ts';
 import type { Server, Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
@@ -31,9 +34,16 @@ export class PrefixedSocket extends Duplex {
   constructor(socket: Socket, head: Buffer) {
     super({ allowHalfOpen: false });
     this.#socket = socket;
-    this.push(head);
+    // etcdctl's `http://…` authorities, which nghttp2 refuses (authority-rewrite.ts).
+    const rewriter = new AuthorityRewriter();
+    const relay = (chunk: Buffer): boolean => {
+      let more = true;
+      for (const part of rewriter.feed(chunk)) more = this.push(part);
+      return more;
+    };
+    relay(head);
     socket.on('data', (chunk: Buffer) => {
-      if (!this.push(chunk)) socket.pause();
+      if (!relay(chunk)) socket.pause();
     });
     socket.on('end', () => this.push(null));
     socket.on('error', (err: Error) => this.destroy(err));
@@ -102,7 +112,7 @@ export function createPortFront(http1: { emit(event: 'connection', socket: Socke
   const server = createTlsServer({ ...tls, ALPNCallback: alpn }, (socket: TLSSocket) => {
     if (socket.alpnProtocol === 'h2') {
       socket.setNoDelay(true);
-      onHttp2(socket);
+      onHttp2(new PrefixedSocket(socket, Buffer.alloc(0)));
     } else http1.emit('connection', socket);
   });
   // Node leaves the socket open after a TLS error (a handshake timeout included): close it.
