@@ -8,6 +8,7 @@ import { InvalidArgumentError, LeaseNotFoundError, QuorumError, StoppedError, Wa
 import type { NodeId } from '../protocol/types.ts';
 import type { Command, CommandResult, KeyRange, RangeOptions } from '../store/types.ts';
 import { encodeCommand } from '../store/codec.ts';
+import type { StoreSnapshot } from '../store/snapshot.ts';
 import { encodeBackup, writeFileDurably } from './backup.ts';
 import { timeoutOf } from './deadline.ts';
 import { toDeleteRequest, toDeleteResult, toKeyValue, toPutRequest, toPutResult, toRangeOptions, toRangeResult, toTxnRequest, toTxnResult } from './convert.ts';
@@ -396,6 +397,16 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
     const { bytes } = await this.#snapshotNow();
     reportProgress(options?.onProgress, { bytes: bytes.length, totalBytes: bytes.length });
     return bytes;
+  }
+
+  /**
+   * The applied store frozen now (O(1)) with the applied index it reflects, for exporters that
+   * walk it in slices (the etcd bolt database of `Maintenance.Snapshot`). Linearizable like a
+   * read: it holds every write acknowledged before the call.
+   */
+  async storeSnapshot(options?: CallOptions): Promise<{ readonly index: number; readonly store: StoreSnapshot }> {
+    await this.#beforeRead(options ?? {});
+    return { index: this.#driver.appliedIndex, store: this.#driver.store.snapshot() };
   }
 
   /**
