@@ -24,7 +24,7 @@ import { ProtoWriter } from '../wire.ts';
 import { BOLT_PAGE_BYTES, bucketValue, emptyFreelistPage, inlineBucketValue, leafElementBytes, leafPage, metaPage, PAGE_HEADER_BYTES } from './page.ts';
 import type { LeafElement } from './page.ts';
 import { CLOCK_EVERY, RevisionOrder } from './revision-order.ts';
-import type { OrderedRecord } from './revision-order.ts';
+import type { Revision } from '../../store/key-index.ts';
 import { TreePlan } from './tree-plan.ts';
 
 /** The longest synchronous stretch of planning or writing, in ms, before the event loop gets a turn. */
@@ -37,31 +37,62 @@ const TOMBSTONE = 0x74; // 't'
 const EMPTY_BUCKETS = ['alarm', 'auth', 'authRoles', 'authUsers', 'cluster', 'members', 'members_removed'] as const;
 const text = new TextEncoder();
 
+/** `n` (a non-negative safe integer) as 8 big-endian bytes at `at`, without a BigInt. */
+function setUint64BE(out: Uint8Array, at: number, n: number): void {
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  view.setUint32(at, Math.floor(n / 0x1_0000_0000));
+  view.setUint32(at + 4, n >>> 0);
+}
+
 /** etcd's revision key: main and sub big-endian around '_', 't' appended for a tombstone. */
 export function revisionKey(main: number, sub: number, tombstone: boolean): Uint8Array {
   const out = new Uint8Array(tombstone ? REV_BYTES + 1 : REV_BYTES);
-  const view = new DataView(out.buffer);
-  view.setBigUint64(0, BigInt(main));
+  setUint64BE(out, 0, main);
   out[8] = 0x5f;
-  view.setBigUint64(9, BigInt(sub));
+  setUint64BE(out, 9, sub);
   if (tombstone) out[REV_BYTES] = TOMBSTONE;
   return out;
 }
 
 function bigEndian64(n: number): Uint8Array {
   const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, BigInt(n));
+  setUint64BE(out, 0, n);
   return out;
 }
 
+/** Bytes of a varint of the non-negative safe integer `v`. */
+function varintBytes(v: number): number {
+  let n = 1;
+  for (let x = v; x >= 0x80; x = Math.floor(x / 0x80)) n++;
+  return n;
+}
+
+/** Bytes of a proto3 field (tag below 16): an int left out at 0, a length-delimited one left out when empty. */
+const intField = (v: number): number => (v === 0 ? 0 : 1 + varintBytes(v));
+const bytesField = (length: number): number => (length === 0 ? 0 : 1 + varintBytes(length) + length);
+
+/**
+ * The size of `keyElement(rec).value` without encoding it: the first pass only needs sizes,
+ * and encoding every record twice doubled the allocation of the whole snapshot.
+ */
+function keyValueBytes(rec: Revision): number {
+  const key = bytesField(Buffer.byteLength(rec.key, 'utf8'));
+  if (rec.version === 0) return key;
+  return key + intField(toEtcdRev(rec.createRevision)) + intField(toEtcdRev(rec.modRevision)) + intField(rec.version) + bytesField(rec.valueLength) + intField(rec.lease);
+}
+
+const revisionKeyBytes = (rec: Revision): number => (rec.version === 0 ? REV_BYTES + 1 : REV_BYTES);
+
 /** The `key` bucket element of one record. A tombstone's value is a KeyValue with only the key, as etcd writes it. */
-function keyElement({ rec, sub }: OrderedRecord): LeafElement {
+function keyElement(rec: Revision, sub: number): LeafElement {
   const tombstone = rec.version === 0;
   const key = keyBytes(rec.key);
   const kv = tombstone
     ? { key, createRevision: 0, modRevision: 0, version: 0, value: new Uint8Array(0), lease: 0 }
     : { key, createRevision: toEtcdRev(rec.createRevision), modRevision: toEtcdRev(rec.modRevision), version: rec.version, value: rec.value, lease: rec.lease };
-  return { key: revisionKey(toEtcdRev(rec.modRevision), sub, tombstone), value: writeKvFields(new ProtoWriter(64 + rec.valueLength), kv).finish() };
+  const value = writeKvFields(new ProtoWriter(64 + rec.valueLength), kv).finish();
+  assert(value.length === keyValueBytes(rec), 'bolt: a KeyValue is as long as the plan made it');
+  return { key: revisionKey(toEtcdRev(rec.modRevision), sub, tombstone), value };
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -116,7 +147,7 @@ function* pagesOf(plan: TreePlan, elements: readonly LeafElement[]): IterableIte
 
 function planOf(elements: readonly LeafElement[], basePgid: number): TreePlan {
   const plan = new TreePlan(BOLT_PAGE_BYTES);
-  for (const e of elements) plan.add(e.key, e.value.length);
+  for (const e of elements) plan.add(e.key.length, e.value.length, () => e.key);
   plan.finish(basePgid);
   return plan;
 }
@@ -159,8 +190,7 @@ export async function planEtcdDb(view: SnapshotView, consistentIndex: number, si
   const keyPlan = new TreePlan(BOLT_PAGE_BYTES);
   order.rewind();
   for (let n = 1, r = order.next(); r !== undefined; r = order.next(), n++) {
-    const e = keyElement(r);
-    keyPlan.add(e.key, e.value.length);
+    keyPlan.add(revisionKeyBytes(r), keyValueBytes(r), () => revisionKey(toEtcdRev(r.modRevision), order.sub, r.version === 0));
     if (n % CLOCK_EVERY === 0) await pacer.pause();
   }
   keyPlan.finish(KEY_BUCKET_PGID);
@@ -193,7 +223,7 @@ export async function planEtcdDb(view: SnapshotView, consistentIndex: number, si
       for (let i = 0; i < leaf.count; i++) {
         const r = order.next();
         assert(r !== undefined, 'bolt: the second pass meets the records of the first');
-        elements.push(keyElement(r));
+        elements.push(keyElement(r, order.sub));
       }
       yield leafPage(leaf.pgid, elements, BOLT_PAGE_BYTES, leaf.span);
       written += leaf.count;

@@ -21,11 +21,9 @@ export const RUN_RECORDS = 8_192;
 /** Keys walked (or records merged) between two looks at the clock. */
 export const CLOCK_EVERY = 256;
 
-/** A record with its etcd revision pair in our numbering (main = our modRevision). */
-export interface OrderedRecord {
-  readonly rec: Revision;
-  readonly sub: number;
-}
+/** Revisions are packed with a run position (< 2^13) into a double's 53 bits. */
+const MAX_PACKED_REVISION = 2 ** 40;
+const EMPTY_ORDER = new Uint32Array(0);
 
 /** Sub-revision placeholder of a record whose revision's log was compacted away. */
 const COMPACTED_SUB = -1;
@@ -33,8 +31,8 @@ const COMPACTED_SUB = -1;
 interface Run {
   readonly recs: Revision[];
   readonly subs: number[];
-  /** Positions into recs/subs, sorted by (modRevision, sub); stable, so ties stay in key order. */
-  order: number[];
+  /** Positions into recs/subs, sorted by (modRevision, sub); ties stay in key order. */
+  order: Uint32Array;
   at: number;
 }
 
@@ -48,9 +46,37 @@ function subOf(view: SnapshotView, key: string, rev: number): number {
   return at;
 }
 
+/**
+ * Sorts a run by (revision, sub) with native numeric sorts of packed keys (a comparator sort of
+ * 8,192 records took 10–25 ms): first by revision and position (position is key order), then
+ * each group sharing a revision by sub and position.
+ */
 function sortRun(run: Run): void {
   const { recs, subs } = run;
-  run.order = Array.from(recs.keys()).sort((a, b) => (recs[a] as Revision).modRevision - (recs[b] as Revision).modRevision || (subs[a] as number) - (subs[b] as number));
+  const n = recs.length;
+  assert(n <= RUN_RECORDS, 'bolt: a run holds at most RUN_RECORDS records');
+  const keys = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const rev = (recs[i] as Revision).modRevision;
+    assert(rev < MAX_PACKED_REVISION, 'bolt: revisions below 2^40');
+    keys[i] = rev * RUN_RECORDS + i;
+  }
+  keys.sort();
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = (keys[i] as number) % RUN_RECORDS;
+  const revAt = (i: number): number => (recs[order[i] as number] as Revision).modRevision;
+  for (let from = 0; from < n; ) {
+    let to = from + 1;
+    while (to < n && revAt(to) === revAt(from)) to++;
+    if (to - from > 1) {
+      const group = new Float64Array(to - from);
+      for (let i = from; i < to; i++) group[i - from] = ((subs[order[i] as number] as number) + 1) * RUN_RECORDS + (order[i] as number);
+      group.sort();
+      for (let i = from; i < to; i++) order[i] = (group[i - from] as number) % RUN_RECORDS;
+    }
+    from = to;
+  }
+  run.order = order;
 }
 
 export class RevisionOrder {
@@ -63,17 +89,17 @@ export class RevisionOrder {
   /** Every retained record of `view`, gathered in slices (`pause` yields to the event loop). */
   static async gather(view: SnapshotView, pause: () => Promise<void>): Promise<RevisionOrder> {
     const order = new RevisionOrder();
-    let run: Run = { recs: [], subs: [], order: [], at: 0 };
+    let run: Run = { recs: [], subs: [], order: EMPTY_ORDER, at: 0 };
     let sinceClock = 0;
     for (const [key, head] of view.heads()) {
       forRetained(head, view.compactRevision, (r) => {
         run.recs.push(r);
         run.subs.push(subOf(view, key, r.modRevision));
+        if (run.recs.length === RUN_RECORDS) {
+          order.#addRun(run);
+          run = { recs: [], subs: [], order: EMPTY_ORDER, at: 0 };
+        }
       });
-      if (run.recs.length >= RUN_RECORDS) {
-        order.#addRun(run);
-        run = { recs: [], subs: [], order: [], at: 0 };
-      }
       if (++sinceClock >= CLOCK_EVERY) {
         sinceClock = 0;
         await pause();
@@ -103,8 +129,13 @@ export class RevisionOrder {
     this.#lastSub = -1;
   }
 
-  /** The next record in etcd's order, or undefined after the last. */
-  next(): OrderedRecord | undefined {
+  /** The sub-revision of the record `next()` returned last. */
+  get sub(): number {
+    return this.#lastSub;
+  }
+
+  /** The next record in etcd's order (its sub-revision in `sub`), or undefined after the last. */
+  next(): Revision | undefined {
     const top = this.#heap[0];
     if (top === undefined) return undefined;
     const run = this.#runs[top] as Run;
@@ -121,7 +152,7 @@ export class RevisionOrder {
     assert(rec.modRevision > this.#last || (rec.modRevision === this.#last && sub > this.#lastSub), 'bolt: records come out in (revision, sub) order');
     this.#last = rec.modRevision;
     this.#lastSub = sub;
-    return { rec, sub };
+    return rec;
   }
 
   /** The sort key of run `r`'s current record: revision, sub, then the run (key order). */

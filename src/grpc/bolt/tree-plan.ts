@@ -39,12 +39,12 @@ export class TreePlan {
     this.pageBytes = pageBytes;
   }
 
-  /** The next leaf element in key order; `key` is kept only when it opens a page. */
-  add(key: Uint8Array, valueBytes: number): void {
+  /** The next leaf element in key order; its key is made (by `key`) only when it opens a page. */
+  add(keyBytes: number, valueBytes: number, key: () => Uint8Array): void {
     assert(this.#leaves === undefined, 'bolt: a finished plan takes no elements');
-    const bytes = leafElementBytes(key.length, valueBytes);
+    const bytes = leafElementBytes(keyBytes, valueBytes);
     if (this.#count > 0 && (this.#bytes + bytes > this.pageBytes || this.#count === MAX_PAGE_ELEMENTS)) this.#closeLeaf();
-    if (this.#count === 0) this.#firstKeys.push(Uint8Array.from(key));
+    if (this.#count === 0) this.#firstKeys.push(key());
     this.#bytes += bytes;
     this.#count++;
     this.#elements++;
