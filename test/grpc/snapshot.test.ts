@@ -3,14 +3,16 @@
 // cluster's revision and the database's entry count, the file passes the strict test reader, and
 // `etcdctl snapshot restore` + Debian's real `etcd` on the restored data dir serve the same keys,
 // values, create/mod revisions, versions and leases as the cluster (`get --prefix -w json`, now
-// and at an older revision), with the same compaction point. Skipped when etcd is not installed.
+// and at an older revision), with the same compaction point; and `quorumkv snapshot restore` of
+// that etcd file makes a quorumkv member serving the same. Skipped when etcd is not installed.
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { freePort, waitFor } from '../cli/helpers.ts';
+import { cli, freePort, startMember, waitFor } from '../cli/helpers.ts';
+import type { MemberProcess } from '../cli/helpers.ts';
 import { readBolt } from '../helpers/bolt-reader.ts';
 import { stopProcess } from '../helpers/process.ts';
 import { etcdctl, hasEtcdctl, startProcessCluster } from './helpers.ts';
@@ -19,6 +21,9 @@ import type { ProcessCluster } from './helpers.ts';
 const hasEtcd = hasEtcdctl && spawnSync('sh', ['-c', 'command -v etcd'], { stdio: 'ignore' }).status === 0;
 let c: ProcessCluster;
 let etcd: ChildProcess | undefined;
+let restoredMember: MemberProcess | undefined;
+/** What the first test saved and read from the cluster, for the second. */
+let saved: { file: string; now: GetReply; older: number } | undefined;
 
 const ok = async (endpoints: string, args: string[], stdin?: string): Promise<string> => {
   const r = await etcdctl(endpoints, args, stdin === undefined ? { timeoutMs: 60_000 } : { stdin });
@@ -43,6 +48,7 @@ if (!hasEtcd) {
   });
   test.after(async () => {
     await stopProcess(etcd);
+    await restoredMember?.stop();
     await c?.stop();
   });
 
@@ -63,8 +69,8 @@ if (!hasEtcd) {
     const now = await getAll(c.endpointOf(c.members[0] as (typeof c.members)[number]));
 
     const file = join(c.dir, 'snap.db');
-    const saved = await etcdctl(c.endpointOf(c.members[1] as (typeof c.members)[number]), ['snapshot', 'save', file]);
-    assert.is(saved.code, 0, saved.err);
+    const save = await etcdctl(c.endpointOf(c.members[1] as (typeof c.members)[number]), ['snapshot', 'save', file]);
+    assert.is(save.code, 0, save.err);
     const bytes = readFileSync(file);
     const db = readBolt(bytes.subarray(0, bytes.length - 32));
     const status = JSON.parse(await ok(ep, ['snapshot', 'status', file, '-w', 'json'])) as { revision: number; totalKey: number; totalSize: number; hash: number };
@@ -94,6 +100,22 @@ if (!hasEtcd) {
       assert.match(`${r.out}${r.err}`, 'required revision has been compacted');
     }
     assert.match(await ok(etcdEp, ['lease', 'list']), lease as string);
+    saved = { file, now, older };
+  });
+
+  test('quorumkv snapshot restore of the etcd file: a member serving the same keys and revisions', async () => {
+    assert.ok(saved, 'the first test saved a snapshot');
+    const [peerPort, clientPort] = [await freePort(), await freePort()];
+    const dataDir = join(c.dir, 'qkv-restored');
+    const r = await cli(c.members.map((m) => m.clientUrl).join(','), 'snapshot', 'restore', saved.file, '--data-dir', dataDir, '--name', 'r1', '--initial-cluster', `r1=ws://127.0.0.1:${peerPort}`);
+    assert.is(r.code, 0, r.err);
+    restoredMember = startMember({ name: 'r1', peerPort, clientPort, dataDir });
+    const qkvEp = c.endpointOf(restoredMember);
+    await waitFor('the restored member', async () => ((await etcdctl(qkvEp, ['endpoint', 'health'])).code === 0 ? true : undefined), 60_000, 300);
+    const got = await getAll(qkvEp);
+    assert.is(got.header.revision, saved.now.header.revision);
+    assert.equal(got.kvs, saved.now.kvs);
+    assert.equal((await getAll(qkvEp, ['--rev', String(saved.older)])).kvs, (await getAll(c.endpoints, ['--rev', String(saved.older)])).kvs);
   });
 }
 

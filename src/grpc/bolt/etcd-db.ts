@@ -21,7 +21,7 @@ import { keyBytes } from '../keys.ts';
 import { writeKvFields } from '../messages-kv.ts';
 import { toEtcdRev } from '../revision.ts';
 import { ProtoWriter } from '../wire.ts';
-import { BOLT_PAGE_BYTES, bucketValue, emptyFreelistPage, inlineBucketValue, leafElementBytes, leafPage, metaPage, PAGE_HEADER_BYTES } from './page.ts';
+import { BOLT_PAGE_BYTES, bucketValue, compareBytes, emptyFreelistPage, inlineBucketValue, leafElementBytes, leafPage, metaPage, PAGE_HEADER_BYTES } from './page.ts';
 import type { LeafElement } from './page.ts';
 import { CLOCK_EVERY, RevisionOrder } from './revision-order.ts';
 import type { Revision } from '../../store/key-index.ts';
@@ -93,12 +93,6 @@ function keyElement(rec: Revision, sub: number): LeafElement {
   const value = writeKvFields(new ProtoWriter(64 + rec.valueLength), kv).finish();
   assert(value.length === keyValueBytes(rec), 'bolt: a KeyValue is as long as the plan made it');
   return { key: revisionKey(toEtcdRev(rec.modRevision), sub, tombstone), value };
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
-  return a.length - b.length;
 }
 
 function metaElements(view: SnapshotView, consistentIndex: number): LeafElement[] {

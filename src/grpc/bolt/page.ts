@@ -49,6 +49,13 @@ export interface BranchElement {
   readonly pgid: number;
 }
 
+/** bbolt's key order: bytewise, a prefix first. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return (a[i] as number) - (b[i] as number);
+  return a.length - b.length;
+}
+
 /** The bytes a leaf element takes in its page. */
 export function leafElementBytes(keyBytes: number, valueBytes: number): number {
   return ELEMENT_BYTES + keyBytes + valueBytes;
