@@ -4,7 +4,7 @@
 // `etcdctl snapshot restore` + Debian's real `etcd` on the restored data dir serve the same keys,
 // values, create/mod revisions, versions and leases as the cluster (`get --prefix -w json`, now
 // and at an older revision), with the same compaction point; and `quorumkv snapshot restore` of
-// that etcd file makes a quorumkv member serving the same. Skipped when etcd is not installed.
+// that etcd file, or `quorumkv member --restore-from` it, makes a quorumkv member serving the same. Skipped when etcd is not installed.
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -21,7 +21,7 @@ import type { ProcessCluster } from './helpers.ts';
 const hasEtcd = hasEtcdctl && spawnSync('sh', ['-c', 'command -v etcd'], { stdio: 'ignore' }).status === 0;
 let c: ProcessCluster;
 let etcd: ChildProcess | undefined;
-let restoredMember: MemberProcess | undefined;
+const restoredMembers: MemberProcess[] = [];
 /** What the first test saved and read from the cluster, for the second. */
 let saved: { file: string; now: GetReply; older: number } | undefined;
 
@@ -48,7 +48,7 @@ if (!hasEtcd) {
   });
   test.after(async () => {
     await stopProcess(etcd);
-    await restoredMember?.stop();
+    await Promise.all(restoredMembers.map((m) => m.stop()));
     await c?.stop();
   });
 
@@ -109,13 +109,26 @@ if (!hasEtcd) {
     const dataDir = join(c.dir, 'qkv-restored');
     const r = await cli(c.members.map((m) => m.clientUrl).join(','), 'snapshot', 'restore', saved.file, '--data-dir', dataDir, '--name', 'r1', '--initial-cluster', `r1=ws://127.0.0.1:${peerPort}`);
     assert.is(r.code, 0, r.err);
-    restoredMember = startMember({ name: 'r1', peerPort, clientPort, dataDir });
-    const qkvEp = c.endpointOf(restoredMember);
+    const restored = startMember({ name: 'r1', peerPort, clientPort, dataDir });
+    restoredMembers.push(restored);
+    const qkvEp = c.endpointOf(restored);
     await waitFor('the restored member', async () => ((await etcdctl(qkvEp, ['endpoint', 'health'])).code === 0 ? true : undefined), 60_000, 300);
     const got = await getAll(qkvEp);
     assert.is(got.header.revision, saved.now.header.revision);
     assert.equal(got.kvs, saved.now.kvs);
     assert.equal((await getAll(qkvEp, ['--rev', String(saved.older)])).kvs, (await getAll(c.endpoints, ['--rev', String(saved.older)])).kvs);
+  });
+
+  test('quorumkv member --restore-from the etcd file: a member serving the same keys', async () => {
+    assert.ok(saved, 'the first test saved a snapshot');
+    const [peerPort, clientPort] = [await freePort(), await freePort()];
+    const m = startMember({ name: 'r2', peerPort, clientPort, dataDir: join(c.dir, 'qkv-member-restored'), extra: ['--restore-from', saved.file] });
+    restoredMembers.push(m);
+    const qkvEp = c.endpointOf(m);
+    await waitFor('the member restored from an etcd file', async () => ((await etcdctl(qkvEp, ['endpoint', 'health'])).code === 0 ? true : undefined), 60_000, 300);
+    const got = await getAll(qkvEp);
+    assert.is(got.header.revision, saved.now.header.revision);
+    assert.equal(got.kvs, saved.now.kvs);
   });
 }
 

@@ -113,7 +113,7 @@ const offlineTransport = {
  * The backup to restore from: `file` itself, or, when it is an etcd bolt database, a backup of
  * its keys written into `scratch` (every byte of the etcd file is checked: src/grpc/bolt/etcd-import.ts).
  */
-async function backupFileOf(file: string, scratch: string): Promise<string> {
+export async function restorableFile(file: string, scratch: string): Promise<string> {
   const handle = await open(file, 'r');
   const head = new Uint8Array(24);
   try {
@@ -146,7 +146,7 @@ export async function snapshotRestoreCommand(file: string, o: RestoreOptions, io
   progress?.update(0, totalBytes);
   const scratch = await mkdtemp(join(tmpdir(), 'quorumkv-restore-'));
   try {
-    const backup = await backupFileOf(file, scratch);
+    const backup = await restorableFile(file, scratch);
     const node = await startNode({ id: o.name, dataDir: o.dataDir, restoreFrom: backup, peers, transport: offlineTransport });
     progress?.update(totalBytes ?? 0, totalBytes);
     progress?.done();
