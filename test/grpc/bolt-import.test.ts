@@ -127,4 +127,25 @@ test('corrupted databases are typed errors (seeded byte flips, truncation, trail
   assert.throws(() => importEtcdSnapshot(wrongTrailer, 'trailer.db'), (err: unknown) => err instanceof CorruptionError && /sha256 mismatch/.test(err.message));
 });
 
+test('a branch page that points at itself is corruption, not a loop; a binary key is refused', async () => {
+  const s = new Store();
+  for (let i = 0; i < 2000; i++) s.apply(put(`loop/${i}`, `v${i}`.repeat(20)));
+  s.apply(put('xkey', 'x'));
+  const db = (await boltOf(s)).subarray(0, -32);
+  const looped = Buffer.from(db);
+  let branches = 0;
+  for (let at = 2 * 4096; at < looped.length; at += 4096) {
+    if (looped.readUInt16LE(at + 8) !== 0x01) continue;
+    looped.writeBigUInt64LE(BigInt(at / 4096), at + 16 + 8); // element 0's child: the page itself
+    branches++;
+  }
+  assert.ok(branches > 0, 'the key bucket has branch pages');
+  assert.throws(() => importEtcdSnapshot(looped, 'loop.db'), (err: unknown) => err instanceof CorruptionError && /referenced twice/.test(err.message));
+  const binary = Buffer.from(db);
+  const at = binary.indexOf(Buffer.from([0x0a, 4, ...Buffer.from('xkey')]));
+  assert.ok(at > 0, 'the KeyValue of xkey is in the file');
+  binary[at + 2] = 0xff;
+  assert.throws(() => importEtcdSnapshot(binary, 'binary.db'), (err: unknown) => err instanceof InvalidArgumentError && /not UTF-8/.test(err.message));
+});
+
 test.run();
