@@ -253,13 +253,8 @@ export interface WireKv {
   readonly lease: number;
 }
 
-/** The fields of an mvccpb.KeyValue (a top-level message: what etcd's `key` bucket holds). */
-export function writeKvFields(m: ProtoWriter, kv: WireKv): ProtoWriter {
-  return m.bytes(1, kv.key).int(2, kv.createRevision).int(3, kv.modRevision).int(4, kv.version).bytes(5, kv.value).int(6, kv.lease);
-}
-
 export function writeKv(w: ProtoWriter, field: number, kv: WireKv): void {
-  w.message(field, (m) => writeKvFields(m, kv));
+  w.message(field, (m) => m.bytes(1, kv.key).int(2, kv.createRevision).int(3, kv.modRevision).int(4, kv.version).bytes(5, kv.value).int(6, kv.lease));
 }
 
 export interface RangeRes {

@@ -17,10 +17,9 @@
  */
 import { mvccAssert as assert } from '../../assert.ts';
 import type { SnapshotView } from '../../store/snapshot-view.ts';
-import { keyBytes } from '../keys.ts';
-import { writeKvFields } from '../messages-kv.ts';
 import { toEtcdRev } from '../revision.ts';
 import { ProtoWriter } from '../wire.ts';
+import { keyLeafPage, keyValueBytes, revisionKey, revisionKeyBytes, setUint64BE } from './key-page.ts';
 import { BOLT_PAGE_BYTES, bucketValue, compareBytes, emptyFreelistPage, inlineBucketValue, leafElementBytes, leafPage, metaPage, PAGE_HEADER_BYTES } from './page.ts';
 import type { LeafElement } from './page.ts';
 import { CLOCK_EVERY, RevisionOrder } from './revision-order.ts';
@@ -32,67 +31,13 @@ export const BOLT_SLICE_MS = 8;
 
 const FREELIST_PGID = 2;
 const KEY_BUCKET_PGID = 3;
-const REV_BYTES = 17;
-const TOMBSTONE = 0x74; // 't'
 const EMPTY_BUCKETS = ['alarm', 'auth', 'authRoles', 'authUsers', 'cluster', 'members', 'members_removed'] as const;
 const text = new TextEncoder();
-
-/** `n` (a non-negative safe integer) as 8 big-endian bytes at `at`, without a BigInt. */
-function setUint64BE(out: Uint8Array, at: number, n: number): void {
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  view.setUint32(at, Math.floor(n / 0x1_0000_0000));
-  view.setUint32(at + 4, n >>> 0);
-}
-
-/** etcd's revision key: main and sub big-endian around '_', 't' appended for a tombstone. */
-export function revisionKey(main: number, sub: number, tombstone: boolean): Uint8Array {
-  const out = new Uint8Array(tombstone ? REV_BYTES + 1 : REV_BYTES);
-  setUint64BE(out, 0, main);
-  out[8] = 0x5f;
-  setUint64BE(out, 9, sub);
-  if (tombstone) out[REV_BYTES] = TOMBSTONE;
-  return out;
-}
 
 function bigEndian64(n: number): Uint8Array {
   const out = new Uint8Array(8);
   setUint64BE(out, 0, n);
   return out;
-}
-
-/** Bytes of a varint of the non-negative safe integer `v`. */
-function varintBytes(v: number): number {
-  let n = 1;
-  for (let x = v; x >= 0x80; x = Math.floor(x / 0x80)) n++;
-  return n;
-}
-
-/** Bytes of a proto3 field (tag below 16): an int left out at 0, a length-delimited one left out when empty. */
-const intField = (v: number): number => (v === 0 ? 0 : 1 + varintBytes(v));
-const bytesField = (length: number): number => (length === 0 ? 0 : 1 + varintBytes(length) + length);
-
-/**
- * The size of `keyElement(rec).value` without encoding it: the first pass only needs sizes,
- * and encoding every record twice doubled the allocation of the whole snapshot.
- */
-function keyValueBytes(rec: Revision): number {
-  const key = bytesField(Buffer.byteLength(rec.key, 'utf8'));
-  if (rec.version === 0) return key;
-  return key + intField(toEtcdRev(rec.createRevision)) + intField(toEtcdRev(rec.modRevision)) + intField(rec.version) + bytesField(rec.valueLength) + intField(rec.lease);
-}
-
-const revisionKeyBytes = (rec: Revision): number => (rec.version === 0 ? REV_BYTES + 1 : REV_BYTES);
-
-/** The `key` bucket element of one record. A tombstone's value is a KeyValue with only the key, as etcd writes it. */
-function keyElement(rec: Revision, sub: number): LeafElement {
-  const tombstone = rec.version === 0;
-  const key = keyBytes(rec.key);
-  const kv = tombstone
-    ? { key, createRevision: 0, modRevision: 0, version: 0, value: new Uint8Array(0), lease: 0 }
-    : { key, createRevision: toEtcdRev(rec.createRevision), modRevision: toEtcdRev(rec.modRevision), version: rec.version, value: rec.value, lease: rec.lease };
-  const value = writeKvFields(new ProtoWriter(64 + rec.valueLength), kv).finish();
-  assert(value.length === keyValueBytes(rec), 'bolt: a KeyValue is as long as the plan made it');
-  return { key: revisionKey(toEtcdRev(rec.modRevision), sub, tombstone), value };
 }
 
 function metaElements(view: SnapshotView, consistentIndex: number): LeafElement[] {
@@ -213,13 +158,15 @@ export async function planEtcdDb(view: SnapshotView, consistentIndex: number, si
     order.rewind();
     let written = 0;
     for (const leaf of keyPlan.leaves) {
-      const elements: LeafElement[] = [];
+      const recs: Revision[] = [];
+      const subs: number[] = [];
       for (let i = 0; i < leaf.count; i++) {
         const r = order.next();
         assert(r !== undefined, 'bolt: the second pass meets the records of the first');
-        elements.push(keyElement(r, order.sub));
+        recs.push(r);
+        subs.push(order.sub);
       }
-      yield leafPage(leaf.pgid, elements, BOLT_PAGE_BYTES, leaf.span);
+      yield keyLeafPage(leaf.pgid, recs, subs, BOLT_PAGE_BYTES, leaf.span);
       written += leaf.count;
       if (written >= CLOCK_EVERY) {
         written = 0;
