@@ -54,7 +54,8 @@ function leaseElements(view: SnapshotView): LeafElement[] {
   for (let i = 0; i + 1 < view.leases.length; i += 2) {
     const id = view.leases[i] as number;
     const ttlMs = view.leases[i + 1] as number;
-    assert(Number.isSafeInteger(id) && id > 0, 'bolt: lease ids are positive integers');
+    assert(Number.isSafeInteger(id), 'bolt: lease ids are safe integers');
+    assert(id > 0, 'bolt: lease ids are positive');
     const lease = new ProtoWriter(32).int(1, id).int(2, Math.max(1, Math.ceil(ttlMs / 1000))).finish();
     out.push({ key: bigEndian64(id), value: lease });
   }
