@@ -1,9 +1,9 @@
 // Importing an etcd bolt snapshot into a quorumkv store (src/grpc/bolt/etcd-import.ts): a store
 // written as an etcd database and read back answers every range at every revision from its
 // compact revision on exactly as the original, leases included; a snapshot saved by Debian's real
-// etcd imports with its keys, values and revisions; and seeded corruption of a database (byte
-// flips, truncation, a wrong trailer) is always a typed error, never a crash or a wrong store.
-import { spawn, spawnSync } from 'node:child_process';
+// etcd imports with its keys, values, revisions and lease (renumbered when its id is beyond
+// 2^53); and seeded corruption of a database (byte flips, truncation, a wrong trailer, a branch
+// page pointing at itself, a binary key) is always a typed error, never a crash or a wrong store.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,10 +14,9 @@ import { planEtcdDb } from '../../src/grpc/bolt/etcd-db.ts';
 import { importEtcdSnapshot } from '../../src/grpc/bolt/etcd-import.ts';
 import { CorruptionError, InvalidArgumentError } from '../../src/errors.ts';
 import { Store } from '../../src/store/store.ts';
-import { freePort, waitFor } from '../cli/helpers.ts';
-import { stopProcess } from '../helpers/process.ts';
 import { seededRandom } from '../helpers/random.ts';
-import { etcdctl, hasEtcdctl } from './helpers.ts';
+import { hasEtcd, startEtcd } from './etcd-process.ts';
+import { etcdctl } from './helpers.ts';
 
 const enc = new TextEncoder();
 const put = (key: string, value: string, lease = 0) => ({ type: 'put', request: { key, value: enc.encode(value), ...(lease === 0 ? {} : { lease }) } }) as const;
@@ -57,21 +56,21 @@ test('a store → etcd database → store round trip answers every revision from
 });
 
 test('a snapshot saved by a real etcd imports with its keys and revisions', async () => {
-  const hasEtcd = hasEtcdctl && spawnSync('sh', ['-c', 'command -v etcd'], { stdio: 'ignore' }).status === 0;
   if (!hasEtcd) {
     console.log('etcd not installed: skipping the real-etcd import');
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), 'qkv-bolt-import-'));
-  const [cp, pp] = [await freePort(), await freePort()];
-  const etcd = spawn('etcd', ['--name', 'e', '--data-dir', join(dir, 'e'), '--listen-client-urls', `http://127.0.0.1:${cp}`, '--advertise-client-urls', `http://127.0.0.1:${cp}`, '--listen-peer-urls', `http://127.0.0.1:${pp}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${pp}`, '--initial-cluster', `e=http://127.0.0.1:${pp}`], { stdio: 'ignore' });
-  const ep = `127.0.0.1:${cp}`;
+  const etcd = await startEtcd('e', join(dir, 'e'));
+  const ep = etcd.endpoint;
   try {
-    await waitFor('etcd healthy', async () => ((await etcdctl(ep, ['endpoint', 'health'])).code === 0 ? true : undefined), 30_000, 200);
     for (let i = 0; i < 20; i++) assert.is((await etcdctl(ep, ['put', `e/${i % 6}`, `value ${i}`])).code, 0);
     assert.is((await etcdctl(ep, ['del', 'e/3'])).code, 0);
+    const lease = /lease ([0-9a-f]+) granted/.exec((await etcdctl(ep, ['lease', 'grant', '600'])).out)?.[1];
+    assert.ok(lease);
+    assert.is((await etcdctl(ep, ['put', 'e/leased', 'l', '--lease', lease as string])).code, 0);
     assert.is((await etcdctl(ep, ['compaction', '10'])).code, 0);
-    assert.is((await etcdctl(ep, ['txn'], { stdin: '\n\nput e/x 1\nput e/y 2\n\n\n' })).code, 0);
+    assert.is((await etcdctl(ep, ['txn'], { stdin: '\nput e/x 1\nput e/y 2\n\n\n' })).code, 0);
     const want = JSON.parse((await etcdctl(ep, ['get', '', '--prefix', '-w', 'json'])).out) as { header: { revision: number }; kvs: { key: string; value: string; create_revision: number; mod_revision: number; version: number }[] };
     const file = join(dir, 'e.db');
     assert.is((await etcdctl(ep, ['snapshot', 'save', file])).code, 0);
@@ -81,8 +80,15 @@ test('a snapshot saved by a real etcd imports with its keys and revisions', asyn
     const got = store.range({ start: '' }).kvs.map((kv) => ({ key: Buffer.from(kv.key).toString('base64'), create_revision: kv.createRevision + 1, mod_revision: kv.modRevision + 1, version: kv.version, value: Buffer.from(kv.value).toString('base64') }));
     assert.equal(got, want.kvs.map(({ key, create_revision, mod_revision, version, value }) => ({ key, create_revision, mod_revision, version, value })));
     assert.is(store.snapshot().view.compactRevision, 9);
+    // etcd's lease id is a random 63-bit number: beyond 2^53 it is renumbered, its key follows it.
+    const leases = store.leases();
+    assert.is(leases.length, 1);
+    assert.is(leases[0]?.ttlMs, 600_000);
+    assert.equal(leases[0]?.keys, ['e/leased']);
+    assert.is(store.get('e/leased')?.lease, leases[0]?.id);
+    if (BigInt(`0x${lease as string}`) <= BigInt(Number.MAX_SAFE_INTEGER)) assert.is(leases[0]?.id, Number.parseInt(lease as string, 16));
   } finally {
-    await stopProcess(etcd);
+    await etcd.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });

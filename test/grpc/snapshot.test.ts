@@ -5,8 +5,6 @@
 // values, create/mod revisions, versions and leases as the cluster (`get --prefix -w json`, now
 // and at an older revision), with the same compaction point; and `quorumkv snapshot restore` of
 // that etcd file, or `quorumkv member --restore-from` it, makes a quorumkv member serving the same. Skipped when etcd is not installed.
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -14,13 +12,13 @@ import * as assert from 'uvu/assert';
 import { cli, freePort, startMember, waitFor } from '../cli/helpers.ts';
 import type { MemberProcess } from '../cli/helpers.ts';
 import { readBolt } from '../helpers/bolt-reader.ts';
-import { stopProcess } from '../helpers/process.ts';
-import { etcdctl, hasEtcdctl, startProcessCluster } from './helpers.ts';
+import { etcdPeerUrl, hasEtcd, startEtcd } from './etcd-process.ts';
+import type { EtcdProcess } from './etcd-process.ts';
+import { etcdctl, startProcessCluster } from './helpers.ts';
 import type { ProcessCluster } from './helpers.ts';
 
-const hasEtcd = hasEtcdctl && spawnSync('sh', ['-c', 'command -v etcd'], { stdio: 'ignore' }).status === 0;
 let c: ProcessCluster;
-let etcd: ChildProcess | undefined;
+let etcd: EtcdProcess | undefined;
 const restoredMembers: MemberProcess[] = [];
 /** What the first test saved and read from the cluster, for the second. */
 let saved: { file: string; now: GetReply; older: number } | undefined;
@@ -47,7 +45,7 @@ if (!hasEtcd) {
     c = await startProcessCluster('grpc-snapshot');
   });
   test.after(async () => {
-    await stopProcess(etcd);
+    await etcd?.stop();
     await Promise.all(restoredMembers.map((m) => m.stop()));
     await c?.stop();
   });
@@ -81,13 +79,12 @@ if (!hasEtcd) {
     assert.is(status.totalSize, bytes.length - 32);
     assert.ok(status.hash > 0);
 
-    const [cp, pp] = [await freePort(), await freePort()];
-    const peer = `http://127.0.0.1:${pp}`;
+    const pp = await freePort();
+    const peer = etcdPeerUrl(pp);
     const dataDir = join(c.dir, 'etcd-restored');
     await ok(ep, ['snapshot', 'restore', file, '--data-dir', dataDir, '--name', 'r', '--initial-cluster', `r=${peer}`, '--initial-advertise-peer-urls', peer]);
-    etcd = spawn('etcd', ['--name', 'r', '--data-dir', dataDir, '--listen-client-urls', `http://127.0.0.1:${cp}`, '--advertise-client-urls', `http://127.0.0.1:${cp}`, '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `r=${peer}`], { stdio: 'ignore' });
-    const etcdEp = `127.0.0.1:${cp}`;
-    await waitFor('the restored etcd is healthy', async () => ((await etcdctl(etcdEp, ['endpoint', 'health'])).code === 0 ? true : undefined), 30_000, 200);
+    etcd = await startEtcd('r', dataDir, pp);
+    const etcdEp = etcd.endpoint;
 
     const restored = await getAll(etcdEp);
     assert.is(restored.header.revision, now.header.revision);

@@ -12,6 +12,7 @@ const LEAF = 0x02;
 const META = 0x04;
 const FREELIST = 0x10;
 const MAGIC = 0xed0cdaed;
+const NO_FREELIST = 0xffffffffffffffffn;
 
 export interface BoltBucket {
   readonly entries: [Uint8Array, Uint8Array][];
@@ -62,7 +63,7 @@ function readMeta(file: Buffer, at: number, id: number): Meta {
   return {
     pageBytes: file.readUInt32LE(m + 8),
     root: Number(file.readBigUInt64LE(m + 16)),
-    freelist: Number(file.readBigUInt64LE(m + 32)),
+    freelist: Number(file.readBigUInt64LE(m + 32)), // NO_FREELIST rounds to 2^64 as a number
     pageCount: Number(file.readBigUInt64LE(m + 40)),
     txid: file.readBigUInt64LE(m + 48),
   };
@@ -93,10 +94,15 @@ export function readBolt(bytes: Uint8Array): BoltFile {
     if (file.readBigUInt64LE(at) !== BigInt(id)) fail(`page ${id}: header id ${file.readBigUInt64LE(at)}`);
     return { flags: file.readUInt16LE(at + 8), count: file.readUInt16LE(at + 10), overflow: file.readUInt32LE(at + 12), at };
   };
-  const fl = header(meta.freelist);
-  if (fl.flags !== FREELIST) fail(`freelist page ${meta.freelist}: flags ${fl.flags}`);
-  claim(meta.freelist, 1 + fl.overflow, 'freelist');
-  for (let i = 0; i < fl.count; i++) claim(Number(file.readBigUInt64LE(fl.at + PAGE_HEADER + 8 * i)), 1, 'free');
+  // etcd 3.4 opens bbolt with NoFreelistSync: no freelist page (id 2^64 - 1), and bbolt takes
+  // every page it cannot reach as free.
+  const freelistSynced = meta.freelist !== Number(NO_FREELIST);
+  if (freelistSynced) {
+    const fl = header(meta.freelist);
+    if (fl.flags !== FREELIST) fail(`freelist page ${meta.freelist}: flags ${fl.flags}`);
+    claim(meta.freelist, 1 + fl.overflow, 'freelist');
+    for (let i = 0; i < fl.count; i++) claim(Number(file.readBigUInt64LE(fl.at + PAGE_HEADER + 8 * i)), 1, 'free');
+  }
   let overflowPages = 0;
   let branchPages = 0;
   const buckets = new Map<string, BoltBucket>();
@@ -180,6 +186,6 @@ export function readBolt(bytes: Uint8Array): BoltFile {
   };
 
   walk(meta.root, '(root)');
-  for (let i = 0; i < meta.pageCount; i++) if (!owner.has(i)) fail(`page ${i}: unreachable and not free`);
+  if (freelistSynced) for (let i = 0; i < meta.pageCount; i++) if (!owner.has(i)) fail(`page ${i}: unreachable and not free`);
   return { pageBytes: P, pageCount: meta.pageCount, txid: meta.txid, buckets, overflowPages, branchPages };
 }

@@ -36,7 +36,7 @@ interface ImportedRecord {
   readonly mod: number;
   readonly create: number;
   readonly version: number;
-  lease: number;
+  readonly lease: number;
   readonly value: Uint8Array;
 }
 
@@ -65,13 +65,17 @@ class Importer {
     return Number(v);
   }
 
-  /** Decodes a protobuf with int fields `ints` and bytes fields `blobs`; wire errors become corruption. */
-  proto(bytes: Uint8Array, ints: readonly number[], blobs: readonly number[], what: string): Map<number, number | Uint8Array> {
-    const out = new Map<number, number | Uint8Array>();
+  /**
+   * Decodes a protobuf with int fields `ints` (safe integers), 64-bit id fields `ids` (bigint) and
+   * bytes fields `blobs`; wire errors become corruption.
+   */
+  proto(bytes: Uint8Array, ints: readonly number[], ids: readonly number[], blobs: readonly number[], what: string): Map<number, number | bigint | Uint8Array> {
+    const out = new Map<number, number | bigint | Uint8Array>();
     const r = new ProtoReader(bytes);
     try {
       readFields(r, (field, wire) => {
         if (ints.includes(field) && wire === WIRE_VARINT) out.set(field, r.int53(what));
+        else if (ids.includes(field) && wire === WIRE_VARINT) out.set(field, r.uint64());
         else if (blobs.includes(field) && wire === WIRE_LEN) out.set(field, r.bytes());
         else return false;
         return true;
@@ -102,27 +106,38 @@ function compactOf(bolt: BoltReader, im: Importer): number {
   return 0;
 }
 
-function leasesOf(bolt: BoltReader, im: Importer): Map<number, number> {
-  const leases = new Map<number, number>();
+/**
+ * The lease table, by etcd id. etcd's ids are random 63-bit numbers and quorumkv's are safe
+ * integers: an id beyond 2^53 is renumbered (above every id that fits, in id order), and the
+ * keys attached to it follow.
+ */
+function leasesOf(bolt: BoltReader, im: Importer): Map<bigint, { readonly id: number; readonly ttlMs: number }> {
+  const found: { etcdId: bigint; ttlMs: number }[] = [];
   for (const [k, v] of bolt.bucket(text.encode('lease')) ?? []) {
     if (k.length !== 8) throw im.corrupt(k.byteOffset, 'etcd: a lease key is 8 bytes');
-    const id = im.u64(k, 0, 'lease id');
-    const f = im.proto(v, [1, 2, 3], [], 'lease');
+    const etcdId = new DataView(k.buffer, k.byteOffset, k.byteLength).getBigUint64(0);
+    const f = im.proto(v, [2, 3], [1], [], 'lease');
     const ttl = (f.get(2) as number | undefined) ?? 0;
-    if (id <= 0 || f.get(1) !== id) throw im.corrupt(v.byteOffset, `etcd: lease ${id} holds id ${String(f.get(1))}`);
-    if (ttl <= 0 || ttl > Number.MAX_SAFE_INTEGER / 1000) throw im.corrupt(v.byteOffset, `etcd: lease ${id} has TTL ${ttl}`);
-    leases.set(id, ttl * 1000);
+    if (etcdId === 0n || f.get(1) !== etcdId) throw im.corrupt(v.byteOffset, `etcd: lease ${etcdId} holds id ${String(f.get(1))}`);
+    if (ttl <= 0 || ttl > Number.MAX_SAFE_INTEGER / 1000) throw im.corrupt(v.byteOffset, `etcd: lease ${etcdId} has TTL ${ttl}`);
+    found.push({ etcdId, ttlMs: ttl * 1000 });
   }
+  const safe = (id: bigint): boolean => id <= BigInt(Number.MAX_SAFE_INTEGER);
+  let next = 1;
+  for (const l of found) if (safe(l.etcdId)) next = Math.max(next, Number(l.etcdId) + 1);
+  const leases = new Map<bigint, { readonly id: number; readonly ttlMs: number }>();
+  for (const l of found) leases.set(l.etcdId, { id: safe(l.etcdId) ? Number(l.etcdId) : next++, ttlMs: l.ttlMs });
+  if (next > Number.MAX_SAFE_INTEGER) throw new InvalidArgumentError('etcd: lease ids cannot be renumbered below 2^53');
   return leases;
 }
 
 /** One `key` bucket element as (our revision, sub, key, record). */
-function recordOf(k: Uint8Array, v: Uint8Array, im: Importer): { rev: number; key: string; rec: ImportedRecord } {
+function recordOf(k: Uint8Array, v: Uint8Array, im: Importer, leases: ReadonlyMap<bigint, { readonly id: number }>): { rev: number; key: string; rec: ImportedRecord } {
   const tombstone = k.length === REV_BYTES + 1 && k[REV_BYTES] === 0x74;
   if ((k.length !== REV_BYTES && !tombstone) || k[8] !== 0x5f) throw im.corrupt(k.byteOffset, 'etcd: not a revision key');
   const main = im.u64(k, 0, 'revision');
   if (main < 2) throw im.corrupt(k.byteOffset, `etcd: revision ${main} holds a key`);
-  const f = im.proto(v, [2, 3, 4, 6], [1, 5], 'KeyValue');
+  const f = im.proto(v, [2, 3, 4], [6], [1, 5], 'KeyValue');
   const keyBytes = f.get(1);
   if (!(keyBytes instanceof Uint8Array) || keyBytes.length === 0) throw im.corrupt(v.byteOffset, 'etcd: a KeyValue without a key');
   let key: string;
@@ -138,7 +153,9 @@ function recordOf(k: Uint8Array, v: Uint8Array, im: Importer): { rev: number; ke
   const version = (f.get(4) as number | undefined) ?? 0;
   if (mod !== main || create < 2 || create > main || version < 1) throw im.corrupt(v.byteOffset, `etcd: KeyValue at revision ${main} has mod ${mod}, create ${create}, version ${version}`);
   const value = (f.get(5) as Uint8Array | undefined) ?? new Uint8Array(0);
-  return { rev, key, rec: { mod: rev, create: create - 1, version, lease: (f.get(6) as number | undefined) ?? 0, value } };
+  // etcd keeps a key whose lease is gone (it only warns at restore); here such a key has no lease.
+  const lease = leases.get((f.get(6) as bigint | undefined) ?? 0n)?.id ?? 0;
+  return { rev, key, rec: { mod: rev, create: create - 1, version, lease, value } };
 }
 
 /** Keeps what compaction at `compact` keeps: records above it, and the newest at or below it when live. */
@@ -163,7 +180,7 @@ export function importEtcdSnapshot(bytes: Uint8Array, file: string): ImportedSna
   const written = new Map<number, string[]>();
   let last = 0;
   for (const [k, v] of bolt.bucket(text.encode('key')) ?? []) {
-    const { rev, key, rec } = recordOf(k, v, im);
+    const { rev, key, rec } = recordOf(k, v, im, leases);
     last = rev;
     const history = histories.get(key) ?? [];
     // A txn that wrote a key twice: the later op (higher sub) is the revision's record.
@@ -182,8 +199,6 @@ export function importEtcdSnapshot(bytes: Uint8Array, file: string): ImportedSna
     const kept = retained(histories.get(key) as ImportedRecord[], compact);
     const head = kept[kept.length - 1];
     if (head === undefined) continue;
-    // etcd keeps a key whose lease is gone (it only warns at restore); quorumkv's keys have live leases.
-    if (head.lease !== 0 && !leases.has(head.lease)) head.lease = 0;
     kvs.push(key, kept.length);
     for (let i = kept.length - 1; i >= 0; i--) {
       const r = kept[i] as ImportedRecord;
@@ -193,7 +208,7 @@ export function importEtcdSnapshot(bytes: Uint8Array, file: string): ImportedSna
   const multi: unknown[] = [];
   for (const [rev, keys] of [...written].sort((a, b) => a[0] - b[0])) if (keys.length > 1) multi.push(rev, keys);
   const leaseTable: number[] = [];
-  for (const id of [...leases.keys()].sort((a, b) => a - b)) leaseTable.push(id, leases.get(id) as number);
+  for (const { id, ttlMs } of [...leases.values()].sort((a, b) => a.id - b.id)) leaseTable.push(id, ttlMs);
   const store = packr.pack([SNAPSHOT_MAGIC, SNAPSHOT_VERSION, revision, compact, leaseTable, kvs, multi]);
   try {
     Store.restore(store);
