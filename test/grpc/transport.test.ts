@@ -3,7 +3,7 @@
 // of streams, a watch reader that stops reading — each answered with etcd's/gRPC's status on
 // that stream only, the member serving on afterwards — and the JSON gateway on the same port.
 import { createHash } from 'node:crypto';
-import { connect } from 'node:http2';
+import { connect, constants } from 'node:http2';
 import type { ClientHttp2Session, IncomingHttpHeaders } from 'node:http2';
 import { test } from 'uvu';
 import { readBolt } from '../helpers/bolt-reader.ts';
@@ -233,6 +233,33 @@ test('Snapshot streams an etcd bolt database in chunks, remaining_bytes counting
   assert.ok(digest.equals(all.subarray(all.length - 32)));
   const keys = readBolt(db).buckets.get('key')?.entries.map(([, kv]) => Buffer.from(kv).toString('latin1')) ?? [];
   assert.is(keys.filter((kv) => kv.includes('snap/') && kv.includes(value)).length, 40);
+});
+
+test('Snapshot streams are bounded (2 open: a third is RESOURCE_EXHAUSTED) and a cancelled one frees its slot', async () => {
+  const value = 'y'.repeat(16 * 1024);
+  for (let i = 0; i < 40; i++) await node.put(`snap2/${i}`, value);
+  // Two streams whose reader stops after the first bytes: the server waits on their windows.
+  const opened = [0, 1].map(() => {
+    const req = session.request({ ':method': 'POST', ':path': '/etcdserverpb.Maintenance/Snapshot', 'content-type': 'application/grpc', te: 'trailers' });
+    req.on('error', () => {});
+    const first = new Promise<void>((resolve) => req.once('data', () => resolve()));
+    req.end(frame(new Uint8Array(0)));
+    return { req, first };
+  });
+  for (const o of opened) {
+    await o.first;
+    o.req.pause();
+  }
+  const third = await call('/etcdserverpb.Maintenance/Snapshot', frame(new Uint8Array(0)));
+  assert.is(third.status, 8, third.message);
+  assert.match(third.message, 'too many snapshot streams');
+  for (const o of opened) o.req.close(constants.NGHTTP2_CANCEL);
+  let after: Reply | undefined;
+  for (let i = 0; i < 50 && after?.status !== 0; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    after = await call('/etcdserverpb.Maintenance/Snapshot', frame(new Uint8Array(0)));
+  }
+  assert.is(after?.status, 0, after?.message);
 });
 
 test('an embedded node (createNode({ client }), msgpack codec) serves gRPC on its client port', async () => {
