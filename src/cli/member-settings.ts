@@ -119,7 +119,7 @@ export const MEMBER_SETTINGS: readonly Setting[] = [
   { key: 'peerCertFile', flag: '--peer-cert-file <file>', description: 'peer TLS certificate', env: ['QUORUMKV_PEER_CERT_FILE', 'ETCD_PEER_CERT_FILE'], file: ['peer-transport-security.cert-file'] },
   { key: 'peerKeyFile', flag: '--peer-key-file <file>', description: 'peer TLS key', env: ['QUORUMKV_PEER_KEY_FILE', 'ETCD_PEER_KEY_FILE'], file: ['peer-transport-security.key-file'] },
   { key: 'peerTrustedCaFile', flag: '--peer-trusted-ca-file <file>', description: 'CA for peer certificates', env: ['QUORUMKV_PEER_TRUSTED_CA_FILE', 'ETCD_PEER_TRUSTED_CA_FILE'], file: ['peer-transport-security.trusted-ca-file'] },
-  { key: 'restoreFrom', flag: '--restore-from <file>', description: 'bootstrap an empty data dir from a backup/snapshot file', env: ['QUORUMKV_RESTORE_FROM'], file: ['restore-from'] },
+  { key: 'restoreFrom', flag: '--restore-from <file>', description: 'bootstrap an empty data dir from a quorumkv backup or an etcd snapshot file', env: ['QUORUMKV_RESTORE_FROM'], file: ['restore-from'] },
   { key: 'logFormat', flag: '--log-format <format>', description: 'json (one object per line) or text', default: 'json', env: ['QUORUMKV_LOG_FORMAT'], file: ['log-format'] },
   { key: 'logLevel', flag: '--log-level <level>', description: 'debug, info, warn or error', default: 'info', env: ['QUORUMKV_LOG_LEVEL', 'ETCD_LOG_LEVEL'], file: ['log-level'] },
 ];

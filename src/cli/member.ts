@@ -8,6 +8,9 @@
  * non-zero when it can no longer serve: a fatal error, or removal from the cluster.
  */
 import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startNode } from '../node/create.ts';
 import type { QuorumNode } from '../node/node.ts';
 import type { NodeOptions } from '../node/options.ts';
@@ -17,7 +20,7 @@ import { startClientEndpoint } from '../client-endpoint.ts';
 import type { ClientEndpointOptions, ClientServer } from '../gateway/server.ts';
 import { rawCodec } from '../gateway/values.ts';
 import { isLoopbackHost } from '../transport/ws-options.ts';
-import { parseInitialCluster } from './commands/maintenance.ts';
+import { parseInitialCluster, restorableFile } from './commands/maintenance.ts';
 import { CliError, EXIT_BAD_ARGS, EXIT_MEMBER_REMOVED, EXIT_SERVER_ERROR } from './errors.ts';
 import { findJoinIdentity, rememberedId, rememberId } from './join-lookup.ts';
 import type { JoinIdentity, PeerTls } from './join-lookup.ts';
@@ -280,6 +283,23 @@ function exitCodeOf(log: Logger, outcome: Outcome): number {
  * Runs the member until a signal or until it stops on its own; resolves with the process exit
  * code. `cli` holds the flags given on the command line (commander's parsed options).
  */
+/**
+ * Starts the node; a `--restore-from` etcd snapshot is turned into a backup first (in a scratch
+ * dir removed once the node has bootstrapped from it), but only for an empty data dir: on any
+ * other the node ignores `restoreFrom` anyway.
+ */
+async function startRestoring(options: NodeOptions): Promise<QuorumNode> {
+  const { restoreFrom, dataDir } = options;
+  const fresh = dataDir === undefined || (await readdir(dataDir).catch(() => [] as string[])).length === 0;
+  if (restoreFrom === undefined || !fresh) return startNode(options);
+  const scratch = await mkdtemp(join(tmpdir(), 'quorumkv-restore-'));
+  try {
+    return await startNode({ ...options, restoreFrom: await restorableFile(restoreFrom, scratch) });
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
 export async function runMember(cli: Readonly<Record<string, unknown>>, io: Io, env: Environment): Promise<number> {
   let flags: MemberFlags;
   let root: Logger;
@@ -319,7 +339,7 @@ export async function runMember(cli: Readonly<Record<string, unknown>>, io: Io, 
   let node: QuorumNode | undefined;
   let server: ClientServer | undefined;
   try {
-    node = await startNode(plan.node);
+    node = await startRestoring(plan.node);
     const started = node;
     const closed = new Promise<Outcome>((resolve) => started.once('close', (event) => resolve({ kind: 'close', event })));
     announce(log, node);

@@ -2,13 +2,15 @@
  * etcdserverpb.Maintenance: Status, Alarm (no alarms are ever raised: Get lists none),
  * Defragment (nothing to defragment: the store is in memory; answered at once), MoveLeader.
  * Status reports etcd's fields; `version` is the etcd API version served (3.4.0), `dbSize` 0
- * (the store has no database file). Snapshot streams a quorumkv backup (what `node.backup()`
- * writes), padded and followed by etcd's sha256 trailer so `etcdctl snapshot save` verifies it —
- * not an etcd bolt database (`etcdctl snapshot status/restore` cannot read it). Hash and HashKV
+ * (the store has no database file). Snapshot streams the applied store as the bbolt database
+ * etcd 3.4 keeps (bolt/etcd-db.ts) followed by etcd's sha256 trailer, so `etcdctl snapshot
+ * status` and `etcdctl snapshot restore` read it. Hash and HashKV
  * hash the member's own history (see hashAt).
  */
 import { createHash } from 'node:crypto';
-import { memberIdOf } from '../gateway/encode.ts';import type { Call } from './call.ts';
+import { memberIdOf } from '../gateway/encode.ts';
+import { planEtcdDb } from './bolt/etcd-db.ts';
+import type { Call } from './call.ts';
 import { callOptions, headerOf } from './context.ts';
 import type { GrpcContext, Method } from './context.ts';
 import { writeHeader } from './messages-kv.ts';
@@ -103,19 +105,47 @@ async function moveLeader(ctx: GrpcContext, request: Uint8Array, call: Call): Pr
   return w.finish();
 }
 
+/** Bytes of etcd's snapshot trailer: the sha256 of the database before it. */
+const TRAILER_BYTES = 32;
+
 /**
- * etcd's snapshot stream ends with the sha256 of what precedes it, and etcdctl checks that the
- * database before the hash is a whole number of 512-byte pages: the backup is zero-padded to a
- * multiple of 512 bytes, then its sha256 appended.
+ * `pieces` regrouped into messages of exactly `chunkBytes` (the last one shorter): pages are 4
+ * KiB, a message carries `snapshotChunkBytes`. Holds at most one message plus
+ * one piece.
  */
-export function withEtcdTrailer(backup: Uint8Array): Uint8Array {
-  const padded = Math.ceil(backup.length / 512) * 512;
-  const out = new Uint8Array(padded + 32);
-  out.set(backup, 0);
-  out.set(createHash('sha256').update(out.subarray(0, padded)).digest(), padded);
-  return out;
+async function* rechunk(pieces: AsyncIterable<Uint8Array>, chunkBytes: number): AsyncIterableIterator<Uint8Array> {
+  let pending = new Uint8Array(chunkBytes);
+  let filled = 0;
+  for await (const piece of pieces) {
+    for (let from = 0; from < piece.length; ) {
+      const n = Math.min(piece.length - from, chunkBytes - filled);
+      pending.set(piece.subarray(from, from + n), filled);
+      filled += n;
+      from += n;
+      if (filled === chunkBytes) {
+        yield pending;
+        pending = new Uint8Array(chunkBytes);
+        filled = 0;
+      }
+    }
+  }
+  if (filled > 0) yield pending.subarray(0, filled);
 }
 
+/** The database's pages, then etcd's trailer: the sha256 of everything before it. */
+async function* withEtcdTrailer(pages: AsyncIterable<Uint8Array>): AsyncIterableIterator<Uint8Array> {
+  const sha = createHash('sha256');
+  for await (const page of pages) {
+    sha.update(page);
+    yield page;
+  }
+  yield sha.digest();
+}
+
+/**
+ * The applied store as etcd's bolt database (bolt/etcd-db.ts), planned in a first pass and then
+ * streamed page by page under backpressure: the stream holds one message, not the file.
+ */
 async function snapshot(ctx: GrpcContext, call: Call): Promise<void> {
   await call.only();
   if (ctx.open.snapshots >= ctx.limits.maxSnapshotStreams) {
@@ -123,15 +153,18 @@ async function snapshot(ctx: GrpcContext, call: Call): Promise<void> {
   }
   ctx.open.snapshots++;
   try {
-    const bytes = withEtcdTrailer(await ctx.node.snapshotBytes(callOptions(call)));
+    const options = callOptions(call);
+    const { index, store } = await ctx.node.storeSnapshot(options);
+    const db = await planEtcdDb(store.view, index, options.signal);
     const chunk = ctx.limits.snapshotChunkBytes;
-    for (let offset = 0; offset < bytes.length; offset += chunk) {
-      const part = bytes.subarray(offset, Math.min(bytes.length, offset + chunk));
+    let remaining = db.totalBytes + TRAILER_BYTES;
+    for await (const part of rechunk(withEtcdTrailer(db.pages()), chunk)) {
+      remaining -= part.length;
       const w = new ProtoWriter();
       writeHeader(w, headerOf(ctx));
-      w.int(2, bytes.length - offset - part.length).bytes(3, part);
+      w.int(2, remaining).bytes(3, part);
       if (!call.send(w.finish())) return;
-      // One chunk in flight beyond the peer's window: a slow reader holds the snapshot, not copies of it.
+      // One chunk in flight beyond the peer's window: a slow reader holds the stream, not copies of it.
       if (call.unsentBytes > chunk) await call.drained();
     }
   } finally {

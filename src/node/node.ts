@@ -11,6 +11,7 @@ import type { AppliedResult } from './applied-state.ts';
 import { AuthApi } from './auth/auth-api.ts';
 import { encodeGuarded } from './auth/auth-codec.ts';
 import { encodeCommand } from '../store/codec.ts';
+import type { StoreSnapshot } from '../store/snapshot.ts';
 import { encodeBackup, writeFileDurably } from './backup.ts';
 import { callOf, timeoutOf } from './deadline.ts';
 import { toDeleteRequest, toDeleteResult, toKeyValue, toPutRequest, toPutResult, toRangeOptions, toRangeResult, toTxnRequest, toTxnResult } from './convert.ts';
@@ -407,6 +408,16 @@ export class QuorumNode extends EventEmitter<NodeEvents> implements LeaseHost {
     const { bytes } = await this.#snapshotNow();
     reportProgress(options?.onProgress, { bytes: bytes.length, totalBytes: bytes.length });
     return bytes;
+  }
+
+  /**
+   * The applied store frozen now (O(1)) with the applied index it reflects, for exporters that
+   * walk it in slices (the etcd bolt database of `Maintenance.Snapshot`). Linearizable like a
+   * read: it holds every write acknowledged before the call.
+   */
+  async storeSnapshot(options?: CallOptions): Promise<{ readonly index: number; readonly store: StoreSnapshot }> {
+    await this.#beforeRead(options ?? {});
+    return { index: this.#driver.appliedIndex, store: this.#driver.store.snapshot() };
   }
 
   /**

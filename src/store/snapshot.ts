@@ -21,6 +21,7 @@ import { forRetained } from './mvcc.ts';
 import type { Keyspace, LogEntry } from './mvcc.ts';
 import type { OrderedMap } from './ordered-map.ts';
 import { SNAPSHOT_MAGIC, SNAPSHOT_VERSION, SnapshotReader } from './snapshot-reader.ts';
+import type { SnapshotView } from './snapshot-view.ts';
 
 export { SNAPSHOT_MAGIC, SNAPSHOT_VERSION };
 
@@ -38,6 +39,8 @@ export type RestoreAsyncOptions = SliceOptions;
 
 export interface StoreSnapshot {
   readonly revision: number;
+  /** The captured state itself, for exporters of other formats (snapshot-view.ts). */
+  readonly view: SnapshotView;
   /** The whole view in one synchronous call (blocks the event loop for O(keys)). */
   encode(): Uint8Array;
   /**
@@ -223,8 +226,18 @@ export function capture(ks: Keyspace, lessor: Lessor): StoreSnapshot {
     const front = packElements([SNAPSHOT_MAGIC, SNAPSHOT_VERSION, revision, compactRevision, leases]);
     return [Uint8Array.of(0x97), front, arrayHeader(kvs.slots), ...kvs.chunks, arrayHeader(multi.slots), ...multi.chunks];
   };
+  const view: SnapshotView = {
+    revision,
+    compactRevision,
+    leases,
+    *heads() {
+      for (const [key, slot] of tree.entries()) yield [key, slot.head] as const;
+    },
+    logAt: (rev) => (rev > compactRevision && rev <= revision ? log[rev - logBase] : undefined),
+  };
   return {
     revision,
+    view,
     encodeParts,
     async encodeAsync(options: EncodeAsyncOptions = {}): Promise<Uint8Array> {
       return concatAsync(await encodeParts(options), options.signal);

@@ -3,9 +3,10 @@
 // of streams, a watch reader that stops reading — each answered with etcd's/gRPC's status on
 // that stream only, the member serving on afterwards — and the JSON gateway on the same port.
 import { createHash } from 'node:crypto';
-import { connect } from 'node:http2';
+import { connect, constants } from 'node:http2';
 import type { ClientHttp2Session, IncomingHttpHeaders } from 'node:http2';
 import { test } from 'uvu';
+import { readBolt } from '../helpers/bolt-reader.ts';
 import { closeSingleEndpoint, firstKvValue, startSingleEndpoint } from './single-endpoint.ts';
 import * as assert from 'uvu/assert';
 import { frame } from '../../src/grpc/framing.ts';
@@ -202,27 +203,63 @@ test('a watch reader that stops reading: its stream is closed with RESOURCE_EXHA
   assert.is((await call('/etcdserverpb.KV/Range', rangeRequest('k'))).status, 0);
 });
 
-test('Snapshot streams a multi-chunk backup with etcd\'s padding and sha256 trailer', async () => {
+test('Snapshot streams an etcd bolt database in chunks, remaining_bytes counting down, with etcd\'s sha256 trailer', async () => {
   const value = 'z'.repeat(16 * 1024);
   for (let i = 0; i < 40; i++) await node.put(`snap/${i}`, value);
   const r = await call('/etcdserverpb.Maintenance/Snapshot', frame(new Uint8Array(0)));
   assert.is(r.status, 0, r.message);
   assert.ok(r.messages.length > 5, `${r.messages.length} chunks`);
-  const blobs = r.messages.map((m) => {
+  const parts = r.messages.map((m) => {
     const rd = new ProtoReader(m);
     let blob: Uint8Array = new Uint8Array(0);
+    let remaining = 0;
     while (!rd.done) {
       const { field, wire } = rd.tag();
-      if (field === 3) blob = rd.bytes();
+      if (field === 2) remaining = rd.int53('remaining_bytes');
+      else if (field === 3) blob = rd.bytes();
       else rd.skip(wire);
     }
-    return Buffer.from(blob);
+    assert.ok(blob.length > 0 && blob.length <= 64 * 1024, `a chunk of ${blob.length} bytes`);
+    return { blob: Buffer.from(blob), remaining };
   });
-  const all = Buffer.concat(blobs);
-  assert.is((all.length - 32) % 512, 0);
-  assert.is(all.subarray(0, 8).toString(), 'QKVBAK1\n');
-  const digest = createHash('sha256').update(all.subarray(0, all.length - 32)).digest();
+  const all = Buffer.concat(parts.map((p) => p.blob));
+  let left = all.length;
+  for (const p of parts) {
+    left -= p.blob.length;
+    assert.is(p.remaining, left);
+  }
+  const db = all.subarray(0, all.length - 32);
+  const digest = createHash('sha256').update(db).digest();
   assert.ok(digest.equals(all.subarray(all.length - 32)));
+  const keys = readBolt(db).buckets.get('key')?.entries.map(([, kv]) => Buffer.from(kv).toString('latin1')) ?? [];
+  assert.is(keys.filter((kv) => kv.includes('snap/') && kv.includes(value)).length, 40);
+});
+
+test('Snapshot streams are bounded (2 open: a third is RESOURCE_EXHAUSTED) and a cancelled one frees its slot', async () => {
+  const value = 'y'.repeat(16 * 1024);
+  for (let i = 0; i < 40; i++) await node.put(`snap2/${i}`, value);
+  // Two streams whose reader stops after the first bytes: the server waits on their windows.
+  const opened = [0, 1].map(() => {
+    const req = session.request({ ':method': 'POST', ':path': '/etcdserverpb.Maintenance/Snapshot', 'content-type': 'application/grpc', te: 'trailers' });
+    req.on('error', () => {});
+    const first = new Promise<void>((resolve) => req.once('data', () => resolve()));
+    req.end(frame(new Uint8Array(0)));
+    return { req, first };
+  });
+  for (const o of opened) {
+    await o.first;
+    o.req.pause();
+  }
+  const third = await call('/etcdserverpb.Maintenance/Snapshot', frame(new Uint8Array(0)));
+  assert.is(third.status, 8, third.message);
+  assert.match(third.message, 'too many snapshot streams');
+  for (const o of opened) o.req.close(constants.NGHTTP2_CANCEL);
+  let after: Reply | undefined;
+  for (let i = 0; i < 50 && after?.status !== 0; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    after = await call('/etcdserverpb.Maintenance/Snapshot', frame(new Uint8Array(0)));
+  }
+  assert.is(after?.status, 0, after?.message);
 });
 
 test('an embedded node (createNode({ client }), msgpack codec) serves gRPC on its client port', async () => {

@@ -4,9 +4,11 @@
  * `snapshot save` and `backup` stream a consistent snapshot from a running member over the JSON
  * endpoint (online; the file is the node's backup format). `snapshot restore` is offline: it
  * creates a new data dir from such a file by starting a member on it with `restoreFrom` and
- * stopping it again — nothing is sent to the old cluster.
+ * stopping it again — nothing is sent to the old cluster. It also takes an etcd snapshot
+ * (`etcdctl snapshot save`, or an etcd member's `member/snap/db`): its keys become a backup first.
  */
-import { mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { JsonObject } from '../client.ts';
 import { revisionOf } from '../api.ts';
@@ -109,6 +111,29 @@ const offlineTransport = {
   stop: async (): Promise<void> => {},
 };
 
+/**
+ * The backup to restore from: `file` itself, or, when it is an etcd bolt database, a backup of
+ * its keys written into `scratch` (every byte of the etcd file is checked: src/grpc/bolt/etcd-import.ts).
+ */
+export async function restorableFile(file: string, scratch: string): Promise<string> {
+  const handle = await open(file, 'r');
+  const head = new Uint8Array(24);
+  try {
+    await handle.read(head, 0, head.length, 0);
+  } finally {
+    await handle.close();
+  }
+  const { importEtcdSnapshot, looksLikeBolt, MAX_ETCD_SNAPSHOT_BYTES } = await import('../../grpc/bolt/etcd-import.ts');
+  if (!looksLikeBolt(head)) return file;
+  const size = (await stat(file)).size;
+  if (size > MAX_ETCD_SNAPSHOT_BYTES) throw new CliError(`etcd snapshot ${file} is ${size} bytes (limit ${MAX_ETCD_SNAPSHOT_BYTES})`, EXIT_BAD_ARGS);
+  const imported = importEtcdSnapshot(await readFile(file), file);
+  const [{ encodeBackup }, { encodeAppSnapshot }] = await Promise.all([import('../../node/backup.ts'), import('../../node/codec.ts')]);
+  const out = join(scratch, 'from-etcd.backup');
+  await writeFile(out, encodeBackup({ index: 0, term: 0, revision: imported.revision, data: encodeAppSnapshot({ store: imported.store, members: {}, dedupe: [] }) }));
+  return out;
+}
+
 export async function snapshotRestoreCommand(file: string, o: RestoreOptions, io?: Io): Promise<Output> {
   const existing = await readdir(o.dataDir).catch(() => [] as string[]);
   if (existing.length > 0) throw new CliError(`data dir ${o.dataDir} is not empty; restore needs a new one`, EXIT_BAD_ARGS);
@@ -121,14 +146,20 @@ export async function snapshotRestoreCommand(file: string, o: RestoreOptions, io
   const progress = io === undefined ? undefined : progressLine(io, `restoring ${file}:`);
   const totalBytes = progress === undefined ? undefined : await stat(file).then((s) => s.size, () => undefined);
   progress?.update(0, totalBytes);
-  const node = await startNode({ id: o.name, dataDir: o.dataDir, restoreFrom: file, peers, transport: offlineTransport });
-  progress?.update(totalBytes ?? 0, totalBytes);
-  progress?.done();
+  const scratch = await mkdtemp(join(tmpdir(), 'quorumkv-restore-'));
   try {
-    // Alone, the member can elect itself: wait, so the restored state is proven readable.
-    if (Object.keys(peers).length === 1) await node.ready({ timeoutMs: 30_000 });
+    const backup = await restorableFile(file, scratch);
+    const node = await startNode({ id: o.name, dataDir: o.dataDir, restoreFrom: backup, peers, transport: offlineTransport });
+    progress?.update(totalBytes ?? 0, totalBytes);
+    progress?.done();
+    try {
+      // Alone, the member can elect itself: wait, so the restored state is proven readable.
+      if (Object.keys(peers).length === 1) await node.ready({ timeoutMs: 30_000 });
+    } finally {
+      await node.close();
+    }
   } finally {
-    await node.close();
+    await rm(scratch, { recursive: true, force: true });
   }
   return { lines: [`Restored snapshot ${file} into ${o.dataDir} as member ${o.name}`], json: { dataDir: o.dataDir, name: o.name, initialCluster: peers } };
 }
