@@ -231,7 +231,7 @@ export function capture(ks: Keyspace, lessor: Lessor): StoreSnapshot {
     compactRevision,
     leases,
     *heads() {
-      for (const [key, slot] of tree.entries()) yield [key, slot.head] as const;
+      for (const [key, head] of tree.entries()) yield [key, head] as const;
     },
     logAt: (rev) => (rev > compactRevision && rev <= revision ? log[rev - logBase] : undefined),
   };
