@@ -15,7 +15,7 @@ import { keyBytes, prefixEnd } from './keys.ts';
 import type { RequestOp, TxnReq } from './messages-kv.ts';
 
 /**
- * `public`: no identity needed (a bad token is not even looked at); `user`: any authenticated
+ * `public`: no identity needed (a bad token is not even looked at); `user`: every authenticated
  * user; `keys`: the handler checks READ/WRITE on the keys it touches; `self`: the handler lets a
  * user read itself or its own roles, root anything; `root`: the root role only.
  */

@@ -24,7 +24,7 @@ export interface KeyNeed {
  * - `put`: a write of `key` (`dir`: the directory, whose subtree may move onto its new lease),
  *   `compares` when prevExist/prevValue/prevIndex read the key first; `createdMarkers` are the
  *   ancestor markers the write makes (known only once the ancestors were read);
- * - `post`: an in-order key under `dir` (its name is chosen by the member: any key of the prefix);
+ * - `post`: an in-order key under `dir` (its name is chosen by the member: some key of the prefix);
  * - `delete`: `key`, or (`dir`/`recursive`) the directory's prefix; `compares` as for put.
  */
 export type V2Operation =
