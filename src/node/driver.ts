@@ -364,6 +364,9 @@ export class Driver extends EventEmitter<DriverEvents> {
       do {
         this.#again = false;
         this.#feed();
+        // A sole voter with nothing to replay (e.g. restarted from a snapshot written on close)
+        // has no Ready to advance past: campaign now rather than after an election timeout.
+        if (this.#campaignNow && !this.#raft.hasReady()) this.#afterAdvance();
         while (!this.#stopped && this.#raft.hasReady()) {
           const rd = this.#raft.ready();
           await this.#handleReady(rd);

@@ -1,7 +1,8 @@
 // Proves close() writes a snapshot of the final state when the log since the last snapshot is
 // large (PeriodicSnapshots.snapshotOnClose): the next open finds no log after the snapshot, so
 // start replays nothing, and every write is there. A small log is left to the WAL (no snapshot
-// per close), and a member stopped by removal or failure writes none.
+// per close). A sole voter restarted with nothing to replay campaigns at once (no election
+// timeout before its first read).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -47,9 +48,13 @@ test('a large log since the last snapshot: close() writes one, the next start re
     assert.is(after.lastIndex, applied, 'no log after it to replay');
     const segments = readdirSync(dir).filter((n) => n.endsWith('.wal'));
     assert.is(segments.length, 1, `the segments behind the snapshot are deleted (${segments.join(', ')})`);
-    const node = await createNode({ id: 'n1', storage: fileStorage(dir, { logger: quietLogger }), logger: quietLogger, ...FAST } as NodeOptions);
+    // A long election timeout: with nothing to replay, the sole voter must campaign at once.
+    const node = await createNode({ id: 'n1', storage: fileStorage(dir, { logger: quietLogger }), logger: quietLogger, electionTimeoutMs: 5_000, heartbeatMs: 500 } as NodeOptions);
     try {
+      const t0 = performance.now();
       await node.ready();
+      const readyMs = performance.now() - t0;
+      assert.ok(readyMs < 2_000, `leader after ${readyMs.toFixed(0)} ms, not after an election timeout`);
       const r = await node.range({ prefix: '/c/' }, { countOnly: true });
       assert.is(r.count, puts, 'every write is there');
     } finally {
