@@ -21,7 +21,7 @@ export type LogEntry = string | readonly string[];
 
 export class Keyspace {
   /** Key → its newest record, in key order. */
-  readonly tree: OrderedMap<Revision>;
+  #tree: OrderedMap<Revision>;
   // Invariant: compactRevision <= revision.
   revision = 0;
   compactRevision = 0;
@@ -46,7 +46,25 @@ export class Keyspace {
   #backlogAt = 0;
 
   constructor() {
-    this.tree = new OrderedMap<Revision>();
+    this.#tree = new OrderedMap<Revision>();
+  }
+
+  get tree(): OrderedMap<Revision> {
+    return this.#tree;
+  }
+
+  /**
+   * Restore only: `head` (with its chain) is the newest record of its key in the hash index; the
+   * caller adds it to a SortedLoader too, in key order, and installs that tree (installTree).
+   */
+  indexHead(head: Revision): void {
+    this.#heads.set(head.key, head);
+  }
+
+  /** Restore only: the B-tree built from the heads indexed so far (same keys as the hash index). */
+  installTree(tree: OrderedMap<Revision>): void {
+    assert(this.#tree.size === 0 && tree.size === this.#heads.size, 'a restored tree holds the indexed heads');
+    this.#tree = tree;
   }
 
   /** The newest record of `key` (possibly a tombstone), or undefined. Records never change. */
@@ -81,13 +99,13 @@ export class Keyspace {
 
   /** Make `rec` (with its chain) the newest record of its key in both indexes (its key is kept flat, see flatKey). */
   setHead(rec: Revision): void {
-    this.tree.set(rec.key, rec);
+    this.#tree.set(rec.key, rec);
     this.#heads.set(rec.key, rec);
   }
 
   /** An O(1) copy-on-write clone of the tree for a snapshot. */
   cloneTree(): OrderedMap<Revision> {
-    return this.tree.clone();
+    return this.#tree.clone();
   }
 
   /**
@@ -95,9 +113,10 @@ export class Keyspace {
    * history runs strictly newest first. O(keys): for tests.
    */
   checkIndexes(): void {
-    assert(this.#heads.size === this.tree.size, 'hash index and tree hold as many keys');
+    assert(this.#heads.size === this.#tree.size, 'hash index and tree hold as many keys');
+    this.#tree.checkValid();
     let packedBytes = 0;
-    for (const [key, head] of this.tree.entries()) {
+    for (const [key, head] of this.#tree.entries()) {
       assert(this.#heads.get(key) === head, `hash index and tree agree on ${key}`);
       for (let r: Revision | undefined = head; r !== undefined; r = r.prev) {
         assert(r.key === key, `history of ${key} holds only ${key}`);
@@ -116,7 +135,7 @@ export class Keyspace {
     assert(head !== undefined && head.prev === old, 'rollback of the last write of a key');
     head.releaseValue(this.arena);
     if (old === undefined) {
-      this.tree.delete(flat);
+      this.#tree.delete(flat);
       this.#heads.delete(flat);
       return;
     }
@@ -202,7 +221,7 @@ export class Keyspace {
     let dropped: Revision | undefined = kept.length === 0 ? head : (kept[kept.length - 1] as Revision).prev;
     for (; dropped !== undefined; dropped = dropped.prev) dropped.releaseValue(this.arena);
     if (kept.length === 0) {
-      this.tree.delete(key);
+      this.#tree.delete(key);
       this.#heads.delete(key);
       return;
     }

@@ -18,6 +18,7 @@ import { packr } from './codec.ts';
 import { Revision } from './key-index.ts';
 import { Lessor } from './lessor.ts';
 import { Keyspace } from './mvcc.ts';
+import { SortedLoader } from './ordered-map.ts';
 import type { LogEntry } from './mvcc.ts';
 
 export const SNAPSHOT_MAGIC = 'quorumkv/store';
@@ -109,6 +110,8 @@ export class SnapshotReader {
    */
   readonly #log: (LogEntry | undefined)[];
   readonly #shared = new Map<number, string[]>();
+  /** The B-tree of the heads, built as the key histories come (in key order). */
+  readonly #loader = new SortedLoader<Revision>();
   /** Slots of #log set so far: the log has no gap iff all are set at the end (no final scan). */
   #filled = 0;
   // The key history being read: its key, records still to come, the record fields so far.
@@ -215,6 +218,7 @@ export class SnapshotReader {
     if (this.#shared.size > 0) throw corrupt(`revision ${String(this.#shared.keys().next().value)} written twice`);
     if (this.#filled !== this.#log.length) throw corrupt('revision log has a gap');
     this.ks.log = this.#log as LogEntry[];
+    this.ks.installTree(this.#loader.finish());
     this.#phase = 'done';
   }
 
@@ -277,7 +281,9 @@ export class SnapshotReader {
     }
     const key = this.#key;
     const head = this.#head as Revision;
-    this.ks.setHead(head);
+    // Keys come in ascending order (checked above): the B-tree is built bottom-up, not by inserts.
+    this.ks.indexHead(head);
+    this.#loader.add(key, head);
     if (head.version > 0 && head.lease !== 0) {
       if (!this.lessor.has(head.lease)) throw corrupt(`key ${key} has unknown lease ${head.lease}`);
       this.lessor.move(key, 0, head.lease);

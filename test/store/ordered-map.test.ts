@@ -1,10 +1,12 @@
 // Proves the sorted-btree wrapper (src/store/ordered-map.ts) behaves as a naive sorted array:
 // seeded random set/delete/get/forRange, and clone() isolation in both directions; on trees three
 // and four levels deep, the leaf-run walk (forRuns) yields exactly the entries of random ranges,
-// in order, as non-empty runs, also on a clone that diverged from the original.
+// in order, as non-empty runs, also on a clone that diverged from the original. A tree built
+// bottom-up from sorted entries (SortedLoader, restore) is a valid sorted-btree equal to one built
+// by inserts, and stays valid and equal under later writes, deletes and clones.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { OrderedMap } from '../../src/store/ordered-map.ts';
+import { OrderedMap, SortedLoader } from '../../src/store/ordered-map.ts';
 import { rng } from './gen.ts';
 
 class Naive {
@@ -129,6 +131,45 @@ test('writes to a clone do not show in the original', () => {
   assert.is(m.get('k1'), 1);
   assert.is(m.get('k2'), 2);
   assert.is(c.size, 999);
+});
+
+test('a tree loaded from sorted entries is valid and behaves as one built by inserts', () => {
+  assert.ok(OrderedMap.bulkLoads, "sorted-btree's node classes are found (else loads fall back to inserts)");
+  const r = rng(99);
+  for (const n of [0, 1, 55, 56, 57, 3_136, 3_137, 20_000, 200_000]) {
+    const keys = Array.from({ length: n }, (_, i) => `k${String(i * 3).padStart(8, '0')}`);
+    const loader = new SortedLoader<number>();
+    keys.forEach((k, i) => loader.add(k, i));
+    const loaded = loader.finish();
+    const inserted = new OrderedMap<number>();
+    keys.forEach((k, i) => inserted.set(k, i));
+    assert.is(loaded.size, n);
+    loaded.checkValid();
+    assert.equal([...loaded.entries()], [...inserted.entries()], `${n} entries`);
+    // Later writes on the loaded tree and on a clone of it keep both valid and independent.
+    const clone = loaded.clone();
+    for (let i = 0; i < Math.min(n, 2_000) + 50; i++) {
+      const k = `k${String(Math.floor(r() * n * 3 + 1)).padStart(8, '0')}`;
+      if (r() < 0.3) {
+        assert.is(loaded.delete(k), inserted.delete(k), `delete ${k}`);
+      } else {
+        loaded.set(k, -i);
+        inserted.set(k, -i);
+      }
+    }
+    assert.equal([...loaded.entries()], [...inserted.entries()], `${n} entries after writes`);
+    loaded.checkValid();
+    clone.checkValid();
+    assert.is(clone.size, n, 'the clone kept the loaded entries');
+    const first = keys[0];
+    if (first !== undefined) assert.is(clone.get(first), 0);
+    const runs: string[] = [];
+    loaded.forRange('k00000100', 'k00000400', (k) => void runs.push(k));
+    assert.equal(runs, [...inserted.entries()].map(([k]) => k).filter((k) => k >= 'k00000100' && k < 'k00000400'));
+  }
+  const loader = new SortedLoader<number>();
+  loader.add('b', 1);
+  assert.throws(() => loader.add('a', 2), /out of order/);
 });
 
 test.run();
