@@ -12,6 +12,7 @@ import { decodeCommand } from '../store/codec.ts';
 import { Store } from '../store/store.ts';
 import type { CommandResult, StoreLimits } from '../store/types.ts';
 import { decodeAppSnapshot, decodeEnvelope, encodeAppSnapshotParts } from './codec.ts';
+import type { AppSnapshot } from './codec.ts';
 import { concatAsync } from '../store/snapshot.ts';
 import { authRecordFromWire, authRecordToWire, decodeAuthCommand, decodeGuarded, isAuthCommand, isGuarded } from './auth/auth-codec.ts';
 import { AuthState } from './auth/auth-state.ts';
@@ -65,18 +66,18 @@ export class AppliedState {
   #appliedBytes = 0;
 
   /**
-   * The state of `snapshot` (empty when its index is 0). `restored` is the snapshot's store when
-   * the caller already rebuilt it (see {@link AppliedState.open}); otherwise it is rebuilt here,
-   * synchronously.
+   * The state of `snapshot` (empty when its index is 0). `restored` is the snapshot's decoded
+   * envelope and its store when the caller already rebuilt them (see {@link AppliedState.open}:
+   * the envelope is decoded once); otherwise both are made here, synchronously.
    */
-  constructor(limits: StoreLimits, dedupeEntries: number, snapshot: Snapshot, restored?: Store) {
+  constructor(limits: StoreLimits, dedupeEntries: number, snapshot: Snapshot, restored?: { readonly app: AppSnapshot; readonly store: Store }) {
     this.#limits = limits;
     this.#dedupeEntries = dedupeEntries;
     this.#appliedIndex = snapshot.meta.index;
     assert(!isDetached(snapshot), 'a snapshot kept on disk is loaded (Storage.loadSnapshot) before a state is built from it');
     if (snapshot.meta.index > 0) {
-      const app = decodeAppSnapshot(snapshot.data);
-      this.#store = restored ?? Store.restore(app.store, limits);
+      const app = restored?.app ?? decodeAppSnapshot(snapshot.data);
+      this.#store = restored?.store ?? Store.restore(app.store, limits);
       this.membership.reset(app.members);
       this.auth.reset(authRecordFromWire(app.auth));
       this.#dedupe = new DedupeTable(dedupeEntries, app.dedupe);
@@ -92,8 +93,9 @@ export class AppliedState {
    */
   static async open(limits: StoreLimits, dedupeEntries: number, snapshot: Snapshot): Promise<AppliedState> {
     if (snapshot.meta.index === 0) return new AppliedState(limits, dedupeEntries, snapshot);
-    const store = await Store.restoreAsync(decodeAppSnapshot(snapshot.data).store, limits);
-    return new AppliedState(limits, dedupeEntries, snapshot, store);
+    const app = decodeAppSnapshot(snapshot.data);
+    const store = await Store.restoreAsync(app.store, limits);
+    return new AppliedState(limits, dedupeEntries, snapshot, { app, store });
   }
 
   get store(): Store {

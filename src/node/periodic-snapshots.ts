@@ -106,13 +106,9 @@ export class PeriodicSnapshots {
       this.#done = undefined;
       if (done.index <= this.#index) return done.finishTrace?.(); // Superseded by an installed snapshot.
       try {
-        await host.flushHardState();
-        await host.storage.createSnapshot(done.index, done.confState, done.data);
-        this.#index = done.index;
-        this.#lastBytes = byteLength(done.data);
         // Entries up to the snapshot are no longer needed here, but a follower a little behind
         // still is: a bounded window of them stays, so it gets entries, not the whole store.
-        await host.storage.compact(catchUpStart(host.storage, done.index, host.snapshotCatchUpEntries, host.snapshotCatchUpBytes));
+        await this.#write(done.index, done.confState, done.data, () => catchUpStart(host.storage, done.index, host.snapshotCatchUpEntries, host.snapshotCatchUpBytes));
       } catch (err) {
         done.finishTrace?.(err);
         throw err;
@@ -165,13 +161,20 @@ export class PeriodicSnapshots {
     const confState = host.confState();
     const timeout = AbortSignal.timeout(timeoutMs);
     const data = await view.encodeParts(timeout);
-    await host.flushHardState();
-    await host.storage.createSnapshot(view.index, confState, data);
-    this.#index = view.index;
     // No catch-up window: the next open keeps only the entries after the snapshot anyway, and
     // deleting the segments below it spares that open reading them.
-    await host.storage.compact(view.index + 1);
+    await this.#write(view.index, confState, data, () => view.index + 1);
     return true;
+  }
+
+  /** Writes encoded snapshot bytes (after the deferred hard state), then compacts the log to `compactTo()`. */
+  async #write(index: number, confState: ConfState, data: readonly Uint8Array[], compactTo: () => number): Promise<void> {
+    const host = this.#host;
+    await host.flushHardState();
+    await host.storage.createSnapshot(index, confState, data);
+    this.#index = index;
+    this.#lastBytes = byteLength(data);
+    await host.storage.compact(compactTo());
   }
 
   /**
